@@ -1,0 +1,50 @@
+# coordinator: Materialize's adapter as a PostgreSQL 15 extension.
+EXTENSION = coordinator
+MODULE_big = coordinator
+DATA = coordinator--0.1.sql
+PGFILEDESC = "coordinator - incrementally maintained views"
+
+OBJS = \
+	src/coordinator.o \
+	src/ipc/shmem.o \
+	src/coordinator/launcher.o \
+	src/coordinator/coordinator.o \
+	src/capture/plugin.o \
+	src/capture/decoder.o \
+	src/compile/compile.o \
+	src/dataflow/worker.o \
+	src/dataflow/mapfilter.o \
+	src/dataflow/sink.o \
+	src/catalog/catalog.o \
+	src/commands/setup.o \
+	src/commands/utility.o \
+	src/commands/functions.o \
+	src/commands/reads.o
+
+PG_CPPFLAGS = -I$(srcdir)/src/include
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+
+REGRESS = setup create_view dml types refused dependencies transactions function_form truncate isolation_guc random_dml
+REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=./test/regress.conf --outputdir=./output_regress
+
+ISOLATION = concurrent_reads create_during_writes
+ISOLATION_OPTS = --temp-instance=./tmp_check_iso --temp-config=./test/isolation.conf \
+	--inputdir=./test/isolation --outputdir=./output_iso
+
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Each harness on its own, so scripts/test.sh can count and summarize them.
+.PHONY: check-regress check-isolation check-tap
+check-regress:
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
+check-isolation:
+	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)
+check-tap:
+	$(prove_installcheck)
+
+EXTRA_CLEAN = output_regress output_iso tmp_check tmp_check_regress tmp_check_iso

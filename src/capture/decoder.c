@@ -1,0 +1,136 @@
+/*-------------------------------------------------------------------------
+ *
+ * decoder.c
+ *	  Own a logical replication slot and decode the WAL in-process.
+ *
+ * Each dataflow worker creates a temporary slot at start (so a dead worker
+ * never retains WAL) and takes the slot's initial snapshot: scanning the
+ * sources under it yields their state exactly at the slot's consistent
+ * point, the clean cut from which decoding continues.  The call sequence is
+ * the one of walsender's CREATE_REPLICATION_SLOT ... USE_SNAPSHOT and of
+ * pg_logical_slot_get_changes.
+ *
+ * Timestamps: a transaction's timestamp is the end LSN of its commit
+ * record, totally ordered and equal to the committer's XactLastCommitEnd.
+ * After decoding up to reader->EndRecPtr, every commit ending at or before
+ * it has been delivered: that is the frontier the worker publishes.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "access/xlogutils.h"
+#include "miscadmin.h"
+#include "replication/decode.h"
+#include "replication/logical.h"
+#include "replication/slot.h"
+#include "replication/snapbuild.h"
+#include "storage/proc.h"
+#include "utils/snapmgr.h"
+
+#include "coordinator/capture.h"
+#include "coordinator/coordinator.h"
+
+/*
+ * Route this process's writes through a replication origin of its own, so
+ * the plugin can skip them.  Must run outside a transaction.
+ */
+void
+CaptureSetupOrigin(const char *name)
+{
+	RepOriginId origin;
+
+	StartTransactionCommand();
+	origin = replorigin_by_name(name, true);
+	if (origin == InvalidRepOriginId)
+		origin = replorigin_create(name);
+	CommitTransactionCommand();
+
+	replorigin_session_setup(origin);
+	replorigin_session_origin = origin;
+	CaptureCurrent->origin = origin;
+}
+
+/*
+ * Create this process's temporary slot and make the slot's initial snapshot
+ * the snapshot of the current transaction, which must be REPEATABLE READ
+ * and must not have taken a snapshot yet.  Waits for every transaction
+ * running now to finish.  Returns the consistent point: the state under
+ * the snapshot is exactly every commit ending at or before it.
+ */
+XLogRecPtr
+CaptureCreateSlot(const char *name)
+{
+	LogicalDecodingContext *ctx;
+	Snapshot	snap;
+	XLogRecPtr	consistent;
+
+	Assert(XactIsoLevel == XACT_REPEATABLE_READ);
+
+	CheckSlotPermissions();
+	CheckLogicalDecodingRequirements();
+	ReplicationSlotCreate(name, true, RS_TEMPORARY, false);
+
+	ctx = CreateInitDecodingContext(COORDINATOR_NAME, NIL, true,
+									InvalidXLogRecPtr,
+									XL_ROUTINE(.page_read = read_local_xlog_page,
+											   .segment_open = wal_segment_open,
+											   .segment_close = wal_segment_close),
+									NULL, NULL, NULL);
+	DecodingContextFindStartpoint(ctx);
+
+	InvalidateCatalogSnapshot();
+	snap = SnapBuildInitialSnapshot(ctx->snapshot_builder);
+	RestoreTransactionSnapshot(snap, MyProc);
+	consistent = MyReplicationSlot->data.confirmed_flush;
+
+	FreeDecodingContext(ctx);
+	return consistent;
+}
+
+/*
+ * Start decoding from the slot's confirmed position.  Call outside a
+ * transaction; the context is allocated in CurrentMemoryContext, which must
+ * live as long as the process decodes.
+ */
+LogicalDecodingContext *
+CaptureStartStreaming(void)
+{
+	LogicalDecodingContext *ctx;
+
+	ctx = CreateDecodingContext(InvalidXLogRecPtr, NIL, false,
+								XL_ROUTINE(.page_read = read_local_xlog_page,
+										   .segment_open = wal_segment_open,
+										   .segment_close = wal_segment_close),
+								NULL, NULL, NULL);
+	XLogBeginRead(ctx->reader, MyReplicationSlot->data.restart_lsn);
+	return ctx;
+}
+
+/*
+ * Decode WAL records until the reader reaches end, or until the batch holds
+ * at least max_changes changes (always at a record boundary, so the batch
+ * holds whole transactions).  Returns the frontier: every commit ending at
+ * or before it is in the batch or in an earlier one.
+ */
+XLogRecPtr
+CaptureDecode(LogicalDecodingContext *ctx, XLogRecPtr end, int max_changes)
+{
+	while (ctx->reader->EndRecPtr < end)
+	{
+		XLogRecord *record;
+		char	   *errm = NULL;
+
+		record = XLogReadRecord(ctx->reader, &errm);
+		if (errm)
+			elog(ERROR, "could not find record for logical decoding: %s", errm);
+		if (record != NULL)
+			LogicalDecodingProcessRecord(ctx, ctx->reader);
+
+		CHECK_FOR_INTERRUPTS();
+		if (list_length(CaptureCurrent->changes) >= max_changes)
+			break;
+	}
+	return ctx->reader->EndRecPtr;
+}

@@ -1,0 +1,130 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.c
+ *	  Read and write the coordinator's catalog tables with SPI.
+ *
+ * The catalog is two ordinary tables created by the install script:
+ * coordinator.objects (one row per maintained view: relation, definition,
+ * compiled plan, owner) and coordinator.sources (the tables each view
+ * reads).  Rows are written in the creating transaction, so ROLLBACK
+ * leaves nothing behind, and deleted by the sql_drop event trigger.  Every
+ * statement passes values as parameters and qualifies its operators.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+
+#include "coordinator/catalog.h"
+#include "coordinator/coordinator.h"
+
+/* Does the extension exist in this database?  Needs a transaction. */
+bool
+CatalogExtensionExists(void)
+{
+	return OidIsValid(get_extension_oid(COORDINATOR_NAME, true));
+}
+
+/*
+ * Insert a maintained view and its sources.  Runs in the caller's
+ * transaction; ERRORs propagate.
+ */
+void
+CatalogInsertView(Oid relid, const char *definition, const char *plan,
+				  List *sources)
+{
+	Oid			types[4] = {OIDOID, TEXTOID, TEXTOID, OIDOID};
+	Datum		values[4];
+	bool		isnull;
+	Datum		id;
+	ListCell   *lc;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = CStringGetTextDatum(definition);
+	values[2] = CStringGetTextDatum(plan);
+	values[3] = ObjectIdGetDatum(GetUserId());
+	if (SPI_execute_with_args("INSERT INTO coordinator.objects (relid, kind, definition, plan, owner) "
+							  "VALUES ($1, 'materialized view', $2, $3, $4) RETURNING id",
+							  4, types, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "could not insert into coordinator.objects");
+	id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+	foreach(lc, sources)
+	{
+		Oid			stypes[2] = {INT8OID, OIDOID};
+		Datum		svalues[2];
+
+		svalues[0] = id;
+		svalues[1] = ObjectIdGetDatum(lfirst_oid(lc));
+		if (SPI_execute_with_args("INSERT INTO coordinator.sources (object_id, relid) VALUES ($1, $2)",
+								  2, stypes, svalues, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not insert into coordinator.sources");
+	}
+
+	SPI_finish();
+}
+
+/* Is relid a maintained view?  Needs a transaction and the extension. */
+bool
+CatalogHasView(Oid relid)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1];
+	bool		found;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	values[0] = ObjectIdGetDatum(relid);
+	if (SPI_execute_with_args("SELECT 1 FROM coordinator.objects WHERE relid OPERATOR(pg_catalog.=) $1",
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read coordinator.objects");
+	found = SPI_processed > 0;
+	SPI_finish();
+	return found;
+}
+
+/*
+ * Every maintained view, ordered by id, as a List of CatalogView allocated
+ * in the caller's memory context.  Needs a transaction with a snapshot.
+ */
+List *
+CatalogLoadViews(void)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	List	   *result = NIL;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT o.id, o.relid, s.relid, o.plan "
+					"FROM coordinator.objects o "
+					"JOIN coordinator.sources s ON s.object_id OPERATOR(pg_catalog.=) o.id "
+					"ORDER BY o.id", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read coordinator.objects");
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		MemoryContext old = MemoryContextSwitchTo(caller);
+		CatalogView *view = palloc0(sizeof(CatalogView));
+
+		view->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		view->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
+		view->source = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
+		view->plan = TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull));
+		result = lappend(result, view);
+		MemoryContextSwitchTo(old);
+	}
+
+	SPI_finish();
+	return result;
+}

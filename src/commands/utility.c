@@ -1,0 +1,264 @@
+/*-------------------------------------------------------------------------
+ *
+ * utility.c
+ *	  ProcessUtility hook: route maintained-view DDL to the coordinator.
+ *
+ * CREATE MATERIALIZED VIEW v WITH (incremental) AS q:
+ *	  check the setup, compile q (refusing what cannot be maintained before
+ *	  anything is created), make sure the source logs full old rows, let
+ *	  Postgres create v as a materialized view WITH NO DATA (so its rule
+ *	  records the dependencies on the sources: DROP TABLE is refused, and
+ *	  DROP TABLE ... CASCADE drops v), record v in the catalog and tell the
+ *	  coordinator at commit.  The dataflow worker populates v.
+ * REFRESH MATERIALIZED VIEW v (maintained): wait until v is current.
+ * CREATE/DROP EXTENSION coordinator: tell the coordinator at commit.
+ *
+ * Everything else goes to the previous hook or standard_ProcessUtility,
+ * exactly once.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_extension.h"
+#include "commands/defrem.h"
+#include "commands/extension.h"
+#include "commands/tablecmds.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "coordinator/catalog.h"
+#include "coordinator/commands.h"
+#include "coordinator/compile.h"
+#include "coordinator/coordinator.h"
+#include "coordinator/processes.h"
+#include "coordinator/shmem.h"
+
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+static void
+call_previous(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+			  ProcessUtilityContext context, ParamListInfo params,
+			  QueryEnvironment *queryEnv, DestReceiver *dest,
+			  QueryCompletion *qc)
+{
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+							queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
+/*
+ * Remove the "incremental" reloption from *options.  Returns true if it was
+ * there, with its boolean value in *value.
+ */
+static bool
+take_incremental_option(List **options, bool *value)
+{
+	ListCell   *lc;
+
+	foreach(lc, *options)
+	{
+		DefElem    *def = lfirst_node(DefElem, lc);
+
+		if (def->defnamespace == NULL && strcmp(def->defname, "incremental") == 0)
+		{
+			*value = defGetBoolean(def);
+			*options = foreach_delete_current(*options, lc);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Maintained views need the whole old row of every UPDATE and DELETE of a
+ * source in the WAL.  Set REPLICA IDENTITY FULL if it is not, and say so.
+ */
+static void
+ensure_replica_identity_full(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	char		identity = rel->rd_rel->relreplident;
+	char	   *name = pstrdup(RelationGetRelationName(rel));
+	ReplicaIdentityStmt *ri;
+	AlterTableCmd *cmd;
+
+	table_close(rel, AccessShareLock);
+	if (identity == REPLICA_IDENTITY_FULL)
+		return;
+
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("table \"%s\" must have REPLICA IDENTITY FULL to be the source of a maintained view", name),
+				 errhint("Ask the owner of \"%s\" to run ALTER TABLE ... REPLICA IDENTITY FULL.", name)));
+
+	ri = makeNode(ReplicaIdentityStmt);
+	ri->identity_type = REPLICA_IDENTITY_FULL;
+	cmd = makeNode(AlterTableCmd);
+	cmd->subtype = AT_ReplicaIdentity;
+	cmd->def = (Node *) ri;
+	AlterTableInternal(relid, list_make1(cmd), false);
+
+	ereport(NOTICE,
+			(errmsg("table \"%s\" now has REPLICA IDENTITY FULL", name),
+			 errdetail("Maintained views need the old row of every UPDATE and DELETE in the WAL.")));
+}
+
+static void
+create_maintained_view(PlannedStmt *pstmt, const char *queryString,
+					   ProcessUtilityContext context, ParamListInfo params,
+					   QueryEnvironment *queryEnv, DestReceiver *dest,
+					   QueryCompletion *qc)
+{
+	CreateTableAsStmt *stmt = castNode(CreateTableAsStmt, pstmt->utilityStmt);
+	IntoClause *into = stmt->into;
+	CompiledView *compiled;
+	ObjectAddress view_address;
+	ObjectAddress extension_address;
+	Oid			relid;
+	char	   *definition;
+
+	CoordinatorCheckSetup();
+	if (!CatalogExtensionExists())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"coordinator\" is not installed in this database"),
+				 errhint("Run CREATE EXTENSION coordinator.")));
+
+	if (stmt->if_not_exists &&
+		OidIsValid(RangeVarGetRelid(into->rel, NoLock, true)))
+	{
+		/* let Postgres say "already exists, skipping" */
+		into->skipData = true;
+		call_previous(pstmt, queryString, false, context, params, queryEnv,
+					  dest, qc);
+		return;
+	}
+
+	compiled = CompileView(castNode(Query, stmt->query), queryString);
+	ensure_replica_identity_full(compiled->source);
+
+	/* the dataflow worker populates the view after commit */
+	into->skipData = true;
+	call_previous(pstmt, queryString, false, context, params, queryEnv,
+				  dest, qc);
+	CommandCounterIncrement();
+
+	relid = RangeVarGetRelid(into->rel, NoLock, false);
+	ObjectAddressSet(view_address, RelationRelationId, relid);
+	ObjectAddressSet(extension_address, ExtensionRelationId,
+					 get_extension_oid(COORDINATOR_NAME, false));
+	recordDependencyOn(&view_address, &extension_address, DEPENDENCY_NORMAL);
+
+	definition = TextDatumGetCString(DirectFunctionCall1(pg_get_viewdef,
+														 ObjectIdGetDatum(relid)));
+	CatalogInsertView(relid, definition, CompiledViewToString(compiled),
+					  list_make1_oid(compiled->source));
+	CoordinatorNotifyCatalogChange();
+}
+
+/* REFRESH of a maintained view: it is always current; wait until it is. */
+static bool
+refresh_maintained_view(RefreshMatViewStmt *stmt)
+{
+	Oid			relid = RangeVarGetRelid(stmt->relation, AccessShareLock, false);
+
+	if (!CoordinatorIsMaintainedView(relid))
+		return false;
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_MATVIEW, get_rel_name(relid));
+	if (stmt->skipData)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot empty maintained view \"%s\"", get_rel_name(relid)),
+				 errhint("Drop the view instead.")));
+	CoordinatorWaitForViews(list_make1_oid(relid), true);
+	return true;
+}
+
+static void
+coordinator_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+						   bool readOnlyTree, ProcessUtilityContext context,
+						   ParamListInfo params, QueryEnvironment *queryEnv,
+						   DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	bool		catalog_changed = false;
+
+	if (IsA(parsetree, CreateTableAsStmt) &&
+		((CreateTableAsStmt *) parsetree)->objtype == OBJECT_MATVIEW)
+	{
+		List	   *options = ((CreateTableAsStmt *) parsetree)->into->options;
+		bool		incremental;
+
+		if (readOnlyTree)
+			pstmt = copyObject(pstmt);
+		parsetree = pstmt->utilityStmt;
+		options = list_copy(((CreateTableAsStmt *) parsetree)->into->options);
+		if (take_incremental_option(&options, &incremental))
+		{
+			((CreateTableAsStmt *) parsetree)->into->options = options;
+			if (incremental)
+			{
+				create_maintained_view(pstmt, queryString, context, params,
+									   queryEnv, dest, qc);
+				return;
+			}
+		}
+		readOnlyTree = false;
+	}
+	else if (IsA(parsetree, RefreshMatViewStmt) && CoordinatorIsOwnProcess == false &&
+			 Coordinator != NULL)
+	{
+		if (refresh_maintained_view((RefreshMatViewStmt *) parsetree))
+			return;
+	}
+	else if (IsA(parsetree, CreateExtensionStmt))
+		catalog_changed = strcmp(((CreateExtensionStmt *) parsetree)->extname,
+								 COORDINATOR_NAME) == 0;
+	else if (IsA(parsetree, DropStmt) &&
+			 ((DropStmt *) parsetree)->removeType == OBJECT_EXTENSION)
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((DropStmt *) parsetree)->objects)
+		{
+			if (strcmp(strVal(lfirst(lc)), COORDINATOR_NAME) == 0)
+				catalog_changed = true;
+		}
+	}
+
+	call_previous(pstmt, queryString, readOnlyTree, context, params, queryEnv,
+				  dest, qc);
+
+	if (catalog_changed)
+		CoordinatorNotifyCatalogChange();
+}
+
+void
+CoordinatorInstallUtilityHook(void)
+{
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = coordinator_ProcessUtility;
+}
+
+void
+CoordinatorInstallHooks(void)
+{
+	CoordinatorInstallUtilityHook();
+	CoordinatorInstallReadHooks();
+	RegisterXactCallback(CoordinatorXactCallback, NULL);
+}

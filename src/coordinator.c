@@ -1,0 +1,138 @@
+/*-------------------------------------------------------------------------
+ *
+ * coordinator.c
+ *	  Library entry point: GUCs, shared memory requests, hooks, workers.
+ *
+ * The library must be in shared_preload_libraries: only then does it get
+ * shared memory, the launcher background worker and the hooks in every
+ * backend.  When it is merely loaded (CREATE EXTENSION without the
+ * preload), _PG_init still defines the GUCs so that the setup check in
+ * commands/setup.c can explain what is missing instead of failing later.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "utils/guc.h"
+
+#include "coordinator/commands.h"
+#include "coordinator/coordinator.h"
+#include "coordinator/processes.h"
+#include "coordinator/shmem.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+char	   *coordinator_database = NULL;
+int			coordinator_dataflow_workers = 1;
+int			coordinator_isolation = COORDINATOR_ISOLATION_STRICT_SERIALIZABLE;
+int			coordinator_max_views = 256;
+bool		coordinator_preloaded = false;
+
+static const struct config_enum_entry isolation_options[] = {
+	{"strict serializable", COORDINATOR_ISOLATION_STRICT_SERIALIZABLE, false},
+	{"serializable", COORDINATOR_ISOLATION_SERIALIZABLE, false},
+	{NULL, 0, false}
+};
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static void
+coordinator_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	CoordinatorShmemRequest();
+}
+
+static void
+coordinator_shmem_startup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	CoordinatorShmemStartup();
+}
+
+/*
+ * Register the static launcher.  It needs no database; it starts the
+ * coordinator once coordinator.database exists.
+ */
+static void
+register_launcher(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 1;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, COORDINATOR_NAME);
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "CoordinatorLauncherMain");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "coordinator launcher");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "coordinator launcher");
+	RegisterBackgroundWorker(&worker);
+}
+
+void
+_PG_init(void)
+{
+	DefineCustomStringVariable("coordinator.database",
+							   "Database whose maintained views the coordinator serves.",
+							   NULL,
+							   &coordinator_database,
+							   "postgres",
+							   PGC_POSTMASTER,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("coordinator.dataflow_workers",
+							"Number of dataflow workers that maintain views.",
+							"Each worker decodes the WAL itself and maintains the views assigned to it.",
+							&coordinator_dataflow_workers,
+							1, 1, COORDINATOR_MAX_WORKERS,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("coordinator.isolation",
+							 "Consistency of reads of maintained views.",
+							 "\"strict serializable\" waits until a view reflects every transaction "
+							 "committed before the statement began; \"serializable\" reads at once.",
+							 &coordinator_isolation,
+							 COORDINATOR_ISOLATION_STRICT_SERIALIZABLE,
+							 isolation_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("coordinator.max_views",
+							"Maximum number of maintained views.",
+							NULL,
+							&coordinator_max_views,
+							256, 1, 100000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	MarkGUCPrefixReserved(COORDINATOR_NAME);
+	coordinator_preloaded = true;
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = coordinator_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = coordinator_shmem_startup;
+
+	register_launcher();
+	CoordinatorInstallHooks();
+}

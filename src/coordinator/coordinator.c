@@ -1,0 +1,266 @@
+/*-------------------------------------------------------------------------
+ *
+ * coordinator.c
+ *	  The coordinator: catalog -> view directory -> dataflow workers.
+ *
+ * Runs in coordinator.database, started by the launcher.  Its loop never
+ * does long work:
+ *
+ *	- when the catalog generation moved (a committed CREATE or DROP of a
+ *	  maintained view, CREATE or DROP EXTENSION), it re-reads the catalog,
+ *	  updates the view directory in shared memory, assigns each view to
+ *	  worker (relid mod coordinator.dataflow_workers), and asks the workers
+ *	  whose set of views changed to reload;
+ *	- it keeps coordinator.dataflow_workers workers running while the
+ *	  extension exists, relaunching any that exits (it is their bgw_notify_pid,
+ *	  so it wakes when they do), and stops them when the extension is gone.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "coordinator/catalog.h"
+#include "coordinator/processes.h"
+#include "coordinator/shmem.h"
+
+#define COORDINATOR_NAPTIME_MS 1000
+#define WORKER_RELAUNCH_DELAY_MS 1000
+
+static BackgroundWorkerHandle *workers[COORDINATOR_MAX_WORKERS];
+static TimestampTz last_launch[COORDINATOR_MAX_WORKERS];
+
+static void
+coordinator_detach(int code, Datum arg)
+{
+	Coordinator->coordinator_latch = NULL;
+	Coordinator->coordinator_pid = 0;
+	Coordinator->extension_ready = false;
+}
+
+/*
+ * Bring the directory in line with the catalog.  views is the catalog's
+ * list (CatalogView *), or NIL when the extension does not exist.
+ */
+static void
+sync_directory(List *views)
+{
+	bool		reload[COORDINATOR_MAX_WORKERS] = {false};
+	ListCell   *lc;
+	int			nworkers = coordinator_dataflow_workers;
+
+	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+
+	/* forget dropped views */
+	for (int i = 0; i < Coordinator->max_views; i++)
+	{
+		CoordinatorView *entry = &Coordinator->views[i];
+		bool		found = false;
+
+		if (entry->state == VIEW_FREE)
+			continue;
+		foreach(lc, views)
+		{
+			if (((CatalogView *) lfirst(lc))->relid == entry->relid)
+				found = true;
+		}
+		if (!found)
+		{
+			reload[entry->worker] = true;
+			entry->state = VIEW_FREE;
+			entry->relid = InvalidOid;
+		}
+	}
+
+	/* register new ones */
+	foreach(lc, views)
+	{
+		CatalogView *view = lfirst(lc);
+		CoordinatorView *free_entry = NULL;
+
+		if (CoordinatorFindView(view->relid) != NULL)
+			continue;
+		for (int i = 0; i < Coordinator->max_views && free_entry == NULL; i++)
+		{
+			if (Coordinator->views[i].state == VIEW_FREE)
+				free_entry = &Coordinator->views[i];
+		}
+		if (free_entry == NULL)
+		{
+			ereport(WARNING,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("coordinator: more maintained views than coordinator.max_views (%d)",
+							Coordinator->max_views),
+					 errhint("Raise coordinator.max_views and restart the server.")));
+			break;
+		}
+		free_entry->relid = view->relid;
+		free_entry->worker = view->relid % nworkers;
+		free_entry->state = VIEW_PENDING;
+		free_entry->last_xid = InvalidTransactionId;
+		free_entry->error[0] = '\0';
+		pg_atomic_write_u64(&free_entry->upper, 0);
+		reload[free_entry->worker] = true;
+	}
+
+	for (int i = 0; i < nworkers; i++)
+	{
+		if (reload[i])
+			Coordinator->workers[i].reload = true;
+	}
+	LWLockRelease(Coordinator->lock);
+
+	for (int i = 0; i < nworkers; i++)
+	{
+		if (reload[i])
+			CoordinatorWakeWorker(i);
+	}
+	ConditionVariableBroadcast(&Coordinator->frontier_cv);
+}
+
+static void
+load_catalog(uint64 generation)
+{
+	List	   *views = NIL;
+	bool		exists;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "reading the coordinator catalog");
+	exists = CatalogExtensionExists();
+	if (exists)
+		views = CatalogLoadViews();
+	sync_directory(views);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+
+	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+	Coordinator->extension_ready = exists;
+	Coordinator->loaded_generation = generation;
+	LWLockRelease(Coordinator->lock);
+	ConditionVariableBroadcast(&Coordinator->frontier_cv);
+}
+
+static void
+launch_worker(int i)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, COORDINATOR_NAME);
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "DataflowWorkerMain");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "coordinator dataflow worker %d", i);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "coordinator dataflow worker");
+	worker.bgw_main_arg = Int32GetDatum(i);
+	worker.bgw_notify_pid = MyProcPid;
+
+	last_launch[i] = GetCurrentTimestamp();
+	if (!RegisterDynamicBackgroundWorker(&worker, &workers[i]))
+	{
+		workers[i] = NULL;
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("coordinator: could not start dataflow worker %d", i),
+				 errhint("Raise max_worker_processes.")));
+		return;
+	}
+	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+	Coordinator->workers[i].launches++;
+	LWLockRelease(Coordinator->lock);
+}
+
+/*
+ * Keep the workers running while the extension exists; stop them when it
+ * does not.  Returns how long to sleep before the next relaunch is due.
+ */
+static long
+supervise_workers(void)
+{
+	long		timeout = COORDINATOR_NAPTIME_MS;
+
+	for (int i = 0; i < coordinator_dataflow_workers; i++)
+	{
+		pid_t		pid;
+
+		if (workers[i] != NULL &&
+			GetBackgroundWorkerPid(workers[i], &pid) == BGWH_STOPPED)
+		{
+			pfree(workers[i]);
+			workers[i] = NULL;
+		}
+
+		if (!Coordinator->extension_ready)
+		{
+			if (workers[i] != NULL)
+				TerminateBackgroundWorker(workers[i]);
+			continue;
+		}
+
+		if (workers[i] == NULL)
+		{
+			long		secs;
+			int			usecs;
+			long		elapsed;
+
+			TimestampDifference(last_launch[i], GetCurrentTimestamp(), &secs, &usecs);
+			elapsed = secs * 1000 + usecs / 1000;
+			if (last_launch[i] == 0 || elapsed >= WORKER_RELAUNCH_DELAY_MS)
+				launch_worker(i);
+			else
+				timeout = Min(timeout, WORKER_RELAUNCH_DELAY_MS - elapsed);
+		}
+	}
+	return timeout;
+}
+
+void
+CoordinatorMain(Datum main_arg)
+{
+	CoordinatorIsOwnProcess = true;
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), InvalidOid, 0);
+
+	Coordinator->coordinator_pid = MyProcPid;
+	Coordinator->coordinator_latch = MyLatch;
+	before_shmem_exit(coordinator_detach, 0);
+	Coordinator->loaded_generation = 0;
+
+	for (;;)
+	{
+		uint64		generation = pg_atomic_read_u64(&Coordinator->catalog_generation);
+		long		timeout;
+
+		if (generation != Coordinator->loaded_generation ||
+			!Coordinator->extension_ready)
+			load_catalog(generation);
+
+		timeout = supervise_workers();
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 timeout, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
+}

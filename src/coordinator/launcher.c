@@ -1,0 +1,136 @@
+/*-------------------------------------------------------------------------
+ *
+ * launcher.c
+ *	  The static background worker that starts the coordinator.
+ *
+ * Registered in _PG_init, it connects to no database (shared catalogs
+ * only), so it can wait for coordinator.database to exist -- pg_regress,
+ * for one, creates its database after the server starts.  Once it exists,
+ * the launcher starts the coordinator in it and relaunches it whenever it
+ * exits, at most once a second.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/dbcommands.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+
+#include "coordinator/processes.h"
+#include "coordinator/shmem.h"
+
+#define LAUNCHER_NAPTIME_MS 1000
+
+bool		CoordinatorIsOwnProcess = false;
+
+static void
+launcher_detach(int code, Datum arg)
+{
+	Coordinator->launcher_latch = NULL;
+	Coordinator->launcher_pid = 0;
+}
+
+static Oid
+lookup_database(void)
+{
+	Oid			dboid;
+
+	StartTransactionCommand();
+	dboid = get_database_oid(coordinator_database, true);
+	CommitTransactionCommand();
+	return dboid;
+}
+
+static BackgroundWorkerHandle *
+start_coordinator(Oid dboid)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, COORDINATOR_NAME);
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "CoordinatorMain");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "coordinator");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "coordinator");
+	worker.bgw_main_arg = ObjectIdGetDatum(dboid);
+	worker.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("coordinator: could not start the coordinator process"),
+				 errhint("Raise max_worker_processes.")));
+		return NULL;
+	}
+	return handle;
+}
+
+void
+CoordinatorLauncherMain(Datum main_arg)
+{
+	BackgroundWorkerHandle *handle = NULL;
+	bool		warned = false;
+
+	CoordinatorIsOwnProcess = true;
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+
+	Coordinator->launcher_pid = MyProcPid;
+	Coordinator->launcher_latch = MyLatch;
+	before_shmem_exit(launcher_detach, 0);
+
+	for (;;)
+	{
+		pid_t		pid;
+
+		if (handle != NULL &&
+			GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED)
+		{
+			pfree(handle);
+			handle = NULL;
+		}
+
+		if (handle == NULL)
+		{
+			Oid			dboid = lookup_database();
+
+			if (OidIsValid(dboid))
+			{
+				Coordinator->database = dboid;
+				handle = start_coordinator(dboid);
+				warned = false;
+			}
+			else if (!warned)
+			{
+				ereport(LOG,
+						(errmsg("coordinator: waiting for database \"%s\" to exist",
+								coordinator_database)));
+				warned = true;
+			}
+		}
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 LAUNCHER_NAPTIME_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
+}

@@ -1,0 +1,534 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  Dataflow worker: hydrate the views assigned to it, then keep them
+ *	  current from the WAL, one tick at a time.
+ *
+ * Life of a worker (launched and relaunched by the coordinator):
+ *
+ *	1. read its views from the directory in shared memory and their plans
+ *	   from the catalog;
+ *	2. hydrate: in one REPEATABLE READ transaction, create a temporary slot,
+ *	   adopt its initial snapshot, recompute every view from its source under
+ *	   that snapshot and write the difference into the view's heap; publish
+ *	   upper = the slot's consistent point;
+ *	3. tick: decode the WAL up to the flush pointer (whole transactions),
+ *	   push the changes through each view's map/filter, consolidate, write
+ *	   the net difference in one transaction (each view in a subtransaction,
+ *	   so one view's error does not stop the others), then publish
+ *	   upper = the decoded position and wake waiting readers.
+ *
+ * The worker exits with code 0 when the coordinator asks it to reload (its
+ * set of views changed); the coordinator starts a new one.  Writes carry the
+ * worker's replication origin, so they are never decoded back.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "commands/matview.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "replication/slot.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "coordinator/capture.h"
+#include "coordinator/catalog.h"
+#include "coordinator/dataflow.h"
+#include "coordinator/processes.h"
+#include "coordinator/shmem.h"
+
+/* Most changes decoded before they are applied (bounds a tick's memory). */
+#define TICK_MAX_CHANGES 50000
+
+/* Idle wake-up, to notice WAL written without a commit wake-up. */
+#define WORKER_NAPTIME_MS 1000
+
+typedef struct DataflowView
+{
+	Oid			relid;
+	CompiledView *plan;
+	Sink	   *sink;
+	bool		failed;			/* stays failed until the worker restarts */
+	bool		dropped;
+	bool		changed;		/* written in the current tick */
+} DataflowView;
+
+static int	worker_index = -1;
+static List *worker_views = NIL;
+static MemoryContext worker_context = NULL;
+static CaptureBatch worker_batch;
+
+static void
+worker_detach(int code, Datum arg)
+{
+	if (worker_index < 0)
+		return;
+	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+	Coordinator->workers[worker_index].pid = 0;
+	Coordinator->workers[worker_index].latch = NULL;
+	LWLockRelease(Coordinator->lock);
+}
+
+/* Record a view's failure in the directory, where readers will find it. */
+static void
+view_fail(DataflowView *view, const char *message)
+{
+	CoordinatorView *entry;
+
+	view->failed = true;
+	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+	entry = CoordinatorFindView(view->relid);
+	if (entry != NULL)
+	{
+		entry->state = VIEW_FAILED;
+		strlcpy(entry->error, message, VIEW_ERROR_LEN);
+	}
+	LWLockRelease(Coordinator->lock);
+	ConditionVariableBroadcast(&Coordinator->frontier_cv);
+	ereport(WARNING,
+			(errmsg("coordinator: maintained view with OID %u failed: %s",
+					view->relid, message)));
+}
+
+/*
+ * Read the views assigned to this worker: relids from the directory, plans
+ * from the catalog.  Clears the reload request first, so a change made
+ * while loading triggers another reload.
+ */
+static void
+load_views(void)
+{
+	List	   *relids = NIL;
+	List	   *catalog;
+	ListCell   *lc;
+	MemoryContext old;
+
+	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+	Coordinator->workers[worker_index].reload = false;
+	for (int i = 0; i < Coordinator->max_views; i++)
+	{
+		CoordinatorView *entry = &Coordinator->views[i];
+
+		if (entry->state != VIEW_FREE && entry->worker == worker_index)
+			relids = lappend_oid(relids, entry->relid);
+	}
+	LWLockRelease(Coordinator->lock);
+
+	if (relids == NIL)
+		return;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	old = MemoryContextSwitchTo(worker_context);
+	catalog = CatalogLoadViews();
+	foreach(lc, catalog)
+	{
+		CatalogView *cv = lfirst(lc);
+		DataflowView *view;
+
+		if (!list_member_oid(relids, cv->relid))
+			continue;
+		view = palloc0(sizeof(DataflowView));
+		view->relid = cv->relid;
+		view->plan = CompiledViewFromString(cv->plan);
+		view->sink = SinkCreate(cv->relid);
+		worker_views = lappend(worker_views, view);
+		worker_batch.sources = list_append_unique_oid(worker_batch.sources,
+													  view->plan->source);
+	}
+	MemoryContextSwitchTo(old);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+/*
+ * Run fn on one view inside a subtransaction; an ERROR marks that view
+ * failed (readers get the message) and leaves the others untouched.
+ */
+static void
+run_for_view(DataflowView *view, void (*fn) (DataflowView *, void *), void *arg)
+{
+	MemoryContext old = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		fn(view, arg);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(old);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(old);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(old);
+		CurrentResourceOwner = owner;
+		SinkInvalidate(view->sink);
+		view_fail(view, edata->message);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * Open a view and its source for writing, or mark the view dropped and
+ * return false (DROP ... CASCADE committed since the worker started).
+ */
+static bool
+open_view(DataflowView *view, Relation *view_rel, Relation *source_rel)
+{
+	*view_rel = try_relation_open(view->relid, RowExclusiveLock);
+	if (*view_rel == NULL)
+	{
+		view->dropped = true;
+		return false;
+	}
+	*source_rel = try_relation_open(view->plan->source, AccessShareLock);
+	if (*source_rel == NULL)
+	{
+		table_close(*view_rel, RowExclusiveLock);
+		view->dropped = true;
+		return false;
+	}
+	return true;
+}
+
+/* Hydration of one view: heap := query(source under the slot snapshot). */
+static void
+hydrate_view(DataflowView *view, void *arg)
+{
+	Relation	view_rel,
+				source_rel;
+	MapFilter  *mf;
+	RowDelta   *delta;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+
+	if (!open_view(view, &view_rel, &source_rel))
+		return;
+
+	mf = MapFilterCreate(view->plan, RelationGetDescr(source_rel),
+						 RelationGetDescr(view_rel));
+	delta = RowDeltaCreate(RelationGetDescr(view_rel), CurrentMemoryContext);
+	SinkBegin(view->sink, view_rel, delta);
+
+	slot = table_slot_create(source_rel, NULL);
+	scan = table_beginscan(source_rel, GetActiveSnapshot(), 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		shouldfree;
+		HeapTuple	tuple = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
+		TupleTableSlot *out = MapFilterApply(mf, tuple);
+
+		if (out != NULL)
+			RowDeltaAdd(delta, out, 1);
+		if (shouldfree)
+			heap_freetuple(tuple);
+		CHECK_FOR_INTERRUPTS();
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+
+	RowDeltaApply(delta, view->sink, view_rel);
+	if (!RelationIsPopulated(view_rel))
+		SetMatViewPopulatedState(view_rel, true);
+
+	SinkEnd();
+	MapFilterFree(mf);
+	table_close(source_rel, NoLock);
+	table_close(view_rel, NoLock);
+}
+
+/* Publish the frontier of every healthy view and wake readers. */
+static void
+publish(XLogRecPtr upper, TransactionId xid, bool hydrated)
+{
+	ListCell   *lc;
+
+	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+	foreach(lc, worker_views)
+	{
+		DataflowView *view = lfirst(lc);
+		CoordinatorView *entry;
+
+		if (view->failed || view->dropped)
+			continue;
+		entry = CoordinatorFindView(view->relid);
+		if (entry == NULL)
+			continue;
+		if (hydrated)
+			entry->state = VIEW_READY;
+		if (TransactionIdIsValid(xid) && (view->changed || hydrated))
+			entry->last_xid = xid;
+		if (pg_atomic_read_u64(&entry->upper) < upper)
+			pg_atomic_write_u64(&entry->upper, upper);
+	}
+	LWLockRelease(Coordinator->lock);
+	pg_atomic_write_u64(&Coordinator->workers[worker_index].decoded, upper);
+	ConditionVariableBroadcast(&Coordinator->frontier_cv);
+}
+
+/*
+ * Create the slot and hydrate every view at its consistent point.  Returns
+ * the consistent point.
+ */
+static XLogRecPtr
+hydrate(void)
+{
+	char		slotname[NAMEDATALEN];
+	XLogRecPtr	consistent;
+	TransactionId xid;
+	ListCell   *lc;
+
+	snprintf(slotname, sizeof(slotname), "coordinator_%u_%d",
+			 MyDatabaseId, worker_index);
+
+	pgstat_report_activity(STATE_RUNNING, "hydrating maintained views");
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	XactIsoLevel = XACT_REPEATABLE_READ;
+	consistent = CaptureCreateSlot(slotname);
+	PushActiveSnapshot(GetTransactionSnapshot());
+
+	foreach(lc, worker_views)
+		run_for_view(lfirst(lc), hydrate_view, NULL);
+
+	xid = GetTopTransactionIdIfAny();
+	replorigin_session_origin_lsn = consistent;
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+
+	publish(consistent, xid, true);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return consistent;
+}
+
+/* Apply this tick's changes to one view. */
+static void
+apply_view(DataflowView *view, void *arg)
+{
+	Relation	view_rel,
+				source_rel;
+	MapFilter  *mf;
+	RowDelta   *delta;
+	ListCell   *lc;
+	bool		any = false;
+
+	foreach(lc, worker_batch.changes)
+	{
+		if (((CapturedChange *) lfirst(lc))->relid == view->plan->source)
+		{
+			any = true;
+			break;
+		}
+	}
+	if (!any || !open_view(view, &view_rel, &source_rel))
+		return;
+
+	mf = MapFilterCreate(view->plan, RelationGetDescr(source_rel),
+						 RelationGetDescr(view_rel));
+	delta = RowDeltaCreate(RelationGetDescr(view_rel), CurrentMemoryContext);
+	SinkBegin(view->sink, view_rel, NULL);
+
+	foreach(lc, worker_batch.changes)
+	{
+		CapturedChange *c = lfirst(lc);
+		TupleTableSlot *out;
+
+		if (c->relid != view->plan->source)
+			continue;
+		if (c->kind == CAPTURE_TRUNCATE)
+		{
+			RowDeltaApply(delta, view->sink, view_rel);
+			RowDeltaReset(delta);
+			SinkClear(view->sink, view_rel);
+			continue;
+		}
+		if (c->oldtuple != NULL && (out = MapFilterApply(mf, c->oldtuple)) != NULL)
+			RowDeltaAdd(delta, out, -1);
+		if (c->newtuple != NULL && (out = MapFilterApply(mf, c->newtuple)) != NULL)
+			RowDeltaAdd(delta, out, 1);
+	}
+	RowDeltaApply(delta, view->sink, view_rel);
+	view->changed = true;
+
+	SinkEnd();
+	MapFilterFree(mf);
+	table_close(source_rel, NoLock);
+	table_close(view_rel, NoLock);
+}
+
+/* Apply the decoded batch in one transaction; returns its xid, if any. */
+static TransactionId
+apply_batch(XLogRecPtr upper)
+{
+	TransactionId xid;
+	ListCell   *lc;
+
+	if (worker_batch.error != NULL)
+	{
+		foreach(lc, worker_views)
+		{
+			DataflowView *view = lfirst(lc);
+
+			if (!view->failed)
+				view_fail(view, worker_batch.error);
+		}
+		return InvalidTransactionId;
+	}
+	if (worker_batch.changes == NIL)
+		return InvalidTransactionId;
+
+	pgstat_report_activity(STATE_RUNNING, "applying changes to maintained views");
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	foreach(lc, worker_views)
+	{
+		DataflowView *view = lfirst(lc);
+
+		view->changed = false;
+		if (!view->failed && !view->dropped)
+			run_for_view(view, apply_view, NULL);
+	}
+	xid = GetTopTransactionIdIfAny();
+	replorigin_session_origin_lsn = upper;
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return xid;
+}
+
+static bool
+reload_requested(void)
+{
+	bool		reload;
+
+	LWLockAcquire(Coordinator->lock, LW_SHARED);
+	reload = Coordinator->workers[worker_index].reload;
+	LWLockRelease(Coordinator->lock);
+	return reload;
+}
+
+static void
+wait_for_work(long timeout)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 timeout, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+	if (reload_requested())
+		proc_exit(0);
+}
+
+void
+DataflowWorkerMain(Datum main_arg)
+{
+	LogicalDecodingContext *ctx;
+	MemoryContext tick_context;
+
+	worker_index = DatumGetInt32(main_arg);
+	CoordinatorIsOwnProcess = true;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(Coordinator->database, InvalidOid, 0);
+
+	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+	Coordinator->workers[worker_index].pid = MyProcPid;
+	Coordinator->workers[worker_index].latch = MyLatch;
+	LWLockRelease(Coordinator->lock);
+	before_shmem_exit(worker_detach, 0);
+
+	/* lives as long as the process; freed by its exit */
+	worker_context = AllocSetContextCreate(TopMemoryContext,
+										   "coordinator dataflow worker",
+										   ALLOCSET_DEFAULT_SIZES);
+	tick_context = AllocSetContextCreate(worker_context,
+										 "coordinator tick",
+										 ALLOCSET_DEFAULT_SIZES);
+	memset(&worker_batch, 0, sizeof(worker_batch));
+	worker_batch.context = tick_context;
+	CaptureCurrent = &worker_batch;
+
+	load_views();
+	if (worker_views == NIL)
+	{
+		/* nothing to maintain: hold no slot, wait to be reloaded */
+		for (;;)
+			wait_for_work(-1L);
+	}
+
+	{
+		char		origin[NAMEDATALEN];
+
+		snprintf(origin, sizeof(origin), "coordinator_worker_%d", worker_index);
+		CaptureSetupOrigin(origin);
+	}
+
+	hydrate();
+
+	MemoryContextSwitchTo(worker_context);
+	ctx = CaptureStartStreaming();
+	InvalidateSystemCaches();
+
+	for (;;)
+	{
+		XLogRecPtr	end = GetFlushRecPtr(NULL);
+		XLogRecPtr	upper;
+		TransactionId xid;
+
+		if (Coordinator->paused || ctx->reader->EndRecPtr >= end)
+		{
+			wait_for_work(WORKER_NAPTIME_MS);
+			continue;
+		}
+
+		MemoryContextReset(tick_context);
+		worker_batch.changes = NIL;
+		worker_batch.ntransactions = 0;
+		worker_batch.error = NULL;
+
+		pgstat_report_activity(STATE_RUNNING, "decoding WAL");
+		upper = CaptureDecode(ctx, end, TICK_MAX_CHANGES);
+		/* drop cache entries built under historic snapshots */
+		InvalidateSystemCaches();
+
+		xid = apply_batch(upper);
+		publish(upper, xid, false);
+		LogicalConfirmReceivedLocation(upper);
+		MemoryContextSwitchTo(worker_context);
+
+		CHECK_FOR_INTERRUPTS();
+		if (reload_requested())
+			proc_exit(0);
+	}
+}

@@ -1,0 +1,28 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.h
+ *	  The coordinator's catalog: ordinary tables in schema coordinator.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef COORDINATOR_CATALOG_H
+#define COORDINATOR_CATALOG_H
+
+#include "nodes/pg_list.h"
+
+/* One maintained view as stored in coordinator.objects. */
+typedef struct CatalogView
+{
+	int64		id;
+	Oid			relid;
+	Oid			source;			/* the single source table (skeleton) */
+	char	   *plan;			/* nodeToString of the compiled plan */
+} CatalogView;
+
+extern bool CatalogExtensionExists(void);
+extern void CatalogInsertView(Oid relid, const char *definition,
+							  const char *plan, List *sources);
+extern bool CatalogHasView(Oid relid);
+extern List *CatalogLoadViews(void);
+
+#endif							/* COORDINATOR_CATALOG_H */

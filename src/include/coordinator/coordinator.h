@@ -1,0 +1,34 @@
+/*-------------------------------------------------------------------------
+ *
+ * coordinator.h
+ *	  Configuration shared by every subsystem of the coordinator extension.
+ *
+ * The GUC variables live in src/coordinator.c; everything that needs a
+ * setting includes this header.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef COORDINATOR_H
+#define COORDINATOR_H
+
+/* Upper bound of coordinator.dataflow_workers (sizes shared memory). */
+#define COORDINATOR_MAX_WORKERS 16
+
+/* Name of the extension, of its schema, and of the output plugin. */
+#define COORDINATOR_NAME "coordinator"
+
+typedef enum CoordinatorIsolation
+{
+	COORDINATOR_ISOLATION_STRICT_SERIALIZABLE,
+	COORDINATOR_ISOLATION_SERIALIZABLE
+} CoordinatorIsolation;
+
+extern char *coordinator_database;
+extern int	coordinator_dataflow_workers;
+extern int	coordinator_isolation;
+extern int	coordinator_max_views;
+
+/* true once _PG_init ran from shared_preload_libraries */
+extern bool coordinator_preloaded;
+
+#endif							/* COORDINATOR_H */

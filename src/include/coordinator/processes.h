@@ -1,0 +1,25 @@
+/*-------------------------------------------------------------------------
+ *
+ * processes.h
+ *	  Entry points of the background workers: launcher, coordinator and
+ *	  dataflow workers.
+ *
+ * launcher (static, no database) -> coordinator (dynamic, coordinator.database)
+ * -> dataflow workers (dynamic, one per coordinator.dataflow_workers).
+ * Each process supervises the next and relaunches it when it exits.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef COORDINATOR_PROCESSES_H
+#define COORDINATOR_PROCESSES_H
+
+#include "fmgr.h"
+
+/* true in the launcher, the coordinator and dataflow workers */
+extern bool CoordinatorIsOwnProcess;
+
+extern PGDLLEXPORT void CoordinatorLauncherMain(Datum main_arg);
+extern PGDLLEXPORT void CoordinatorMain(Datum main_arg);
+extern PGDLLEXPORT void DataflowWorkerMain(Datum main_arg);
+
+#endif							/* COORDINATOR_PROCESSES_H */

@@ -1,0 +1,154 @@
+/*-------------------------------------------------------------------------
+ *
+ * shmem.c
+ *	  Shared memory of the coordinator and the wake-ups that go through it.
+ *
+ * The struct is sized by coordinator.max_views and allocated once in the
+ * main segment.  A crash-restart of the server reinitializes it: nothing in
+ * it is durable, everything is rebuilt from the catalog tables.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+
+#include "coordinator/shmem.h"
+
+CoordinatorShared *Coordinator = NULL;
+
+static Size
+coordinator_shmem_size(void)
+{
+	return add_size(offsetof(CoordinatorShared, views),
+					mul_size(sizeof(CoordinatorView), coordinator_max_views));
+}
+
+/* Called from shmem_request_hook. */
+void
+CoordinatorShmemRequest(void)
+{
+	RequestAddinShmemSpace(coordinator_shmem_size());
+	RequestNamedLWLockTranche(COORDINATOR_NAME, 1);
+}
+
+/* Called from shmem_startup_hook, in the postmaster and in EXEC_BACKEND children. */
+void
+CoordinatorShmemStartup(void)
+{
+	bool		found;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	Coordinator = ShmemInitStruct(COORDINATOR_NAME, coordinator_shmem_size(), &found);
+	if (!found)
+	{
+		memset(Coordinator, 0, coordinator_shmem_size());
+		Coordinator->lock = &(GetNamedLWLockTranche(COORDINATOR_NAME))->lock;
+		Coordinator->database = InvalidOid;
+		pg_atomic_init_u64(&Coordinator->catalog_generation, 1);
+		ConditionVariableInit(&Coordinator->frontier_cv);
+		for (int i = 0; i < COORDINATOR_MAX_WORKERS; i++)
+			pg_atomic_init_u64(&Coordinator->workers[i].decoded, 0);
+		Coordinator->max_views = coordinator_max_views;
+		for (int i = 0; i < coordinator_max_views; i++)
+			pg_atomic_init_u64(&Coordinator->views[i].upper, 0);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * Find the directory entry of a view.  The caller must hold
+ * Coordinator->lock (shared is enough); returns NULL when the coordinator
+ * has not registered the view.
+ */
+CoordinatorView *
+CoordinatorFindView(Oid relid)
+{
+	for (int i = 0; i < Coordinator->max_views; i++)
+	{
+		CoordinatorView *view = &Coordinator->views[i];
+
+		if (view->state != VIEW_FREE && view->relid == relid)
+			return view;
+	}
+	return NULL;
+}
+
+/* Set the coordinator's latch, if it runs.  Safe without the lock. */
+void
+CoordinatorWakeCoordinator(void)
+{
+	Latch	   *latch = Coordinator->coordinator_latch;
+
+	if (latch != NULL)
+		SetLatch(latch);
+	latch = Coordinator->launcher_latch;
+	if (latch != NULL)
+		SetLatch(latch);
+}
+
+/* Set a dataflow worker's latch, if it runs. */
+void
+CoordinatorWakeWorker(int worker)
+{
+	Latch	   *latch = Coordinator->workers[worker].latch;
+
+	if (latch != NULL)
+		SetLatch(latch);
+}
+
+/*
+ * Catalog changes (a view created or dropped, the extension dropped) reach
+ * the coordinator only when the transaction that made them commits.
+ */
+static bool catalog_change_pending = false;
+
+void
+CoordinatorNotifyCatalogChange(void)
+{
+	catalog_change_pending = true;
+}
+
+/*
+ * Transaction callback, installed in every backend: after a commit, bump the
+ * catalog generation if this transaction changed the catalog, and wake the
+ * dataflow workers if it wrote anything, so they decode it at once instead
+ * of at their next timeout.
+ */
+void
+CoordinatorXactCallback(XactEvent event, void *arg)
+{
+	static XLogRecPtr last_commit_end = InvalidXLogRecPtr;
+
+	if (Coordinator == NULL)
+		return;
+
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			if (catalog_change_pending)
+			{
+				catalog_change_pending = false;
+				pg_atomic_fetch_add_u64(&Coordinator->catalog_generation, 1);
+				CoordinatorWakeCoordinator();
+			}
+			if (XactLastCommitEnd != last_commit_end)
+			{
+				last_commit_end = XactLastCommitEnd;
+				for (int i = 0; i < coordinator_dataflow_workers; i++)
+					CoordinatorWakeWorker(i);
+			}
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			catalog_change_pending = false;
+			break;
+		default:
+			break;
+	}
+}
