@@ -256,6 +256,8 @@ coordinator_ExecutorStart(QueryDesc *qd, int eflags)
 				COORDINATOR_ISOLATION_STRICT_SERIALIZABLE;
 
 			CoordinatorWaitForViews(relids, strict);
+			/* the worker marked the view populated: see that in the relcache */
+			AcceptInvalidationMessages();
 			if (strict)
 				ensure_fresh_snapshot(qd, relids);
 		}

@@ -32,9 +32,9 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/ruleutils.h"
 
 #include "coordinator/catalog.h"
 #include "coordinator/commands.h"
@@ -163,8 +163,7 @@ create_maintained_view(PlannedStmt *pstmt, const char *queryString,
 					 get_extension_oid(COORDINATOR_NAME, false));
 	recordDependencyOn(&view_address, &extension_address, DEPENDENCY_NORMAL);
 
-	definition = TextDatumGetCString(DirectFunctionCall1(pg_get_viewdef,
-														 ObjectIdGetDatum(relid)));
+	definition = pg_get_querydef(castNode(Query, stmt->query), true);
 	CatalogInsertView(relid, definition, CompiledViewToString(compiled),
 					  list_make1_oid(compiled->source));
 	CoordinatorNotifyCatalogChange();

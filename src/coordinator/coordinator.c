@@ -116,7 +116,11 @@ sync_directory(List *views)
 	for (int i = 0; i < nworkers; i++)
 	{
 		if (reload[i])
+		{
 			Coordinator->workers[i].reload = true;
+			/* a requested restart is not a crash loop: no relaunch delay */
+			last_launch[i] = 0;
+		}
 	}
 	LWLockRelease(Coordinator->lock);
 

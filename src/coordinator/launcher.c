@@ -13,8 +13,12 @@
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
-#include "commands/dbcommands.h"
+#include "catalog/pg_database.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -23,6 +27,7 @@
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
+#include "utils/snapmgr.h"
 
 #include "coordinator/processes.h"
 #include "coordinator/shmem.h"
@@ -38,13 +43,36 @@ launcher_detach(int code, Datum arg)
 	Coordinator->launcher_pid = 0;
 }
 
+/*
+ * OID of coordinator.database, or InvalidOid.  Scans pg_database directly,
+ * as the autovacuum launcher does: without a database, catalog lookups
+ * through indexes are not available.
+ */
 static Oid
 lookup_database(void)
 {
-	Oid			dboid;
+	Oid			dboid = InvalidOid;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
 
 	StartTransactionCommand();
-	dboid = get_database_oid(coordinator_database, true);
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while (HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+
+		if (strcmp(NameStr(db->datname), coordinator_database) == 0 &&
+			db->datconnlimit != DATCONNLIMIT_INVALID_DB)
+		{
+			dboid = db->oid;
+			break;
+		}
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
 	return dboid;
 }
