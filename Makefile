@@ -25,10 +25,10 @@ PG_CPPFLAGS = -I$(srcdir)/src/include
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
 REGRESS = setup create_view dml types refused dependencies transactions function_form truncate isolation_guc random_dml
-REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=./test/regress.conf --outputdir=./output_regress
+REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=./test/regress.conf --outputdir=./output_regress --load-extension=coordinator
 
 ISOLATION = concurrent_reads create_during_writes
-ISOLATION_OPTS = --temp-instance=./tmp_check_iso --temp-config=./test/isolation.conf \
+ISOLATION_OPTS = --temp-instance=./tmp_check_iso --temp-config=./test/isolation.conf --load-extension=coordinator \
 	--inputdir=./test/isolation --outputdir=./output_iso
 
 TAP_TESTS = 1

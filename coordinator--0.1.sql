@@ -31,6 +31,7 @@ CREATE TABLE coordinator.sources (
 COMMENT ON TABLE coordinator.sources IS
     'the tables each maintained object reads';
 
+GRANT USAGE ON SCHEMA coordinator TO PUBLIC;
 GRANT SELECT ON coordinator.objects, coordinator.sources TO PUBLIC;
 
 CREATE FUNCTION coordinator.create_materialized_view(name text, query text)

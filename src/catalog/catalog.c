@@ -10,15 +10,24 @@
  * leaves nothing behind, and deleted by the sql_drop event trigger.  Every
  * statement passes values as parameters and qualifies its operators.
  *
+ * Users cannot write the catalog (a forged plan would run in a superuser
+ * worker), so inserts run as the catalog's owner, as pg_cron does for its
+ * job table.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
 #include "coordinator/catalog.h"
 #include "coordinator/coordinator.h"
@@ -30,9 +39,28 @@ CatalogExtensionExists(void)
 	return OidIsValid(get_extension_oid(COORDINATOR_NAME, true));
 }
 
+/* The role that owns the catalog tables (the extension's installer). */
+static Oid
+catalog_owner(void)
+{
+	Oid			relid = get_relname_relid("objects",
+										  get_namespace_oid(COORDINATOR_NAME, false));
+
+	HeapTuple	tuple;
+	Oid			owner;
+
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "coordinator.objects does not exist");
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
 /*
- * Insert a maintained view and its sources.  Runs in the caller's
- * transaction; ERRORs propagate.
+ * Insert a maintained view and its sources, owned by the current user.
+ * Runs in the caller's transaction; ERRORs propagate (and the transaction's
+ * abort restores the user id).
  */
 void
 CatalogInsertView(Oid relid, const char *definition, const char *plan,
@@ -44,13 +72,20 @@ CatalogInsertView(Oid relid, const char *definition, const char *plan,
 	Datum		id;
 	ListCell   *lc;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	Oid			save_userid;
+	int			save_sec_context;
 
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = CStringGetTextDatum(definition);
 	values[2] = CStringGetTextDatum(plan);
 	values[3] = ObjectIdGetDatum(GetUserId());
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(catalog_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
 	if (SPI_execute_with_args("INSERT INTO coordinator.objects (relid, kind, definition, plan, owner) "
 							  "VALUES ($1, 'materialized view', $2, $3, $4) RETURNING id",
 							  4, types, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
@@ -70,6 +105,7 @@ CatalogInsertView(Oid relid, const char *definition, const char *plan,
 	}
 
 	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec_context);
 }
 
 /* Is relid a maintained view?  Needs a transaction and the extension. */

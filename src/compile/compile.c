@@ -50,7 +50,7 @@ refuse(const char *construct, int location)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("%s is not supported in maintained views", construct),
+			 errmsg("maintained views do not support %s", construct),
 			 errhint("A materialized view without WITH (incremental) supports it, refreshed by REFRESH MATERIALIZED VIEW."),
 			 compile_errposition(location)));
 }
@@ -112,7 +112,7 @@ check_immutable(Query *query)
 
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("function %s is not supported in maintained views",
+				 errmsg("maintained views do not support function %s",
 						format_procedure(ctx.funcid)),
 				 errdetail("Only IMMUTABLE functions can be maintained incrementally; %s is %s.",
 						   format_procedure(ctx.funcid),

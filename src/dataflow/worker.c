@@ -361,7 +361,7 @@ apply_view(DataflowView *view, void *arg)
 			continue;
 		if (c->kind == CAPTURE_TRUNCATE)
 		{
-			RowDeltaApply(delta, view->sink, view_rel);
+			/* every row the delta would add or remove is gone anyway */
 			RowDeltaReset(delta);
 			SinkClear(view->sink, view_rel);
 			continue;

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Shared by scripts/demo.sh and scripts/test.sh: install what is missing,
+# build and install the extension, run commands as an unprivileged OS user.
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_CONFIG=$PG_BIN/pg_config
+# Postgres refuses to run as root: when we are root, servers run as this user.
+PG_OS_USER=postgres
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		echo "error: '$*' needs root (or sudo)" >&2
+		exit 1
+	fi
+}
+
+# Run a command as the unprivileged user that owns the servers.
+as_pg() {
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u "$PG_OS_USER" -- "$@"
+	else
+		"$@"
+	fi
+}
+
+pkg_version() {
+	dpkg-query -W -f='${Status} ${Version}' "$1" 2>/dev/null | awk '$3 == "installed" { print $4 }'
+}
+
+# The server, its headers (same minor release: the server checks the ABI),
+# PGXS and the test tools (pg_regress, pg_isolation_regress, prove with
+# IPC::Run for PostgreSQL::Test::Cluster), and a compiler.
+install_dependencies() {
+	local want=(postgresql-15 postgresql-server-dev-15 postgresql-client-15 libipc-run-perl make gcc)
+	local missing=() p
+	for p in "${want[@]}"; do
+		[ -n "$(pkg_version "$p")" ] || missing+=("$p")
+	done
+	if [ ${#missing[@]} -eq 0 ] &&
+		[ "$(pkg_version postgresql-15)" = "$(pkg_version postgresql-server-dev-15)" ]; then
+		return 0
+	fi
+	echo "== installing: ${want[*]}"
+	as_root apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${want[@]}" >/dev/null
+	if ! id "$PG_OS_USER" >/dev/null 2>&1; then
+		as_root useradd --system --create-home "$PG_OS_USER"
+	fi
+}
+
+build_and_install() {
+	echo "== building"
+	make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" >/dev/null
+	as_root make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+}
+
+# A copy of the tree the unprivileged user can write (test output goes there).
+writable_tree() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "$ROOT"
+		return
+	fi
+	local dir
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/coordinator-test.XXXXXX")
+	cp -a "$ROOT/." "$dir/"
+	chown -R "$PG_OS_USER" "$dir"
+	echo "$dir"
+}

@@ -1,0 +1,51 @@
+-- coordinator.isolation: strict serializable waits for freshness, and the
+-- wait ends with 57014 on statement_timeout; serializable reads at once.
+CREATE SCHEMA ig;
+SET search_path = ig, public;
+CREATE TABLE src (a int);
+INSERT INTO src VALUES (1);
+CREATE MATERIALIZED VIEW v WITH (incremental) AS SELECT a FROM src;
+SELECT * FROM v;
+
+-- hold the dataflow back (a documented test switch)
+SELECT coordinator.debug_pause_workers(true);
+INSERT INTO src VALUES (2);
+
+-- serializable reads what is applied, without waiting
+SET coordinator.isolation = 'serializable';
+SELECT * FROM v ORDER BY a;
+
+-- strict serializable waits; statement_timeout interrupts the wait
+SET coordinator.isolation = 'strict serializable';
+SET statement_timeout = '300ms';
+SELECT * FROM v ORDER BY a;
+\echo :LAST_ERROR_SQLSTATE
+RESET statement_timeout;
+
+-- cancel interrupts it too (cancelled from another backend, by a bounded poll)
+CREATE EXTENSION IF NOT EXISTS dblink;
+SELECT dblink_connect('canceller', 'dbname=' || current_database());
+SELECT dblink_send_query('canceller', $q$
+  DO $$
+  BEGIN
+    FOR i IN 1..600 LOOP
+      EXIT WHEN EXISTS (SELECT 1 FROM pg_stat_activity
+                         WHERE query = 'SELECT count(*) FROM ig.v;' AND state = 'active'
+                           AND wait_event = 'Extension');
+      PERFORM pg_sleep(0.05);
+    END LOOP;
+    PERFORM pg_cancel_backend(pid) FROM pg_stat_activity
+      WHERE query = 'SELECT count(*) FROM ig.v;' AND state = 'active';
+  END $$;
+$q$);
+SELECT count(*) FROM ig.v;
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM dblink_get_result('canceller') AS r(status text);
+SELECT dblink_disconnect('canceller');
+
+-- released, the same read sees the insert
+SELECT coordinator.debug_pause_workers(false);
+SELECT * FROM v ORDER BY a;
+
+DROP EXTENSION dblink;
+DROP SCHEMA ig CASCADE;

@@ -1,0 +1,88 @@
+-- What this version cannot maintain is refused at CREATE, with
+-- ERRCODE_FEATURE_NOT_SUPPORTED, the construct's name and its position.
+CREATE SCHEMA rf;
+SET search_path = rf, public;
+\set VERBOSITY default
+
+CREATE TABLE t (a int, b text, ts timestamptz);
+CREATE TABLE u (a int);
+CREATE SEQUENCE s;
+CREATE VIEW pv AS SELECT a FROM t;
+CREATE MATERIALIZED VIEW mv AS SELECT a FROM t;
+CREATE TABLE parted (a int) PARTITION BY RANGE (a);
+CREATE UNLOGGED TABLE unlogged (a int);
+CREATE TABLE parent (a int);
+CREATE TABLE child () INHERITS (parent);
+CREATE TABLE secured (a int);
+ALTER TABLE secured ENABLE ROW LEVEL SECURITY;
+
+-- functions that are not IMMUTABLE
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a, now() FROM t;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM t WHERE random() < 0.5;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a, ts::text FROM t;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a, current_date FROM t;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a, nextval('s') FROM t;
+
+-- clauses
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT count(*) FROM t;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM t GROUP BY a;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT DISTINCT a FROM t;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT DISTINCT ON (a) a, b FROM t;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM t ORDER BY a;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM t LIMIT 10;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM t OFFSET 1;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM t UNION SELECT a FROM u;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a, row_number() OVER () FROM t;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS WITH x AS (SELECT a FROM t) SELECT a FROM x;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS
+  WITH RECURSIVE x(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM x WHERE n < 3) SELECT n FROM x;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM t WHERE a IN (SELECT a FROM u);
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a, generate_series(1, a) FROM t;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM t FOR UPDATE;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS WITH d AS (DELETE FROM t RETURNING a) SELECT a FROM d;
+
+-- FROM items
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT t.a FROM t JOIN u ON t.a = u.a;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT t.a FROM t, u;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM (SELECT a FROM t) s;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT 1 AS one;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT * FROM generate_series(1, 3);
+CREATE MATERIALIZED VIEW r WITH (incremental) AS VALUES (1);
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM t TABLESAMPLE SYSTEM (10);
+
+-- relations logical decoding cannot follow, or that need more than one table
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM pv;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM mv;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM parted;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM unlogged;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM parent;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM ONLY parent;
+DROP MATERIALIZED VIEW r;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM secured;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT oid FROM pg_class;
+CREATE TEMP TABLE tmp (a int);
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM tmp;
+
+-- the SQLSTATE is feature_not_supported
+DO $$
+BEGIN
+  EXECUTE 'CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT count(*) FROM t';
+EXCEPTION WHEN feature_not_supported THEN
+  RAISE NOTICE 'feature_not_supported: %', SQLERRM;
+END $$;
+DO $$
+BEGIN
+  EXECUTE 'CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT random() FROM t';
+EXCEPTION WHEN feature_not_supported THEN
+  RAISE NOTICE 'feature_not_supported: %', SQLERRM;
+END $$;
+
+-- a bad option value
+CREATE MATERIALIZED VIEW r WITH (incremental = maybe) AS SELECT a FROM t;
+
+-- nothing was left behind by the refusals
+SELECT count(*) FROM pg_class WHERE relname = 'r';
+SELECT count(*) FROM coordinator.objects o JOIN pg_class c ON c.oid = o.relid
+ WHERE c.relnamespace = 'rf'::regnamespace;
+
+DROP SCHEMA rf CASCADE;
