@@ -84,6 +84,25 @@ register_launcher(void)
 void
 _PG_init(void)
 {
+	DefineCustomEnumVariable("coordinator.isolation",
+							 "Consistency of reads of maintained views.",
+							 "\"strict serializable\" waits until a view reflects every transaction "
+							 "committed before the statement began; \"serializable\" reads at once.",
+							 &coordinator_isolation,
+							 COORDINATOR_ISOLATION_STRICT_SERIALIZABLE,
+							 isolation_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	/*
+	 * Without the preload there are no workers, no shared memory and no
+	 * hooks; coordinator.check_setup() says so.  PGC_POSTMASTER settings
+	 * cannot be defined after startup, so stop here.
+	 */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
 	DefineCustomStringVariable("coordinator.database",
 							   "Database whose maintained views the coordinator serves.",
 							   NULL,
@@ -102,17 +121,6 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
-	DefineCustomEnumVariable("coordinator.isolation",
-							 "Consistency of reads of maintained views.",
-							 "\"strict serializable\" waits until a view reflects every transaction "
-							 "committed before the statement began; \"serializable\" reads at once.",
-							 &coordinator_isolation,
-							 COORDINATOR_ISOLATION_STRICT_SERIALIZABLE,
-							 isolation_options,
-							 PGC_USERSET,
-							 0,
-							 NULL, NULL, NULL);
-
 	DefineCustomIntVariable("coordinator.max_views",
 							"Maximum number of maintained views.",
 							NULL,
@@ -122,8 +130,6 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
-	if (!process_shared_preload_libraries_in_progress)
-		return;
 
 	MarkGUCPrefixReserved(COORDINATOR_NAME);
 	coordinator_preloaded = true;
