@@ -73,3 +73,14 @@ writable_tree() {
 	chown -R "$PG_OS_USER" "$dir"
 	echo "$dir"
 }
+
+# Servers from 15.19 on only load logical decoding output plugins named in
+# output_plugin_libraries; print the line a config needs, or nothing.
+# (awk reads all input: grep -q would end the pipe early, and pipefail
+# would turn the SIGPIPE into a false "no".)
+plugin_allow_list_conf() {
+	if "$PG_BIN/postgres" --describe-config 2>/dev/null |
+		awk '$1 == "output_plugin_libraries" { found = 1 } END { exit !found }'; then
+		echo "output_plugin_libraries = 'pgoutput, test_decoding, coordinator'"
+	fi
+}

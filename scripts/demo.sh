@@ -49,10 +49,7 @@ shared_preload_libraries = 'coordinator'
 wal_level = logical
 coordinator.database = 'postgres'
 CONF
-	# servers from 15.19 on only load output plugins they are told to trust
-	if "$PG_BIN/postgres" --describe-config 2>/dev/null | grep -q '^output_plugin_libraries'; then
-		echo "output_plugin_libraries = 'pgoutput, test_decoding, coordinator'" >>"$DATA/postgresql.conf"
-	fi
+	plugin_allow_list_conf >>"$DATA/postgresql.conf"
 	[ "$(id -u)" = 0 ] && chown "$PG_OS_USER" "$DATA/postgresql.conf"
 fi
 

@@ -41,6 +41,7 @@
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -478,6 +479,14 @@ DataflowWorkerMain(Datum main_arg)
 	memset(&worker_batch, 0, sizeof(worker_batch));
 	worker_batch.context = tick_context;
 	CaptureCurrent = &worker_batch;
+
+	/*
+	 * View writes need not wait for a WAL flush: after a crash every view is
+	 * rebuilt from its sources, so durability adds nothing but an fsync per
+	 * tick that competes with the writers.  Visibility, which strict reads
+	 * rely on, does not depend on it.
+	 */
+	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 
 	load_views();
 	if (worker_views == NIL)
