@@ -24,7 +24,7 @@ OBJS = \
 PG_CPPFLAGS = -I$(srcdir)/src/include
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
-REGRESS = setup create_view dml types refused dependencies transactions function_form truncate isolation_guc random_dml
+REGRESS = setup create_view dml types refused dependencies transactions function_form truncate errors isolation_guc random_dml
 REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=./test/regress.conf --outputdir=./output_regress --load-extension=coordinator
 
 ISOLATION = concurrent_reads create_during_writes
@@ -37,6 +37,10 @@ PROVE_TESTS = test/t/*.pl
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS does not track header dependencies: rebuild everything when one changes
+# (a stale object would disagree with the others on the shared memory layout).
+$(OBJS): $(wildcard $(srcdir)/src/include/coordinator/*.h)
 
 # Each harness on its own, so scripts/test.sh can count and summarize them.
 .PHONY: check-regress check-isolation check-tap

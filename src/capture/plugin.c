@@ -112,7 +112,10 @@ capture_fail(const char *message, Relation rel)
 	MemoryContext old = MemoryContextSwitchTo(CaptureCurrent->context);
 
 	if (CaptureCurrent->error == NULL)
+	{
 		CaptureCurrent->error = psprintf(message, RelationGetRelationName(rel));
+		CaptureCurrent->error_relid = RelationGetRelid(rel);
+	}
 	MemoryContextSwitchTo(old);
 }
 

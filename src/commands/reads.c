@@ -26,6 +26,7 @@
  */
 #include "postgres.h"
 
+#include "access/parallel.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_class.h"
@@ -144,6 +145,7 @@ CoordinatorWaitForViews(List *relids, bool strict)
 			XLogRecPtr	upper = InvalidXLogRecPtr;
 			int			worker = 0;
 			char		error[VIEW_ERROR_LEN];
+			TransactionId hydrating_before = InvalidTransactionId;
 
 			LWLockAcquire(Coordinator->lock, LW_SHARED);
 			entry = CoordinatorFindView(relid);
@@ -153,6 +155,7 @@ CoordinatorWaitForViews(List *relids, bool strict)
 				worker = entry->worker;
 				upper = pg_atomic_read_u64(&entry->upper);
 				strlcpy(error, entry->error, sizeof(error));
+				hydrating_before = Coordinator->workers[worker].hydrating_before;
 			}
 			LWLockRelease(Coordinator->lock);
 
@@ -164,10 +167,27 @@ CoordinatorWaitForViews(List *relids, bool strict)
 						 errmsg("maintained view \"%s\" could not be maintained",
 								get_rel_name(relid)),
 						 errdetail("%s", error),
-						 errhint("Remove the input that causes the error and restart the dataflow worker, or drop the view.")));
+						 errhint("Drop and recreate the view once the input that causes the error is gone.")));
 			}
 			if (state == VIEW_READY && upper > InvalidXLogRecPtr && upper >= target)
 				break;
+
+			/*
+			 * The view's worker is creating its slot, which waits for this
+			 * transaction to end: waiting here would never end.
+			 */
+			if (TransactionIdIsValid(hydrating_before) &&
+				TransactionIdIsValid(GetTopTransactionIdIfAny()) &&
+				TransactionIdPrecedes(GetTopTransactionIdIfAny(), hydrating_before))
+			{
+				ConditionVariableCancelSleep();
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_DEADLOCK_DETECTED),
+						 errmsg("could not read maintained view \"%s\" while its dataflow restarts",
+								get_rel_name(relid)),
+						 errdetail("The dataflow worker is waiting for this transaction, which has written, to end."),
+						 errhint("Commit or roll back, then read the view; or read it before writing in the transaction.")));
+			}
 
 			if (entry == NULL)
 				CoordinatorWakeCoordinator();
@@ -219,8 +239,13 @@ ensure_fresh_snapshot(QueryDesc *qd, List *relids)
 static void
 coordinator_ExecutorStart(QueryDesc *qd, int eflags)
 {
+	/*
+	 * Parallel workers run under their leader's wait; a standby has no
+	 * dataflow (its views are what the primary wrote), so it cannot wait.
+	 */
 	if (Coordinator != NULL && !CoordinatorIsOwnProcess &&
-		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
+		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
+		!IsParallelWorker() && !RecoveryInProgress())
 	{
 		List	   *relids = NIL;
 		ListCell   *lc;

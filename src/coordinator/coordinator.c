@@ -76,6 +76,7 @@ sync_directory(List *views)
 		}
 		if (!found)
 		{
+			elog(DEBUG1, "coordinator: view %u was dropped", entry->relid);
 			reload[entry->worker] = true;
 			entry->state = VIEW_FREE;
 			entry->relid = InvalidOid;
@@ -104,6 +105,8 @@ sync_directory(List *views)
 					 errhint("Raise coordinator.max_views and restart the server.")));
 			break;
 		}
+		elog(DEBUG1, "coordinator: maintaining view %u on worker %d",
+			 view->relid, (int) (view->relid % nworkers));
 		free_entry->relid = view->relid;
 		free_entry->worker = view->relid % nworkers;
 		free_entry->state = VIEW_PENDING;

@@ -29,6 +29,7 @@
 #include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "commands/matview.h"
@@ -82,6 +83,7 @@ worker_detach(int code, Datum arg)
 	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
 	Coordinator->workers[worker_index].pid = 0;
 	Coordinator->workers[worker_index].latch = NULL;
+	Coordinator->workers[worker_index].hydrating_before = InvalidTransactionId;
 	LWLockRelease(Coordinator->lock);
 }
 
@@ -307,6 +309,18 @@ hydrate(void)
 			 MyDatabaseId, worker_index);
 
 	pgstat_report_activity(STATE_RUNNING, "hydrating maintained views");
+
+	/*
+	 * Creating the slot waits for every transaction that has an xid now.
+	 * Say so, so that a reader inside one of them fails instead of waiting
+	 * for us while we wait for it.
+	 */
+	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+	Coordinator->workers[worker_index].hydrating_before =
+		XidFromFullTransactionId(ReadNextFullTransactionId());
+	LWLockRelease(Coordinator->lock);
+	ConditionVariableBroadcast(&Coordinator->frontier_cv);
+
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	XactIsoLevel = XACT_REPEATABLE_READ;
@@ -321,6 +335,9 @@ hydrate(void)
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 
+	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+	Coordinator->workers[worker_index].hydrating_before = InvalidTransactionId;
+	LWLockRelease(Coordinator->lock);
 	publish(consistent, xid, true);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return consistent;
@@ -388,16 +405,16 @@ apply_batch(XLogRecPtr upper)
 	TransactionId xid;
 	ListCell   *lc;
 
+	/* a change that could not be captured fails the views of its table */
 	if (worker_batch.error != NULL)
 	{
 		foreach(lc, worker_views)
 		{
 			DataflowView *view = lfirst(lc);
 
-			if (!view->failed)
+			if (!view->failed && view->plan->source == worker_batch.error_relid)
 				view_fail(view, worker_batch.error);
 		}
-		return InvalidTransactionId;
 	}
 	if (worker_batch.changes == NIL)
 		return InvalidTransactionId;
@@ -489,6 +506,9 @@ DataflowWorkerMain(Datum main_arg)
 	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 
 	load_views();
+	ereport(LOG,
+			(errmsg("coordinator dataflow worker %d started with %d maintained views",
+					worker_index, list_length(worker_views))));
 	if (worker_views == NIL)
 	{
 		/* nothing to maintain: hold no slot, wait to be reloaded */
@@ -525,6 +545,7 @@ DataflowWorkerMain(Datum main_arg)
 		worker_batch.changes = NIL;
 		worker_batch.ntransactions = 0;
 		worker_batch.error = NULL;
+		worker_batch.error_relid = InvalidOid;
 
 		pgstat_report_activity(STATE_RUNNING, "decoding WAL");
 		upper = CaptureDecode(ctx, end, TICK_MAX_CHANGES);

@@ -43,6 +43,7 @@ typedef struct CaptureBatch
 	List	   *changes;		/* CapturedChange *, in commit order */
 	int64		ntransactions;	/* commits seen in this batch */
 	char	   *error;			/* set when a change cannot be captured */
+	Oid			error_relid;	/* ... and the table it belongs to */
 } CaptureBatch;
 
 /* The batch the plugin appends to; NULL outside dataflow workers. */

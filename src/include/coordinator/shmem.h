@@ -53,6 +53,8 @@ typedef struct CoordinatorWorker
 	Latch	   *latch;
 	bool		reload;			/* asked to exit and start again */
 	uint64		launches;		/* how many times it was launched */
+	TransactionId hydrating_before;	/* while creating its slot: it waits
+									 * for every xid older than this */
 	pg_atomic_uint64 decoded;	/* WAL position decoded so far */
 } CoordinatorWorker;
 
