@@ -84,3 +84,23 @@ plugin_allow_list_conf() {
 		echo "output_plugin_libraries = 'pgoutput, test_decoding, coordinator'"
 	fi
 }
+
+# Create a throwaway cluster in $1 (data directory $1/data) listening only on
+# a unix socket in $1, port $2, with coordinator preloaded for database postgres.
+init_throwaway_server() {
+	local dir=$1 port=$2
+	mkdir -p "$dir"
+	[ "$(id -u)" = 0 ] && chown "$PG_OS_USER" "$dir"
+	as_pg "$PG_BIN/initdb" -D "$dir/data" -A trust >/dev/null
+	as_pg tee -a "$dir/data/postgresql.conf" >/dev/null <<CONF
+
+# coordinator
+port = $port
+listen_addresses = ''
+unix_socket_directories = '$dir'
+shared_preload_libraries = 'coordinator'
+wal_level = logical
+coordinator.database = 'postgres'
+$(plugin_allow_list_conf)
+CONF
+}

@@ -35,23 +35,7 @@ esac
 install_dependencies
 build_and_install
 
-if [ ! -f "$DATA/PG_VERSION" ]; then
-	mkdir -p "$DEMO_DIR"
-	[ "$(id -u)" = 0 ] && chown "$PG_OS_USER" "$DEMO_DIR"
-	as_pg "$PG_BIN/initdb" -D "$DATA" -A trust >/dev/null
-	cat >>"$DATA/postgresql.conf" <<CONF
-
-# coordinator demo
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$DEMO_DIR'
-shared_preload_libraries = 'coordinator'
-wal_level = logical
-coordinator.database = 'postgres'
-CONF
-	plugin_allow_list_conf >>"$DATA/postgresql.conf"
-	[ "$(id -u)" = 0 ] && chown "$PG_OS_USER" "$DATA/postgresql.conf"
-fi
+[ -f "$DATA/PG_VERSION" ] || init_throwaway_server "$DEMO_DIR" "$PORT"
 
 if ! as_pg "$PG_BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
 	as_pg "$PG_BIN/pg_ctl" -D "$DATA" -l "$DEMO_DIR/server.log" -w start >/dev/null

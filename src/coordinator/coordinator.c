@@ -163,29 +163,15 @@ load_catalog(uint64 generation)
 static void
 launch_worker(int i)
 {
-	BackgroundWorker worker;
+	char		name[BGW_MAXLEN];
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, COORDINATOR_NAME);
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "DataflowWorkerMain");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "coordinator dataflow worker %d", i);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "coordinator dataflow worker");
-	worker.bgw_main_arg = Int32GetDatum(i);
-	worker.bgw_notify_pid = MyProcPid;
-
+	snprintf(name, sizeof(name), "coordinator dataflow worker %d", i);
 	last_launch[i] = GetCurrentTimestamp();
-	if (!RegisterDynamicBackgroundWorker(&worker, &workers[i]))
-	{
-		workers[i] = NULL;
-		ereport(WARNING,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("coordinator: could not start dataflow worker %d", i),
-				 errhint("Raise max_worker_processes.")));
+	workers[i] = CoordinatorStartWorker("DataflowWorkerMain", name,
+										"coordinator dataflow worker",
+										Int32GetDatum(i));
+	if (workers[i] == NULL)
 		return;
-	}
 	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
 	Coordinator->workers[i].launches++;
 	LWLockRelease(Coordinator->lock);
@@ -260,14 +246,6 @@ CoordinatorMain(Datum main_arg)
 
 		timeout = supervise_workers();
 
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 timeout, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		CoordinatorWaitLatch(timeout);
 	}
 }

@@ -77,8 +77,14 @@ lookup_database(void)
 	return dboid;
 }
 
-static BackgroundWorkerHandle *
-start_coordinator(Oid dboid)
+/*
+ * Start a dynamic background worker of this library that the calling
+ * process supervises (it is notified when the worker starts and stops).
+ * Returns its handle, or NULL with a WARNING if no worker slot is free.
+ */
+BackgroundWorkerHandle *
+CoordinatorStartWorker(const char *function, const char *name,
+					   const char *type, Datum arg)
 {
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
@@ -88,17 +94,17 @@ start_coordinator(Oid dboid)
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	worker.bgw_restart_time = BGW_NEVER_RESTART;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, COORDINATOR_NAME);
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "CoordinatorMain");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "coordinator");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "coordinator");
-	worker.bgw_main_arg = ObjectIdGetDatum(dboid);
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "%s", name);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "%s", type);
+	worker.bgw_main_arg = arg;
 	worker.bgw_notify_pid = MyProcPid;
 
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
 	{
 		ereport(WARNING,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("coordinator: could not start the coordinator process"),
+				 errmsg("coordinator: could not start background worker \"%s\"", name),
 				 errhint("Raise max_worker_processes.")));
 		return NULL;
 	}
@@ -139,7 +145,8 @@ CoordinatorLauncherMain(Datum main_arg)
 			if (OidIsValid(dboid))
 			{
 				Coordinator->database = dboid;
-				handle = start_coordinator(dboid);
+				handle = CoordinatorStartWorker("CoordinatorMain", "coordinator",
+												"coordinator", ObjectIdGetDatum(dboid));
 				warned = false;
 			}
 			else if (!warned)
@@ -151,14 +158,6 @@ CoordinatorLauncherMain(Datum main_arg)
 			}
 		}
 
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 LAUNCHER_NAPTIME_MS, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		CoordinatorWaitLatch(LAUNCHER_NAPTIME_MS);
 	}
 }

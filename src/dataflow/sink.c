@@ -152,17 +152,25 @@ RowEqual(TupleDesc desc, Datum *v1, bool *n1, Datum *v2, bool *n2)
 	return true;
 }
 
-static void
-sink_reset_index(Sink *sink)
+/* An empty hash table keyed by a row hash, in context (reset first). */
+static HTAB *
+row_hash_table(const char *name, Size entrysize, long nelem,
+			   MemoryContext context)
 {
 	HASHCTL		ctl;
 
-	MemoryContextReset(sink->context);
+	MemoryContextReset(context);
 	ctl.keysize = sizeof(uint64);
-	ctl.entrysize = sizeof(SinkEntry);
-	ctl.hcxt = sink->context;
-	sink->rows = hash_create("coordinator sink", 1024, &ctl,
-							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.entrysize = entrysize;
+	ctl.hcxt = context;
+	return hash_create(name, nelem, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+static void
+sink_reset_index(Sink *sink)
+{
+	sink->rows = row_hash_table("coordinator sink", sizeof(SinkEntry), 1024,
+								sink->context);
 	sink->nrows = 0;
 }
 
@@ -391,14 +399,8 @@ RowDeltaCreate(TupleDesc desc, MemoryContext context)
 void
 RowDeltaReset(RowDelta *delta)
 {
-	HASHCTL		ctl;
-
-	MemoryContextReset(delta->context);
-	ctl.keysize = sizeof(uint64);
-	ctl.entrysize = sizeof(DeltaEntry);
-	ctl.hcxt = delta->context;
-	delta->rows = hash_create("coordinator delta", 256, &ctl,
-							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	delta->rows = row_hash_table("coordinator delta", sizeof(DeltaEntry), 256,
+								 delta->context);
 }
 
 /* Add weight to the row in slot. */

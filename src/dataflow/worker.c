@@ -195,58 +195,77 @@ run_for_view(DataflowView *view, void (*fn) (DataflowView *, void *), void *arg)
 	PG_END_TRY();
 }
 
+/* What writing one view in one transaction needs. */
+typedef struct ViewWrite
+{
+	Relation	view_rel;
+	Relation	source_rel;
+	MapFilter  *mf;
+	RowDelta   *delta;
+} ViewWrite;
+
 /*
- * Open a view and its source for writing, or mark the view dropped and
- * return false (DROP ... CASCADE committed since the worker started).
+ * Open a view and its source and prepare to write the view (with retract,
+ * hydration: see SinkBegin).  Returns false, marking the view dropped, if
+ * either is gone (DROP ... CASCADE committed since the worker started).
  */
 static bool
-open_view(DataflowView *view, Relation *view_rel, Relation *source_rel)
+view_write_begin(DataflowView *view, ViewWrite *w, bool hydrate)
 {
-	*view_rel = try_relation_open(view->relid, RowExclusiveLock);
-	if (*view_rel == NULL)
+	TupleDesc	view_desc;
+
+	w->view_rel = try_relation_open(view->relid, RowExclusiveLock);
+	if (w->view_rel == NULL)
 	{
 		view->dropped = true;
 		return false;
 	}
-	*source_rel = try_relation_open(view->plan->source, AccessShareLock);
-	if (*source_rel == NULL)
+	w->source_rel = try_relation_open(view->plan->source, AccessShareLock);
+	if (w->source_rel == NULL)
 	{
-		table_close(*view_rel, RowExclusiveLock);
+		table_close(w->view_rel, RowExclusiveLock);
 		view->dropped = true;
 		return false;
 	}
+	view_desc = RelationGetDescr(w->view_rel);
+	w->mf = MapFilterCreate(view->plan, RelationGetDescr(w->source_rel), view_desc);
+	w->delta = RowDeltaCreate(view_desc, CurrentMemoryContext);
+	SinkBegin(view->sink, w->view_rel, hydrate ? w->delta : NULL);
 	return true;
+}
+
+/* Write the consolidated delta and release; locks are kept to commit. */
+static void
+view_write_end(DataflowView *view, ViewWrite *w)
+{
+	RowDeltaApply(w->delta, view->sink, w->view_rel);
+	SinkEnd();
+	MapFilterFree(w->mf);
+	table_close(w->source_rel, NoLock);
+	table_close(w->view_rel, NoLock);
 }
 
 /* Hydration of one view: heap := query(source under the slot snapshot). */
 static void
 hydrate_view(DataflowView *view, void *arg)
 {
-	Relation	view_rel,
-				source_rel;
-	MapFilter  *mf;
-	RowDelta   *delta;
+	ViewWrite	w;
 	TableScanDesc scan;
 	TupleTableSlot *slot;
 
-	if (!open_view(view, &view_rel, &source_rel))
+	if (!view_write_begin(view, &w, true))
 		return;
 
-	mf = MapFilterCreate(view->plan, RelationGetDescr(source_rel),
-						 RelationGetDescr(view_rel));
-	delta = RowDeltaCreate(RelationGetDescr(view_rel), CurrentMemoryContext);
-	SinkBegin(view->sink, view_rel, delta);
-
-	slot = table_slot_create(source_rel, NULL);
-	scan = table_beginscan(source_rel, GetActiveSnapshot(), 0, NULL);
+	slot = table_slot_create(w.source_rel, NULL);
+	scan = table_beginscan(w.source_rel, GetActiveSnapshot(), 0, NULL);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		bool		shouldfree;
 		HeapTuple	tuple = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
-		TupleTableSlot *out = MapFilterApply(mf, tuple);
+		TupleTableSlot *out = MapFilterApply(w.mf, tuple);
 
 		if (out != NULL)
-			RowDeltaAdd(delta, out, 1);
+			RowDeltaAdd(w.delta, out, 1);
 		if (shouldfree)
 			heap_freetuple(tuple);
 		CHECK_FOR_INTERRUPTS();
@@ -254,14 +273,9 @@ hydrate_view(DataflowView *view, void *arg)
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 
-	RowDeltaApply(delta, view->sink, view_rel);
-	if (!RelationIsPopulated(view_rel))
-		SetMatViewPopulatedState(view_rel, true);
-
-	SinkEnd();
-	MapFilterFree(mf);
-	table_close(source_rel, NoLock);
-	table_close(view_rel, NoLock);
+	if (!RelationIsPopulated(w.view_rel))
+		SetMatViewPopulatedState(w.view_rel, true);
+	view_write_end(view, &w);
 }
 
 /* Publish the frontier of every healthy view and wake readers. */
@@ -347,10 +361,7 @@ hydrate(void)
 static void
 apply_view(DataflowView *view, void *arg)
 {
-	Relation	view_rel,
-				source_rel;
-	MapFilter  *mf;
-	RowDelta   *delta;
+	ViewWrite	w;
 	ListCell   *lc;
 	bool		any = false;
 
@@ -362,13 +373,8 @@ apply_view(DataflowView *view, void *arg)
 			break;
 		}
 	}
-	if (!any || !open_view(view, &view_rel, &source_rel))
+	if (!any || !view_write_begin(view, &w, false))
 		return;
-
-	mf = MapFilterCreate(view->plan, RelationGetDescr(source_rel),
-						 RelationGetDescr(view_rel));
-	delta = RowDeltaCreate(RelationGetDescr(view_rel), CurrentMemoryContext);
-	SinkBegin(view->sink, view_rel, NULL);
 
 	foreach(lc, worker_batch.changes)
 	{
@@ -380,22 +386,17 @@ apply_view(DataflowView *view, void *arg)
 		if (c->kind == CAPTURE_TRUNCATE)
 		{
 			/* every row the delta would add or remove is gone anyway */
-			RowDeltaReset(delta);
-			SinkClear(view->sink, view_rel);
+			RowDeltaReset(w.delta);
+			SinkClear(view->sink, w.view_rel);
 			continue;
 		}
-		if (c->oldtuple != NULL && (out = MapFilterApply(mf, c->oldtuple)) != NULL)
-			RowDeltaAdd(delta, out, -1);
-		if (c->newtuple != NULL && (out = MapFilterApply(mf, c->newtuple)) != NULL)
-			RowDeltaAdd(delta, out, 1);
+		if (c->oldtuple != NULL && (out = MapFilterApply(w.mf, c->oldtuple)) != NULL)
+			RowDeltaAdd(w.delta, out, -1);
+		if (c->newtuple != NULL && (out = MapFilterApply(w.mf, c->newtuple)) != NULL)
+			RowDeltaAdd(w.delta, out, 1);
 	}
-	RowDeltaApply(delta, view->sink, view_rel);
 	view->changed = true;
-
-	SinkEnd();
-	MapFilterFree(mf);
-	table_close(source_rel, NoLock);
-	table_close(view_rel, NoLock);
+	view_write_end(view, &w);
 }
 
 /* Apply the decoded batch in one transaction; returns its xid, if any. */
@@ -453,15 +454,7 @@ reload_requested(void)
 static void
 wait_for_work(long timeout)
 {
-	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					 timeout, PG_WAIT_EXTENSION);
-	ResetLatch(MyLatch);
-	CHECK_FOR_INTERRUPTS();
-	if (ConfigReloadPending)
-	{
-		ConfigReloadPending = false;
-		ProcessConfigFile(PGC_SIGHUP);
-	}
+	CoordinatorWaitLatch(timeout);
 	if (reload_requested())
 		proc_exit(0);
 }

@@ -14,6 +14,10 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/interrupt.h"
+#include "storage/latch.h"
+#include "utils/guc.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
 
@@ -76,6 +80,29 @@ CoordinatorFindView(Oid relid)
 			return view;
 	}
 	return NULL;
+}
+
+/*
+ * The wait of every coordinator process: sleep on the process latch until
+ * it is set or timeout ms pass (-1: no timeout), exit with the postmaster,
+ * then process interrupts (SIGTERM ends the process) and configuration
+ * reloads.
+ */
+void
+CoordinatorWaitLatch(long timeout)
+{
+	int			events = WL_LATCH_SET | WL_EXIT_ON_PM_DEATH;
+
+	if (timeout >= 0)
+		events |= WL_TIMEOUT;
+	(void) WaitLatch(MyLatch, events, timeout, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
 }
 
 /* Set the coordinator's latch, if it runs.  Safe without the lock. */

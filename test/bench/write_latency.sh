@@ -11,18 +11,8 @@ install_dependencies
 build_and_install
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/coordinator-bench.XXXXXX")
-[ "$(id -u)" = 0 ] && chown "$PG_OS_USER" "$DIR"
 PORT=5498
-as_pg "$PG_BIN/initdb" -D "$DIR/data" -A trust >/dev/null
-cat >>"$DIR/data/postgresql.conf" <<CONF
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$DIR'
-shared_preload_libraries = 'coordinator'
-wal_level = logical
-coordinator.database = 'postgres'
-CONF
-plugin_allow_list_conf >>"$DIR/data/postgresql.conf"
+init_throwaway_server "$DIR" "$PORT"
 as_pg "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w start >/dev/null
 trap 'as_pg "$PG_BIN/pg_ctl" -D "$DIR/data" -m fast stop >/dev/null; rm -rf "$DIR"' EXIT
 

@@ -14,9 +14,15 @@
 #define COORDINATOR_PROCESSES_H
 
 #include "fmgr.h"
+#include "postmaster/bgworker.h"
 
 /* true in the launcher, the coordinator and dataflow workers */
 extern bool CoordinatorIsOwnProcess;
+
+extern BackgroundWorkerHandle *CoordinatorStartWorker(const char *function,
+													  const char *name,
+													  const char *type,
+													  Datum arg);
 
 extern PGDLLEXPORT void CoordinatorLauncherMain(Datum main_arg);
 extern PGDLLEXPORT void CoordinatorMain(Datum main_arg);

@@ -81,6 +81,7 @@ extern CoordinatorShared *Coordinator;
 extern void CoordinatorShmemRequest(void);
 extern void CoordinatorShmemStartup(void);
 extern CoordinatorView *CoordinatorFindView(Oid relid);
+extern void CoordinatorWaitLatch(long timeout);
 extern void CoordinatorWakeCoordinator(void);
 extern void CoordinatorWakeWorker(int worker);
 extern void CoordinatorNotifyCatalogChange(void);
