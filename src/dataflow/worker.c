@@ -296,7 +296,10 @@ publish(XLogRecPtr upper, TransactionId xid, bool hydrated)
 		if (entry == NULL)
 			continue;
 		if (hydrated)
+		{
 			entry->state = VIEW_READY;
+			entry->error[0] = '\0';
+		}
 		if (TransactionIdIsValid(xid) && (view->changed || hydrated))
 			entry->last_xid = xid;
 		if (pg_atomic_read_u64(&entry->upper) < upper)
