@@ -38,8 +38,10 @@ SELECT dblink_send_query('canceller', $q$
       WHERE query = 'SELECT count(*) FROM ig.v;' AND state = 'active';
   END $$;
 $q$);
+SET statement_timeout = '60s';  -- backstop: a missed cancel fails, never hangs
 SELECT count(*) FROM ig.v;
 \echo :LAST_ERROR_SQLSTATE
+RESET statement_timeout;
 SELECT * FROM dblink_get_result('canceller') AS r(status text);
 SELECT dblink_disconnect('canceller');
 

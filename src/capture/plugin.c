@@ -89,6 +89,15 @@ copy_tuple(HeapTuple tuple, TupleDesc desc, HeapTuple old)
 	return result;
 }
 
+/* Append a change to the batch; called in the batch's memory context. */
+static void
+capture_append(CapturedChange *c)
+{
+	CaptureCurrent->changes = lappend(CaptureCurrent->changes, c);
+	CaptureCurrent->touched = list_append_unique_oid(CaptureCurrent->touched,
+													 c->relid);
+}
+
 static void
 capture_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 				bool is_init)
@@ -174,7 +183,7 @@ capture_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		}
 	}
 
-	CaptureCurrent->changes = lappend(CaptureCurrent->changes, c);
+	capture_append(c);
 	MemoryContextSwitchTo(old);
 }
 
@@ -194,7 +203,7 @@ capture_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		c = palloc0(sizeof(CapturedChange));
 		c->kind = CAPTURE_TRUNCATE;
 		c->relid = RelationGetRelid(relations[i]);
-		CaptureCurrent->changes = lappend(CaptureCurrent->changes, c);
+		capture_append(c);
 	}
 	MemoryContextSwitchTo(old);
 }
@@ -203,7 +212,6 @@ static void
 capture_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 			   XLogRecPtr commit_lsn)
 {
-	CaptureCurrent->ntransactions++;
 }
 
 /* Our own writes to view tables carry our origin: never decode them. */

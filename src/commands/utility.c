@@ -200,7 +200,7 @@ coordinator_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	if (IsA(parsetree, CreateTableAsStmt) &&
 		((CreateTableAsStmt *) parsetree)->objtype == OBJECT_MATVIEW)
 	{
-		List	   *options = ((CreateTableAsStmt *) parsetree)->into->options;
+		List	   *options;
 		bool		incremental;
 
 		if (readOnlyTree)

@@ -44,7 +44,6 @@ static void
 coordinator_detach(int code, Datum arg)
 {
 	Coordinator->coordinator_latch = NULL;
-	Coordinator->coordinator_pid = 0;
 	Coordinator->extension_ready = false;
 }
 
@@ -230,7 +229,6 @@ CoordinatorMain(Datum main_arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), InvalidOid, 0);
 
-	Coordinator->coordinator_pid = MyProcPid;
 	Coordinator->coordinator_latch = MyLatch;
 	before_shmem_exit(coordinator_detach, 0);
 	Coordinator->loaded_generation = 0;

@@ -40,7 +40,6 @@ static void
 launcher_detach(int code, Datum arg)
 {
 	Coordinator->launcher_latch = NULL;
-	Coordinator->launcher_pid = 0;
 }
 
 /*
@@ -123,7 +122,6 @@ CoordinatorLauncherMain(Datum main_arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 
-	Coordinator->launcher_pid = MyProcPid;
 	Coordinator->launcher_latch = MyLatch;
 	before_shmem_exit(launcher_detach, 0);
 

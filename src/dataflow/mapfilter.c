@@ -25,7 +25,6 @@ MapFilterCreate(CompiledView *plan, TupleDesc source_desc, TupleDesc view_desc)
 {
 	MapFilter  *mf = palloc0(sizeof(MapFilter));
 
-	mf->plan = plan;
 	mf->econtext = CreateStandaloneExprContext();
 	mf->input = MakeSingleTupleTableSlot(source_desc, &TTSOpsHeapTuple);
 	mf->output = MakeSingleTupleTableSlot(view_desc, &TTSOpsVirtual);

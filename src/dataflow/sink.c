@@ -171,7 +171,6 @@ sink_reset_index(Sink *sink)
 {
 	sink->rows = row_hash_table("coordinator sink", sizeof(SinkEntry), 1024,
 								sink->context);
-	sink->nrows = 0;
 }
 
 static void
@@ -198,7 +197,6 @@ sink_add(Sink *sink, uint64 hash, ItemPointer tid)
 		}
 		entry->extra[entry->nextra++] = *tid;
 	}
-	sink->nrows++;
 }
 
 /*
@@ -206,22 +204,14 @@ sink_add(Sink *sink, uint64 hash, ItemPointer tid)
  * Allocates in CurrentMemoryContext, which must outlive the sink.
  */
 Sink *
-SinkCreate(Oid relid)
+SinkCreate(void)
 {
 	Sink	   *sink = palloc0(sizeof(Sink));
 
-	sink->relid = relid;
 	sink->context = AllocSetContextCreate(CurrentMemoryContext,
 										  "coordinator sink",
 										  ALLOCSET_DEFAULT_SIZES);
 	return sink;
-}
-
-void
-SinkDestroy(Sink *sink)
-{
-	MemoryContextDelete(sink->context);
-	pfree(sink);
 }
 
 /*
@@ -237,7 +227,6 @@ sink_rebuild(Sink *sink, Relation rel, RowDelta *retract)
 	TupleDesc	desc = RelationGetDescr(rel);
 
 	sink_reset_index(sink);
-	CommandCounterIncrement();
 	scan = table_beginscan(rel, GetTransactionSnapshot(), 0, NULL);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
@@ -294,9 +283,12 @@ SinkEnd(void)
 	memset(&apply, 0, sizeof(apply));
 }
 
-/* Insert one copy of the row in slot (any slot type of rel's row type). */
-void
-SinkInsert(Sink *sink, Relation rel, TupleTableSlot *slot)
+/*
+ * Insert one copy of the row in slot (any slot type of rel's row type);
+ * hash is its RowHash.
+ */
+static void
+sink_insert(Sink *sink, Relation rel, TupleTableSlot *slot, uint64 hash)
 {
 	TupleTableSlot *heapslot = apply.heapslot;
 	List	   *recheck;
@@ -309,25 +301,21 @@ SinkInsert(Sink *sink, Relation rel, TupleTableSlot *slot)
 										false, false, NULL, NIL);
 		list_free(recheck);
 	}
-	slot_getallattrs(heapslot);
-	sink_add(sink, RowHash(RelationGetDescr(rel), heapslot->tts_values,
-						   heapslot->tts_isnull),
-			 &heapslot->tts_tid);
+	sink_add(sink, hash, &heapslot->tts_tid);
 }
 
 /*
- * Delete one copy of the row in slot.  ERRORs if the heap holds none: the
- * view and its dataflow disagree, and only a rebuild can repair that.
+ * Delete one copy of the row in slot (hash is its RowHash).  ERRORs if the
+ * heap holds none: the view and its dataflow disagree, and only a rebuild
+ * can repair that.
  */
-void
-SinkDelete(Sink *sink, Relation rel, TupleTableSlot *slot)
+static void
+sink_delete(Sink *sink, Relation rel, TupleTableSlot *slot, uint64 hash)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
-	uint64		hash;
 	SinkEntry  *entry;
 
 	slot_getallattrs(slot);
-	hash = RowHash(desc, slot->tts_values, slot->tts_isnull);
 	entry = hash_search(sink->rows, &hash, HASH_FIND, NULL);
 
 	for (int i = -1; entry != NULL && i < entry->nextra; i++)
@@ -353,7 +341,6 @@ SinkDelete(Sink *sink, Relation rel, TupleTableSlot *slot)
 			else
 				entry->extra[i] = last;
 		}
-		sink->nrows--;
 		return;
 	}
 
@@ -390,10 +377,20 @@ RowDeltaCreate(TupleDesc desc, MemoryContext context)
 	RowDelta   *delta = MemoryContextAllocZero(context, sizeof(RowDelta));
 
 	delta->desc = desc;
+	delta->compare = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 	delta->context = AllocSetContextCreate(context, "coordinator delta",
 										   ALLOCSET_DEFAULT_SIZES);
 	RowDeltaReset(delta);
 	return delta;
+}
+
+/* Release the delta's slot and memory. */
+void
+RowDeltaFree(RowDelta *delta)
+{
+	ExecDropSingleTupleTableSlot(delta->compare);
+	MemoryContextDelete(delta->context);
+	pfree(delta);
 }
 
 void
@@ -418,21 +415,15 @@ RowDeltaAdd(RowDelta *delta, TupleTableSlot *slot, int64 weight)
 	if (!found)
 		entry->rows = NULL;
 
+	/* equal hashes: compare images (another row only on a collision) */
 	for (row = entry->rows; row != NULL; row = row->next)
 	{
-		Datum	   *values = palloc(delta->desc->natts * sizeof(Datum));
-		bool	   *isnull = palloc(delta->desc->natts * sizeof(bool));
-		HeapTupleData htup;
-		bool		equal;
+		TupleTableSlot *other = delta->compare;
 
-		htup.t_len = row->tuple->t_len + MINIMAL_TUPLE_OFFSET;
-		htup.t_data = (HeapTupleHeader) ((char *) row->tuple - MINIMAL_TUPLE_OFFSET);
-		heap_deform_tuple(&htup, delta->desc, values, isnull);
-		equal = RowEqual(delta->desc, slot->tts_values, slot->tts_isnull,
-						 values, isnull);
-		pfree(values);
-		pfree(isnull);
-		if (equal)
+		ExecStoreMinimalTuple(row->tuple, other, false);
+		slot_getallattrs(other);
+		if (RowEqual(delta->desc, slot->tts_values, slot->tts_isnull,
+					 other->tts_values, other->tts_isnull))
 		{
 			row->weight += weight;
 			return;
@@ -476,9 +467,9 @@ RowDeltaApply(RowDelta *delta, Sink *sink, Relation rel)
 				for (int64 n = Abs(row->weight); n > 0; n--)
 				{
 					if (row->weight < 0)
-						SinkDelete(sink, rel, slot);
+						sink_delete(sink, rel, slot, entry->hash);
 					else
-						SinkInsert(sink, rel, slot);
+						sink_insert(sink, rel, slot, entry->hash);
 				}
 			}
 			CHECK_FOR_INTERRUPTS();

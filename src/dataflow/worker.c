@@ -150,7 +150,7 @@ load_views(void)
 		view = palloc0(sizeof(DataflowView));
 		view->relid = cv->relid;
 		view->plan = CompiledViewFromString(cv->plan);
-		view->sink = SinkCreate(cv->relid);
+		view->sink = SinkCreate();
 		worker_views = lappend(worker_views, view);
 		worker_batch.sources = list_append_unique_oid(worker_batch.sources,
 													  view->plan->source);
@@ -240,6 +240,7 @@ view_write_end(DataflowView *view, ViewWrite *w)
 {
 	RowDeltaApply(w->delta, view->sink, w->view_rel);
 	SinkEnd();
+	RowDeltaFree(w->delta);
 	MapFilterFree(w->mf);
 	table_close(w->source_rel, NoLock);
 	table_close(w->view_rel, NoLock);
@@ -366,17 +367,9 @@ apply_view(DataflowView *view, void *arg)
 {
 	ViewWrite	w;
 	ListCell   *lc;
-	bool		any = false;
 
-	foreach(lc, worker_batch.changes)
-	{
-		if (((CapturedChange *) lfirst(lc))->relid == view->plan->source)
-		{
-			any = true;
-			break;
-		}
-	}
-	if (!any || !view_write_begin(view, &w, false))
+	if (!list_member_oid(worker_batch.touched, view->plan->source) ||
+		!view_write_begin(view, &w, false))
 		return;
 
 	foreach(lc, worker_batch.changes)
@@ -539,7 +532,7 @@ DataflowWorkerMain(Datum main_arg)
 
 		MemoryContextReset(tick_context);
 		worker_batch.changes = NIL;
-		worker_batch.ntransactions = 0;
+		worker_batch.touched = NIL;
 		worker_batch.error = NULL;
 		worker_batch.error_relid = InvalidOid;
 

@@ -41,7 +41,7 @@ typedef struct CaptureBatch
 	List	   *sources;		/* OIDs of the tables to capture */
 	RepOriginId origin;			/* our own writes: never captured */
 	List	   *changes;		/* CapturedChange *, in commit order */
-	int64		ntransactions;	/* commits seen in this batch */
+	List	   *touched;		/* OIDs of the sources that changed */
 	char	   *error;			/* set when a change cannot be captured */
 	Oid			error_relid;	/* ... and the table it belongs to */
 } CaptureBatch;

@@ -13,7 +13,7 @@
 /*
  * The plan of a view in this version: one source table, a filter and a
  * projection.  It is stored with nodeToString as a List of three elements:
- * an Integer-free OID list with the source, the target list and the
+ * a one-element OID list with the source, the target list and the
  * implicitly AND-ed qual list.
  */
 typedef struct CompiledView

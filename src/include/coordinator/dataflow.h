@@ -24,7 +24,6 @@
 /* mapfilter.c: evaluates a compiled view on one source row */
 typedef struct MapFilter
 {
-	CompiledView *plan;
 	ExprContext *econtext;
 	TupleTableSlot *input;		/* source row, current descriptor */
 	ExprState  *qual;
@@ -41,33 +40,30 @@ extern void MapFilterFree(MapFilter *mf);
 typedef struct RowDelta
 {
 	TupleDesc	desc;
-	MemoryContext context;
+	TupleTableSlot *compare;	/* for equality checks of equal hashes */
+	MemoryContext context;		/* rows; reset by RowDeltaReset */
 	HTAB	   *rows;
 } RowDelta;
 
 /* sink.c: a view's heap table with an in-memory index of its rows */
 typedef struct Sink
 {
-	Oid			relid;
 	RelFileNode node;			/* storage the index describes */
 	MemoryContext context;
 	HTAB	   *rows;			/* row hash -> TIDs of equal rows */
-	int64		nrows;
 } Sink;
 
-extern Sink *SinkCreate(Oid relid);
-extern void SinkDestroy(Sink *sink);
+extern Sink *SinkCreate(void);
 extern void SinkBegin(Sink *sink, Relation rel, RowDelta *retract);
 extern void SinkEnd(void);
 extern void SinkInvalidate(Sink *sink);
-extern void SinkInsert(Sink *sink, Relation rel, TupleTableSlot *slot);
-extern void SinkDelete(Sink *sink, Relation rel, TupleTableSlot *slot);
 extern void SinkClear(Sink *sink, Relation rel);
 
 extern RowDelta *RowDeltaCreate(TupleDesc desc, MemoryContext context);
 extern void RowDeltaAdd(RowDelta *delta, TupleTableSlot *slot, int64 weight);
 extern void RowDeltaApply(RowDelta *delta, Sink *sink, Relation rel);
 extern void RowDeltaReset(RowDelta *delta);
+extern void RowDeltaFree(RowDelta *delta);
 
 extern uint64 RowHash(TupleDesc desc, Datum *values, bool *isnull);
 extern bool RowEqual(TupleDesc desc, Datum *v1, bool *n1, Datum *v2, bool *n2);

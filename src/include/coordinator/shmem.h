@@ -62,9 +62,7 @@ typedef struct CoordinatorShared
 {
 	LWLock	   *lock;
 	Oid			database;		/* set by the launcher once it exists */
-	pid_t		launcher_pid;
 	Latch	   *launcher_latch;
-	pid_t		coordinator_pid;
 	Latch	   *coordinator_latch;
 	bool		extension_ready;	/* coordinator saw the extension */
 	pg_atomic_uint64 catalog_generation;	/* bumped by committed DDL */
