@@ -29,11 +29,14 @@ SELECT dblink_send_query('canceller', $q$
   DO $$
   BEGIN
     FOR i IN 1..600 LOOP
+      -- pg_stat_activity is snapshotted once per transaction: drop it each poll
+      PERFORM pg_stat_clear_snapshot();
       EXIT WHEN EXISTS (SELECT 1 FROM pg_stat_activity
                          WHERE query = 'SELECT count(*) FROM ig.v;' AND state = 'active'
                            AND wait_event = 'Extension');
       PERFORM pg_sleep(0.05);
     END LOOP;
+    PERFORM pg_stat_clear_snapshot();
     PERFORM pg_cancel_backend(pid) FROM pg_stat_activity
       WHERE query = 'SELECT count(*) FROM ig.v;' AND state = 'active';
   END $$;
