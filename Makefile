@@ -13,7 +13,14 @@ OBJS = \
 	src/capture/decoder.o \
 	src/compile/compile.o \
 	src/dataflow/worker.o \
-	src/dataflow/mapfilter.o \
+	src/dataflow/zset.o \
+	src/dataflow/arrangement.o \
+	src/dataflow/errors.o \
+	src/dataflow/graph.o \
+	src/dataflow/map.o \
+	src/dataflow/join.o \
+	src/dataflow/reduce.o \
+	src/dataflow/feeder.o \
 	src/dataflow/sink.o \
 	src/catalog/catalog.o \
 	src/commands/setup.o \

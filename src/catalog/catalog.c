@@ -139,9 +139,8 @@ CatalogLoadViews(void)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("SELECT o.id, o.relid, s.relid, o.plan "
+	if (SPI_execute("SELECT o.id, o.relid, o.plan "
 					"FROM coordinator.objects o "
-					"JOIN coordinator.sources s ON s.object_id OPERATOR(pg_catalog.=) o.id "
 					"ORDER BY o.id", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read coordinator.objects");
 
@@ -155,8 +154,7 @@ CatalogLoadViews(void)
 
 		view->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		view->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
-		view->source = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
-		view->plan = TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull));
+		view->plan = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
 		result = lappend(result, view);
 		MemoryContextSwitchTo(old);
 	}

@@ -145,6 +145,7 @@ CoordinatorWaitForViews(List *relids, bool strict)
 			XLogRecPtr	upper = InvalidXLogRecPtr;
 			int			worker = 0;
 			char		error[VIEW_ERROR_LEN];
+			int			error_code = 0;
 			TransactionId hydrating_before = InvalidTransactionId;
 
 			LWLockAcquire(Coordinator->lock, LW_SHARED);
@@ -155,6 +156,7 @@ CoordinatorWaitForViews(List *relids, bool strict)
 				worker = entry->worker;
 				upper = pg_atomic_read_u64(&entry->upper);
 				strlcpy(error, entry->error, sizeof(error));
+				error_code = entry->error_code;
 				hydrating_before = Coordinator->workers[worker].hydrating_before;
 			}
 			LWLockRelease(Coordinator->lock);
@@ -170,7 +172,20 @@ CoordinatorWaitForViews(List *relids, bool strict)
 						 errhint("Drop and recreate the view once the input that causes the error is gone.")));
 			}
 			if (state == VIEW_READY && upper > InvalidXLogRecPtr && upper >= target)
+			{
+				if (error_code != 0)
+				{
+					/* a data error is part of the view's contents */
+					ConditionVariableCancelSleep();
+					ereport(ERROR,
+							(errcode(error_code),
+							 errmsg("%s", error),
+							 errdetail("The error occurred while maintaining view \"%s\".",
+									   get_rel_name(relid)),
+							 errhint("The view reports this error until the rows that cause it are deleted or changed.")));
+				}
 				break;
+			}
 
 			/*
 			 * The view's worker is creating its slot, which waits for this

@@ -130,6 +130,7 @@ create_maintained_view(PlannedStmt *pstmt, const char *queryString,
 	ObjectAddress extension_address;
 	Oid			relid;
 	char	   *definition;
+	ListCell   *lc;
 
 	CoordinatorCheckSetup();
 	if (!CatalogExtensionExists())
@@ -149,7 +150,8 @@ create_maintained_view(PlannedStmt *pstmt, const char *queryString,
 	}
 
 	compiled = CompileView(castNode(Query, stmt->query), queryString);
-	ensure_replica_identity_full(compiled->source);
+	foreach(lc, compiled->sources)
+		ensure_replica_identity_full(lfirst_oid(lc));
 
 	/* the dataflow worker populates the view after commit */
 	into->skipData = true;
@@ -165,7 +167,7 @@ create_maintained_view(PlannedStmt *pstmt, const char *queryString,
 
 	definition = pg_get_querydef(castNode(Query, stmt->query), true);
 	CatalogInsertView(relid, definition, CompiledViewToString(compiled),
-					  list_make1_oid(compiled->source));
+					  compiled->sources);
 	CoordinatorNotifyCatalogChange();
 }
 

@@ -8,10 +8,19 @@
  * where the parser recorded one, its position.  Nothing is created before
  * compilation succeeds.
  *
- * This version maintains SELECT <expressions> FROM <table> WHERE <condition>
- * over one ordinary table.  Expressions are planned here (constants folded,
- * operator functions resolved) and stored with nodeToString, so the worker
- * evaluates exactly what was resolved at CREATE, whatever its search_path.
+ * The query is rewritten (views expanded), maintained views it reads are
+ * expanded into their own queries (so a view over a maintained view is
+ * maintained from the same sources, at the same times), and then planned
+ * by Postgres's planner with index, bitmap, TID and parallel scans and
+ * memoization disabled: the resulting plan of sequential scans, joins,
+ * aggregates, sorts and limits is exactly the shape of a dataflow
+ * (../dataflow/graph.c maps each node to an operator).  The planner does
+ * the work a dataflow compiler would: it expands views, pulls up
+ * subqueries, turns EXISTS and IN into semi- and anti-joins and resolves
+ * every operator and function.  The plan is checked node by node here,
+ * so that what the dataflow cannot maintain is refused at CREATE, and
+ * stored with nodeToString: the worker runs exactly what was resolved at
+ * CREATE, whatever its search_path.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,14 +33,21 @@
 #include "catalog/pg_proc.h"
 #include "executor/executor.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "rewrite/rewriteHandler.h"
+#include "optimizer/planner.h"
+#include "parser/parsetree.h"
+#include "rewrite/rewriteManip.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
 
+#include "coordinator/catalog.h"
 #include "coordinator/compile.h"
 
 static const char *compile_source_text = NULL;
@@ -122,103 +138,54 @@ check_immutable(Query *query)
 	refuse(ctx.what, ctx.location);
 }
 
-/* Refuse every clause this version cannot maintain. */
+/* Refuse the clauses of one (sub)query that cannot be maintained. */
 static void
 check_clauses(Query *query)
 {
+	ListCell   *lc;
+
 	if (query->commandType != CMD_SELECT)
 		refuse("a statement other than SELECT", -1);
 	if (query->hasModifyingCTE)
 		refuse("a data-modifying statement in WITH", -1);
 	if (query->rowMarks != NIL)
 		refuse("FOR UPDATE/FOR SHARE", -1);
-	if (query->cteList != NIL)
-		refuse(query->hasRecursive ? "WITH RECURSIVE" : "WITH",
+	if (query->hasRecursive)
+		refuse("WITH RECURSIVE",
 			   ((CommonTableExpr *) linitial(query->cteList))->location);
-	if (query->setOperations != NULL)
-		refuse("UNION, INTERSECT and EXCEPT", -1);
-	if (query->hasAggs)
-		refuse("aggregate functions", -1);
 	if (query->groupingSets != NIL)
-		refuse("GROUPING SETS", -1);
-	if (query->groupClause != NIL)
-		refuse("GROUP BY", -1);
-	if (query->havingQual != NULL)
-		refuse("HAVING", -1);
-	if (query->hasWindowFuncs)
-		refuse("window functions", -1);
-	if (query->distinctClause != NIL)
-		refuse(query->hasDistinctOn ? "DISTINCT ON" : "DISTINCT", -1);
-	if (query->sortClause != NIL)
-		refuse("ORDER BY", -1);
-	if (query->limitCount != NULL)
-		refuse("LIMIT", exprLocation(query->limitCount));
-	if (query->limitOffset != NULL)
-		refuse("OFFSET", exprLocation(query->limitOffset));
-	if (query->hasSubLinks)
-		refuse("subqueries", -1);
+		refuse("GROUPING SETS, ROLLUP and CUBE", -1);
 	if (query->hasTargetSRFs)
 		refuse("set-returning functions in the select list", -1);
-}
-
-/* The one table the view reads: refuse anything logical decoding misses. */
-static Oid
-check_source(Query *query)
-{
-	RangeTblEntry *rte;
-	Relation	rel;
-	Oid			relid;
-	ListCell   *lc;
-	int			nrels = 0;
-
 	foreach(lc, query->rtable)
 	{
-		rte = lfirst_node(RangeTblEntry, lc);
-		switch (rte->rtekind)
-		{
-			case RTE_RELATION:
-				nrels++;
-				break;
-			case RTE_SUBQUERY:
-				refuse("a subquery in FROM", -1);
-				break;
-			case RTE_JOIN:
-				refuse("JOIN", -1);
-				break;
-			case RTE_FUNCTION:
-				refuse("a function in FROM", -1);
-				break;
-			case RTE_VALUES:
-				refuse("VALUES", -1);
-				break;
-			case RTE_TABLEFUNC:
-				refuse("XMLTABLE", -1);
-				break;
-			default:
-				refuse("this kind of FROM item", -1);
-				break;
-		}
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION && rte->tablesample != NULL)
+			refuse("TABLESAMPLE", -1);
+		if (rte->rtekind == RTE_FUNCTION)
+			refuse("a function in FROM", -1);
+		if (rte->rtekind == RTE_TABLEFUNC)
+			refuse("XMLTABLE", -1);
+		if (rte->rtekind == RTE_VALUES)
+			refuse("VALUES", -1);
+		if (rte->rtekind == RTE_SUBQUERY && rte->lateral)
+			refuse("LATERAL", -1);
 	}
-	if (nrels == 0)
-		refuse("a query without a table in FROM", -1);
-	if (nrels > 1 || list_length(query->jointree->fromlist) != 1)
-		refuse("a query over more than one table", -1);
+}
 
-	rte = linitial_node(RangeTblEntry, query->rtable);
-	if (rte->tablesample != NULL)
-		refuse("TABLESAMPLE", -1);
+/* A table the view reads: refuse anything logical decoding misses. */
+static void
+check_source(Oid relid, bool inh)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
 
-	relid = rte->relid;
-	rel = table_open(relid, AccessShareLock);
 	switch (rel->rd_rel->relkind)
 	{
 		case RELKIND_RELATION:
 			break;
-		case RELKIND_VIEW:
-			refuse("a view in FROM", -1);
-			break;
 		case RELKIND_MATVIEW:
-			refuse("a materialized view in FROM", -1);
+			refuse("a materialized view without WITH (incremental) in FROM", -1);
 			break;
 		case RELKIND_PARTITIONED_TABLE:
 			refuse("a partitioned table", -1);
@@ -236,11 +203,248 @@ check_source(Query *query)
 		refuse("an unlogged or temporary table", -1);
 	if (rel->rd_rel->relrowsecurity)
 		refuse("a table with row-level security", -1);
-	if (rte->inh && has_subclass(relid))
+	if (inh && has_subclass(relid))
 		refuse("a table with inheritance children", -1);
 	table_close(rel, NoLock);
+}
 
-	return relid;
+static bool prepare_walker(Node *node, void *context);
+
+/* The query of a maintained view, rewritten, as a subquery to inline. */
+static Query *
+maintained_view_query(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	Query	   *query = NULL;
+	List	   *rewritten;
+
+	for (int i = 0; rel->rd_rules != NULL && i < rel->rd_rules->numLocks; i++)
+	{
+		RewriteRule *rule = rel->rd_rules->rules[i];
+
+		if (rule->event == CMD_SELECT && list_length(rule->actions) == 1)
+			query = copyObject(linitial_node(Query, rule->actions));
+	}
+	table_close(rel, NoLock);
+	if (query == NULL)
+		elog(ERROR, "could not find the query of materialized view %u", relid);
+	AcquireRewriteLocks(query, true, false);
+	rewritten = QueryRewrite(query);
+	if (list_length(rewritten) != 1)
+		refuse("a query rewritten by rules into several queries", -1);
+	return linitial_node(Query, rewritten);
+}
+
+/* The view reads with its owner's rights, as a view does: no checks inside. */
+static bool
+clear_permissions_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		((RangeTblEntry *) node)->requiredPerms = 0;
+		return false;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, clear_permissions_walker, context,
+								 QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, clear_permissions_walker, context);
+}
+
+/*
+ * Check one rewritten (sub)query and its tables, inline the maintained
+ * views it reads, then do the same for its subqueries.
+ */
+static void
+prepare_query(Query *query)
+{
+	int			rtindex = 0;
+	ListCell   *lc;
+
+	check_stack_depth();
+	check_clauses(query);
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		rtindex++;
+		if (rte->rtekind != RTE_RELATION ||
+			!rangeTableEntry_used((Node *) query, rtindex, 0))
+			continue;
+		if (rte->relkind == RELKIND_MATVIEW && CatalogHasView(rte->relid))
+		{
+			ExecCheckRTPerms(list_make1(rte), true);
+			rte->subquery = maintained_view_query(rte->relid);
+			clear_permissions_walker((Node *) rte->subquery, NULL);
+			rte->rtekind = RTE_SUBQUERY;
+			rte->relid = InvalidOid;
+			rte->relkind = 0;
+			rte->inh = false;
+			rte->requiredPerms = 0;
+			continue;
+		}
+		check_source(rte->relid, rte->inh);
+	}
+	query_tree_walker(query, prepare_walker, NULL, 0);
+}
+
+static bool
+prepare_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		prepare_query((Query *) node);
+		return false;
+	}
+	return expression_tree_walker(node, prepare_walker, context);
+}
+
+/* Does the expression use a subquery the dataflow cannot maintain? */
+static bool
+has_subplan_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubPlan) || IsA(node, AlternativeSubPlan) ||
+		(IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC))
+		return true;
+	return expression_tree_walker(node, has_subplan_walker, context);
+}
+
+static void
+check_expressions(Node *exprs)
+{
+	if (has_subplan_walker(exprs, NULL))
+		refuse("this subquery (a scalar subquery, NOT IN, or a subquery under OR or in the select list)", -1);
+}
+
+/*
+ * Check that every node of the plan has an operator.  Collects the tables
+ * the plan scans into *sources.
+ */
+static void
+check_plan(PlannedStmt *stmt, Plan *plan, List **sources)
+{
+	ListCell   *lc;
+
+	if (plan == NULL)
+		return;
+	check_stack_depth();
+
+	foreach(lc, plan->initPlan)
+	{
+		SubPlan    *sp = lfirst_node(SubPlan, lc);
+
+		if (sp->subLinkType != CTE_SUBLINK)
+			refuse("this subquery (a scalar subquery, NOT IN, or a subquery under OR or in the select list)", -1);
+	}
+	check_expressions((Node *) plan->targetlist);
+	check_expressions((Node *) plan->qual);
+
+	switch (nodeTag(plan))
+	{
+		case T_SeqScan:
+			{
+				RangeTblEntry *rte = rt_fetch(((Scan *) plan)->scanrelid, stmt->rtable);
+
+				*sources = list_append_unique_oid(*sources, rte->relid);
+				break;
+			}
+		case T_Result:
+			check_expressions(((Result *) plan)->resconstantqual);
+			break;
+		case T_SubqueryScan:
+			check_plan(stmt, ((SubqueryScan *) plan)->subplan, sources);
+			break;
+		case T_CteScan:
+			check_plan(stmt, list_nth(stmt->subplans, ((CteScan *) plan)->ctePlanId - 1),
+					   sources);
+			break;
+		case T_Sort:
+		case T_IncrementalSort:
+		case T_Material:
+		case T_Hash:
+		case T_Unique:
+		case T_SetOp:
+			break;
+		case T_Limit:
+			check_expressions(((Limit *) plan)->limitCount);
+			check_expressions(((Limit *) plan)->limitOffset);
+			break;
+		case T_WindowAgg:
+			break;
+		case T_Agg:
+			if (((Agg *) plan)->aggstrategy == AGG_MIXED ||
+				((Agg *) plan)->groupingSets != NIL)
+				refuse("GROUPING SETS, ROLLUP and CUBE", -1);
+			if (((Agg *) plan)->aggsplit != AGGSPLIT_SIMPLE)
+				refuse("partial aggregation", -1);
+			break;
+		case T_Append:
+			foreach(lc, ((Append *) plan)->appendplans)
+				check_plan(stmt, lfirst(lc), sources);
+			break;
+		case T_MergeAppend:
+			foreach(lc, ((MergeAppend *) plan)->mergeplans)
+				check_plan(stmt, lfirst(lc), sources);
+			break;
+		case T_NestLoop:
+			if (((NestLoop *) plan)->nestParams != NIL)
+				refuse("LATERAL", -1);
+			/* FALLTHROUGH */
+		case T_HashJoin:
+		case T_MergeJoin:
+			check_expressions((Node *) ((Join *) plan)->joinqual);
+			break;
+		case T_FunctionScan:
+			refuse("a function in FROM", -1);
+			break;
+		case T_ValuesScan:
+			refuse("VALUES", -1);
+			break;
+		case T_ProjectSet:
+			refuse("set-returning functions in the select list", -1);
+			break;
+		case T_RecursiveUnion:
+		case T_WorkTableScan:
+			refuse("WITH RECURSIVE", -1);
+			break;
+		default:
+			refuse("this query (its plan needs a node that cannot be maintained)", -1);
+			break;
+	}
+	check_plan(stmt, outerPlan(plan), sources);
+	check_plan(stmt, innerPlan(plan), sources);
+}
+
+/* Planner settings that keep plans in the shapes the dataflow maintains. */
+static const char *const plan_settings[][2] = {
+	{"enable_indexscan", "off"},
+	{"enable_indexonlyscan", "off"},
+	{"enable_bitmapscan", "off"},
+	{"enable_tidscan", "off"},
+	{"enable_memoize", "off"},
+	{"enable_partitionwise_aggregate", "off"},
+	{"max_parallel_workers_per_gather", "0"},
+	{"jit", "off"},
+};
+
+static PlannedStmt *
+plan_view(Query *query, const char *source_text)
+{
+	int			nestlevel = NewGUCNestLevel();
+	PlannedStmt *plan;
+
+	for (int i = 0; i < lengthof(plan_settings); i++)
+		(void) set_config_option(plan_settings[i][0], plan_settings[i][1],
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
+	plan = pg_plan_query(query, source_text, 0, NULL);
+	AtEOXact_GUC(true, nestlevel);
+	return plan;
 }
 
 /*
@@ -255,66 +459,46 @@ CompileView(Query *query, const char *source_text)
 	CompiledView *view = palloc0(sizeof(CompiledView));
 	List	   *rewritten;
 	Query	   *q;
-	ListCell   *lc;
-	Node	   *quals;
-	int			resno = 0;
 
 	compile_source_text = source_text;
 
+	/* refusals with positions, on the query as written */
 	check_clauses(query);
-	check_source(query);
 	check_immutable(query);
 
 	rewritten = QueryRewrite(copyObject(query));
 	if (list_length(rewritten) != 1)
 		refuse("a query rewritten by rules into several queries", -1);
 	q = linitial_node(Query, rewritten);
-	check_clauses(q);
-	view->source = check_source(q);
+	prepare_query(q);
+	check_immutable(q);
+
+	view->plan = plan_view(q, source_text);
+	check_plan(view->plan, view->plan->planTree, &view->sources);
+	if (view->sources == NIL)
+		refuse("a query without a table in FROM", -1);
 
 	/* the creator must be able to read what the view shows */
-	ExecCheckRTPerms(q->rtable, true);
-
-	foreach(lc, q->targetList)
-	{
-		TargetEntry *tle = lfirst_node(TargetEntry, lc);
-
-		if (tle->resjunk)
-			continue;
-		view->targetlist = lappend(view->targetlist,
-								   makeTargetEntry(expression_planner(tle->expr),
-												   ++resno, tle->resname, false));
-	}
-
-	quals = q->jointree->quals;
-	if (quals != NULL)
-		view->quals = make_ands_implicit(expression_planner((Expr *) quals));
+	ExecCheckRTPerms(view->plan->rtable, true);
 
 	compile_source_text = NULL;
 	return view;
 }
 
-/* The catalog form of a plan: a List (source OID list, targetlist, quals). */
+/* The catalog form of a plan: nodeToString of the PlannedStmt. */
 char *
 CompiledViewToString(CompiledView *view)
 {
-	List	   *plan = list_make3(list_make1_oid(view->source),
-								  view->targetlist,
-								  view->quals);
-
-	return nodeToString(plan);
+	return nodeToString(view->plan);
 }
 
-CompiledView *
-CompiledViewFromString(const char *text)
+/* The plan from its catalog form. */
+PlannedStmt *
+CompiledPlanFromString(const char *text)
 {
-	List	   *plan = (List *) stringToNode(text);
-	CompiledView *view = palloc0(sizeof(CompiledView));
+	PlannedStmt *plan = (PlannedStmt *) stringToNode(text);
 
-	if (!IsA(plan, List) || list_length(plan) != 3)
+	if (!IsA(plan, PlannedStmt))
 		elog(ERROR, "invalid coordinator plan");
-	view->source = linitial_oid((List *) linitial(plan));
-	view->targetlist = (List *) lsecond(plan);
-	view->quals = (List *) lthird(plan);
-	return view;
+	return plan;
 }

@@ -9,18 +9,22 @@
  *	1. read its views from the directory in shared memory and their plans
  *	   from the catalog;
  *	2. hydrate: in one REPEATABLE READ transaction, create a temporary slot,
- *	   adopt its initial snapshot, recompute every view from its source under
- *	   that snapshot and write the difference into the view's heap; publish
+ *	   adopt its initial snapshot, build each view's dataflow (graph.c) and
+ *	   feed it every row of its sources under that snapshot; write the
+ *	   difference between the result and the view's heap; publish
  *	   upper = the slot's consistent point;
  *	3. tick: decode the WAL up to the flush pointer (whole transactions),
- *	   push the changes through each view's map/filter, consolidate, write
- *	   the net difference in one transaction (each view in a subtransaction,
- *	   so one view's error does not stop the others), then publish
- *	   upper = the decoded position and wake waiting readers.
+ *	   push the changes through each view's dataflow, and write the view's
+ *	   change in one transaction (each view in a subtransaction, so one
+ *	   view's failure does not stop the others), then publish
+ *	   upper = the decoded position, the views' data errors, and wake
+ *	   waiting readers.
  *
  * The worker exits with code 0 when the coordinator asks it to reload (its
- * set of views changed); the coordinator starts a new one.  Writes carry the
- * worker's replication origin, so they are never decoded back.
+ * set of views changed), or when a source is truncated (the dataflows are
+ * then rebuilt from the tables, which is what a TRUNCATE costs anyway); the
+ * coordinator starts a new one.  Writes carry the worker's replication
+ * origin, so they are never decoded back.
  *
  *-------------------------------------------------------------------------
  */
@@ -63,7 +67,9 @@
 typedef struct DataflowView
 {
 	Oid			relid;
-	CompiledView *plan;
+	char	   *plan;			/* catalog form */
+	Dataflow   *df;
+	AttrNumber *columns;		/* root output column of each view column */
 	Sink	   *sink;
 	bool		failed;			/* stays failed until the worker restarts */
 	bool		dropped;
@@ -149,15 +155,20 @@ load_views(void)
 			continue;
 		view = palloc0(sizeof(DataflowView));
 		view->relid = cv->relid;
-		view->plan = CompiledViewFromString(cv->plan);
+		view->plan = cv->plan;
 		view->sink = SinkCreate();
 		worker_views = lappend(worker_views, view);
-		worker_batch.sources = list_append_unique_oid(worker_batch.sources,
-													  view->plan->source);
 	}
 	MemoryContextSwitchTo(old);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+}
+
+/* Does the view read the table? */
+static bool
+view_reads(DataflowView *view, Oid relid)
+{
+	return view->df != NULL && list_member_oid(view->df->sources, relid);
 }
 
 /*
@@ -199,15 +210,15 @@ run_for_view(DataflowView *view, void (*fn) (DataflowView *, void *), void *arg)
 typedef struct ViewWrite
 {
 	Relation	view_rel;
-	Relation	source_rel;
-	MapFilter  *mf;
 	RowDelta   *delta;
+	TupleTableSlot *root;		/* a row of the dataflow's output */
+	TupleTableSlot *row;		/* the same row as a row of the view */
 } ViewWrite;
 
 /*
- * Open a view and its source and prepare to write the view (with retract,
- * hydration: see SinkBegin).  Returns false, marking the view dropped, if
- * either is gone (DROP ... CASCADE committed since the worker started).
+ * Open a view and prepare to write it (with retract, hydration: see
+ * SinkBegin).  Returns false, marking the view dropped, if it is gone
+ * (DROP ... CASCADE committed since the worker started).
  */
 static bool
 view_write_begin(DataflowView *view, ViewWrite *w, bool hydrate)
@@ -220,18 +231,35 @@ view_write_begin(DataflowView *view, ViewWrite *w, bool hydrate)
 		view->dropped = true;
 		return false;
 	}
-	w->source_rel = try_relation_open(view->plan->source, AccessShareLock);
-	if (w->source_rel == NULL)
-	{
-		table_close(w->view_rel, RowExclusiveLock);
-		view->dropped = true;
-		return false;
-	}
 	view_desc = RelationGetDescr(w->view_rel);
-	w->mf = MapFilterCreate(view->plan, RelationGetDescr(w->source_rel), view_desc);
 	w->delta = RowDeltaCreate(view_desc, CurrentMemoryContext);
+	w->root = MakeSingleTupleTableSlot(view->df->root->desc, &TTSOpsMinimalTuple);
+	w->row = MakeSingleTupleTableSlot(view_desc, &TTSOpsVirtual);
 	SinkBegin(view->sink, w->view_rel, hydrate ? w->delta : NULL);
 	return true;
+}
+
+/* Add the dataflow's change (its output columns that are the view's). */
+static void
+view_write_delta(DataflowView *view, ViewWrite *w, ZSet *z)
+{
+	int			natts = w->row->tts_tupleDescriptor->natts;
+
+	for (int i = 0; i < z->nrows; i++)
+	{
+		ExecStoreMinimalTuple(z->rows[i].tuple, w->root, false);
+		slot_getallattrs(w->root);
+		ExecClearTuple(w->row);
+		for (int c = 0; c < natts; c++)
+		{
+			w->row->tts_values[c] = w->root->tts_values[view->columns[c] - 1];
+			w->row->tts_isnull[c] = w->root->tts_isnull[view->columns[c] - 1];
+		}
+		ExecStoreVirtualTuple(w->row);
+		RowDeltaAdd(w->delta, w->row, z->rows[i].diff);
+	}
+	ExecClearTuple(w->root);
+	view->changed = true;
 }
 
 /* Write the consolidated delta and release; locks are kept to commit. */
@@ -241,38 +269,85 @@ view_write_end(DataflowView *view, ViewWrite *w)
 	RowDeltaApply(w->delta, view->sink, w->view_rel);
 	SinkEnd();
 	RowDeltaFree(w->delta);
-	MapFilterFree(w->mf);
-	table_close(w->source_rel, NoLock);
+	ExecDropSingleTupleTableSlot(w->root);
+	ExecDropSingleTupleTableSlot(w->row);
 	table_close(w->view_rel, NoLock);
 }
 
-/* Hydration of one view: heap := query(source under the slot snapshot). */
+/* Build the view's dataflow from its plan. */
+static void
+build_view(DataflowView *view, void *arg)
+{
+	PlannedStmt *plan;
+	MemoryContext old = MemoryContextSwitchTo(worker_context);
+	ListCell   *lc;
+	int			n = 0;
+
+	/* the plan lives as long as the dataflow that points into it */
+	plan = CompiledPlanFromString(view->plan);
+	MemoryContextSwitchTo(old);
+
+	view->df = DataflowCreate(view->relid, plan, worker_context);
+	view->columns = MemoryContextAlloc(view->df->context,
+									   sizeof(AttrNumber) * list_length(plan->planTree->targetlist));
+	foreach(lc, plan->planTree->targetlist)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (!tle->resjunk)
+			view->columns[n++] = tle->resno;
+	}
+	old = MemoryContextSwitchTo(worker_context);
+	foreach(lc, view->df->sources)
+		worker_batch.sources = list_append_unique_oid(worker_batch.sources,
+													  lfirst_oid(lc));
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Hydration of one view: build its dataflow, feed it its sources under the
+ * slot snapshot, make the heap equal to the result.
+ */
 static void
 hydrate_view(DataflowView *view, void *arg)
 {
 	ViewWrite	w;
-	TableScanDesc scan;
-	TupleTableSlot *slot;
+	ListCell   *lc;
 
+	build_view(view, NULL);
 	if (!view_write_begin(view, &w, true))
 		return;
 
-	slot = table_slot_create(w.source_rel, NULL);
-	scan = table_beginscan(w.source_rel, GetActiveSnapshot(), 0, NULL);
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	DataflowBeginTick(view->df);
+	foreach(lc, view->df->sources)
 	{
-		bool		shouldfree;
-		HeapTuple	tuple = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
-		TupleTableSlot *out = MapFilterApply(w.mf, tuple);
+		Relation	rel = try_relation_open(lfirst_oid(lc), AccessShareLock);
+		TableScanDesc scan;
+		TupleTableSlot *slot;
 
-		if (out != NULL)
-			RowDeltaAdd(w.delta, out, 1);
-		if (shouldfree)
-			heap_freetuple(tuple);
-		CHECK_FOR_INTERRUPTS();
+		if (rel == NULL)
+		{
+			view->dropped = true;
+			table_close(w.view_rel, NoLock);
+			return;
+		}
+		slot = table_slot_create(rel, NULL);
+		scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		{
+			bool		shouldfree;
+			HeapTuple	tuple = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
+
+			DataflowPush(view->df, RelationGetRelid(rel), tuple, 1);
+			if (shouldfree)
+				heap_freetuple(tuple);
+			CHECK_FOR_INTERRUPTS();
+		}
+		table_endscan(scan);
+		ExecDropSingleTupleTableSlot(slot);
+		table_close(rel, AccessShareLock);
 	}
-	table_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
+	view_write_delta(view, &w, DataflowRun(view->df));
 
 	if (!RelationIsPopulated(w.view_rel))
 		SetMatViewPopulatedState(w.view_rel, true);
@@ -297,9 +372,14 @@ publish(XLogRecPtr upper, TransactionId xid, bool hydrated)
 		if (entry == NULL)
 			continue;
 		if (hydrated)
-		{
 			entry->state = VIEW_READY;
-			entry->error[0] = '\0';
+		if (view->df != NULL)
+		{
+			int			code = 0;
+			const char *error = DataflowError(view->df, &code);
+
+			strlcpy(entry->error, error ? error : "", VIEW_ERROR_LEN);
+			entry->error_code = code;
 		}
 		if (TransactionIdIsValid(xid) && (view->changed || hydrated))
 			entry->last_xid = xid;
@@ -367,32 +447,52 @@ apply_view(DataflowView *view, void *arg)
 {
 	ViewWrite	w;
 	ListCell   *lc;
+	bool		touched = false;
 
-	if (!list_member_oid(worker_batch.touched, view->plan->source) ||
-		!view_write_begin(view, &w, false))
+	foreach(lc, worker_batch.touched)
+		touched |= view_reads(view, lfirst_oid(lc));
+	if (!touched || !view_write_begin(view, &w, false))
 		return;
+
+	DataflowBeginTick(view->df);
+	foreach(lc, worker_batch.changes)
+	{
+		CapturedChange *c = lfirst(lc);
+
+		if (!view_reads(view, c->relid))
+			continue;
+		if (c->oldtuple != NULL)
+			DataflowPush(view->df, c->relid, c->oldtuple, -1);
+		if (c->newtuple != NULL)
+			DataflowPush(view->df, c->relid, c->newtuple, 1);
+	}
+	view_write_delta(view, &w, DataflowRun(view->df));
+	view_write_end(view, &w);
+}
+
+/*
+ * A TRUNCATE of a table a view reads: the dataflows are rebuilt from the
+ * tables by a new worker (see the top of this file).
+ */
+static bool
+batch_truncates_source(void)
+{
+	ListCell   *lc;
+	ListCell   *lv;
 
 	foreach(lc, worker_batch.changes)
 	{
 		CapturedChange *c = lfirst(lc);
-		TupleTableSlot *out;
 
-		if (c->relid != view->plan->source)
+		if (c->kind != CAPTURE_TRUNCATE)
 			continue;
-		if (c->kind == CAPTURE_TRUNCATE)
+		foreach(lv, worker_views)
 		{
-			/* every row the delta would add or remove is gone anyway */
-			RowDeltaReset(w.delta);
-			SinkClear(view->sink, w.view_rel);
-			continue;
+			if (view_reads(lfirst(lv), c->relid))
+				return true;
 		}
-		if (c->oldtuple != NULL && (out = MapFilterApply(w.mf, c->oldtuple)) != NULL)
-			RowDeltaAdd(w.delta, out, -1);
-		if (c->newtuple != NULL && (out = MapFilterApply(w.mf, c->newtuple)) != NULL)
-			RowDeltaAdd(w.delta, out, 1);
 	}
-	view->changed = true;
-	view_write_end(view, &w);
+	return false;
 }
 
 /* Apply the decoded batch in one transaction; returns its xid, if any. */
@@ -409,12 +509,19 @@ apply_batch(XLogRecPtr upper)
 		{
 			DataflowView *view = lfirst(lc);
 
-			if (!view->failed && view->plan->source == worker_batch.error_relid)
+			if (!view->failed && view_reads(view, worker_batch.error_relid))
 				view_fail(view, worker_batch.error);
 		}
 	}
 	if (worker_batch.changes == NIL)
 		return InvalidTransactionId;
+	if (batch_truncates_source())
+	{
+		ereport(LOG,
+				(errmsg("coordinator dataflow worker %d restarts to rebuild its views after a TRUNCATE",
+						worker_index)));
+		proc_exit(0);
+	}
 
 	pgstat_report_activity(STATE_RUNNING, "applying changes to maintained views");
 	SetCurrentStatementStartTimestamp();

@@ -15,7 +15,6 @@ typedef struct CatalogView
 {
 	int64		id;
 	Oid			relid;
-	Oid			source;			/* the single source table (skeleton) */
 	char	   *plan;			/* nodeToString of the compiled plan */
 } CatalogView;
 

@@ -9,22 +9,21 @@
 #define COORDINATOR_COMPILE_H
 
 #include "nodes/parsenodes.h"
+#include "nodes/plannodes.h"
 
 /*
- * The plan of a view in this version: one source table, a filter and a
- * projection.  It is stored with nodeToString as a List of three elements:
- * a one-element OID list with the source, the target list and the
- * implicitly AND-ed qual list.
+ * The plan of a view: the PlannedStmt Postgres's planner made for its
+ * query, checked to contain only nodes the dataflow maintains, and the
+ * tables it scans.  Stored in the catalog with nodeToString.
  */
 typedef struct CompiledView
 {
-	Oid			source;
-	List	   *targetlist;		/* TargetEntry, resno 1..n, no junk */
-	List	   *quals;			/* implicit AND */
+	PlannedStmt *plan;
+	List	   *sources;		/* OIDs of the tables scanned */
 } CompiledView;
 
 extern CompiledView *CompileView(Query *query, const char *source_text);
 extern char *CompiledViewToString(CompiledView *view);
-extern CompiledView *CompiledViewFromString(const char *plan);
+extern PlannedStmt *CompiledPlanFromString(const char *plan);
 
 #endif							/* COORDINATOR_COMPILE_H */

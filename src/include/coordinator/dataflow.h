@@ -3,9 +3,10 @@
  * dataflow.h
  *	  The dataflow: compiled operators over changes, and the view sink.
  *
- * A change flows source row -> map/filter (mapfilter.c) -> signed output
- * rows, consolidated per tick (a Z-set: row -> weight) -> sink (sink.c),
- * which applies the weights to the view's heap table.
+ * A change flows: decoded source row -> the view's operators (graph.c and
+ * one file per operator) -> signed output rows, consolidated per tick (a
+ * Z-set: row -> weight) -> sink (sink.c), which applies the weights to the
+ * view's heap table.
  *
  *-------------------------------------------------------------------------
  */
@@ -13,6 +14,7 @@
 #define COORDINATOR_DATAFLOW_H
 
 #include "access/tupdesc.h"
+#include "nodes/plannodes.h"
 #include "executor/tuptable.h"
 #include "nodes/execnodes.h"
 #include "storage/relfilenode.h"
@@ -21,20 +23,150 @@
 
 #include "coordinator/compile.h"
 
-/* mapfilter.c: evaluates a compiled view on one source row */
-typedef struct MapFilter
+/*
+ * zset.c: a Z-set is a bag of rows with signed weights.  Rows are
+ * MinimalTuples in canonical form (varlenas detoasted and decompressed), so
+ * two rows are the same row exactly when their bytes are equal.
+ */
+typedef struct ZRow
 {
-	ExprContext *econtext;
-	TupleTableSlot *input;		/* source row, current descriptor */
-	ExprState  *qual;
-	ProjectionInfo *projection;
-	TupleTableSlot *output;		/* virtual slot of the view's row type */
-} MapFilter;
+	MinimalTuple tuple;
+	int64		diff;
+} ZRow;
 
-extern MapFilter *MapFilterCreate(CompiledView *plan, TupleDesc source_desc,
-								  TupleDesc view_desc);
-extern TupleTableSlot *MapFilterApply(MapFilter *mf, HeapTuple source_row);
-extern void MapFilterFree(MapFilter *mf);
+typedef struct ZSet
+{
+	int			nrows;
+	int			maxrows;
+	ZRow	   *rows;
+} ZSet;
+
+extern void ZSetAdd(ZSet *z, MinimalTuple tuple, int64 diff);
+extern void ZSetConsolidate(ZSet *z);
+extern void ZSetReset(ZSet *z);
+extern MinimalTuple RowFromSlot(TupleTableSlot *slot);
+extern uint32 RowImageHash(MinimalTuple tuple);
+extern bool RowImageEqual(MinimalTuple a, MinimalTuple b);
+
+/*
+ * arrangement.c: an indexed, consolidated collection: rows grouped by a key
+ * (a hash, and optionally an equality test between rows), each distinct row
+ * once with its multiplicity.  Join inputs and reduce inputs live here.
+ */
+typedef struct ArrGroup ArrGroup;
+
+typedef struct ArrRow
+{
+	struct ArrRow *next;		/* within the group */
+	struct ArrRow *prev;
+	struct ArrRow *hnext;		/* same row hash */
+	ArrGroup   *group;
+	MinimalTuple tuple;
+	uint32		rowhash;
+	int64		mult;
+	int64		matches;		/* join: weight of matching rows opposite */
+} ArrRow;
+
+struct ArrGroup
+{
+	ArrGroup   *hnext;			/* same key hash */
+	uint32		keyhash;
+	MinimalTuple keyrow;		/* with an equality test: a row of the key */
+	ArrRow	   *rows;
+	int64		nrows;			/* distinct rows */
+	bool		dirty;			/* reduce: changed this tick */
+	ArrGroup   *next_dirty;
+	List	   *output;			/* reduce: MinimalTuples last emitted */
+	char	   *error;			/* reduce: data error last emitted */
+	int			error_code;
+};
+
+typedef bool (*ArrKeyEqual) (void *arg, MinimalTuple a, MinimalTuple b);
+
+typedef struct Arrangement
+{
+	MemoryContext context;
+	HTAB	   *groups;			/* key hash -> chain of ArrGroup */
+	HTAB	   *rows;			/* row hash -> chain of ArrRow */
+	ArrKeyEqual key_equal;		/* NULL: the key hash alone groups rows */
+	void	   *key_arg;
+	int64		nrows;
+	Size		tuple_bytes;
+} Arrangement;
+
+extern Arrangement *ArrangementCreate(MemoryContext parent, const char *name,
+									  ArrKeyEqual key_equal, void *key_arg);
+extern ArrGroup *ArrangementGroup(Arrangement *a, uint32 keyhash,
+								  MinimalTuple row, bool create);
+extern ArrRow *ArrangementUpdate(Arrangement *a, ArrGroup *group,
+								 MinimalTuple row, int64 diff);
+extern void ArrangementRemoveGroup(Arrangement *a, ArrGroup *group);
+
+/*
+ * The dataflow of one view: operators built from the view's plan
+ * (graph.c), run one tick at a time.  Each operator turns the changes of
+ * its inputs in this tick into the change of its output.
+ */
+typedef struct Dataflow Dataflow;
+typedef struct DataflowOp DataflowOp;
+
+typedef void (*DataflowOpStep) (DataflowOp *op, Dataflow *df);
+
+struct DataflowOp
+{
+	const char *name;
+	TupleDesc	desc;			/* output rows */
+	List	   *inputs;			/* DataflowOp * */
+	DataflowOpStep step;
+	void	   *state;
+	uint64		tick;			/* tick whose output is in delta */
+	ZSet		delta;			/* output this tick, in the tick context */
+	Oid			source;			/* scan: the table */
+};
+
+struct Dataflow
+{
+	Oid			view;
+	PlannedStmt *plan;
+	MemoryContext context;		/* the dataflow's state */
+	EState	   *estate;
+	List	   *scans;			/* scan Operators */
+	List	   *sources;		/* OIDs of the tables read */
+	List	   *subplans;		/* shared CTE operators, by plan id */
+	DataflowOp   *root;
+	uint64		tick;
+	bool		hydrated;		/* a first tick has run */
+	HTAB	   *errors;			/* data error message -> count */
+};
+
+/* graph.c */
+extern Dataflow *DataflowCreate(Oid view, PlannedStmt *plan, MemoryContext parent);
+extern void DataflowBeginTick(Dataflow *df);
+extern void DataflowPush(Dataflow *df, Oid relid, HeapTuple tuple, int64 diff);
+extern ZSet *DataflowRun(Dataflow *df);
+extern DataflowOp *DataflowOpCreate(Dataflow *df, const char *name, Plan *plan,
+								DataflowOpStep step);
+extern ZSet *DataflowOpInput(DataflowOp *op, Dataflow *df, int n);
+
+/* errors.c: data errors are part of the result, counted like rows */
+extern void DataErrorAdd(Dataflow *df, const char *message, int sqlerrcode,
+						 int64 diff);
+extern bool DataErrorCatch(MemoryContext context, char **message,
+						   int *sqlerrcode);
+extern const char *DataflowError(Dataflow *df, int *sqlerrcode);
+
+/* scan.c, map.c, join.c, reduce.c: the operators */
+extern DataflowOp *ScanCreate(Dataflow *df, Scan *plan, Oid relid);
+extern void ScanPush(DataflowOp *op, Dataflow *df, HeapTuple tuple, int64 diff);
+extern DataflowOp *MapCreate(Dataflow *df, Plan *plan, DataflowOp *input);
+extern DataflowOp *ConstantCreate(Dataflow *df, Plan *plan);
+extern DataflowOp *UnionCreate(Dataflow *df, Plan *plan, List *inputs);
+extern DataflowOp *JoinCreate(Dataflow *df, Join *plan, DataflowOp *outer, DataflowOp *inner);
+extern DataflowOp *ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input);
+
+/* feeder.c: a plan node that returns rows given to it, for reduce */
+extern Plan *FeederPlan(TupleDesc desc);
+extern void FeederSetRows(PlanState *top, ZRow *rows, int nrows);
 
 /* a Z-set of view rows being consolidated within one tick */
 typedef struct RowDelta

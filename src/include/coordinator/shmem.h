@@ -44,7 +44,8 @@ typedef struct CoordinatorView
 	TransactionId last_xid;		/* last worker transaction that wrote it */
 	pg_atomic_uint64 upper;		/* every commit with end LSN <= upper is
 								 * reflected; 0 until hydrated */
-	char		error[VIEW_ERROR_LEN];
+	char		error[VIEW_ERROR_LEN];	/* FAILED: why; READY: a data error */
+	int			error_code;		/* READY: SQLSTATE of the data error, or 0 */
 } CoordinatorView;
 
 typedef struct CoordinatorWorker

@@ -1,0 +1,215 @@
+/*-------------------------------------------------------------------------
+ *
+ * graph.c
+ *	  Build a view's dataflow from its plan, and run it one tick at a time.
+ *
+ * The plan is the one Postgres's planner made for the view's query at
+ * CREATE (compile.c): joins already ordered, subqueries pulled up, EXISTS
+ * and IN turned into semi- and anti-joins, views expanded.  Each plan node
+ * becomes an operator that computes the change of the node's output from
+ * the changes of its inputs:
+ *
+ *	SeqScan							scan (map.c), fed with decoded rows
+ *	Result, SubqueryScan, CteScan	map, or constant without input
+ *	Append, MergeAppend				union
+ *	NestLoop, HashJoin, MergeJoin	join (join.c), every join type
+ *	Agg, Unique, SetOp, Limit,		reduce (reduce.c): the node itself,
+ *	WindowAgg						re-run on each changed group
+ *	Sort, IncrementalSort, Hash,	nothing: order is not part of a
+ *	Material						collection (reduce reads it from the plan)
+ *
+ * Expressions in the plan refer to their inputs by position, exactly as
+ * the executor's do, so operators evaluate them with the executor's own
+ * expression machinery.  A CTE read twice is one operator read twice.
+ *
+ * A tick: DataflowBeginTick, DataflowPush for every changed source row,
+ * DataflowRun for the view's change.  An operator computes its output once
+ * per tick, on first request; all tick data lives in the memory context
+ * current at DataflowRun, and state in the dataflow's own context.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/parsetree.h"
+#include "utils/memutils.h"
+
+#include "coordinator/dataflow.h"
+
+static DataflowOp *build(Dataflow *df, Plan *plan);
+
+DataflowOp *
+DataflowOpCreate(Dataflow *df, const char *name, Plan *plan, DataflowOpStep step)
+{
+	DataflowOp   *op = palloc0(sizeof(DataflowOp));
+
+	op->name = name;
+	op->desc = ExecTypeFromTL(plan->targetlist);
+	op->step = step;
+	return op;
+}
+
+static ZSet *
+operator_output(DataflowOp *op, Dataflow *df)
+{
+	if (op->tick != df->tick)
+	{
+		op->tick = df->tick;
+		if (op->source == InvalidOid)
+			ZSetReset(&op->delta);
+		op->step(op, df);
+	}
+	return &op->delta;
+}
+
+/* The output of op's n-th input in this tick. */
+ZSet *
+DataflowOpInput(DataflowOp *op, Dataflow *df, int n)
+{
+	return operator_output(list_nth(op->inputs, n), df);
+}
+
+/* The operator of a CTE's plan, built once however often it is read. */
+static DataflowOp *
+build_subplan(Dataflow *df, int plan_id)
+{
+	DataflowOp   *op;
+
+	while (list_length(df->subplans) < plan_id)
+		df->subplans = lappend(df->subplans, NULL);
+	op = list_nth(df->subplans, plan_id - 1);
+	if (op == NULL)
+	{
+		op = build(df, list_nth(df->plan->subplans, plan_id - 1));
+		list_nth_cell(df->subplans, plan_id - 1)->ptr_value = op;
+	}
+	return op;
+}
+
+static DataflowOp *
+build(Dataflow *df, Plan *plan)
+{
+	check_stack_depth();
+
+	switch (nodeTag(plan))
+	{
+		case T_SeqScan:
+			{
+				Scan	   *scan = (Scan *) plan;
+				Oid			relid = rt_fetch(scan->scanrelid, df->plan->rtable)->relid;
+				DataflowOp   *op = ScanCreate(df, scan, relid);
+
+				df->scans = lappend(df->scans, op);
+				df->sources = list_append_unique_oid(df->sources, relid);
+				return op;
+			}
+		case T_Result:
+			if (outerPlan(plan) == NULL)
+				return ConstantCreate(df, plan);
+			return MapCreate(df, plan, build(df, outerPlan(plan)));
+		case T_SubqueryScan:
+			return MapCreate(df, plan, build(df, ((SubqueryScan *) plan)->subplan));
+		case T_CteScan:
+			return MapCreate(df, plan,
+							 build_subplan(df, ((CteScan *) plan)->ctePlanId));
+		case T_Sort:
+		case T_IncrementalSort:
+		case T_Material:
+		case T_Hash:
+			return build(df, outerPlan(plan));
+		case T_Append:
+		case T_MergeAppend:
+			{
+				List	   *children = IsA(plan, Append) ?
+					((Append *) plan)->appendplans :
+					((MergeAppend *) plan)->mergeplans;
+				List	   *inputs = NIL;
+				ListCell   *lc;
+
+				foreach(lc, children)
+					inputs = lappend(inputs, build(df, lfirst(lc)));
+				return UnionCreate(df, plan, inputs);
+			}
+		case T_NestLoop:
+		case T_HashJoin:
+		case T_MergeJoin:
+			{
+				DataflowOp   *outer = build(df, outerPlan(plan));
+				DataflowOp   *inner = build(df, innerPlan(plan));
+
+				return JoinCreate(df, (Join *) plan, outer, inner);
+			}
+		case T_Agg:
+		case T_Unique:
+		case T_SetOp:
+		case T_Limit:
+		case T_WindowAgg:
+			return ReduceCreate(df, plan, build(df, outerPlan(plan)));
+		default:
+			elog(ERROR, "coordinator: plan node %d cannot be maintained",
+				 (int) nodeTag(plan));
+	}
+	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * Build the dataflow of a view in a new memory context under parent.
+ * Needs a transaction: scans read their table's descriptor.
+ */
+Dataflow *
+DataflowCreate(Oid view, PlannedStmt *plan, MemoryContext parent)
+{
+	MemoryContext context = AllocSetContextCreate(parent, "coordinator dataflow",
+												  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(context);
+	Dataflow   *df = palloc0(sizeof(Dataflow));
+	int			nparams = list_length(plan->paramExecTypes);
+
+	df->view = view;
+	df->plan = plan;
+	df->context = context;
+	df->estate = CreateExecutorState();
+	if (nparams > 0)
+		df->estate->es_param_exec_vals = palloc0(sizeof(ParamExecData) * nparams);
+	df->root = build(df, plan->planTree);
+	MemoryContextSwitchTo(old);
+	return df;
+}
+
+void
+DataflowBeginTick(Dataflow *df)
+{
+	ListCell   *lc;
+
+	df->tick++;
+	foreach(lc, df->scans)
+		ZSetReset(&((DataflowOp *) lfirst(lc))->delta);
+}
+
+/* A change of a source row: to every scan of its table. */
+void
+DataflowPush(Dataflow *df, Oid relid, HeapTuple tuple, int64 diff)
+{
+	ListCell   *lc;
+
+	foreach(lc, df->scans)
+	{
+		DataflowOp   *op = lfirst(lc);
+
+		if (op->source == relid)
+			ScanPush(op, df, tuple, diff);
+	}
+}
+
+/* The change of the view in this tick, consolidated. */
+ZSet *
+DataflowRun(Dataflow *df)
+{
+	ZSet	   *out = operator_output(df->root, df);
+
+	df->hydrated = true;
+	return out;
+}

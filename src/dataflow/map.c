@@ -1,0 +1,186 @@
+/*-------------------------------------------------------------------------
+ *
+ * map.c
+ *	  The stateless operators: scan, map (filter and project), constant
+ *	  and union.
+ *
+ * Linear operators need no state: a change of weight w to an input row is
+ * a change of weight w to its output row, if the row passes the filter.
+ * A scan is a map over the decoded changes of its table (the plan's
+ * SeqScan, with the quals and target list the planner pushed into it); a
+ * map is a plan node that filters or projects its child's rows (Result,
+ * SubqueryScan, CteScan).  Expressions are evaluated by Postgres's
+ * executor, so every type, operator and IMMUTABLE function works as in a
+ * plain query.  An expression that raises a data error produces no row
+ * and counts the error instead (errors.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "executor/executor.h"
+#include "utils/rel.h"
+
+#include "coordinator/dataflow.h"
+
+typedef struct MapOpState
+{
+	ExprContext *econtext;
+	ExprState  *qual;			/* NULL: no filter */
+	ExprState  *constqual;		/* Result's one-time filter */
+	ProjectionInfo *projection;
+	TupleTableSlot *input;
+	TupleTableSlot *output;
+} MapOpState;
+
+static MapOpState *
+map_state(Dataflow *df, Plan *plan, DataflowOp *op, TupleDesc input_desc,
+		  const TupleTableSlotOps *input_ops)
+{
+	MapOpState   *ms = palloc0(sizeof(MapOpState));
+
+	ms->econtext = CreateExprContext(df->estate);
+	ms->qual = ExecInitQual(plan->qual, NULL);
+	if (IsA(plan, Result) && ((Result *) plan)->resconstantqual != NULL)
+		ms->constqual = ExecInitQual((List *) ((Result *) plan)->resconstantqual, NULL);
+	ms->input = input_desc ? MakeSingleTupleTableSlot(input_desc, input_ops) : NULL;
+	ms->output = MakeSingleTupleTableSlot(op->desc, &TTSOpsVirtual);
+	ms->projection = ExecBuildProjectionInfo(plan->targetlist, ms->econtext,
+											 ms->output, NULL, input_desc);
+	return ms;
+}
+
+/*
+ * Filter and project the row in ms->input (NULL: no input row) with
+ * weight diff into op's output.
+ */
+static void
+map_row(DataflowOp *op, Dataflow *df, MapOpState *ms, int64 diff)
+{
+	MemoryContext context = CurrentMemoryContext;
+	ExprContext *econtext = ms->econtext;
+
+	ResetExprContext(econtext);
+	econtext->ecxt_scantuple = ms->input;
+	econtext->ecxt_outertuple = ms->input;
+	PG_TRY();
+	{
+		if ((ms->constqual == NULL || ExecQual(ms->constqual, econtext)) &&
+			(ms->qual == NULL || ExecQual(ms->qual, econtext)))
+		{
+			TupleTableSlot *out = ExecProject(ms->projection);
+
+			MemoryContextSwitchTo(context);
+			ZSetAdd(&op->delta, RowFromSlot(out), diff);
+		}
+	}
+	PG_CATCH();
+	{
+		char	   *message;
+		int			sqlerrcode;
+
+		if (!DataErrorCatch(context, &message, &sqlerrcode))
+			PG_RE_THROW();
+		DataErrorAdd(df, message, sqlerrcode, diff);
+	}
+	PG_END_TRY();
+}
+
+/* scan: the table's changes were pushed during the tick */
+static void
+scan_step(DataflowOp *op, Dataflow *df)
+{
+	ZSetConsolidate(&op->delta);
+}
+
+DataflowOp *
+ScanCreate(Dataflow *df, Scan *plan, Oid relid)
+{
+	DataflowOp   *op = DataflowOpCreate(df, "scan", &plan->plan, scan_step);
+	Relation	rel = table_open(relid, AccessShareLock);
+
+	op->source = relid;
+	op->state = map_state(df, &plan->plan, op,
+						  CreateTupleDescCopyConstr(RelationGetDescr(rel)),
+						  &TTSOpsHeapTuple);
+	table_close(rel, AccessShareLock);
+	return op;
+}
+
+/* A decoded (or, when hydrating, scanned) row of the scan's table. */
+void
+ScanPush(DataflowOp *op, Dataflow *df, HeapTuple tuple, int64 diff)
+{
+	MapOpState   *ms = op->state;
+
+	ExecStoreHeapTuple(tuple, ms->input, false);
+	map_row(op, df, ms, diff);
+	ExecClearTuple(ms->input);
+}
+
+static void
+map_step(DataflowOp *op, Dataflow *df)
+{
+	MapOpState   *ms = op->state;
+	ZSet	   *in = DataflowOpInput(op, df, 0);
+
+	for (int i = 0; i < in->nrows; i++)
+	{
+		ExecStoreMinimalTuple(in->rows[i].tuple, ms->input, false);
+		map_row(op, df, ms, in->rows[i].diff);
+	}
+	ExecClearTuple(ms->input);
+	ZSetConsolidate(&op->delta);
+}
+
+DataflowOp *
+MapCreate(Dataflow *df, Plan *plan, DataflowOp *input)
+{
+	DataflowOp   *op = DataflowOpCreate(df, "map", plan, map_step);
+
+	op->inputs = list_make1(input);
+	op->state = map_state(df, plan, op, input->desc, &TTSOpsMinimalTuple);
+	return op;
+}
+
+/* constant: a Result without input; its rows exist from the first tick */
+static void
+constant_step(DataflowOp *op, Dataflow *df)
+{
+	if (!df->hydrated)
+		map_row(op, df, op->state, 1);
+}
+
+DataflowOp *
+ConstantCreate(Dataflow *df, Plan *plan)
+{
+	DataflowOp   *op = DataflowOpCreate(df, "constant", plan, constant_step);
+
+	op->state = map_state(df, plan, op, NULL, NULL);
+	return op;
+}
+
+/* union: Append, MergeAppend (UNION ALL, partitions) */
+static void
+union_step(DataflowOp *op, Dataflow *df)
+{
+	for (int n = 0; n < list_length(op->inputs); n++)
+	{
+		ZSet	   *in = DataflowOpInput(op, df, n);
+
+		for (int i = 0; i < in->nrows; i++)
+			ZSetAdd(&op->delta, in->rows[i].tuple, in->rows[i].diff);
+	}
+	ZSetConsolidate(&op->delta);
+}
+
+DataflowOp *
+UnionCreate(Dataflow *df, Plan *plan, List *inputs)
+{
+	DataflowOp   *op = DataflowOpCreate(df, "union", plan, union_step);
+
+	op->inputs = inputs;
+	return op;
+}

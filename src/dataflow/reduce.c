@@ -1,0 +1,350 @@
+/*-------------------------------------------------------------------------
+ *
+ * reduce.c
+ *	  The reduce operator: aggregates, DISTINCT, DISTINCT ON, INTERSECT and
+ *	  EXCEPT, LIMIT/OFFSET and window functions, per group.
+ *
+ * Each of these plan nodes computes its output group by group: Agg per
+ * GROUP BY key, Unique per distinct key, SetOp per distinct row, WindowAgg
+ * per partition, and Limit over its whole input (one group).  A reduce
+ * arranges its input by that key and, in a tick, re-runs the plan node
+ * over each group whose rows changed, with Postgres's own executor: the
+ * node (with the Sort it reads, for Unique, Limit and WindowAgg) is copied
+ * over a feeder (feeder.c) that returns the group's rows.  The change of
+ * the output is the group's new output minus the output it last emitted,
+ * which the reduce keeps.  So every aggregate Postgres has, FILTER,
+ * DISTINCT and ORDER BY inside aggregates, HAVING, WITH TIES and frames
+ * behave exactly as in a plain query, and the work of a change is the
+ * size of its group, not of the input.
+ *
+ * A group without grouping columns (a global aggregate, a LIMIT) always
+ * exists, so a global aggregate over no rows gives Postgres's answer.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/executor.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "coordinator/dataflow.h"
+
+typedef struct ReduceOpState
+{
+	PlanState  *node;			/* the executor node re-run per group */
+	int			nkeys;
+	AttrNumber *keycols;
+	FmgrInfo   *eqfns;
+	FmgrInfo   *hashfns;		/* fn_oid invalid: the type cannot hash */
+	Oid		   *collations;
+	TupleTableSlot *slot_a;		/* for key comparisons */
+	TupleTableSlot *slot_b;
+	TupleTableSlot *input;
+	Arrangement *arr;
+	ArrGroup   *global;			/* the one group when nkeys == 0 */
+} ReduceOpState;
+
+static bool
+key_equal(void *arg, MinimalTuple a, MinimalTuple b)
+{
+	ReduceOpState *rs = arg;
+
+	ExecStoreMinimalTuple(a, rs->slot_a, false);
+	ExecStoreMinimalTuple(b, rs->slot_b, false);
+	for (int i = 0; i < rs->nkeys; i++)
+	{
+		bool		na;
+		bool		nb;
+		Datum		va = slot_getattr(rs->slot_a, rs->keycols[i], &na);
+		Datum		vb = slot_getattr(rs->slot_b, rs->keycols[i], &nb);
+
+		if (na != nb)
+			return false;
+		if (!na && !DatumGetBool(FunctionCall2Coll(&rs->eqfns[i], rs->collations[i], va, vb)))
+			return false;
+	}
+	return true;
+}
+
+static uint32
+key_hash(ReduceOpState *rs, MinimalTuple row)
+{
+	uint32		h = 0;
+
+	ExecStoreMinimalTuple(row, rs->input, false);
+	for (int i = 0; i < rs->nkeys; i++)
+	{
+		bool		isnull;
+		Datum		value = slot_getattr(rs->input, rs->keycols[i], &isnull);
+		uint32		kh = 0;
+
+		if (!isnull && OidIsValid(rs->hashfns[i].fn_oid))
+			kh = DatumGetUInt32(FunctionCall1Coll(&rs->hashfns[i], rs->collations[i], value));
+		h = (h << 1 | h >> 31) ^ kh;
+	}
+	return h;
+}
+
+/* Run the node over the group's rows; its output replaces the group's. */
+static void
+evaluate(DataflowOp *op, Dataflow *df, ArrGroup *g)
+{
+	ReduceOpState *rs = op->state;
+	MemoryContext context = CurrentMemoryContext;
+	ZRow	   *rows = palloc(sizeof(ZRow) * Max(g->nrows, 1));
+	int			n = 0;
+	List	   *volatile output = NIL;
+	ListCell   *lc;
+
+	for (ArrRow *r = g->rows; r != NULL; r = r->next)
+	{
+		if (r->mult < 0)
+			elog(ERROR, "coordinator: negative multiplicity in a reduce");
+		rows[n].tuple = r->tuple;
+		rows[n].diff = r->mult;
+		n++;
+	}
+
+	/*
+	 * Run as the executor runs, in the query context; and finish with a
+	 * rescan, which ends the node's sorts and stores, so that nothing it
+	 * holds outlives this transaction.
+	 */
+	MemoryContextSwitchTo(df->estate->es_query_cxt);
+	PG_TRY();
+	{
+		FeederSetRows(rs->node, rows, n);
+		ExecReScan(rs->node);
+		for (;;)
+		{
+			TupleTableSlot *slot = ExecProcNode(rs->node);
+
+			if (TupIsNull(slot))
+				break;
+			MemoryContextSwitchTo(rs->arr->context);
+			output = lappend(output, RowFromSlot(slot));
+			MemoryContextSwitchTo(df->estate->es_query_cxt);
+		}
+		ExecReScan(rs->node);
+	}
+	PG_CATCH();
+	{
+		char	   *message;
+		int			sqlerrcode;
+
+		if (!DataErrorCatch(context, &message, &sqlerrcode))
+			PG_RE_THROW();
+		list_free_deep(output);
+		output = NIL;
+		g->error = MemoryContextStrdup(rs->arr->context, message);
+		g->error_code = sqlerrcode;
+		DataErrorAdd(df, message, sqlerrcode, 1);
+		MemoryContextSwitchTo(df->estate->es_query_cxt);
+		ExecReScan(rs->node);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(context);
+
+	g->output = output;
+	foreach(lc, g->output)
+		ZSetAdd(&op->delta, lfirst(lc), 1);
+	pfree(rows);
+}
+
+static void
+reduce_step(DataflowOp *op, Dataflow *df)
+{
+	ReduceOpState *rs = op->state;
+	ZSet	   *in = DataflowOpInput(op, df, 0);
+	ArrGroup   *dirty = NULL;
+
+	if (!df->hydrated && rs->global != NULL)
+	{
+		rs->global->dirty = true;
+		dirty = rs->global;
+	}
+
+	for (int i = 0; i < in->nrows; i++)
+	{
+		MinimalTuple row = in->rows[i].tuple;
+		ArrGroup   *g;
+
+		g = rs->nkeys == 0 ? rs->global :
+			ArrangementGroup(rs->arr, key_hash(rs, row), row, true);
+		ArrangementUpdate(rs->arr, g, row, in->rows[i].diff);
+		if (!g->dirty)
+		{
+			g->dirty = true;
+			g->next_dirty = dirty;
+			dirty = g;
+		}
+	}
+
+	while (dirty != NULL)
+	{
+		ArrGroup   *g = dirty;
+		ListCell   *lc;
+
+		dirty = g->next_dirty;
+		g->dirty = false;
+		g->next_dirty = NULL;
+
+		/* retract what the group emitted last */
+		foreach(lc, g->output)
+			ZSetAdd(&op->delta, heap_copy_minimal_tuple(lfirst(lc)), -1);
+		list_free_deep(g->output);
+		g->output = NIL;
+		if (g->error != NULL)
+		{
+			DataErrorAdd(df, g->error, g->error_code, -1);
+			pfree(g->error);
+			g->error = NULL;
+		}
+
+		if (g->rows == NULL && g != rs->global)
+			ArrangementRemoveGroup(rs->arr, g);
+		else
+			evaluate(op, df, g);
+	}
+	ExecClearTuple(rs->input);
+	ZSetConsolidate(&op->delta);
+}
+
+/* Set up the grouping key: columns of the input and their equality. */
+static void
+reduce_keys(ReduceOpState *rs, int ncols, AttrNumber *cols, Oid *operators,
+			Oid *collations)
+{
+	rs->nkeys = ncols;
+	rs->keycols = cols;
+	rs->collations = collations;
+	rs->eqfns = palloc0(sizeof(FmgrInfo) * Max(ncols, 1));
+	rs->hashfns = palloc0(sizeof(FmgrInfo) * Max(ncols, 1));
+	for (int i = 0; i < ncols; i++)
+	{
+		Oid			lhash;
+		Oid			rhash;
+
+		fmgr_info(get_opcode(operators[i]), &rs->eqfns[i]);
+		if (get_op_hash_functions(operators[i], &lhash, &rhash))
+			fmgr_info(lhash, &rs->hashfns[i]);
+	}
+}
+
+/* The plan's Sort (under a node that reads its order) over the feeder. */
+static Plan *
+sort_over(Plan *child, Plan *feeder)
+{
+	Sort	   *sort;
+
+	if (IsA(child, Sort))
+	{
+		sort = makeNode(Sort);
+		memcpy(sort, child, sizeof(Sort));
+	}
+	else if (IsA(child, IncrementalSort))
+	{
+		sort = makeNode(Sort);
+		memcpy(sort, &((IncrementalSort *) child)->sort, sizeof(Sort));
+		NodeSetTag(sort, T_Sort);
+	}
+	else if (IsA(child, Unique) || IsA(child, Limit) || IsA(child, Material))
+		return sort_over(outerPlan(child), feeder);
+	else
+		return feeder;
+	sort->plan.lefttree = feeder;
+	sort->plan.righttree = NULL;
+	sort->plan.initPlan = NIL;
+	return &sort->plan;
+}
+
+DataflowOp *
+ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
+{
+	DataflowOp   *op = DataflowOpCreate(df, "reduce", plan, reduce_step);
+	ReduceOpState *rs = palloc0(sizeof(ReduceOpState));
+	Plan	   *feeder = FeederPlan(input->desc);
+	Plan	   *node;
+
+	switch (nodeTag(plan))
+	{
+		case T_Agg:
+			{
+				Agg		   *agg = makeNode(Agg);
+
+				memcpy(agg, plan, sizeof(Agg));
+				reduce_keys(rs, agg->numCols, agg->grpColIdx, agg->grpOperators,
+							agg->grpCollations);
+				agg->aggstrategy = AGG_PLAIN;
+				agg->numCols = 0;
+				agg->grpColIdx = NULL;
+				agg->grpOperators = NULL;
+				agg->grpCollations = NULL;
+				agg->numGroups = 1;
+				agg->plan.lefttree = feeder;
+				node = &agg->plan;
+				break;
+			}
+		case T_Unique:
+			{
+				Unique	   *unique = makeNode(Unique);
+
+				memcpy(unique, plan, sizeof(Unique));
+				reduce_keys(rs, unique->numCols, unique->uniqColIdx,
+							unique->uniqOperators, unique->uniqCollations);
+				unique->plan.lefttree = sort_over(outerPlan(plan), feeder);
+				node = &unique->plan;
+				break;
+			}
+		case T_SetOp:
+			{
+				SetOp	   *setop = makeNode(SetOp);
+
+				memcpy(setop, plan, sizeof(SetOp));
+				reduce_keys(rs, setop->numCols, setop->dupColIdx,
+							setop->dupOperators, setop->dupCollations);
+				setop->strategy = SETOP_SORTED;
+				setop->plan.lefttree = feeder;
+				node = &setop->plan;
+				break;
+			}
+		case T_WindowAgg:
+			{
+				WindowAgg  *window = makeNode(WindowAgg);
+
+				memcpy(window, plan, sizeof(WindowAgg));
+				reduce_keys(rs, window->partNumCols, window->partColIdx,
+							window->partOperators, window->partCollations);
+				window->plan.lefttree = sort_over(outerPlan(plan), feeder);
+				node = &window->plan;
+				break;
+			}
+		case T_Limit:
+			{
+				Limit	   *limit = makeNode(Limit);
+
+				memcpy(limit, plan, sizeof(Limit));
+				reduce_keys(rs, 0, NULL, NULL, NULL);
+				limit->plan.lefttree = sort_over(outerPlan(plan), feeder);
+				node = &limit->plan;
+				break;
+			}
+		default:
+			elog(ERROR, "coordinator: plan node %d is not a reduce", (int) nodeTag(plan));
+	}
+	node->righttree = NULL;
+	node->initPlan = NIL;
+
+	rs->node = ExecInitNode(node, df->estate, 0);
+	rs->slot_a = MakeSingleTupleTableSlot(input->desc, &TTSOpsMinimalTuple);
+	rs->slot_b = MakeSingleTupleTableSlot(input->desc, &TTSOpsMinimalTuple);
+	rs->input = MakeSingleTupleTableSlot(input->desc, &TTSOpsMinimalTuple);
+	rs->arr = ArrangementCreate(df->context, "coordinator reduce",
+								rs->nkeys > 0 ? key_equal : NULL, rs);
+	if (rs->nkeys == 0)
+		rs->global = ArrangementGroup(rs->arr, 0, NULL, true);
+	op->inputs = list_make1(input);
+	op->state = rs;
+	return op;
+}
