@@ -31,7 +31,7 @@ OBJS = \
 PG_CPPFLAGS = -I$(srcdir)/src/include
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
-REGRESS = setup create_view dml types refused dependencies transactions function_form truncate errors isolation_guc random_dml
+REGRESS = setup create_view dml types refused dependencies transactions function_form truncate errors isolation_guc random_dml differential
 REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=./test/regress.conf --outputdir=./output_regress --load-extension=coordinator
 
 ISOLATION = concurrent_reads create_during_writes

@@ -1,6 +1,8 @@
--- An error while maintaining a view (here a division by zero on a new row)
--- fails that view only: reads of it report the error, other views and the
--- worker keep going, and the failed view can be dropped.
+-- An error while maintaining a view (a division by zero, an overflow) is
+-- part of the view's contents, as in Materialize: reads report it, with
+-- its own SQLSTATE and the view named, until the input that causes it is
+-- gone; then the view is correct again.  Other views and the dataflow
+-- keep going throughout.
 CREATE SCHEMA er;
 SET search_path = er, public;
 CREATE TABLE src (a int);
@@ -11,6 +13,7 @@ SELECT * FROM ratio ORDER BY r;
 
 INSERT INTO src VALUES (0);
 SELECT * FROM ratio ORDER BY r;
+\echo :LAST_ERROR_SQLSTATE
 SELECT view, state, error FROM coordinator.frontiers
  WHERE view IN ('ratio'::regclass, 'copy'::regclass) ORDER BY view::text;
 
@@ -18,15 +21,36 @@ SELECT view, state, error FROM coordinator.frontiers
 INSERT INTO src VALUES (3);
 SELECT * FROM copy ORDER BY a;
 
--- a view that cannot be hydrated fails the same way
+-- a view created over the bad row reports it too
 CREATE MATERIALIZED VIEW ratio2 WITH (incremental) AS SELECT 10 / a AS r FROM src;
 SELECT * FROM ratio2;
-SELECT * FROM copy ORDER BY a;
 
-DROP MATERIALIZED VIEW ratio;
-DROP MATERIALIZED VIEW ratio2;
-DELETE FROM src WHERE a = 0;
-CREATE MATERIALIZED VIEW ratio WITH (incremental) AS SELECT 100 / a AS r FROM src;
+-- two bad rows: the error stays until both are gone
+INSERT INTO src VALUES (0);
+DELETE FROM src WHERE ctid = (SELECT min(ctid) FROM src WHERE a = 0);
 SELECT * FROM ratio ORDER BY r;
+DELETE FROM src WHERE a = 0;
+SELECT * FROM ratio ORDER BY r;
+SELECT * FROM ratio2 ORDER BY r;
+
+-- errors inside an aggregate and a join condition behave the same way
+CREATE TABLE big (g int, v int);
+INSERT INTO big VALUES (1, 2147483647), (2, 5);
+CREATE MATERIALIZED VIEW sums WITH (incremental) AS
+  SELECT g, sum(v)::int AS s FROM big GROUP BY g;
+SELECT * FROM sums ORDER BY g;
+INSERT INTO big VALUES (1, 1);
+SELECT * FROM sums ORDER BY g;
+\echo :LAST_ERROR_SQLSTATE
+UPDATE big SET v = 0 WHERE g = 1 AND v = 1;
+SELECT * FROM sums ORDER BY g;
+
+CREATE MATERIALIZED VIEW joined WITH (incremental) AS
+  SELECT s.a, b.g FROM src s JOIN big b ON b.v / s.a > 1;
+SELECT * FROM joined ORDER BY 1, 2;
+INSERT INTO src VALUES (0);
+SELECT * FROM joined ORDER BY 1, 2;
+DELETE FROM src WHERE a = 0;
+SELECT * FROM joined ORDER BY 1, 2;
 
 DROP SCHEMA er CASCADE;

@@ -100,7 +100,7 @@ find_mutable_walker(Node *node, MutableContext *ctx)
 		return true;
 	}
 	if (IsA(node, SQLValueFunction) || IsA(node, NextValueExpr) ||
-		IsA(node, Param))
+		(IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXTERN))
 	{
 		ctx->what = IsA(node, Param) ? "parameters" :
 			IsA(node, NextValueExpr) ? "sequence functions" :
