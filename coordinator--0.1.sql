@@ -79,7 +79,8 @@ CREATE EVENT TRIGGER coordinator_sql_drop ON sql_drop
 
 -- Introspection.
 CREATE FUNCTION coordinator.view_frontiers(
-    OUT relid oid, OUT worker int, OUT state text, OUT upper pg_lsn, OUT error text)
+    OUT relid oid, OUT worker int, OUT state text, OUT upper pg_lsn, OUT error text,
+    OUT arranged_rows bigint, OUT dataflow_bytes bigint)
     RETURNS SETOF record
     LANGUAGE C STRICT
     AS 'MODULE_PATHNAME', 'coordinator_view_frontiers';
@@ -90,10 +91,10 @@ CREATE VIEW coordinator.frontiers AS
     SELECT f.relid::pg_catalog.regclass AS view, f.worker, f.state, f.upper,
            pg_catalog.pg_current_wal_flush_lsn() AS flushed,
            pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_flush_lsn(), f.upper) AS lag_bytes,
-           f.error
+           f.error, f.arranged_rows, f.dataflow_bytes
       FROM coordinator.view_frontiers() f;
 COMMENT ON VIEW coordinator.frontiers IS
-    'per maintained view: state, upper frontier (every commit ending at or before it is reflected), lag behind the flushed WAL, last error';
+    'per maintained view: state, upper frontier (every commit ending at or before it is reflected), lag behind the flushed WAL, error, rows held in its arrangements and memory of its dataflow';
 
 CREATE FUNCTION coordinator.worker_status(
     OUT worker int, OUT pid int, OUT launches bigint, OUT decoded pg_lsn)

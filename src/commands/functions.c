@@ -99,7 +99,8 @@ view_state_name(ViewState state)
 
 /*
  * coordinator.view_frontiers(): one row per view the coordinator maintains:
- * relation, worker, state, upper (NULL before hydration), error.
+ * relation, worker, state, upper (NULL before hydration), error, rows
+ * arranged and memory held by its dataflow.
  */
 Datum
 coordinator_view_frontiers(PG_FUNCTION_ARGS)
@@ -114,8 +115,8 @@ coordinator_view_frontiers(PG_FUNCTION_ARGS)
 	for (int i = 0; i < Coordinator->max_views; i++)
 	{
 		CoordinatorView *entry = &Coordinator->views[i];
-		Datum		values[5];
-		bool		nulls[5] = {false};
+		Datum		values[7];
+		bool		nulls[7] = {false};
 		XLogRecPtr	upper;
 
 		if (entry->state == VIEW_FREE)
@@ -128,6 +129,8 @@ coordinator_view_frontiers(PG_FUNCTION_ARGS)
 		nulls[3] = upper == InvalidXLogRecPtr;
 		values[4] = CStringGetTextDatum(entry->error);
 		nulls[4] = entry->error[0] == '\0';
+		values[5] = Int64GetDatum(entry->arranged_rows);
+		values[6] = Int64GetDatum(entry->dataflow_bytes);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	LWLockRelease(Coordinator->lock);

@@ -112,6 +112,8 @@ sync_directory(List *views)
 		free_entry->last_xid = InvalidTransactionId;
 		free_entry->error[0] = '\0';
 		free_entry->error_code = 0;
+		free_entry->arranged_rows = 0;
+		free_entry->dataflow_bytes = 0;
 		pg_atomic_write_u64(&free_entry->upper, 0);
 		reload[free_entry->worker] = true;
 	}

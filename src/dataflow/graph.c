@@ -204,6 +204,21 @@ DataflowPush(Dataflow *df, Oid relid, HeapTuple tuple, int64 diff)
 	}
 }
 
+/*
+ * The rows held in the dataflow's arrangements, and the memory the whole
+ * dataflow holds (arrangements, operator state, executor nodes).
+ */
+void
+DataflowSize(Dataflow *df, int64 *rows, int64 *bytes)
+{
+	ListCell   *lc;
+
+	*rows = 0;
+	foreach(lc, df->arrangements)
+		*rows += ((Arrangement *) lfirst(lc))->nrows;
+	*bytes = MemoryContextMemAllocated(df->context, true);
+}
+
 /* The change of the view in this tick, consolidated. */
 ZSet *
 DataflowRun(Dataflow *df)

@@ -362,6 +362,8 @@ JoinCreate(Dataflow *df, Join *plan, DataflowOp *outer, DataflowOp *inner)
 											 js->output, NULL, NULL);
 	js->outer = ArrangementCreate(df->context, "coordinator join outer", NULL, NULL);
 	js->inner = ArrangementCreate(df->context, "coordinator join inner", NULL, NULL);
+	df->arrangements = lappend(df->arrangements, js->outer);
+	df->arrangements = lappend(df->arrangements, js->inner);
 	op->inputs = list_make2(outer, inner);
 	op->state = js;
 	return op;

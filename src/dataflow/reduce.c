@@ -344,6 +344,7 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 								rs->nkeys > 0 ? key_equal : NULL, rs);
 	if (rs->nkeys == 0)
 		rs->global = ArrangementGroup(rs->arr, 0, NULL, true);
+	df->arrangements = lappend(df->arrangements, rs->arr);
 	op->inputs = list_make1(input);
 	op->state = rs;
 	return op;

@@ -380,6 +380,7 @@ publish(XLogRecPtr upper, TransactionId xid, bool hydrated)
 
 			strlcpy(entry->error, error ? error : "", VIEW_ERROR_LEN);
 			entry->error_code = code;
+			DataflowSize(view->df, &entry->arranged_rows, &entry->dataflow_bytes);
 		}
 		if (TransactionIdIsValid(xid) && (view->changed || hydrated))
 			entry->last_xid = xid;

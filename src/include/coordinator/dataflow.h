@@ -133,6 +133,7 @@ struct Dataflow
 	List	   *scans;			/* scan Operators */
 	List	   *sources;		/* OIDs of the tables read */
 	List	   *subplans;		/* shared CTE operators, by plan id */
+	List	   *arrangements;	/* of the stateful operators */
 	DataflowOp   *root;
 	uint64		tick;
 	bool		hydrated;		/* a first tick has run */
@@ -154,6 +155,7 @@ extern void DataErrorAdd(Dataflow *df, const char *message, int sqlerrcode,
 extern bool DataErrorCatch(MemoryContext context, char **message,
 						   int *sqlerrcode);
 extern const char *DataflowError(Dataflow *df, int *sqlerrcode);
+extern void DataflowSize(Dataflow *df, int64 *rows, int64 *bytes);
 
 /* scan.c, map.c, join.c, reduce.c: the operators */
 extern DataflowOp *ScanCreate(Dataflow *df, Scan *plan, Oid relid);

@@ -46,6 +46,8 @@ typedef struct CoordinatorView
 								 * reflected; 0 until hydrated */
 	char		error[VIEW_ERROR_LEN];	/* FAILED: why; READY: a data error */
 	int			error_code;		/* READY: SQLSTATE of the data error, or 0 */
+	int64		arranged_rows;	/* distinct rows in the view's arrangements */
+	int64		dataflow_bytes; /* memory of the view's dataflow */
 } CoordinatorView;
 
 typedef struct CoordinatorWorker
