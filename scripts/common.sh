@@ -104,3 +104,17 @@ coordinator.database = 'postgres'
 $(plugin_allow_list_conf)
 CONF
 }
+
+# Benchmarks: build, install and start a throwaway server on port $1, in a
+# fresh directory $DIR, stopped and removed on exit; psql_ runs psql on it.
+start_bench_server() {
+	PORT=$1
+	install_dependencies
+	build_and_install
+	DIR=$(mktemp -d "${TMPDIR:-/tmp}/coordinator-bench.XXXXXX")
+	init_throwaway_server "$DIR" "$PORT"
+	as_pg "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w start >/dev/null
+	trap 'as_pg "$PG_BIN/pg_ctl" -D "$DIR/data" -m fast stop >/dev/null; rm -rf "$DIR"' EXIT
+}
+
+psql_() { as_pg "$PG_BIN/psql" -h "$DIR" -p "$PORT" -d postgres -qAt "$@"; }

@@ -369,12 +369,11 @@ check_plan(PlannedStmt *stmt, Plan *plan, List **sources)
 		case T_Hash:
 		case T_Unique:
 		case T_SetOp:
+		case T_WindowAgg:
 			break;
 		case T_Limit:
 			check_expressions(((Limit *) plan)->limitCount);
 			check_expressions(((Limit *) plan)->limitOffset);
-			break;
-		case T_WindowAgg:
 			break;
 		case T_Agg:
 			if (((Agg *) plan)->aggstrategy == AGG_MIXED ||

@@ -90,11 +90,11 @@ DataflowError(Dataflow *df, int *sqlerrcode)
 
 /*
  * Call in PG_CATCH, with the context that was current at PG_TRY.  If the
- * error is a data error, clear it and return its message and SQLSTATE (in
- * that context); otherwise return false and the caller re-throws.
+ * error is a data error, clear it, count it with weight diff and return it
+ * (in that context); otherwise return NULL and the caller re-throws.
  */
-bool
-DataErrorCatch(MemoryContext context, char **message, int *sqlerrcode)
+ErrorData *
+DataErrorCatch(Dataflow *df, MemoryContext context, int64 diff)
 {
 	ErrorData  *edata;
 	int			category;
@@ -106,10 +106,9 @@ DataErrorCatch(MemoryContext context, char **message, int *sqlerrcode)
 		category != ERRCODE_TO_CATEGORY(ERRCODE_CARDINALITY_VIOLATION))
 	{
 		FreeErrorData(edata);
-		return false;
+		return NULL;
 	}
 	FlushErrorState();
-	*message = edata->message;
-	*sqlerrcode = edata->sqlerrcode;
-	return true;
+	DataErrorAdd(df, edata->message, edata->sqlerrcode, diff);
+	return edata;
 }

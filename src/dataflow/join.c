@@ -57,11 +57,30 @@ typedef struct JoinOpState
 	Arrangement *inner;
 } JoinOpState;
 
-#define OUTER_PRESERVED(t)	((t) == JOIN_LEFT || (t) == JOIN_FULL)
-#define INNER_PRESERVED(t)	((t) == JOIN_RIGHT || (t) == JOIN_FULL)
 #define PAIRS_EMITTED(t)	((t) == JOIN_INNER || (t) == JOIN_LEFT || \
 							 (t) == JOIN_FULL || (t) == JOIN_RIGHT)
-#define COUNTS_OUTER(t)		((t) != JOIN_INNER && (t) != JOIN_RIGHT)
+
+/*
+ * Does a row of this side, matching rows of weight m on the other side,
+ * have an output of its own?  The NULL-extended row of a preserved side
+ * (outer joins), the outer row itself (semi- and anti-joins).
+ */
+static bool
+own_output(JoinType type, bool outer, int64 m)
+{
+	if (outer)
+		return type == JOIN_SEMI ? m != 0 :
+			(type == JOIN_LEFT || type == JOIN_FULL || type == JOIN_ANTI) && m == 0;
+	return (type == JOIN_RIGHT || type == JOIN_FULL) && m == 0;
+}
+
+/* Do this side's arranged rows keep their match counts current? */
+static bool
+tracks_matches(JoinType type, bool outer)
+{
+	return outer ? (type != JOIN_INNER && type != JOIN_RIGHT) :
+		(type == JOIN_RIGHT || type == JOIN_FULL);
+}
 
 /* Emit the projection of (outer, inner) with weight w if it passes. */
 static void
@@ -88,12 +107,8 @@ emit(DataflowOp *op, Dataflow *df, TupleTableSlot *outer, TupleTableSlot *inner,
 	}
 	PG_CATCH();
 	{
-		char	   *message;
-		int			sqlerrcode;
-
-		if (!DataErrorCatch(context, &message, &sqlerrcode))
+		if (DataErrorCatch(df, context, w) == NULL)
 			PG_RE_THROW();
-		DataErrorAdd(df, message, sqlerrcode, w);
 	}
 	PG_END_TRY();
 }
@@ -120,12 +135,8 @@ matches(JoinOpState *js, Dataflow *df, int64 w)
 	}
 	PG_CATCH();
 	{
-		char	   *message;
-		int			sqlerrcode;
-
-		if (!DataErrorCatch(context, &message, &sqlerrcode))
+		if (DataErrorCatch(df, context, w) == NULL)
 			PG_RE_THROW();
-		DataErrorAdd(df, message, sqlerrcode, w);
 	}
 	PG_END_TRY();
 	return result;
@@ -164,12 +175,8 @@ key_hash(JoinOpState *js, Dataflow *df, bool outer, int64 w, uint32 *hash)
 	}
 	PG_CATCH();
 	{
-		char	   *message;
-		int			sqlerrcode;
-
-		if (!DataErrorCatch(context, &message, &sqlerrcode))
+		if (DataErrorCatch(df, context, w) == NULL)
 			PG_RE_THROW();
-		DataErrorAdd(df, message, sqlerrcode, w);
 		ok = false;
 	}
 	PG_END_TRY();
@@ -177,129 +184,84 @@ key_hash(JoinOpState *js, Dataflow *df, bool outer, int64 w, uint32 *hash)
 	return ok;
 }
 
-/* The change of the match count of a preserved row: emit what it implies. */
+/* Emit the own output of the row in this side's slot, with weight w. */
 static void
-preserved_transition(DataflowOp *op, Dataflow *df, JoinType type, bool outer_side,
-					 ArrRow *row, int64 before, int64 after)
+emit_own(DataflowOp *op, Dataflow *df, bool outer, int64 w)
 {
-	JoinOpState  *js = op->state;
-	bool		was = before != 0;
-	bool		now = after != 0;
-	int64		sign;
+	JoinOpState *js = op->state;
 
-	if (was == now)
-		return;
-	sign = now ? 1 : -1;
-	if (outer_side)
-	{
-		ExecStoreMinimalTuple(row->tuple, js->outer_slot, false);
-		if (OUTER_PRESERVED(type) || type == JOIN_ANTI)
-			emit(op, df, js->outer_slot, js->inner_null, -sign * row->mult);
-		else if (type == JOIN_SEMI)
-			emit(op, df, js->outer_slot, js->inner_null, sign * row->mult);
-	}
+	if (outer)
+		emit(op, df, js->outer_slot, js->inner_null, w);
 	else
-	{
-		ExecStoreMinimalTuple(row->tuple, js->inner_slot, false);
-		emit(op, df, js->outer_null, js->inner_slot, -sign * row->mult);
-	}
+		emit(op, df, js->outer_null, js->inner_slot, w);
 }
 
+/*
+ * The change of one side against the other side's arrangement, then into
+ * this side's arrangement.  Run for the outer side first, then the inner:
+ * that is d(O join I) = dO join I + O' join dI.
+ */
 static void
-join_step(DataflowOp *op, Dataflow *df)
+join_side(DataflowOp *op, Dataflow *df, ZSet *delta, bool outer)
 {
-	JoinOpState  *js = op->state;
+	JoinOpState *js = op->state;
 	JoinType	type = js->jointype;
-	ZSet	   *douter = DataflowOpInput(op, df, 0);
-	ZSet	   *dinner = DataflowOpInput(op, df, 1);
+	TupleTableSlot *slot = outer ? js->outer_slot : js->inner_slot;
+	TupleTableSlot *other_slot = outer ? js->inner_slot : js->outer_slot;
+	Arrangement *mine = outer ? js->outer : js->inner;
+	Arrangement *theirs = outer ? js->inner : js->outer;
+	bool		theirs_track = tracks_matches(type, !outer);
 
-	/* phase 1: the outer change against the inner arrangement */
-	for (int i = 0; i < douter->nrows; i++)
+	for (int i = 0; i < delta->nrows; i++)
 	{
-		MinimalTuple r = douter->rows[i].tuple;
-		int64		d = douter->rows[i].diff;
+		MinimalTuple r = delta->rows[i].tuple;
+		int64		d = delta->rows[i].diff;
 		uint32		h;
 		ArrGroup   *g;
 		ArrRow	   *e;
 		int64		m = 0;
 
-		ExecStoreMinimalTuple(r, js->outer_slot, false);
-		if (!key_hash(js, df, true, d, &h))
+		ExecStoreMinimalTuple(r, slot, false);
+		if (!key_hash(js, df, outer, d, &h))
 			continue;
-		g = ArrangementGroup(js->inner, h, NULL, false);
-		for (ArrRow *s = g ? g->rows : NULL; s != NULL; s = s->next)
-		{
-			ExecStoreMinimalTuple(s->tuple, js->inner_slot, false);
-			if (!matches(js, df, d * s->mult))
-				continue;
-			m += s->mult;
-			if (PAIRS_EMITTED(type))
-				emit(op, df, js->outer_slot, js->inner_slot, d * s->mult);
-			if (INNER_PRESERVED(type))
-			{
-				int64		before = s->matches;
-
-				s->matches += d;
-				preserved_transition(op, df, type, false, s, before, s->matches);
-				ExecStoreMinimalTuple(r, js->outer_slot, false);
-			}
-		}
-		if ((OUTER_PRESERVED(type) || type == JOIN_ANTI) && m == 0)
-			emit(op, df, js->outer_slot, js->inner_null, d);
-		else if (type == JOIN_SEMI && m != 0)
-			emit(op, df, js->outer_slot, js->inner_null, d);
-
-		g = ArrangementGroup(js->outer, h, NULL, true);
-		e = ArrangementUpdate(js->outer, g, r, d);
-		if (e != NULL)
-			e->matches = m;
-		else if (g->rows == NULL)
-			ArrangementRemoveGroup(js->outer, g);
-	}
-
-	/* phase 2: the inner change against the updated outer arrangement */
-	for (int i = 0; i < dinner->nrows; i++)
-	{
-		MinimalTuple s = dinner->rows[i].tuple;
-		int64		d = dinner->rows[i].diff;
-		uint32		h;
-		ArrGroup   *g;
-		ArrRow	   *e;
-		int64		m = 0;
-
-		ExecStoreMinimalTuple(s, js->inner_slot, false);
-		if (!key_hash(js, df, false, d, &h))
-			continue;
-		g = ArrangementGroup(js->outer, h, NULL, false);
+		g = ArrangementGroup(theirs, h, NULL, false);
 		for (ArrRow *o = g ? g->rows : NULL; o != NULL; o = o->next)
 		{
-			ExecStoreMinimalTuple(o->tuple, js->outer_slot, false);
+			ExecStoreMinimalTuple(o->tuple, other_slot, false);
 			if (!matches(js, df, d * o->mult))
 				continue;
 			m += o->mult;
 			if (PAIRS_EMITTED(type))
 				emit(op, df, js->outer_slot, js->inner_slot, d * o->mult);
-			if (COUNTS_OUTER(type))
+			if (theirs_track)
 			{
-				int64		before = o->matches;
+				bool		before = own_output(type, !outer, o->matches);
+				bool		after = own_output(type, !outer, o->matches + d);
 
 				o->matches += d;
-				preserved_transition(op, df, type, true, o, before, o->matches);
+				if (before != after)
+					emit_own(op, df, !outer, (after ? 1 : -1) * o->mult);
 			}
-			ExecStoreMinimalTuple(s, js->inner_slot, false);
 		}
-		if (INNER_PRESERVED(type) && m == 0)
-			emit(op, df, js->outer_null, js->inner_slot, d);
+		if (own_output(type, outer, m))
+			emit_own(op, df, outer, d);
 
-		g = ArrangementGroup(js->inner, h, NULL, true);
-		e = ArrangementUpdate(js->inner, g, s, d);
+		g = ArrangementGroup(mine, h, NULL, true);
+		e = ArrangementUpdate(mine, g, r, d);
 		if (e != NULL)
 			e->matches = m;
 		else if (g->rows == NULL)
-			ArrangementRemoveGroup(js->inner, g);
+			ArrangementRemoveGroup(mine, g);
 	}
 	ExecClearTuple(js->outer_slot);
 	ExecClearTuple(js->inner_slot);
+}
+
+static void
+join_step(DataflowOp *op, Dataflow *df)
+{
+	join_side(op, df, DataflowOpInput(op, df, 0), true);
+	join_side(op, df, DataflowOpInput(op, df, 1), false);
 	ZSetConsolidate(&op->delta);
 }
 

@@ -78,12 +78,8 @@ map_row(DataflowOp *op, Dataflow *df, MapOpState *ms, int64 diff)
 	}
 	PG_CATCH();
 	{
-		char	   *message;
-		int			sqlerrcode;
-
-		if (!DataErrorCatch(context, &message, &sqlerrcode))
+		if (DataErrorCatch(df, context, diff) == NULL)
 			PG_RE_THROW();
-		DataErrorAdd(df, message, sqlerrcode, diff);
 	}
 	PG_END_TRY();
 }

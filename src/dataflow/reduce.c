@@ -43,6 +43,8 @@ typedef struct ReduceOpState
 	TupleTableSlot *input;
 	Arrangement *arr;
 	ArrGroup   *global;			/* the one group when nkeys == 0 */
+	List	   *retired;		/* outputs retracted last tick: their tuples
+								 * were in that tick's delta */
 } ReduceOpState;
 
 static bool
@@ -130,16 +132,14 @@ evaluate(DataflowOp *op, Dataflow *df, ArrGroup *g)
 	}
 	PG_CATCH();
 	{
-		char	   *message;
-		int			sqlerrcode;
+		ErrorData  *edata = DataErrorCatch(df, context, 1);
 
-		if (!DataErrorCatch(context, &message, &sqlerrcode))
+		if (edata == NULL)
 			PG_RE_THROW();
 		list_free_deep(output);
 		output = NIL;
-		g->error = MemoryContextStrdup(rs->arr->context, message);
-		g->error_code = sqlerrcode;
-		DataErrorAdd(df, message, sqlerrcode, 1);
+		g->error = MemoryContextStrdup(rs->arr->context, edata->message);
+		g->error_code = edata->sqlerrcode;
 		MemoryContextSwitchTo(df->estate->es_query_cxt);
 		ExecReScan(rs->node);
 	}
@@ -158,6 +158,12 @@ reduce_step(DataflowOp *op, Dataflow *df)
 	ReduceOpState *rs = op->state;
 	ZSet	   *in = DataflowOpInput(op, df, 0);
 	ArrGroup   *dirty = NULL;
+	ListCell   *lc;
+
+	foreach(lc, rs->retired)
+		list_free_deep(lfirst(lc));
+	list_free(rs->retired);
+	rs->retired = NIL;
 
 	if (!df->hydrated && rs->global != NULL)
 	{
@@ -184,7 +190,7 @@ reduce_step(DataflowOp *op, Dataflow *df)
 	while (dirty != NULL)
 	{
 		ArrGroup   *g = dirty;
-		ListCell   *lc;
+		MemoryContext old;
 
 		dirty = g->next_dirty;
 		g->dirty = false;
@@ -192,8 +198,10 @@ reduce_step(DataflowOp *op, Dataflow *df)
 
 		/* retract what the group emitted last */
 		foreach(lc, g->output)
-			ZSetAdd(&op->delta, heap_copy_minimal_tuple(lfirst(lc)), -1);
-		list_free_deep(g->output);
+			ZSetAdd(&op->delta, lfirst(lc), -1);
+		old = MemoryContextSwitchTo(rs->arr->context);
+		rs->retired = lappend(rs->retired, g->output);
+		MemoryContextSwitchTo(old);
 		g->output = NIL;
 		if (g->error != NULL)
 		{

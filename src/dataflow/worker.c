@@ -315,8 +315,6 @@ hydrate_view(DataflowView *view, void *arg)
 	ListCell   *lc;
 
 	build_view(view, NULL);
-	if (!view_write_begin(view, &w, true))
-		return;
 
 	DataflowBeginTick(view->df);
 	foreach(lc, view->df->sources)
@@ -327,8 +325,8 @@ hydrate_view(DataflowView *view, void *arg)
 
 		if (rel == NULL)
 		{
+			/* dropped with CASCADE since the worker started */
 			view->dropped = true;
-			table_close(w.view_rel, NoLock);
 			return;
 		}
 		slot = table_slot_create(rel, NULL);
@@ -347,6 +345,8 @@ hydrate_view(DataflowView *view, void *arg)
 		ExecDropSingleTupleTableSlot(slot);
 		table_close(rel, AccessShareLock);
 	}
+	if (!view_write_begin(view, &w, true))
+		return;
 	view_write_delta(view, &w, DataflowRun(view->df));
 
 	if (!RelationIsPopulated(w.view_rel))

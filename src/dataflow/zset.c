@@ -103,13 +103,12 @@ typedef struct SortRow
 	int			index;
 } SortRow;
 
-static ZRow *sort_rows;
-
 static int
-sortrow_cmp(const void *a, const void *b)
+sortrow_cmp(const void *a, const void *b, void *arg)
 {
 	const SortRow *x = a;
 	const SortRow *y = b;
+	ZRow	   *sort_rows = arg;
 	MinimalTuple tx;
 	MinimalTuple ty;
 
@@ -145,9 +144,7 @@ ZSetConsolidate(ZSet *z)
 		order[i].hash = RowImageHash(z->rows[i].tuple);
 		order[i].index = i;
 	}
-	sort_rows = z->rows;
-	qsort(order, z->nrows, sizeof(SortRow), sortrow_cmp);
-	sort_rows = NULL;
+	qsort_arg(order, z->nrows, sizeof(SortRow), sortrow_cmp, z->rows);
 
 	out = palloc_extended(sizeof(ZRow) * z->nrows, MCXT_ALLOC_HUGE);
 	for (int i = 0; i < z->nrows;)

@@ -9,16 +9,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/common.sh"
 
 ROWS=${1:-1000000}
-install_dependencies
-build_and_install
-
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/coordinator-bench.XXXXXX")
-PORT=5497
-init_throwaway_server "$DIR" "$PORT"
-as_pg "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w start >/dev/null
-trap 'as_pg "$PG_BIN/pg_ctl" -D "$DIR/data" -m fast stop >/dev/null; rm -rf "$DIR"' EXIT
-
-psql_() { as_pg "$PG_BIN/psql" -h "$DIR" -p "$PORT" -d postgres -qAt "$@"; }
+start_bench_server 5497
 
 # facts: ROWS rows in groups of 10 (grp) and of 1,000 (region via customers)
 psql_ <<SQL

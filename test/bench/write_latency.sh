@@ -7,16 +7,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/common.sh"
 
 SECS=${1:-10}
-install_dependencies
-build_and_install
-
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/coordinator-bench.XXXXXX")
-PORT=5498
-init_throwaway_server "$DIR" "$PORT"
-as_pg "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w start >/dev/null
-trap 'as_pg "$PG_BIN/pg_ctl" -D "$DIR/data" -m fast stop >/dev/null; rm -rf "$DIR"' EXIT
-
-psql_() { as_pg "$PG_BIN/psql" -h "$DIR" -p "$PORT" -d postgres -qAt "$@"; }
+start_bench_server 5498
 psql_ <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION coordinator;

@@ -152,8 +152,8 @@ extern ZSet *DataflowOpInput(DataflowOp *op, Dataflow *df, int n);
 /* errors.c: data errors are part of the result, counted like rows */
 extern void DataErrorAdd(Dataflow *df, const char *message, int sqlerrcode,
 						 int64 diff);
-extern bool DataErrorCatch(MemoryContext context, char **message,
-						   int *sqlerrcode);
+extern ErrorData *DataErrorCatch(Dataflow *df, MemoryContext context,
+								 int64 diff);
 extern const char *DataflowError(Dataflow *df, int *sqlerrcode);
 extern void DataflowSize(Dataflow *df, int64 *rows, int64 *bytes);
 
