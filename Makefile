@@ -21,6 +21,7 @@ OBJS = \
 	src/dataflow/join.o \
 	src/dataflow/reduce.o \
 	src/dataflow/feeder.o \
+	src/dataflow/subplan.o \
 	src/dataflow/sink.o \
 	src/catalog/catalog.o \
 	src/commands/setup.o \
@@ -29,6 +30,13 @@ OBJS = \
 	src/commands/reads.o
 
 PG_CPPFLAGS = -I$(srcdir)/src/include
+
+# Minor releases of 15 from 15.19 on mark a hashed SubPlan's table stale with
+# a flag of their own instead of reading its plan's chgParam (subplan.c).
+PG_CONFIG ?= pg_config
+ifneq ($(shell grep -s hashtablestale $(shell $(PG_CONFIG) --includedir-server)/nodes/execnodes.h),)
+PG_CPPFLAGS += -DHAVE_SUBPLAN_HASHTABLESTALE
+endif
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
 REGRESS = setup create_view dml types refused dependencies transactions function_form truncate errors isolation_guc random_dml differential

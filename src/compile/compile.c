@@ -302,23 +302,45 @@ prepare_walker(Node *node, void *context)
 	return expression_tree_walker(node, prepare_walker, context);
 }
 
-/* Does the expression use a subquery the dataflow cannot maintain? */
+static void check_plan(PlannedStmt *stmt, Plan *plan, List **sources);
+
+typedef struct CheckContext
+{
+	PlannedStmt *stmt;
+	List	  **sources;
+} CheckContext;
+
+/*
+ * Subqueries left in expressions are maintained when uncorrelated
+ * (subplan.c); their plans are checked like the query's.
+ */
 static bool
-has_subplan_walker(Node *node, void *context)
+check_expressions_walker(Node *node, CheckContext *context)
 {
 	if (node == NULL)
 		return false;
-	if (IsA(node, SubPlan) || IsA(node, AlternativeSubPlan) ||
-		(IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC))
-		return true;
-	return expression_tree_walker(node, has_subplan_walker, context);
+	if (IsA(node, SubPlan))
+	{
+		SubPlan    *sp = (SubPlan *) node;
+
+		if (sp->parParam != NIL || sp->args != NIL)
+			refuse("this correlated subquery (correlated scalar subqueries, and correlated subqueries under OR or in the select list)", -1);
+		if (sp->subLinkType == MULTIEXPR_SUBLINK || sp->subLinkType == CTE_SUBLINK)
+			refuse("this subquery", -1);
+		check_plan(context->stmt, list_nth(context->stmt->subplans, sp->plan_id - 1),
+				   context->sources);
+	}
+	else if (IsA(node, AlternativeSubPlan))
+		refuse("this subquery", -1);
+	return expression_tree_walker(node, check_expressions_walker, (void *) context);
 }
 
 static void
-check_expressions(Node *exprs)
+check_expressions(PlannedStmt *stmt, Node *exprs, List **sources)
 {
-	if (has_subplan_walker(exprs, NULL))
-		refuse("this subquery (a scalar subquery, NOT IN, or a subquery under OR or in the select list)", -1);
+	CheckContext context = {stmt, sources};
+
+	(void) check_expressions_walker(exprs, &context);
 }
 
 /*
@@ -339,10 +361,10 @@ check_plan(PlannedStmt *stmt, Plan *plan, List **sources)
 		SubPlan    *sp = lfirst_node(SubPlan, lc);
 
 		if (sp->subLinkType != CTE_SUBLINK)
-			refuse("this subquery (a scalar subquery, NOT IN, or a subquery under OR or in the select list)", -1);
+			check_expressions(stmt, (Node *) sp, sources);
 	}
-	check_expressions((Node *) plan->targetlist);
-	check_expressions((Node *) plan->qual);
+	check_expressions(stmt, (Node *) plan->targetlist, sources);
+	check_expressions(stmt, (Node *) plan->qual, sources);
 
 	switch (nodeTag(plan))
 	{
@@ -354,7 +376,7 @@ check_plan(PlannedStmt *stmt, Plan *plan, List **sources)
 				break;
 			}
 		case T_Result:
-			check_expressions(((Result *) plan)->resconstantqual);
+			check_expressions(stmt, ((Result *) plan)->resconstantqual, sources);
 			break;
 		case T_SubqueryScan:
 			check_plan(stmt, ((SubqueryScan *) plan)->subplan, sources);
@@ -369,11 +391,14 @@ check_plan(PlannedStmt *stmt, Plan *plan, List **sources)
 		case T_Hash:
 		case T_Unique:
 		case T_SetOp:
+			break;
 		case T_WindowAgg:
+			check_expressions(stmt, ((WindowAgg *) plan)->startOffset, sources);
+			check_expressions(stmt, ((WindowAgg *) plan)->endOffset, sources);
 			break;
 		case T_Limit:
-			check_expressions(((Limit *) plan)->limitCount);
-			check_expressions(((Limit *) plan)->limitOffset);
+			check_expressions(stmt, ((Limit *) plan)->limitCount, sources);
+			check_expressions(stmt, ((Limit *) plan)->limitOffset, sources);
 			break;
 		case T_Agg:
 			if (((Agg *) plan)->aggstrategy == AGG_MIXED ||
@@ -396,7 +421,11 @@ check_plan(PlannedStmt *stmt, Plan *plan, List **sources)
 			/* FALLTHROUGH */
 		case T_HashJoin:
 		case T_MergeJoin:
-			check_expressions((Node *) ((Join *) plan)->joinqual);
+			check_expressions(stmt, (Node *) ((Join *) plan)->joinqual, sources);
+			if (IsA(plan, HashJoin))
+				check_expressions(stmt, (Node *) ((HashJoin *) plan)->hashclauses, sources);
+			if (IsA(plan, MergeJoin))
+				check_expressions(stmt, (Node *) ((MergeJoin *) plan)->mergeclauses, sources);
 			break;
 		case T_FunctionScan:
 			refuse("a function in FROM", -1);

@@ -117,6 +117,39 @@ FeederPlan(TupleDesc desc)
 	return &cscan->scan.plan;
 }
 
+/*
+ * The feeder under a copy of the Sort that orders plan's output (plan
+ * itself, or under a Unique, Limit or Material that keeps its order), or
+ * the feeder alone when nothing orders it.  Where the plan's order
+ * matters (a reduce re-running Unique, Limit or WindowAgg, an
+ * ARRAY(subquery)), the executor sorts the rows fed.
+ */
+Plan *
+FeederSortedLike(Plan *plan, Plan *feeder)
+{
+	Sort	   *sort;
+
+	if (IsA(plan, Sort))
+	{
+		sort = makeNode(Sort);
+		memcpy(sort, plan, sizeof(Sort));
+	}
+	else if (IsA(plan, IncrementalSort))
+	{
+		sort = makeNode(Sort);
+		memcpy(sort, &((IncrementalSort *) plan)->sort, sizeof(Sort));
+		NodeSetTag(sort, T_Sort);
+	}
+	else if (IsA(plan, Unique) || IsA(plan, Limit) || IsA(plan, Material))
+		return FeederSortedLike(outerPlan(plan), feeder);
+	else
+		return feeder;
+	sort->plan.lefttree = feeder;
+	sort->plan.righttree = NULL;
+	sort->plan.initPlan = NIL;
+	return &sort->plan;
+}
+
 /* Give the feeder under the executor node top (an outer chain) its rows. */
 void
 FeederSetRows(PlanState *top, ZRow *rows, int nrows)

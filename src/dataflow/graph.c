@@ -10,7 +10,7 @@
  * the changes of its inputs:
  *
  *	SeqScan							scan (map.c), fed with decoded rows
- *	Result, SubqueryScan, CteScan	map, or constant without input
+ *	Result, SubqueryScan, CteScan	map (over a one-row unit without input)
  *	Append, MergeAppend				union
  *	NestLoop, HashJoin, MergeJoin	join (join.c), every join type
  *	Agg, Unique, SetOp, Limit,		reduce (reduce.c): the node itself,
@@ -21,6 +21,9 @@
  * Expressions in the plan refer to their inputs by position, exactly as
  * the executor's do, so operators evaluate them with the executor's own
  * expression machinery.  A CTE read twice is one operator read twice.
+ * Subqueries left in expressions (initPlans and SubPlans) are dataflows
+ * of their own, read by the operators whose expressions use them
+ * (subplan.c).
  *
  * A tick: DataflowBeginTick, DataflowPush for every changed source row,
  * DataflowRun for the view's change.  An operator computes its output once
@@ -39,7 +42,6 @@
 
 #include "coordinator/dataflow.h"
 
-static DataflowOp *build(Dataflow *df, Plan *plan);
 
 DataflowOp *
 DataflowOpCreate(Dataflow *df, const char *name, Plan *plan, DataflowOpStep step)
@@ -52,24 +54,33 @@ DataflowOpCreate(Dataflow *df, const char *name, Plan *plan, DataflowOpStep step
 	return op;
 }
 
-static ZSet *
-operator_output(DataflowOp *op, Dataflow *df)
+/* The output of op in this tick, computed on first request. */
+ZSet *
+DataflowOpOutput(DataflowOp *op, Dataflow *df)
 {
 	if (op->tick != df->tick)
 	{
 		op->tick = df->tick;
 		if (op->source == InvalidOid)
 			ZSetReset(&op->delta);
-		op->step(op, df);
+		if (op->deps != NIL)
+			SubplanDependentStep(op, df);
+		else
+			op->step(op, df);
 	}
 	return &op->delta;
 }
 
-/* The output of op's n-th input in this tick. */
+/*
+ * The output of op's n-th input in this tick; while subplan.c recomputes
+ * op, the inputs it gives.
+ */
 ZSet *
 DataflowOpInput(DataflowOp *op, Dataflow *df, int n)
 {
-	return operator_output(list_nth(op->inputs, n), df);
+	if (op->override != NULL)
+		return &op->override[n];
+	return DataflowOpOutput(list_nth(op->inputs, n), df);
 }
 
 /* The operator of a CTE's plan, built once however often it is read. */
@@ -83,35 +94,35 @@ build_subplan(Dataflow *df, int plan_id)
 	op = list_nth(df->subplans, plan_id - 1);
 	if (op == NULL)
 	{
-		op = build(df, list_nth(df->plan->subplans, plan_id - 1));
+		op = DataflowBuild(df, list_nth(df->plan->subplans, plan_id - 1));
 		list_nth_cell(df->subplans, plan_id - 1)->ptr_value = op;
 	}
 	return op;
 }
 
 static DataflowOp *
-build(Dataflow *df, Plan *plan)
+build_node(Dataflow *df, Plan *plan, List *deps)
 {
-	check_stack_depth();
-
 	switch (nodeTag(plan))
 	{
 		case T_SeqScan:
 			{
 				Scan	   *scan = (Scan *) plan;
 				Oid			relid = rt_fetch(scan->scanrelid, df->plan->rtable)->relid;
-				DataflowOp   *op = ScanCreate(df, scan, relid);
+				DataflowOp *op = ScanCreate(df, scan, relid, deps != NIL);
 
 				df->scans = lappend(df->scans, op);
 				df->sources = list_append_unique_oid(df->sources, relid);
+				/* a scan reading a subquery: its rows, then a map */
+				if (deps != NIL)
+					op = MapCreate(df, plan, op);
 				return op;
 			}
 		case T_Result:
-			if (outerPlan(plan) == NULL)
-				return ConstantCreate(df, plan);
-			return MapCreate(df, plan, build(df, outerPlan(plan)));
+			return MapCreate(df, plan, outerPlan(plan) == NULL ? UnitCreate(df) :
+							 DataflowBuild(df, outerPlan(plan)));
 		case T_SubqueryScan:
-			return MapCreate(df, plan, build(df, ((SubqueryScan *) plan)->subplan));
+			return MapCreate(df, plan, DataflowBuild(df, ((SubqueryScan *) plan)->subplan));
 		case T_CteScan:
 			return MapCreate(df, plan,
 							 build_subplan(df, ((CteScan *) plan)->ctePlanId));
@@ -119,7 +130,7 @@ build(Dataflow *df, Plan *plan)
 		case T_IncrementalSort:
 		case T_Material:
 		case T_Hash:
-			return build(df, outerPlan(plan));
+			return DataflowBuild(df, outerPlan(plan));
 		case T_Append:
 		case T_MergeAppend:
 			{
@@ -130,15 +141,15 @@ build(Dataflow *df, Plan *plan)
 				ListCell   *lc;
 
 				foreach(lc, children)
-					inputs = lappend(inputs, build(df, lfirst(lc)));
+					inputs = lappend(inputs, DataflowBuild(df, lfirst(lc)));
 				return UnionCreate(df, plan, inputs);
 			}
 		case T_NestLoop:
 		case T_HashJoin:
 		case T_MergeJoin:
 			{
-				DataflowOp   *outer = build(df, outerPlan(plan));
-				DataflowOp   *inner = build(df, innerPlan(plan));
+				DataflowOp *outer = DataflowBuild(df, outerPlan(plan));
+				DataflowOp *inner = DataflowBuild(df, innerPlan(plan));
 
 				return JoinCreate(df, (Join *) plan, outer, inner);
 			}
@@ -147,12 +158,31 @@ build(Dataflow *df, Plan *plan)
 		case T_SetOp:
 		case T_Limit:
 		case T_WindowAgg:
-			return ReduceCreate(df, plan, build(df, outerPlan(plan)));
+			return ReduceCreate(df, plan, DataflowBuild(df, outerPlan(plan)));
 		default:
 			elog(ERROR, "coordinator: plan node %d cannot be maintained",
 				 (int) nodeTag(plan));
 	}
 	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * The operator of a plan node.  The subqueries its expressions read are
+ * built first, so that the executor finds them when the operator sets up
+ * its expressions.
+ */
+DataflowOp *
+DataflowBuild(Dataflow *df, Plan *plan)
+{
+	List	   *deps;
+	DataflowOp *op;
+
+	check_stack_depth();
+	deps = SubplanDeps(df, plan);
+	op = build_node(df, plan, deps);
+	if (deps != NIL && op->deps == NIL)
+		SubplanDepend(df, op, deps);
+	return op;
 }
 
 /*
@@ -174,7 +204,8 @@ DataflowCreate(Oid view, PlannedStmt *plan, MemoryContext parent)
 	df->estate = CreateExecutorState();
 	if (nparams > 0)
 		df->estate->es_param_exec_vals = palloc0(sizeof(ParamExecData) * nparams);
-	df->root = build(df, plan->planTree);
+	SubplansInit(df);
+	df->root = DataflowBuild(df, plan->planTree);
 	MemoryContextSwitchTo(old);
 	return df;
 }
@@ -223,7 +254,7 @@ DataflowSize(Dataflow *df, int64 *rows, int64 *bytes)
 ZSet *
 DataflowRun(Dataflow *df)
 {
-	ZSet	   *out = operator_output(df->root, df);
+	ZSet	   *out = DataflowOpOutput(df->root, df);
 
 	df->hydrated = true;
 	return out;

@@ -267,7 +267,7 @@ join_step(DataflowOp *op, Dataflow *df)
 
 /* Hash and merge clauses whose operator can hash become keys. */
 static void
-join_keys(JoinOpState *js, List *clauses)
+join_keys(JoinOpState *js, List *clauses, PlanState *parent)
 {
 	ListCell   *lc;
 
@@ -283,8 +283,8 @@ join_keys(JoinOpState *js, List *clauses)
 			!get_op_hash_functions(clause->opno, &lhash, &rhash))
 			continue;
 		key = &js->keys[js->nkeys++];
-		key->outer_expr = ExecInitExpr(linitial(clause->args), NULL);
-		key->inner_expr = ExecInitExpr(lsecond(clause->args), NULL);
+		key->outer_expr = ExecInitExpr(linitial(clause->args), parent);
+		key->inner_expr = ExecInitExpr(lsecond(clause->args), parent);
 		fmgr_info(lhash, &key->outer_hash);
 		fmgr_info(rhash, &key->inner_hash);
 		key->collation = clause->inputcollid;
@@ -310,10 +310,10 @@ JoinCreate(Dataflow *df, Join *plan, DataflowOp *outer, DataflowOp *inner)
 			break;
 	}
 	js->jointype = plan->jointype;
-	join_keys(js, clauses);
+	join_keys(js, clauses, df->parent);
 	clauses = list_concat_copy(clauses, plan->joinqual);
-	js->match = clauses != NIL ? ExecInitQual(clauses, NULL) : NULL;
-	js->otherqual = plan->plan.qual != NIL ? ExecInitQual(plan->plan.qual, NULL) : NULL;
+	js->match = clauses != NIL ? ExecInitQual(clauses, df->parent) : NULL;
+	js->otherqual = plan->plan.qual != NIL ? ExecInitQual(plan->plan.qual, df->parent) : NULL;
 	js->econtext = CreateExprContext(df->estate);
 	js->outer_slot = MakeSingleTupleTableSlot(outer->desc, &TTSOpsMinimalTuple);
 	js->inner_slot = MakeSingleTupleTableSlot(inner->desc, &TTSOpsMinimalTuple);
@@ -321,7 +321,7 @@ JoinCreate(Dataflow *df, Join *plan, DataflowOp *outer, DataflowOp *inner)
 	js->inner_null = ExecStoreAllNullTuple(MakeSingleTupleTableSlot(inner->desc, &TTSOpsVirtual));
 	js->output = MakeSingleTupleTableSlot(op->desc, &TTSOpsVirtual);
 	js->projection = ExecBuildProjectionInfo(plan->plan.targetlist, js->econtext,
-											 js->output, NULL, NULL);
+											 js->output, df->parent, NULL);
 	js->outer = ArrangementCreate(df->context, "coordinator join outer", NULL, NULL);
 	js->inner = ArrangementCreate(df->context, "coordinator join inner", NULL, NULL);
 	df->arrangements = lappend(df->arrangements, js->outer);

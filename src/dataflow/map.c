@@ -1,15 +1,16 @@
 /*-------------------------------------------------------------------------
  *
  * map.c
- *	  The stateless operators: scan, map (filter and project), constant
- *	  and union.
+ *	  The stateless operators: scan, map (filter and project), unit and
+ *	  union.
  *
  * Linear operators need no state: a change of weight w to an input row is
  * a change of weight w to its output row, if the row passes the filter.
  * A scan is a map over the decoded changes of its table (the plan's
  * SeqScan, with the quals and target list the planner pushed into it); a
  * map is a plan node that filters or projects its child's rows (Result,
- * SubqueryScan, CteScan).  Expressions are evaluated by Postgres's
+ * SubqueryScan, CteScan).  A Result without input maps a unit: one row
+ * without columns.  Expressions are evaluated by Postgres's
  * executor, so every type, operator and IMMUTABLE function works as in a
  * plain query.  An expression that raises a data error produces no row
  * and counts the error instead (errors.c).
@@ -42,13 +43,16 @@ map_state(Dataflow *df, Plan *plan, DataflowOp *op, TupleDesc input_desc,
 	MapOpState   *ms = palloc0(sizeof(MapOpState));
 
 	ms->econtext = CreateExprContext(df->estate);
-	ms->qual = ExecInitQual(plan->qual, NULL);
+	ms->input = MakeSingleTupleTableSlot(input_desc, input_ops);
+	if (plan == NULL)
+		return ms;				/* a raw scan */
+	ms->qual = ExecInitQual(plan->qual, df->parent);
 	if (IsA(plan, Result) && ((Result *) plan)->resconstantqual != NULL)
-		ms->constqual = ExecInitQual((List *) ((Result *) plan)->resconstantqual, NULL);
-	ms->input = input_desc ? MakeSingleTupleTableSlot(input_desc, input_ops) : NULL;
+		ms->constqual = ExecInitQual((List *) ((Result *) plan)->resconstantqual,
+									 df->parent);
 	ms->output = MakeSingleTupleTableSlot(op->desc, &TTSOpsVirtual);
 	ms->projection = ExecBuildProjectionInfo(plan->targetlist, ms->econtext,
-											 ms->output, NULL, input_desc);
+											 ms->output, df->parent, input_desc);
 	return ms;
 }
 
@@ -91,17 +95,22 @@ scan_step(DataflowOp *op, Dataflow *df)
 	ZSetConsolidate(&op->delta);
 }
 
+/*
+ * A scan of relid.  A raw scan passes the table's rows on as they are (to
+ * a map that reads a subquery, which must see them in its own step).
+ */
 DataflowOp *
-ScanCreate(Dataflow *df, Scan *plan, Oid relid)
+ScanCreate(Dataflow *df, Scan *plan, Oid relid, bool raw)
 {
-	DataflowOp   *op = DataflowOpCreate(df, "scan", &plan->plan, scan_step);
+	DataflowOp *op = DataflowOpCreate(df, "scan", &plan->plan, scan_step);
 	Relation	rel = table_open(relid, AccessShareLock);
+	TupleDesc	desc = CreateTupleDescCopyConstr(RelationGetDescr(rel));
 
-	op->source = relid;
-	op->state = map_state(df, &plan->plan, op,
-						  CreateTupleDescCopyConstr(RelationGetDescr(rel)),
-						  &TTSOpsHeapTuple);
 	table_close(rel, AccessShareLock);
+	op->source = relid;
+	if (raw)
+		op->desc = desc;
+	op->state = map_state(df, raw ? NULL : &plan->plan, op, desc, &TTSOpsHeapTuple);
 	return op;
 }
 
@@ -109,10 +118,13 @@ ScanCreate(Dataflow *df, Scan *plan, Oid relid)
 void
 ScanPush(DataflowOp *op, Dataflow *df, HeapTuple tuple, int64 diff)
 {
-	MapOpState   *ms = op->state;
+	MapOpState *ms = op->state;
 
 	ExecStoreHeapTuple(tuple, ms->input, false);
-	map_row(op, df, ms, diff);
+	if (ms->projection == NULL)
+		ZSetAdd(&op->delta, RowFromSlot(ms->input), diff);
+	else
+		map_row(op, df, ms, diff);
 	ExecClearTuple(ms->input);
 }
 
@@ -141,20 +153,25 @@ MapCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 	return op;
 }
 
-/* constant: a Result without input; its rows exist from the first tick */
+/*
+ * unit: one row without columns, from the first tick on; the input of a
+ * Result without input (SELECT without FROM, in a UNION or a subquery).
+ */
 static void
-constant_step(DataflowOp *op, Dataflow *df)
+unit_step(DataflowOp *op, Dataflow *df)
 {
 	if (!df->hydrated)
-		map_row(op, df, op->state, 1);
+		ZSetAdd(&op->delta, heap_form_minimal_tuple(op->desc, NULL, NULL), 1);
 }
 
 DataflowOp *
-ConstantCreate(Dataflow *df, Plan *plan)
+UnitCreate(Dataflow *df)
 {
-	DataflowOp   *op = DataflowOpCreate(df, "constant", plan, constant_step);
+	DataflowOp *op = palloc0(sizeof(DataflowOp));
 
-	op->state = map_state(df, plan, op, NULL, NULL);
+	op->name = "unit";
+	op->desc = CreateTemplateTupleDesc(0);
+	op->step = unit_step;
 	return op;
 }
 

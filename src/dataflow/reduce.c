@@ -43,8 +43,9 @@ typedef struct ReduceOpState
 	TupleTableSlot *input;
 	Arrangement *arr;
 	ArrGroup   *global;			/* the one group when nkeys == 0 */
-	List	   *retired;		/* outputs retracted last tick: their tuples
-								 * were in that tick's delta */
+	List	   *retired;		/* outputs retracted in tick retired_tick:
+								 * their tuples are in its delta */
+	uint64		retired_tick;
 } ReduceOpState;
 
 static bool
@@ -160,10 +161,15 @@ reduce_step(DataflowOp *op, Dataflow *df)
 	ArrGroup   *dirty = NULL;
 	ListCell   *lc;
 
-	foreach(lc, rs->retired)
-		list_free_deep(lfirst(lc));
-	list_free(rs->retired);
-	rs->retired = NIL;
+	/* a step runs twice in a tick when subplan.c recomputes the reduce */
+	if (rs->retired_tick != df->tick)
+	{
+		foreach(lc, rs->retired)
+			list_free_deep(lfirst(lc));
+		list_free(rs->retired);
+		rs->retired = NIL;
+		rs->retired_tick = df->tick;
+	}
 
 	if (!df->hydrated && rs->global != NULL)
 	{
@@ -240,33 +246,6 @@ reduce_keys(ReduceOpState *rs, int ncols, AttrNumber *cols, Oid *operators,
 	}
 }
 
-/* The plan's Sort (under a node that reads its order) over the feeder. */
-static Plan *
-sort_over(Plan *child, Plan *feeder)
-{
-	Sort	   *sort;
-
-	if (IsA(child, Sort))
-	{
-		sort = makeNode(Sort);
-		memcpy(sort, child, sizeof(Sort));
-	}
-	else if (IsA(child, IncrementalSort))
-	{
-		sort = makeNode(Sort);
-		memcpy(sort, &((IncrementalSort *) child)->sort, sizeof(Sort));
-		NodeSetTag(sort, T_Sort);
-	}
-	else if (IsA(child, Unique) || IsA(child, Limit) || IsA(child, Material))
-		return sort_over(outerPlan(child), feeder);
-	else
-		return feeder;
-	sort->plan.lefttree = feeder;
-	sort->plan.righttree = NULL;
-	sort->plan.initPlan = NIL;
-	return &sort->plan;
-}
-
 DataflowOp *
 ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 {
@@ -301,7 +280,7 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 				memcpy(unique, plan, sizeof(Unique));
 				reduce_keys(rs, unique->numCols, unique->uniqColIdx,
 							unique->uniqOperators, unique->uniqCollations);
-				unique->plan.lefttree = sort_over(outerPlan(plan), feeder);
+				unique->plan.lefttree = FeederSortedLike(outerPlan(plan), feeder);
 				node = &unique->plan;
 				break;
 			}
@@ -324,7 +303,7 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 				memcpy(window, plan, sizeof(WindowAgg));
 				reduce_keys(rs, window->partNumCols, window->partColIdx,
 							window->partOperators, window->partCollations);
-				window->plan.lefttree = sort_over(outerPlan(plan), feeder);
+				window->plan.lefttree = FeederSortedLike(outerPlan(plan), feeder);
 				node = &window->plan;
 				break;
 			}
@@ -334,7 +313,7 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 
 				memcpy(limit, plan, sizeof(Limit));
 				reduce_keys(rs, 0, NULL, NULL, NULL);
-				limit->plan.lefttree = sort_over(outerPlan(plan), feeder);
+				limit->plan.lefttree = FeederSortedLike(outerPlan(plan), feeder);
 				node = &limit->plan;
 				break;
 			}
@@ -345,6 +324,7 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 	node->initPlan = NIL;
 
 	rs->node = ExecInitNode(node, df->estate, 0);
+	df->subplan_owners = lappend(df->subplan_owners, rs->node);
 	rs->slot_a = MakeSingleTupleTableSlot(input->desc, &TTSOpsMinimalTuple);
 	rs->slot_b = MakeSingleTupleTableSlot(input->desc, &TTSOpsMinimalTuple);
 	rs->input = MakeSingleTupleTableSlot(input->desc, &TTSOpsMinimalTuple);

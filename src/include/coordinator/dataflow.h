@@ -109,6 +109,7 @@ extern void ArrangementRemoveGroup(Arrangement *a, ArrGroup *group);
  */
 typedef struct Dataflow Dataflow;
 typedef struct DataflowOp DataflowOp;
+typedef struct SubplanResult SubplanResult;
 
 typedef void (*DataflowOpStep) (DataflowOp *op, Dataflow *df);
 
@@ -122,6 +123,9 @@ struct DataflowOp
 	uint64		tick;			/* tick whose output is in delta */
 	ZSet		delta;			/* output this tick, in the tick context */
 	Oid			source;			/* scan: the table */
+	List	   *deps;			/* SubplanResults its expressions read */
+	Arrangement **traces;		/* with deps: each input's rows so far */
+	ZSet	   *override;		/* with deps: the inputs a step reads */
 };
 
 struct Dataflow
@@ -133,6 +137,11 @@ struct Dataflow
 	List	   *scans;			/* scan Operators */
 	List	   *sources;		/* OIDs of the tables read */
 	List	   *subplans;		/* shared CTE operators, by plan id */
+	SubplanResult **results;	/* subqueries in expressions, by plan id */
+	SubPlan   **initplans;		/* by the PARAM_EXEC ids they set */
+	PlanState  *parent;			/* of expressions that run SubPlans */
+	List	   *subplan_owners;	/* PlanStates whose subPlan lists may hold
+								 * them: parent, the nodes reduces re-run */
 	List	   *arrangements;	/* of the stateful operators */
 	DataflowOp   *root;
 	uint64		tick;
@@ -145,9 +154,17 @@ extern Dataflow *DataflowCreate(Oid view, PlannedStmt *plan, MemoryContext paren
 extern void DataflowBeginTick(Dataflow *df);
 extern void DataflowPush(Dataflow *df, Oid relid, HeapTuple tuple, int64 diff);
 extern ZSet *DataflowRun(Dataflow *df);
+extern DataflowOp *DataflowBuild(Dataflow *df, Plan *plan);
 extern DataflowOp *DataflowOpCreate(Dataflow *df, const char *name, Plan *plan,
 								DataflowOpStep step);
+extern ZSet *DataflowOpOutput(DataflowOp *op, Dataflow *df);
 extern ZSet *DataflowOpInput(DataflowOp *op, Dataflow *df, int n);
+
+/* subplan.c: subqueries in expressions (initPlans, SubPlans) */
+extern void SubplansInit(Dataflow *df);
+extern List *SubplanDeps(Dataflow *df, Plan *plan);
+extern void SubplanDepend(Dataflow *df, DataflowOp *op, List *deps);
+extern void SubplanDependentStep(DataflowOp *op, Dataflow *df);
 
 /* errors.c: data errors are part of the result, counted like rows */
 extern void DataErrorAdd(Dataflow *df, const char *message, int sqlerrcode,
@@ -157,17 +174,18 @@ extern ErrorData *DataErrorCatch(Dataflow *df, MemoryContext context,
 extern const char *DataflowError(Dataflow *df, int *sqlerrcode);
 extern void DataflowSize(Dataflow *df, int64 *rows, int64 *bytes);
 
-/* scan.c, map.c, join.c, reduce.c: the operators */
-extern DataflowOp *ScanCreate(Dataflow *df, Scan *plan, Oid relid);
+/* map.c, join.c, reduce.c: the operators */
+extern DataflowOp *ScanCreate(Dataflow *df, Scan *plan, Oid relid, bool raw);
 extern void ScanPush(DataflowOp *op, Dataflow *df, HeapTuple tuple, int64 diff);
 extern DataflowOp *MapCreate(Dataflow *df, Plan *plan, DataflowOp *input);
-extern DataflowOp *ConstantCreate(Dataflow *df, Plan *plan);
+extern DataflowOp *UnitCreate(Dataflow *df);
 extern DataflowOp *UnionCreate(Dataflow *df, Plan *plan, List *inputs);
 extern DataflowOp *JoinCreate(Dataflow *df, Join *plan, DataflowOp *outer, DataflowOp *inner);
 extern DataflowOp *ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input);
 
 /* feeder.c: a plan node that returns rows given to it, for reduce */
 extern Plan *FeederPlan(TupleDesc desc);
+extern Plan *FeederSortedLike(Plan *plan, Plan *feeder);
 extern void FeederSetRows(PlanState *top, ZRow *rows, int nrows);
 
 /* a Z-set of view rows being consolidated within one tick */
