@@ -106,7 +106,21 @@ INSERT INTO views VALUES
 -- views: plain views expanded, maintained views read by maintained views
 ('v65', $$SELECT g, count(*) AS n FROM t1_known GROUP BY g$$),
 ('v66', $$SELECT g, n * 10 AS n10 FROM v21 WHERE n > 1$$),
-('v67', $$SELECT a.g, a.n, b.n AS n2 FROM v28 a JOIN v65 b ON a.g = b.g$$);
+('v67', $$SELECT a.g, a.n, b.n AS n2 FROM v28 a JOIN v65 b ON a.g = b.g$$),
+-- subqueries left in expressions: scalar, NOT IN, ALL, IN and EXISTS
+-- under OR and in the select list, ARRAY
+('v68', $$SELECT id, v FROM t1 WHERE v > (SELECT avg(w) FROM t2)$$),
+('v69', $$SELECT id, g FROM t1 WHERE g NOT IN (SELECT k FROM t2)$$),
+('v70', $$SELECT id, g, g IN (SELECT k FROM t2 WHERE w > 20) AS in_t2, (SELECT max(w) FROM t2) AS mx FROM t1$$),
+('v71', $$SELECT g, count(*) AS n FROM t1 GROUP BY g HAVING count(*) >= (SELECT count(*) FROM t3) / 4$$),
+('v72', $$SELECT id FROM t1 WHERE v < 0 OR g IN (SELECT k FROM t3)$$),
+('v73', $$SELECT id, v FROM t1 WHERE v >= ALL (SELECT w FROM t2 WHERE k = 1)$$),
+('v74', $$SELECT (SELECT count(*) FROM t1) AS n1, (SELECT sum(w) FROM t2) AS s2$$),
+('v75', $$SELECT k, name, (SELECT count(*) FROM t2 WHERE w > 25) AS big FROM t3 WHERE k <> ALL (SELECT g FROM t1 WHERE v > 40)$$),
+('v76', $$SELECT t1.id, t2.w FROM t1 JOIN t2 ON t1.id = t2.id AND t2.w > (SELECT min(v) FROM t1)$$),
+('v77', $$SELECT g, ARRAY(SELECT k FROM t3 ORDER BY k NULLS FIRST, name) AS ks FROM t1 WHERE id < 5$$),
+('v78', $$SELECT g, count(*) AS n FROM t1 WHERE NOT (g = ANY (SELECT k FROM t3 WHERE name IS NOT NULL)) OR EXISTS (SELECT 1 FROM t2 WHERE w > 45) GROUP BY g$$),
+('v79', $$SELECT id, v FROM t1 WHERE v > 45 OR EXISTS (SELECT 1 FROM t2 WHERE t2.id = t1.id AND t2.w > 30)$$);
 
 -- create them all; a refusal here is a test failure
 DO $$

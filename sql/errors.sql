@@ -53,4 +53,15 @@ SELECT * FROM joined ORDER BY 1, 2;
 DELETE FROM src WHERE a = 0;
 SELECT * FROM joined ORDER BY 1, 2;
 
+-- a scalar subquery that returns two rows: cardinality_violation (21000),
+-- reported until one of them is gone
+CREATE MATERIALIZED VIEW named WITH (incremental) AS
+  SELECT g, (SELECT v FROM big WHERE g = 2) AS two FROM big;
+SELECT * FROM named ORDER BY g;
+INSERT INTO big VALUES (2, 6);
+SELECT * FROM named ORDER BY g;
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM big WHERE g = 2 AND v = 5;
+SELECT * FROM named ORDER BY g;
+
 DROP SCHEMA er CASCADE;

@@ -324,7 +324,7 @@ check_expressions_walker(Node *node, CheckContext *context)
 		SubPlan    *sp = (SubPlan *) node;
 
 		if (sp->parParam != NIL || sp->args != NIL)
-			refuse("this correlated subquery (correlated scalar subqueries, and correlated subqueries under OR or in the select list)", -1);
+			refuse("a correlated subquery that is not a join (a correlated scalar subquery, or a correlated subquery under OR or in the select list)", -1);
 		if (sp->subLinkType == MULTIEXPR_SUBLINK || sp->subLinkType == CTE_SUBLINK)
 			refuse("this subquery", -1);
 		check_plan(context->stmt, list_nth(context->stmt->subplans, sp->plan_id - 1),
