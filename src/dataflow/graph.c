@@ -42,7 +42,6 @@
 
 #include "coordinator/dataflow.h"
 
-
 DataflowOp *
 DataflowOpCreate(Dataflow *df, const char *name, Plan *plan, DataflowOpStep step)
 {
