@@ -49,7 +49,6 @@ ISOLATION_OPTS = --temp-instance=./tmp_check_iso --temp-config=./test/isolation.
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 
-PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
