@@ -428,7 +428,7 @@ SubplanDependentStep(DataflowOp *op, Dataflow *df)
 {
 	int			ninputs = list_length(op->inputs);
 	ZSet	   *in = palloc0(sizeof(ZSet) * Max(ninputs, 1));
-	ZSet	   *full = palloc0(sizeof(ZSet) * Max(ninputs, 1));
+	ZSet	   *full = NULL;
 	bool		changed = false;
 	ListCell   *lc;
 
@@ -444,6 +444,7 @@ SubplanDependentStep(DataflowOp *op, Dataflow *df)
 
 	if (changed)
 	{
+		full = palloc0(sizeof(ZSet) * Max(ninputs, 1));
 		foreach(lc, op->deps)
 			subplan_load(df, lfirst(lc), true);
 		for (int i = 0; i < ninputs; i++)
