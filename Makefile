@@ -27,7 +27,11 @@ OBJS = \
 	src/commands/setup.o \
 	src/commands/utility.o \
 	src/commands/functions.o \
-	src/commands/reads.o
+	src/commands/reads.o \
+	src/commands/introspection.o \
+	src/timestamp/timeline.o \
+	src/timestamp/selection.o \
+	src/timestamp/explain.o
 
 PG_CPPFLAGS = -I$(srcdir)/src/include
 
@@ -39,10 +43,10 @@ PG_CPPFLAGS += -DHAVE_SUBPLAN_HASHTABLESTALE
 endif
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
-REGRESS = setup create_view dml types refused dependencies transactions function_form truncate errors isolation_guc random_dml differential
+REGRESS = setup create_view dml types refused dependencies transactions function_form truncate errors isolation_guc timestamps random_dml differential
 REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=./test/regress.conf --outputdir=./output_regress --load-extension=coordinator
 
-ISOLATION = concurrent_reads create_during_writes
+ISOLATION = concurrent_reads create_during_writes linearizable
 ISOLATION_OPTS = --temp-instance=./tmp_check_iso --temp-config=./test/isolation.conf --load-extension=coordinator \
 	--inputdir=./test/isolation --outputdir=./output_iso
 

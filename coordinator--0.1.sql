@@ -11,7 +11,7 @@ COMMENT ON FUNCTION coordinator.check_setup() IS
 SELECT coordinator.check_setup();
 
 -- The catalog.
-CREATE TABLE coordinator.objects (
+CREATE TABLE coordinator.catalog_objects (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     relid oid NOT NULL UNIQUE,
     kind text NOT NULL,
@@ -20,11 +20,11 @@ CREATE TABLE coordinator.objects (
     owner oid NOT NULL,
     created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
-COMMENT ON TABLE coordinator.objects IS
-    'maintained objects: relation, kind, definition as written, compiled dataflow plan, owner';
+COMMENT ON TABLE coordinator.catalog_objects IS
+    'the catalog of maintained objects: relation, kind, definition as written, compiled dataflow plan, owner (see the view coordinator.objects)';
 
 CREATE TABLE coordinator.sources (
-    object_id bigint NOT NULL REFERENCES coordinator.objects (id) ON DELETE CASCADE,
+    object_id bigint NOT NULL REFERENCES coordinator.catalog_objects (id) ON DELETE CASCADE,
     relid oid NOT NULL,
     PRIMARY KEY (object_id, relid)
 );
@@ -32,7 +32,7 @@ COMMENT ON TABLE coordinator.sources IS
     'the tables each maintained object reads';
 
 GRANT USAGE ON SCHEMA coordinator TO PUBLIC;
-GRANT SELECT ON coordinator.objects, coordinator.sources TO PUBLIC;
+GRANT SELECT ON coordinator.catalog_objects, coordinator.sources TO PUBLIC;
 
 CREATE FUNCTION coordinator.create_materialized_view(name text, query text)
     RETURNS regclass
@@ -59,7 +59,7 @@ DECLARE
     dropped bigint;
 BEGIN
     WITH gone AS (
-        DELETE FROM coordinator.objects o
+        DELETE FROM coordinator.catalog_objects o
          USING pg_catalog.pg_event_trigger_dropped_objects() d
          WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
            AND d.objid OPERATOR(pg_catalog.=) o.relid
@@ -77,41 +77,131 @@ REVOKE ALL ON FUNCTION coordinator.on_sql_drop() FROM PUBLIC;
 CREATE EVENT TRIGGER coordinator_sql_drop ON sql_drop
     EXECUTE FUNCTION coordinator.on_sql_drop();
 
--- Introspection.
-CREATE FUNCTION coordinator.view_frontiers(
-    OUT relid oid, OUT worker int, OUT state text, OUT upper pg_lsn, OUT error text,
-    OUT arranged_rows bigint, OUT dataflow_bytes bigint)
+-- Introspection, in the spirit of Materialize's mz_catalog and mz_internal.
+-- Timestamps are WAL positions as bigint: a commit's timestamp is the end of
+-- its commit record ('0/0'::pg_lsn + ts gives it as a pg_lsn).
+CREATE FUNCTION coordinator.view_status(
+    OUT relid oid, OUT worker int, OUT state text, OUT since bigint, OUT upper bigint,
+    OUT error text, OUT error_sqlstate text, OUT arranged_rows bigint, OUT dataflow_bytes bigint)
     RETURNS SETOF record
     LANGUAGE C STRICT
-    AS 'MODULE_PATHNAME', 'coordinator_view_frontiers';
-COMMENT ON FUNCTION coordinator.view_frontiers() IS
-    'the frontier of every maintained view, from shared memory';
-
-CREATE VIEW coordinator.frontiers AS
-    SELECT f.relid::pg_catalog.regclass AS view, f.worker, f.state, f.upper,
-           pg_catalog.pg_current_wal_flush_lsn() AS flushed,
-           pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_flush_lsn(), f.upper) AS lag_bytes,
-           f.error, f.arranged_rows, f.dataflow_bytes
-      FROM coordinator.view_frontiers() f;
-COMMENT ON VIEW coordinator.frontiers IS
-    'per maintained view: state, upper frontier (every commit ending at or before it is reflected), lag behind the flushed WAL, error, rows held in its arrangements and memory of its dataflow';
+    AS 'MODULE_PATHNAME', 'coordinator_view_status';
+COMMENT ON FUNCTION coordinator.view_status() IS
+    'every maintained view as the coordinator runs it, from shared memory';
 
 CREATE FUNCTION coordinator.worker_status(
-    OUT worker int, OUT pid int, OUT launches bigint, OUT decoded pg_lsn)
+    OUT worker int, OUT pid int, OUT state text, OUT dataflows int, OUT memory_bytes bigint,
+    OUT launches bigint, OUT decoded pg_lsn)
     RETURNS SETOF record
     LANGUAGE C STRICT
     AS 'MODULE_PATHNAME', 'coordinator_worker_status';
 COMMENT ON FUNCTION coordinator.worker_status() IS
     'the dataflow workers, from shared memory';
 
+CREATE FUNCTION coordinator.timestamp_wall_time(ts bigint) RETURNS timestamptz
+    LANGUAGE C STRICT
+    AS 'MODULE_PATHNAME', 'coordinator_timestamp_wall_time';
+COMMENT ON FUNCTION coordinator.timestamp_wall_time(bigint) IS
+    'the latest wall-clock time at which the WAL ended at or before timestamp ts (NULL if older than the timeline kept in memory)';
+
+CREATE FUNCTION coordinator.oracle_timestamp() RETURNS bigint
+    LANGUAGE C STRICT
+    AS 'MODULE_PATHNAME', 'coordinator_oracle_timestamp';
+COMMENT ON FUNCTION coordinator.oracle_timestamp() IS
+    'the timestamp oracle: the end of the latest commit, which a strict read reflects';
+
+CREATE FUNCTION coordinator.last_read_timestamp() RETURNS bigint
+    LANGUAGE C STRICT
+    AS 'MODULE_PATHNAME', 'coordinator_last_read_timestamp';
+COMMENT ON FUNCTION coordinator.last_read_timestamp() IS
+    'the timestamp of this session''s last statement that read maintained views (NULL before the first)';
+
+CREATE FUNCTION coordinator.explain_timestamp(query text) RETURNS text
+    LANGUAGE C STRICT
+    AS 'MODULE_PATHNAME', 'coordinator_explain_timestamp';
+COMMENT ON FUNCTION coordinator.explain_timestamp(text) IS
+    'EXPLAIN TIMESTAMP: how a read of the query would choose its timestamp now, in Materialize''s layout';
+
+CREATE FUNCTION coordinator.explain_timestamp_json(query text) RETURNS jsonb
+    LANGUAGE C STRICT
+    AS 'MODULE_PATHNAME', 'coordinator_explain_timestamp_json';
+COMMENT ON FUNCTION coordinator.explain_timestamp_json(text) IS
+    'EXPLAIN TIMESTAMP AS JSON';
+
+CREATE VIEW coordinator.objects AS
+    SELECT o.id, o.relid::pg_catalog.regclass AS name, o.relid, o.kind, o.definition,
+           o.owner::pg_catalog.regrole AS owner,
+           COALESCE(s.state, 'pending') AS state, s.worker,
+           s.error AS last_error, s.error_sqlstate AS last_error_sqlstate,
+           o.created_at, o.plan
+      FROM coordinator.catalog_objects o
+      LEFT JOIN coordinator.view_status() s ON s.relid OPERATOR(pg_catalog.=) o.relid;
+COMMENT ON VIEW coordinator.objects IS
+    'maintained objects: id, name, kind, definition as written, owner, state (pending, hydrating, running, failed), worker, last error (a data error, or why it failed), compiled plan';
+
+CREATE VIEW coordinator.frontiers AS
+    SELECT s.relid::pg_catalog.regclass AS object, 'materialized-view' AS kind,
+           s.since, s.upper,
+           coordinator.timestamp_wall_time(s.since) AS since_time,
+           coordinator.timestamp_wall_time(s.upper) AS upper_time
+      FROM coordinator.view_status() s
+    UNION ALL
+    SELECT src.relid::pg_catalog.regclass, 'source',
+           pg_catalog.min(w.decoded OPERATOR(pg_catalog.-) '0/0'::pg_catalog.pg_lsn)::bigint,
+           pg_catalog.min(w.decoded OPERATOR(pg_catalog.-) '0/0'::pg_catalog.pg_lsn)::bigint OPERATOR(pg_catalog.+) 1,
+           coordinator.timestamp_wall_time(pg_catalog.min(w.decoded OPERATOR(pg_catalog.-) '0/0'::pg_catalog.pg_lsn)::bigint),
+           coordinator.timestamp_wall_time(pg_catalog.min(w.decoded OPERATOR(pg_catalog.-) '0/0'::pg_catalog.pg_lsn)::bigint OPERATOR(pg_catalog.+) 1)
+      FROM (SELECT DISTINCT so.relid, s.worker
+              FROM coordinator.sources so
+              JOIN coordinator.catalog_objects o ON o.id OPERATOR(pg_catalog.=) so.object_id
+              JOIN coordinator.view_status() s ON s.relid OPERATOR(pg_catalog.=) o.relid) src
+      JOIN coordinator.worker_status() w ON w.worker OPERATOR(pg_catalog.=) src.worker
+     GROUP BY src.relid;
+COMMENT ON VIEW coordinator.frontiers IS
+    'read (since) and write (upper) frontier of every collection: a read at t is valid iff since <= t < upper; for a source, how far the dataflow has decoded it';
+
+CREATE VIEW coordinator.materialization_lag AS
+    SELECT s.relid::pg_catalog.regclass AS object, s.upper, o.ts AS oracle_timestamp,
+           GREATEST(0, o.ts OPERATOR(pg_catalog.-) (s.upper OPERATOR(pg_catalog.-) 1)) AS lag_bytes,
+           CASE WHEN s.upper IS NULL THEN NULL
+                WHEN s.upper OPERATOR(pg_catalog.>) o.ts THEN '0'::pg_catalog.interval
+                ELSE pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) coordinator.timestamp_wall_time(s.upper)
+           END AS lag
+      FROM coordinator.view_status() s, coordinator.oracle_timestamp() o(ts);
+COMMENT ON VIEW coordinator.materialization_lag IS
+    'how far each maintained view is behind the latest commit (the timestamp oracle): in WAL bytes, and in time since the WAL went past what the view reflects';
+
 CREATE VIEW coordinator.workers AS
     SELECT * FROM coordinator.worker_status();
 COMMENT ON VIEW coordinator.workers IS
-    'dataflow workers: index, pid (NULL when not running), launches since server start, WAL position decoded';
+    'dataflow workers: index, pid (NULL when not running), state (hydrating, decoding, applying, idle, paused, no views, stopped), dataflows, memory of the process, launches since server start, WAL position decoded';
 
-CREATE FUNCTION coordinator.debug_pause_workers(paused bool) RETURNS void
+CREATE FUNCTION coordinator.arrangement_sizes(
+    OUT relid oid, OUT operator_id int, OUT arrangement text, OUT records bigint, OUT bytes bigint)
+    RETURNS SETOF record
     LANGUAGE C STRICT
+    AS 'MODULE_PATHNAME', 'coordinator_arrangement_sizes';
+COMMENT ON FUNCTION coordinator.arrangement_sizes() IS
+    'the arrangements of every dataflow, from shared memory';
+
+CREATE VIEW coordinator.arrangements AS
+    SELECT a.relid::pg_catalog.regclass AS object, a.operator_id, a.arrangement, a.records, a.bytes
+      FROM coordinator.arrangement_sizes() a;
+COMMENT ON VIEW coordinator.arrangements IS
+    'every arrangement (indexed state) of every dataflow: its view, the plan node of its operator (EXPLAIN VERBOSE numbering), what it holds, distinct rows, bytes';
+
+CREATE VIEW coordinator.dataflows AS
+    SELECT s.relid::pg_catalog.regclass AS object, s.worker, s.arranged_rows, s.dataflow_bytes
+      FROM coordinator.view_status() s;
+COMMENT ON VIEW coordinator.dataflows IS
+    'per maintained view: rows held in its arrangements and memory of its whole dataflow';
+
+GRANT SELECT ON coordinator.objects, coordinator.frontiers, coordinator.materialization_lag,
+    coordinator.workers, coordinator.arrangements, coordinator.dataflows TO PUBLIC;
+
+CREATE FUNCTION coordinator.debug_pause_workers(paused bool, worker int DEFAULT NULL) RETURNS void
+    LANGUAGE C
     AS 'MODULE_PATHNAME', 'coordinator_debug_pause_workers';
-COMMENT ON FUNCTION coordinator.debug_pause_workers(bool) IS
-    'test switch: while true, dataflow workers stop consuming the WAL and views fall behind';
-REVOKE ALL ON FUNCTION coordinator.debug_pause_workers(bool) FROM PUBLIC;
+COMMENT ON FUNCTION coordinator.debug_pause_workers(bool, int) IS
+    'test switch: while true, a dataflow worker (all of them when worker is NULL) stops consuming the WAL and its views fall behind';
+REVOKE ALL ON FUNCTION coordinator.debug_pause_workers(bool, int) FROM PUBLIC;

@@ -23,8 +23,10 @@ SELECT kind, definition, owner = (SELECT oid FROM pg_roles WHERE rolname = curre
 SELECT s.relid::regclass FROM coordinator.sources s
   JOIN coordinator.objects o ON o.id = s.object_id
  WHERE o.relid = 'in_stock'::regclass;
-SELECT view, state, upper IS NOT NULL AS has_upper, error
-  FROM coordinator.frontiers WHERE view = 'in_stock'::regclass;
+SELECT name, state, last_error FROM coordinator.objects WHERE relid = 'in_stock'::regclass;
+SELECT object, kind, since <= upper - 1 AS readable
+  FROM coordinator.frontiers WHERE object IN ('in_stock'::regclass, 'items'::regclass)
+ ORDER BY kind;
 
 -- it follows its source
 INSERT INTO items VALUES (5, 'kiwi', 0.50, 3);

@@ -41,12 +41,12 @@ DO $$
 BEGIN
   FOR i IN 1..600 LOOP
     EXIT WHEN NOT EXISTS (SELECT 1 FROM coordinator.frontiers f
-                           WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = f.view));
+                           WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = f.object));
     PERFORM pg_sleep(0.1);
   END LOOP;
 END $$;
 SELECT count(*) FROM coordinator.frontiers f
- WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = f.view);
+ WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = f.object);
 
 -- DROP SCHEMA ... CASCADE too
 CREATE TABLE src2 (a int);

@@ -14,8 +14,8 @@ SELECT * FROM ratio ORDER BY r;
 INSERT INTO src VALUES (0);
 SELECT * FROM ratio ORDER BY r;
 \echo :LAST_ERROR_SQLSTATE
-SELECT view, state, error FROM coordinator.frontiers
- WHERE view IN ('ratio'::regclass, 'copy'::regclass) ORDER BY view::text;
+SELECT name, state, last_error, last_error_sqlstate FROM coordinator.objects
+ WHERE relid IN ('ratio'::regclass, 'copy'::regclass) ORDER BY name::text;
 
 -- the other view over the same table is still maintained
 INSERT INTO src VALUES (3);

@@ -15,11 +15,23 @@ INSERT INTO src VALUES (2);
 SET coordinator.isolation = 'serializable';
 SELECT * FROM v ORDER BY a;
 
--- strict serializable waits; statement_timeout interrupts the wait
+-- strict serializable waits; statement_timeout interrupts the wait, and the
+-- error's CONTEXT names the view and how far behind it was (numbers masked)
 SET coordinator.isolation = 'strict serializable';
+\set SHOW_CONTEXT never
 SET statement_timeout = '300ms';
 SELECT * FROM v ORDER BY a;
 \echo :LAST_ERROR_SQLSTATE
+DO $$
+DECLARE
+  ctx text;
+BEGIN
+  PERFORM * FROM ig.v;
+EXCEPTION WHEN query_canceled THEN
+  GET STACKED DIAGNOSTICS ctx = PG_EXCEPTION_CONTEXT;
+  ctx := regexp_replace(ctx, '[0-9A-F]+/[0-9A-F]+', 'X/X', 'g');
+  RAISE NOTICE '%', regexp_replace(split_part(ctx, E'\n', 1), '[0-9]+', 'N', 'g');
+END $$;
 RESET statement_timeout;
 
 -- cancel interrupts it too (cancelled from another backend, by a bounded poll)

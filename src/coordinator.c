@@ -35,6 +35,8 @@ int			coordinator_dataflow_workers = 1;
 int			coordinator_isolation = COORDINATOR_ISOLATION_STRICT_SERIALIZABLE;
 int			coordinator_max_views = 256;
 bool		coordinator_preloaded = false;
+bool		coordinator_emit_timestamp_notice = false;
+int			coordinator_timestamp_notice_min_wait = 0;
 
 static const struct config_enum_entry isolation_options[] = {
 	{"strict serializable", COORDINATOR_ISOLATION_STRICT_SERIALIZABLE, false},
@@ -94,6 +96,22 @@ _PG_init(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("coordinator.emit_timestamp_notice",
+							 "Report the timestamp of each read of maintained views as a NOTICE.",
+							 "The NOTICE's DETAIL is the read's EXPLAIN TIMESTAMP.",
+							 &coordinator_emit_timestamp_notice,
+							 false,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("coordinator.timestamp_notice_min_wait",
+							"Only reads that waited at least this long get the timestamp NOTICE.",
+							"Applies when coordinator.emit_timestamp_notice is on; 0 reports every read.",
+							&coordinator_timestamp_notice_min_wait,
+							0, 0, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
 
 	/*
 	 * Without the preload there are no workers, no shared memory and no

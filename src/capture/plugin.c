@@ -208,10 +208,16 @@ capture_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	MemoryContextSwitchTo(old);
 }
 
+/* A transaction with captured changes ends at its commit's end. */
 static void
 capture_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 			   XLogRecPtr commit_lsn)
 {
+	if (list_length(CaptureCurrent->changes) > CaptureCurrent->committed_changes)
+	{
+		CaptureCurrent->committed_changes = list_length(CaptureCurrent->changes);
+		CaptureCurrent->last_change_end = txn->end_lsn;
+	}
 }
 
 /* Our own writes to view tables carry our origin: never decode them. */

@@ -4,7 +4,7 @@
  *	  Read and write the coordinator's catalog tables with SPI.
  *
  * The catalog is two ordinary tables created by the install script:
- * coordinator.objects (one row per maintained view: relation, definition,
+ * coordinator.catalog_objects (one row per maintained view: relation, definition,
  * compiled plan, owner) and coordinator.sources (the tables each view
  * reads).  Rows are written in the creating transaction, so ROLLBACK
  * leaves nothing behind, and deleted by the sql_drop event trigger.  Every
@@ -51,7 +51,7 @@ catalog_owner(void)
 
 	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "coordinator.objects does not exist");
+		elog(ERROR, "coordinator.catalog_objects does not exist");
 	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
 	ReleaseSysCache(tuple);
 	return owner;
@@ -86,10 +86,10 @@ CatalogInsertView(Oid relid, const char *definition, const char *plan,
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	if (SPI_execute_with_args("INSERT INTO coordinator.objects (relid, kind, definition, plan, owner) "
+	if (SPI_execute_with_args("INSERT INTO coordinator.catalog_objects (relid, kind, definition, plan, owner) "
 							  "VALUES ($1, 'materialized view', $2, $3, $4) RETURNING id",
 							  4, types, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "could not insert into coordinator.objects");
+		elog(ERROR, "could not insert into coordinator.catalog_objects");
 	id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
 	foreach(lc, sources)
@@ -119,9 +119,9 @@ CatalogHasView(Oid relid)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	values[0] = ObjectIdGetDatum(relid);
-	if (SPI_execute_with_args("SELECT 1 FROM coordinator.objects WHERE relid OPERATOR(pg_catalog.=) $1",
+	if (SPI_execute_with_args("SELECT 1 FROM coordinator.catalog_objects WHERE relid OPERATOR(pg_catalog.=) $1",
 							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read coordinator.objects");
+		elog(ERROR, "could not read coordinator.catalog_objects");
 	found = SPI_processed > 0;
 	SPI_finish();
 	return found;
@@ -140,9 +140,9 @@ CatalogLoadViews(void)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute("SELECT o.id, o.relid, o.plan "
-					"FROM coordinator.objects o "
+					"FROM coordinator.catalog_objects o "
 					"ORDER BY o.id", true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read coordinator.objects");
+		elog(ERROR, "could not read coordinator.catalog_objects");
 
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{

@@ -24,8 +24,6 @@
 PG_FUNCTION_INFO_V1(coordinator_check_setup);
 PG_FUNCTION_INFO_V1(coordinator_create_materialized_view);
 PG_FUNCTION_INFO_V1(coordinator_notify_catalog_change);
-PG_FUNCTION_INFO_V1(coordinator_view_frontiers);
-PG_FUNCTION_INFO_V1(coordinator_worker_status);
 PG_FUNCTION_INFO_V1(coordinator_debug_pause_workers);
 
 /* coordinator.check_setup(): ERROR with a HINT if the server is not ready. */
@@ -81,106 +79,37 @@ coordinator_notify_catalog_change(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-static const char *
-view_state_name(ViewState state)
-{
-	switch (state)
-	{
-		case VIEW_PENDING:
-			return "hydrating";
-		case VIEW_READY:
-			return "running";
-		case VIEW_FAILED:
-			return "failed";
-		default:
-			return "unknown";
-	}
-}
-
 /*
- * coordinator.view_frontiers(): one row per view the coordinator maintains:
- * relation, worker, state, upper (NULL before hydration), error, rows
- * arranged and memory held by its dataflow.
- */
-Datum
-coordinator_view_frontiers(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-
-	InitMaterializedSRF(fcinfo, 0);
-	if (Coordinator == NULL)
-		PG_RETURN_VOID();
-
-	LWLockAcquire(Coordinator->lock, LW_SHARED);
-	for (int i = 0; i < Coordinator->max_views; i++)
-	{
-		CoordinatorView *entry = &Coordinator->views[i];
-		Datum		values[7];
-		bool		nulls[7] = {false};
-		XLogRecPtr	upper;
-
-		if (entry->state == VIEW_FREE)
-			continue;
-		upper = pg_atomic_read_u64(&entry->upper);
-		values[0] = ObjectIdGetDatum(entry->relid);
-		values[1] = Int32GetDatum(entry->worker);
-		values[2] = CStringGetTextDatum(view_state_name(entry->state));
-		values[3] = LSNGetDatum(upper);
-		nulls[3] = upper == InvalidXLogRecPtr;
-		values[4] = CStringGetTextDatum(entry->error);
-		nulls[4] = entry->error[0] == '\0';
-		values[5] = Int64GetDatum(entry->arranged_rows);
-		values[6] = Int64GetDatum(entry->dataflow_bytes);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	LWLockRelease(Coordinator->lock);
-	PG_RETURN_VOID();
-}
-
-/* coordinator.worker_status(): one row per dataflow worker. */
-Datum
-coordinator_worker_status(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-
-	InitMaterializedSRF(fcinfo, 0);
-	if (Coordinator == NULL)
-		PG_RETURN_VOID();
-
-	LWLockAcquire(Coordinator->lock, LW_SHARED);
-	for (int i = 0; i < coordinator_dataflow_workers; i++)
-	{
-		CoordinatorWorker *w = &Coordinator->workers[i];
-		Datum		values[4];
-		bool		nulls[4] = {false};
-		XLogRecPtr	decoded = pg_atomic_read_u64(&w->decoded);
-
-		values[0] = Int32GetDatum(i);
-		values[1] = Int32GetDatum(w->pid);
-		nulls[1] = w->pid == 0;
-		values[2] = Int64GetDatum(w->launches);
-		values[3] = LSNGetDatum(decoded);
-		nulls[3] = decoded == InvalidXLogRecPtr;
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	LWLockRelease(Coordinator->lock);
-	PG_RETURN_VOID();
-}
-
-/*
- * coordinator.debug_pause_workers(paused bool): a test switch.  While
- * paused, dataflow workers stop consuming the WAL, so views fall behind
- * and strict reads wait.  Superuser only (revoked from PUBLIC).
+ * coordinator.debug_pause_workers(paused bool, worker int DEFAULT NULL): a
+ * test switch.  While paused, a dataflow worker (every worker, if worker
+ * is NULL) stops consuming the WAL, so its views fall behind and strict
+ * reads of them wait.  Superuser only (revoked from PUBLIC).
  */
 Datum
 coordinator_debug_pause_workers(PG_FUNCTION_ARGS)
 {
-	bool		paused = PG_GETARG_BOOL(0);
+	bool		paused;
 
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("paused must not be NULL")));
+	paused = PG_GETARG_BOOL(0);
+	if (!PG_ARGISNULL(1) &&
+		(PG_GETARG_INT32(1) < 0 || PG_GETARG_INT32(1) >= coordinator_dataflow_workers))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("there is no dataflow worker %d", PG_GETARG_INT32(1)),
+				 errhint("Workers are numbered from 0 to coordinator.dataflow_workers - 1 (%d).",
+						 coordinator_dataflow_workers - 1)));
 	if (Coordinator == NULL)
 		PG_RETURN_VOID();
 	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
-	Coordinator->paused = paused;
+	for (int i = 0; i < coordinator_dataflow_workers; i++)
+	{
+		if (PG_ARGISNULL(1) || PG_GETARG_INT32(1) == i)
+			Coordinator->workers[i].paused = paused;
+	}
 	LWLockRelease(Coordinator->lock);
 	for (int i = 0; i < coordinator_dataflow_workers; i++)
 		CoordinatorWakeWorker(i);

@@ -40,12 +40,15 @@
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
+#include "storage/procarray.h"
+#include "storage/proc.h"
 
 #include "coordinator/catalog.h"
 #include "coordinator/commands.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/processes.h"
 #include "coordinator/shmem.h"
+#include "coordinator/timestamp.h"
 
 /* How often a waiting reader re-wakes the worker, in case a wake-up was lost. */
 #define READ_REWAKE_MS 1000
@@ -113,31 +116,68 @@ CoordinatorIsMaintainedView(Oid relid)
 	return maintained;
 }
 
+/* What a wait is waiting for, for the CONTEXT of an error that ends it. */
+typedef struct WaitContext
+{
+	Oid			relid;
+	XLogRecPtr	target;
+} WaitContext;
+
+static void
+wait_error_context(void *arg)
+{
+	WaitContext *wait = arg;
+	XLogRecPtr	upper = InvalidXLogRecPtr;
+	CoordinatorView *entry;
+	char	   *name = get_rel_name(wait->relid);
+
+	/* no lock: an error path must not wait, and a torn read is harmless */
+	entry = CoordinatorFindView(wait->relid);
+	if (entry != NULL)
+		upper = pg_atomic_read_u64(&entry->upper);
+	if (upper == InvalidXLogRecPtr)
+		errcontext("while waiting for maintained view \"%s\" to be hydrated",
+				   name ? name : "?");
+	else
+	{
+		TimestampTz since = TimelineWallTime(upper + 1);
+		long		secs = 0;
+		int			usecs = 0;
+
+		if (since != 0)
+			TimestampDifference(since, GetCurrentTimestamp(), &secs, &usecs);
+		errcontext("while waiting for maintained view \"%s\" to reach timestamp %s; "
+				   "it reflected the WAL up to %X/%X, " UINT64_FORMAT " bytes and %ld ms behind",
+				   name ? name : "?", TimestampString(wait->target),
+				   LSN_FORMAT_ARGS(upper), (uint64) (wait->target - upper),
+				   secs * 1000 + usecs / 1000);
+	}
+}
+
 /*
- * Wait until every view in relids can be read: hydrated, and under strict
- * reads with upper at or past this statement's target.  ERRORs if a view
- * failed.  Interruptible.
+ * Wait until every view in relids can be read: hydrated, and if target is
+ * valid, with upper at or past it.  ERRORs if a view failed.
+ * Interruptible: cancel and statement_timeout end it with 57014, with a
+ * CONTEXT line naming the view and how far behind it was.
  */
 void
-CoordinatorWaitForViews(List *relids, bool strict)
+CoordinatorWaitForViews(List *relids, XLogRecPtr target)
 {
-	XLogRecPtr	target = InvalidXLogRecPtr;
 	ListCell   *lc;
+	WaitContext wait;
+	ErrorContextCallback callback;
 
-	if (strict)
-	{
-		target = GetFlushRecPtr(NULL);
-		if (XactLastCommitEnd > target)
-		{
-			XLogFlush(XactLastCommitEnd);
-			target = XactLastCommitEnd;
-		}
-	}
+	wait.target = target;
+	callback.callback = wait_error_context;
+	callback.arg = &wait;
+	callback.previous = error_context_stack;
+	error_context_stack = &callback;
 
 	foreach(lc, relids)
 	{
 		Oid			relid = lfirst_oid(lc);
 
+		wait.relid = relid;
 		for (;;)
 		{
 			CoordinatorView *entry;
@@ -164,6 +204,7 @@ CoordinatorWaitForViews(List *relids, bool strict)
 			if (state == VIEW_FAILED)
 			{
 				ConditionVariableCancelSleep();
+				error_context_stack = callback.previous;
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						 errmsg("maintained view \"%s\" could not be maintained",
@@ -177,6 +218,7 @@ CoordinatorWaitForViews(List *relids, bool strict)
 				{
 					/* a data error is part of the view's contents */
 					ConditionVariableCancelSleep();
+					error_context_stack = callback.previous;
 					ereport(ERROR,
 							(errcode(error_code),
 							 errmsg("%s", error),
@@ -196,6 +238,7 @@ CoordinatorWaitForViews(List *relids, bool strict)
 				TransactionIdPrecedes(GetTopTransactionIdIfAny(), hydrating_before))
 			{
 				ConditionVariableCancelSleep();
+				error_context_stack = callback.previous;
 				ereport(ERROR,
 						(errcode(ERRCODE_T_R_DEADLOCK_DETECTED),
 						 errmsg("could not read maintained view \"%s\" while its dataflow restarts",
@@ -213,42 +256,123 @@ CoordinatorWaitForViews(List *relids, bool strict)
 		}
 	}
 	ConditionVariableCancelSleep();
+	error_context_stack = callback.previous;
 }
 
 /*
- * After the wait, make sure the statement's snapshot sees the worker
- * transactions that brought the views to the target.
+ * Transaction-level timestamps.  In REPEATABLE READ and SERIALIZABLE a
+ * transaction reads at one timestamp, the oracle's when its snapshot was
+ * first used: by its first read of a maintained view, or by the first
+ * statement that may have read anything.  In READ COMMITTED each
+ * statement chooses its own.
  */
-static void
-ensure_fresh_snapshot(QueryDesc *qd, List *relids)
+static LocalTransactionId xact_timestamp_lxid = InvalidLocalTransactionId;
+static XLogRecPtr xact_timestamp = InvalidXLogRecPtr;
+
+/* The last transaction in which a statement may have read data. */
+static LocalTransactionId snapshot_used_lxid = InvalidLocalTransactionId;
+
+void
+CoordinatorNoteSnapshotUse(void)
 {
-	ListCell   *lc;
-	Oid			stale = InvalidOid;
-
-	LWLockAcquire(Coordinator->lock, LW_SHARED);
-	foreach(lc, relids)
-	{
-		CoordinatorView *entry = CoordinatorFindView(lfirst_oid(lc));
-
-		if (entry != NULL && TransactionIdIsValid(entry->last_xid) &&
-			XidInMVCCSnapshot(entry->last_xid, qd->snapshot))
-			stale = entry->relid;
-	}
-	LWLockRelease(Coordinator->lock);
-
-	if (!OidIsValid(stale))
+	if (snapshot_used_lxid == MyProc->lxid)
 		return;
+	snapshot_used_lxid = MyProc->lxid;
+	if (Coordinator != NULL && IsolationUsesXactSnapshot() &&
+		xact_timestamp_lxid != MyProc->lxid &&
+		coordinator_isolation == COORDINATOR_ISOLATION_STRICT_SERIALIZABLE)
+	{
+		xact_timestamp_lxid = MyProc->lxid;
+		xact_timestamp = OracleReadTimestamp();
+	}
+}
 
-	if (IsolationUsesXactSnapshot())
-		ereport(ERROR,
-				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("could not read maintained view \"%s\" at a fresh enough time",
-						get_rel_name(stale)),
-				 errdetail("This transaction's snapshot was taken before the view reflected every transaction committed before the statement began."),
-				 errhint("Retry the transaction, read maintained views in READ COMMITTED, or set coordinator.isolation to 'serializable'.")));
+/*
+ * Make the statement's snapshot see contents of every view that reflect
+ * target, or fail.  In READ COMMITTED, take a new snapshot.  In REPEATABLE
+ * READ, the first statement of the transaction that reads anything may
+ * still move the transaction snapshot forward: nothing has read with it.
+ * Otherwise (SERIALIZABLE, whose snapshot predicate locking has
+ * registered, or a later statement) raise a serialization failure rather
+ * than return a stale answer.
+ */
+static TimestampDetermination *
+fresh_inputs(QueryDesc *qd, List *relids, XLogRecPtr target)
+{
+	TimestampDetermination *det = TimestampInputs(relids, qd->snapshot);
+	Oid			stale;
 
-	UnregisterSnapshot(qd->snapshot);
-	qd->snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	while (TimestampStaleInput(det, target, &stale))
+	{
+		if (IsolationUsesXactSnapshot() &&
+			(IsolationIsSerializable() || snapshot_used_lxid == MyProc->lxid))
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not read maintained view \"%s\" at the transaction's timestamp",
+							get_rel_name(stale)),
+					 errdetail("The transaction reads at timestamp %s, which the contents of the view in its snapshot do not reflect.",
+							   TimestampString(target)),
+					 errhint("Retry the transaction; read maintained views in READ COMMITTED, or first in a REPEATABLE READ transaction; or set coordinator.isolation to 'serializable'.")));
+		if (IsolationUsesXactSnapshot())
+		{
+			/* refresh the transaction snapshot in place */
+			GetSnapshotData(GetTransactionSnapshot());
+		}
+		UnregisterSnapshot(qd->snapshot);
+		qd->snapshot = RegisterSnapshot(GetTransactionSnapshot());
+		det = TimestampInputs(relids, qd->snapshot);
+		CHECK_FOR_INTERRUPTS();
+	}
+	return det;
+}
+
+/*
+ * The timestamp a strict read must reflect: the transaction's, once chosen
+ * in REPEATABLE READ and SERIALIZABLE; else the oracle's read timestamp.
+ */
+XLogRecPtr
+CoordinatorReadTarget(void)
+{
+	if (IsolationUsesXactSnapshot() && xact_timestamp_lxid == MyProc->lxid)
+		return xact_timestamp;
+	return OracleReadTimestamp();
+}
+
+/* Wait for the views, choose the read's timestamp, fix the snapshot. */
+static void
+read_views(QueryDesc *qd, List *relids)
+{
+	bool		strict = coordinator_isolation == COORDINATOR_ISOLATION_STRICT_SERIALIZABLE;
+	XLogRecPtr	target = strict ? CoordinatorReadTarget() : InvalidXLogRecPtr;
+	TimestampTz start = GetCurrentTimestamp();
+	TimestampDetermination *det;
+	long		secs;
+	int			usecs;
+
+	CoordinatorWaitForViews(relids, target);
+	/* the worker marked the view populated: see that in the relcache */
+	AcceptInvalidationMessages();
+
+	det = strict ? fresh_inputs(qd, relids, target) :
+		TimestampInputs(relids, qd->snapshot);
+	TimestampDetermine(det, strict, target);
+	TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
+	det->waited_ms = secs * 1000 + usecs / 1000;
+
+	if (IsolationUsesXactSnapshot() && xact_timestamp_lxid != MyProc->lxid)
+	{
+		xact_timestamp_lxid = MyProc->lxid;
+		xact_timestamp = det->chosen;
+	}
+	if (det->chosen > SessionLastReadTimestamp)
+		SessionLastReadTimestamp = det->chosen;
+	LastReadTimestamp = det->chosen;
+
+	if (coordinator_emit_timestamp_notice &&
+		det->waited_ms >= coordinator_timestamp_notice_min_wait)
+		ereport(NOTICE,
+				(errmsg("EXPLAIN TIMESTAMP for query"),
+				 errdetail_internal("%s", TimestampExplainText(det))));
 }
 
 static void
@@ -262,51 +386,54 @@ coordinator_ExecutorStart(QueryDesc *qd, int eflags)
 		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
 		!IsParallelWorker() && !RecoveryInProgress())
 	{
-		List	   *relids = NIL;
-		ListCell   *lc;
-
-		foreach(lc, qd->plannedstmt->rtable)
-		{
-			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
-
-			if (rte->rtekind == RTE_RELATION &&
-				rte->relkind == RELKIND_MATVIEW &&
-				CoordinatorIsMaintainedView(rte->relid))
-				relids = list_append_unique_oid(relids, rte->relid);
-		}
-
-		foreach(lc, relids)
-		{
-			Relation	rel = RelationIdGetRelation(lfirst_oid(lc));
-			bool		created_here = rel->rd_createSubid != InvalidSubTransactionId;
-			char	   *name = pstrdup(RelationGetRelationName(rel));
-
-			RelationClose(rel);
-			if (created_here)
-				ereport(ERROR,
-						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-						 errmsg("maintained view \"%s\" cannot be read in the transaction that created it", name),
-						 errdetail("Its dataflow starts when the creating transaction commits."),
-						 errhint("Commit, then read the view.")));
-		}
+		List	   *relids = CoordinatorMaintainedViewsIn(qd->plannedstmt->rtable);
 
 		if (relids != NIL)
-		{
-			bool		strict = coordinator_isolation ==
-				COORDINATOR_ISOLATION_STRICT_SERIALIZABLE;
-
-			CoordinatorWaitForViews(relids, strict);
-			/* the worker marked the view populated: see that in the relcache */
-			AcceptInvalidationMessages();
-			if (strict)
-				ensure_fresh_snapshot(qd, relids);
-		}
+			read_views(qd, relids);
+		CoordinatorNoteSnapshotUse();
 	}
 
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(qd, eflags);
 	else
 		standard_ExecutorStart(qd, eflags);
+}
+
+/*
+ * The maintained views in a planned statement's range table.  ERRORs if
+ * one was created in this transaction.
+ */
+List *
+CoordinatorMaintainedViewsIn(List *rtable)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	foreach(lc, rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION &&
+			rte->relkind == RELKIND_MATVIEW &&
+			CoordinatorIsMaintainedView(rte->relid))
+			relids = list_append_unique_oid(relids, rte->relid);
+	}
+
+	foreach(lc, relids)
+	{
+		Relation	rel = RelationIdGetRelation(lfirst_oid(lc));
+		bool		created_here = rel->rd_createSubid != InvalidSubTransactionId;
+		char	   *name = pstrdup(RelationGetRelationName(rel));
+
+		RelationClose(rel);
+		if (created_here)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("maintained view \"%s\" cannot be read in the transaction that created it", name),
+					 errdetail("Its dataflow starts when the creating transaction commits."),
+					 errhint("Commit, then read the view.")));
+	}
+	return relids;
 }
 
 void

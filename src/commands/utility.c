@@ -42,6 +42,7 @@
 #include "coordinator/coordinator.h"
 #include "coordinator/processes.h"
 #include "coordinator/shmem.h"
+#include "coordinator/timestamp.h"
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
@@ -186,7 +187,7 @@ refresh_maintained_view(RefreshMatViewStmt *stmt)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot empty maintained view \"%s\"", get_rel_name(relid)),
 				 errhint("Drop the view instead.")));
-	CoordinatorWaitForViews(list_make1_oid(relid), true);
+	CoordinatorWaitForViews(list_make1_oid(relid), OracleReadTimestamp());
 	return true;
 }
 
@@ -245,6 +246,10 @@ coordinator_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	call_previous(pstmt, queryString, readOnlyTree, context, params, queryEnv,
 				  dest, qc);
 
+	/* a statement that may have read data with the transaction snapshot */
+	if (!IsA(parsetree, TransactionStmt) && !IsA(parsetree, VariableSetStmt) &&
+		!IsA(parsetree, VariableShowStmt))
+		CoordinatorNoteSnapshotUse();
 	if (catalog_changed)
 		CoordinatorNotifyCatalogChange();
 }

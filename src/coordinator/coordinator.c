@@ -110,6 +110,12 @@ sync_directory(List *views)
 		free_entry->worker = view->relid % nworkers;
 		free_entry->state = VIEW_PENDING;
 		free_entry->last_xid = InvalidTransactionId;
+		free_entry->since = InvalidXLogRecPtr;
+		free_entry->prev_since = InvalidXLogRecPtr;
+		free_entry->prev_upper = InvalidXLogRecPtr;
+		memset(Coordinator->arrangements +
+			   (free_entry - Coordinator->views) * ARRANGEMENTS_PER_VIEW,
+			   0, sizeof(ArrangementStat) * ARRANGEMENTS_PER_VIEW);
 		free_entry->error[0] = '\0';
 		free_entry->error_code = 0;
 		free_entry->arranged_rows = 0;

@@ -180,7 +180,7 @@ DataflowBuild(Dataflow *df, Plan *plan)
 	deps = SubplanDeps(df, plan);
 	op = build_node(df, plan, deps);
 	if (deps != NIL && op->deps == NIL)
-		SubplanDepend(df, op, deps);
+		SubplanDepend(df, op, plan, deps);
 	return op;
 }
 
@@ -247,6 +247,22 @@ DataflowSize(Dataflow *df, int64 *rows, int64 *bytes)
 	foreach(lc, df->arrangements)
 		*rows += ((Arrangement *) lfirst(lc))->nrows;
 	*bytes = MemoryContextMemAllocated(df->context, true);
+}
+
+/*
+ * A new arrangement of the operator of plan, counted in the dataflow's
+ * size and shown in coordinator.arrangements under name.
+ */
+Arrangement *
+DataflowArrange(Dataflow *df, Plan *plan, const char *name,
+				ArrKeyEqual key_equal, void *key_arg)
+{
+	Arrangement *a = ArrangementCreate(df->context, name, key_equal, key_arg);
+
+	a->name = name;
+	a->node = plan != NULL ? plan->plan_node_id : -1;
+	df->arrangements = lappend(df->arrangements, a);
+	return a;
 }
 
 /* The change of the view in this tick, consolidated. */

@@ -322,10 +322,8 @@ JoinCreate(Dataflow *df, Join *plan, DataflowOp *outer, DataflowOp *inner)
 	js->output = MakeSingleTupleTableSlot(op->desc, &TTSOpsVirtual);
 	js->projection = ExecBuildProjectionInfo(plan->plan.targetlist, js->econtext,
 											 js->output, df->parent, NULL);
-	js->outer = ArrangementCreate(df->context, "coordinator join outer", NULL, NULL);
-	js->inner = ArrangementCreate(df->context, "coordinator join inner", NULL, NULL);
-	df->arrangements = lappend(df->arrangements, js->outer);
-	df->arrangements = lappend(df->arrangements, js->inner);
+	js->outer = DataflowArrange(df, &plan->plan, "join outer", NULL, NULL);
+	js->inner = DataflowArrange(df, &plan->plan, "join inner", NULL, NULL);
 	op->inputs = list_make2(outer, inner);
 	op->state = js;
 	return op;

@@ -328,11 +328,10 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 	rs->slot_a = MakeSingleTupleTableSlot(input->desc, &TTSOpsMinimalTuple);
 	rs->slot_b = MakeSingleTupleTableSlot(input->desc, &TTSOpsMinimalTuple);
 	rs->input = MakeSingleTupleTableSlot(input->desc, &TTSOpsMinimalTuple);
-	rs->arr = ArrangementCreate(df->context, "coordinator reduce",
-								rs->nkeys > 0 ? key_equal : NULL, rs);
+	rs->arr = DataflowArrange(df, plan, "reduce groups",
+							  rs->nkeys > 0 ? key_equal : NULL, rs);
 	if (rs->nkeys == 0)
 		rs->global = ArrangementGroup(rs->arr, 0, NULL, true);
-	df->arrangements = lappend(df->arrangements, rs->arr);
 	op->inputs = list_make1(input);
 	op->state = rs;
 	return op;

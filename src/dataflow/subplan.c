@@ -145,9 +145,8 @@ subplan_result(Dataflow *df, SubPlan *sp)
 	sr->feeder = ExecInitNode(FeederSortedLike(plan, FeederPlan(sr->root->desc)),
 							  df->estate, 0);
 	list_nth_cell(df->estate->es_subplanstates, sp->plan_id - 1)->ptr_value = sr->feeder;
-	sr->rows = ArrangementCreate(df->context, "coordinator subquery result", NULL, NULL);
+	sr->rows = DataflowArrange(df, plan, "subquery result", NULL, NULL);
 	sr->group = ArrangementGroup(sr->rows, 0, NULL, true);
-	df->arrangements = lappend(df->arrangements, sr->rows);
 	sr->new_context = AllocSetContextCreate(df->context, "coordinator subquery rows",
 											ALLOCSET_SMALL_SIZES);
 	sr->old_context = AllocSetContextCreate(df->context, "coordinator subquery rows",
@@ -236,7 +235,7 @@ SubplanDeps(Dataflow *df, Plan *plan)
 
 /* Make op read the subquery results deps: it keeps traces of its inputs. */
 void
-SubplanDepend(Dataflow *df, DataflowOp *op, List *deps)
+SubplanDepend(Dataflow *df, DataflowOp *op, Plan *plan, List *deps)
 {
 	int			ninputs = list_length(op->inputs);
 
@@ -246,8 +245,7 @@ SubplanDepend(Dataflow *df, DataflowOp *op, List *deps)
 	op->traces = palloc0(sizeof(Arrangement *) * Max(ninputs, 1));
 	for (int i = 0; i < ninputs; i++)
 	{
-		op->traces[i] = ArrangementCreate(df->context, "coordinator input trace", NULL, NULL);
-		df->arrangements = lappend(df->arrangements, op->traces[i]);
+		op->traces[i] = DataflowArrange(df, plan, "input trace", NULL, NULL);
 	}
 }
 

@@ -57,6 +57,7 @@
 #include "coordinator/dataflow.h"
 #include "coordinator/processes.h"
 #include "coordinator/shmem.h"
+#include "coordinator/timestamp.h"
 
 /* Most changes decoded before they are applied (bounds a tick's memory). */
 #define TICK_MAX_CHANGES 50000
@@ -259,7 +260,7 @@ view_write_delta(DataflowView *view, ViewWrite *w, ZSet *z)
 		RowDeltaAdd(w->delta, w->row, z->rows[i].diff);
 	}
 	ExecClearTuple(w->root);
-	view->changed = true;
+	view->changed |= z->nrows > 0;
 }
 
 /* Write the consolidated delta and release; locks are kept to commit. */
@@ -354,11 +355,93 @@ hydrate_view(DataflowView *view, void *arg)
 	view_write_end(view, &w);
 }
 
+/* Say what the worker is doing, in coordinator.workers. */
+static void
+set_activity(const char *activity)
+{
+	/* only this process writes it */
+	if (strcmp(Coordinator->workers[worker_index].activity, activity) == 0)
+		return;
+	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+	strlcpy(Coordinator->workers[worker_index].activity, activity,
+			sizeof(Coordinator->workers[worker_index].activity));
+	LWLockRelease(Coordinator->lock);
+}
+
+/*
+ * Just before the transaction that wrote the views commits: the contents
+ * of each view it changed are valid from since on (the end of the last
+ * decoded transaction with changes; at hydration, the consistent point),
+ * and were written by this transaction; the previous contents were valid from the old since
+ * to the old upper.  A reader whose snapshot does not see this
+ * transaction yet reads the previous contents (selection.c).
+ */
+static void
+record_contents(XLogRecPtr since, bool hydrated)
+{
+	TransactionId xid = GetTopTransactionIdIfAny();
+	ListCell   *lc;
+
+	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+	foreach(lc, worker_views)
+	{
+		DataflowView *view = lfirst(lc);
+		CoordinatorView *entry;
+
+		if (view->failed || view->dropped || !(view->changed || hydrated))
+			continue;
+		entry = CoordinatorFindView(view->relid);
+		if (entry == NULL)
+			continue;
+		entry->prev_since = hydrated ? InvalidXLogRecPtr : entry->since;
+		entry->prev_upper = hydrated ? InvalidXLogRecPtr : pg_atomic_read_u64(&entry->upper);
+		entry->since = since;
+		entry->last_xid = xid;
+	}
+	LWLockRelease(Coordinator->lock);
+}
+
+/* The sizes of the view's arrangements, in its slots of the directory. */
+static void
+publish_arrangements(DataflowView *view, CoordinatorView *entry)
+{
+	ArrangementStat *stats = Coordinator->arrangements +
+		(entry - Coordinator->views) * ARRANGEMENTS_PER_VIEW;
+	ListCell   *lc;
+	int			n = 0;
+
+	memset(stats, 0, sizeof(ArrangementStat) * ARRANGEMENTS_PER_VIEW);
+	if (view->df == NULL)
+		return;
+	foreach(lc, view->df->arrangements)
+	{
+		Arrangement *a = lfirst(lc);
+		ArrangementStat *s = &stats[Min(n, ARRANGEMENTS_PER_VIEW - 1)];
+
+		/* more than fit: the last slot sums up the rest */
+		if (n == ARRANGEMENTS_PER_VIEW - 1 && list_length(view->df->arrangements) > ARRANGEMENTS_PER_VIEW)
+		{
+			strlcpy(s->name, "(others)", ARRANGEMENT_NAME_LEN);
+			s->operator_id = -1;
+		}
+		else if (n < ARRANGEMENTS_PER_VIEW)
+		{
+			strlcpy(s->name, a->name, ARRANGEMENT_NAME_LEN);
+			s->operator_id = a->node;
+		}
+		s->relid = view->relid;
+		s->records += a->nrows;
+		s->bytes += MemoryContextMemAllocated(a->context, true);
+		n++;
+	}
+}
+
 /* Publish the frontier of every healthy view and wake readers. */
 static void
-publish(XLogRecPtr upper, TransactionId xid, bool hydrated)
+publish(XLogRecPtr upper, bool hydrated)
 {
 	ListCell   *lc;
+	int			dataflows = 0;
 
 	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
 	foreach(lc, worker_views)
@@ -381,12 +464,15 @@ publish(XLogRecPtr upper, TransactionId xid, bool hydrated)
 			strlcpy(entry->error, error ? error : "", VIEW_ERROR_LEN);
 			entry->error_code = code;
 			DataflowSize(view->df, &entry->arranged_rows, &entry->dataflow_bytes);
+			dataflows++;
 		}
-		if (TransactionIdIsValid(xid) && (view->changed || hydrated))
-			entry->last_xid = xid;
+		publish_arrangements(view, entry);
 		if (pg_atomic_read_u64(&entry->upper) < upper)
 			pg_atomic_write_u64(&entry->upper, upper);
 	}
+	Coordinator->workers[worker_index].dataflows = dataflows;
+	Coordinator->workers[worker_index].memory =
+		MemoryContextMemAllocated(TopMemoryContext, true);
 	LWLockRelease(Coordinator->lock);
 	pg_atomic_write_u64(&Coordinator->workers[worker_index].decoded, upper);
 	ConditionVariableBroadcast(&Coordinator->frontier_cv);
@@ -401,13 +487,13 @@ hydrate(void)
 {
 	char		slotname[NAMEDATALEN];
 	XLogRecPtr	consistent;
-	TransactionId xid;
 	ListCell   *lc;
 
 	snprintf(slotname, sizeof(slotname), "coordinator_%u_%d",
 			 MyDatabaseId, worker_index);
 
 	pgstat_report_activity(STATE_RUNNING, "hydrating maintained views");
+	set_activity("hydrating");
 
 	/*
 	 * Creating the slot waits for every transaction that has an xid now.
@@ -429,7 +515,7 @@ hydrate(void)
 	foreach(lc, worker_views)
 		run_for_view(lfirst(lc), hydrate_view, NULL);
 
-	xid = GetTopTransactionIdIfAny();
+	record_contents(consistent, true);
 	replorigin_session_origin_lsn = consistent;
 	PopActiveSnapshot();
 	CommitTransactionCommand();
@@ -437,7 +523,7 @@ hydrate(void)
 	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
 	Coordinator->workers[worker_index].hydrating_before = InvalidTransactionId;
 	LWLockRelease(Coordinator->lock);
-	publish(consistent, xid, true);
+	publish(consistent, true);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return consistent;
 }
@@ -496,11 +582,10 @@ batch_truncates_source(void)
 	return false;
 }
 
-/* Apply the decoded batch in one transaction; returns its xid, if any. */
-static TransactionId
+/* Apply the decoded batch in one transaction. */
+static void
 apply_batch(XLogRecPtr upper)
 {
-	TransactionId xid;
 	ListCell   *lc;
 
 	/* a change that could not be captured fails the views of its table */
@@ -515,7 +600,7 @@ apply_batch(XLogRecPtr upper)
 		}
 	}
 	if (worker_batch.changes == NIL)
-		return InvalidTransactionId;
+		return;
 	if (batch_truncates_source())
 	{
 		ereport(LOG,
@@ -525,6 +610,7 @@ apply_batch(XLogRecPtr upper)
 	}
 
 	pgstat_report_activity(STATE_RUNNING, "applying changes to maintained views");
+	set_activity("applying");
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -536,12 +622,11 @@ apply_batch(XLogRecPtr upper)
 		if (!view->failed && !view->dropped)
 			run_for_view(view, apply_view, NULL);
 	}
-	xid = GetTopTransactionIdIfAny();
+	record_contents(worker_batch.last_change_end, false);
 	replorigin_session_origin_lsn = upper;
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
-	return xid;
 }
 
 static bool
@@ -609,6 +694,7 @@ DataflowWorkerMain(Datum main_arg)
 	if (worker_views == NIL)
 	{
 		/* nothing to maintain: hold no slot, wait to be reloaded */
+		set_activity("no views");
 		for (;;)
 			wait_for_work(-1L);
 	}
@@ -630,10 +716,11 @@ DataflowWorkerMain(Datum main_arg)
 	{
 		XLogRecPtr	end = GetFlushRecPtr(NULL);
 		XLogRecPtr	upper;
-		TransactionId xid;
 
-		if (Coordinator->paused || ctx->reader->EndRecPtr >= end)
+		TimelineRecord(end, GetCurrentTimestamp());
+		if (Coordinator->workers[worker_index].paused || ctx->reader->EndRecPtr >= end)
 		{
+			set_activity(Coordinator->workers[worker_index].paused ? "paused" : "idle");
 			wait_for_work(WORKER_NAPTIME_MS);
 			continue;
 		}
@@ -641,16 +728,19 @@ DataflowWorkerMain(Datum main_arg)
 		MemoryContextReset(tick_context);
 		worker_batch.changes = NIL;
 		worker_batch.touched = NIL;
+		worker_batch.committed_changes = 0;
+		worker_batch.last_change_end = InvalidXLogRecPtr;
 		worker_batch.error = NULL;
 		worker_batch.error_relid = InvalidOid;
 
 		pgstat_report_activity(STATE_RUNNING, "decoding WAL");
+		set_activity("decoding");
 		upper = CaptureDecode(ctx, end, TICK_MAX_CHANGES);
 		/* drop cache entries built under historic snapshots */
 		InvalidateSystemCaches();
 
-		xid = apply_batch(upper);
-		publish(upper, xid, false);
+		apply_batch(upper);
+		publish(upper, false);
 		LogicalConfirmReceivedLocation(upper);
 		MemoryContextSwitchTo(worker_context);
 

@@ -21,15 +21,25 @@
 #include "storage/ipc.h"
 #include "storage/shmem.h"
 
+#include "coordinator/processes.h"
 #include "coordinator/shmem.h"
+#include "coordinator/timestamp.h"
 
 CoordinatorShared *Coordinator = NULL;
 
 static Size
-coordinator_shmem_size(void)
+views_size(void)
 {
 	return add_size(offsetof(CoordinatorShared, views),
 					mul_size(sizeof(CoordinatorView), coordinator_max_views));
+}
+
+static Size
+coordinator_shmem_size(void)
+{
+	return add_size(MAXALIGN(views_size()),
+					mul_size(mul_size(sizeof(ArrangementStat), ARRANGEMENTS_PER_VIEW),
+							 coordinator_max_views));
 }
 
 /* Called from shmem_request_hook. */
@@ -54,6 +64,10 @@ CoordinatorShmemStartup(void)
 		Coordinator->lock = &(GetNamedLWLockTranche(COORDINATOR_NAME))->lock;
 		Coordinator->database = InvalidOid;
 		pg_atomic_init_u64(&Coordinator->catalog_generation, 1);
+		SpinLockInit(&Coordinator->timeline_lock);
+		pg_atomic_init_u64(&Coordinator->last_commit_end, 0);
+		Coordinator->arrangements = (ArrangementStat *)
+			((char *) Coordinator + MAXALIGN(views_size()));
 		ConditionVariableInit(&Coordinator->frontier_cv);
 		for (int i = 0; i < COORDINATOR_MAX_WORKERS; i++)
 			pg_atomic_init_u64(&Coordinator->workers[i].decoded, 0);
@@ -167,6 +181,8 @@ CoordinatorXactCallback(XactEvent event, void *arg)
 			if (XactLastCommitEnd != last_commit_end)
 			{
 				last_commit_end = XactLastCommitEnd;
+				if (!CoordinatorIsOwnProcess)
+					OracleApplyWrite(last_commit_end);
 				for (int i = 0; i < coordinator_dataflow_workers; i++)
 					CoordinatorWakeWorker(i);
 			}

@@ -87,7 +87,7 @@ report "join + aggregate, groups of 1,000" coarse_m region coarse_r
 echo "== dataflow memory"
 heap=$(psql_ -c "SELECT pg_relation_size('facts') + pg_relation_size('customers')")
 srcrows=$(psql_ -c "SELECT (SELECT count(*) FROM facts) + (SELECT count(*) FROM customers)")
-psql_ -F ' ' -c "SELECT view, arranged_rows, dataflow_bytes FROM coordinator.frontiers ORDER BY view::text" |
+psql_ -F ' ' -c "SELECT object, arranged_rows, dataflow_bytes FROM coordinator.dataflows ORDER BY object::text" |
 	while read -r view rows bytes; do
 		awk -v v="$view" -v r="$rows" -v b="$bytes" -v h="$heap" -v s="$srcrows" 'BEGIN {
 			printf "%-10s %9d rows arranged  %7.1f MB  %6.1f bytes per source row  %.2fx the source heap\n",

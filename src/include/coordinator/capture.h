@@ -42,6 +42,8 @@ typedef struct CaptureBatch
 	RepOriginId origin;			/* our own writes: never captured */
 	List	   *changes;		/* CapturedChange *, in commit order */
 	List	   *touched;		/* OIDs of the sources that changed */
+	int			committed_changes;	/* changes of the transactions ... */
+	XLogRecPtr	last_change_end;	/* ... up to the last one with changes */
 	char	   *error;			/* set when a change cannot be captured */
 	Oid			error_relid;	/* ... and the table it belongs to */
 } CaptureBatch;

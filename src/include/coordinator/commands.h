@@ -8,6 +8,7 @@
 #ifndef COORDINATOR_COMMANDS_H
 #define COORDINATOR_COMMANDS_H
 
+#include "access/xlogdefs.h"
 #include "nodes/pg_list.h"
 
 /* setup.c */
@@ -20,6 +21,9 @@ extern void CoordinatorInstallReadHooks(void);
 
 /* reads.c */
 extern bool CoordinatorIsMaintainedView(Oid relid);
-extern void CoordinatorWaitForViews(List *relids, bool strict);
+extern List *CoordinatorMaintainedViewsIn(List *rtable);
+extern void CoordinatorWaitForViews(List *relids, XLogRecPtr target);
+extern void CoordinatorNoteSnapshotUse(void);
+extern XLogRecPtr CoordinatorReadTarget(void);
 
 #endif							/* COORDINATOR_COMMANDS_H */

@@ -27,6 +27,8 @@ extern char *coordinator_database;
 extern int	coordinator_dataflow_workers;
 extern int	coordinator_isolation;
 extern int	coordinator_max_views;
+extern bool coordinator_emit_timestamp_notice;
+extern int	coordinator_timestamp_notice_min_wait;
 
 /* true once _PG_init ran from shared_preload_libraries */
 extern bool coordinator_preloaded;

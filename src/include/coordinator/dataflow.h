@@ -92,6 +92,8 @@ typedef struct Arrangement
 	void	   *key_arg;
 	int64		nrows;
 	Size		tuple_bytes;
+	const char *name;			/* what it holds, for introspection */
+	int			node;			/* plan node id of its operator */
 } Arrangement;
 
 extern Arrangement *ArrangementCreate(MemoryContext parent, const char *name,
@@ -163,7 +165,7 @@ extern ZSet *DataflowOpInput(DataflowOp *op, Dataflow *df, int n);
 /* subplan.c: subqueries in expressions (initPlans, SubPlans) */
 extern void SubplansInit(Dataflow *df);
 extern List *SubplanDeps(Dataflow *df, Plan *plan);
-extern void SubplanDepend(Dataflow *df, DataflowOp *op, List *deps);
+extern void SubplanDepend(Dataflow *df, DataflowOp *op, Plan *plan, List *deps);
 extern void SubplanDependentStep(DataflowOp *op, Dataflow *df);
 
 /* errors.c: data errors are part of the result, counted like rows */
@@ -173,6 +175,8 @@ extern ErrorData *DataErrorCatch(Dataflow *df, MemoryContext context,
 								 int64 diff);
 extern const char *DataflowError(Dataflow *df, int *sqlerrcode);
 extern void DataflowSize(Dataflow *df, int64 *rows, int64 *bytes);
+extern Arrangement *DataflowArrange(Dataflow *df, Plan *plan, const char *name,
+									ArrKeyEqual key_equal, void *key_arg);
 
 /* map.c, join.c, reduce.c: the operators */
 extern DataflowOp *ScanCreate(Dataflow *df, Scan *plan, Oid relid, bool raw);

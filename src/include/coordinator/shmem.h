@@ -23,6 +23,8 @@
 #include "storage/condition_variable.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
+#include "storage/spin.h"
+#include "utils/timestamp.h"
 
 #include "coordinator/coordinator.h"
 
@@ -41,9 +43,21 @@ typedef struct CoordinatorView
 	Oid			relid;			/* the view's heap relation */
 	int			worker;			/* index of the dataflow worker */
 	ViewState	state;
-	TransactionId last_xid;		/* last worker transaction that wrote it */
 	pg_atomic_uint64 upper;		/* every commit with end LSN <= upper is
 								 * reflected; 0 until hydrated */
+
+	/*
+	 * The view's contents, as a worker transaction left them, are the
+	 * query's result at every time from since to upper: since is the tick
+	 * that last changed them.  The worker sets since, last_xid and the
+	 * previous contents' interval just before that transaction commits,
+	 * so a reader whose snapshot does not see last_xid knows it reads the
+	 * previous contents (timestamp.c).
+	 */
+	XLogRecPtr	since;
+	TransactionId last_xid;		/* the worker transaction that wrote them */
+	XLogRecPtr	prev_since;		/* the contents before last_xid ... */
+	XLogRecPtr	prev_upper;		/* ... and how far they were complete */
 	char		error[VIEW_ERROR_LEN];	/* FAILED: why; READY: a data error */
 	int			error_code;		/* READY: SQLSTATE of the data error, or 0 */
 	int64		arranged_rows;	/* distinct rows in the view's arrangements */
@@ -59,7 +73,37 @@ typedef struct CoordinatorWorker
 	TransactionId hydrating_before;	/* while creating its slot: it waits
 									 * for every xid older than this */
 	pg_atomic_uint64 decoded;	/* WAL position decoded so far */
+	bool		paused;			/* debug: stops consuming the WAL */
+	char		activity[32];	/* what it is doing: see worker.c */
+	int			dataflows;		/* views it maintains */
+	int64		memory;			/* bytes allocated by the process */
 } CoordinatorWorker;
+
+/*
+ * One sample of the timeline: at wall-clock time "time" the WAL ended at
+ * or before "lsn" (timeline.c).
+ */
+typedef struct TimelineSample
+{
+	XLogRecPtr	lsn;
+	TimestampTz time;
+} TimelineSample;
+
+#define TIMELINE_SAMPLES 4096
+
+/* Per-arrangement sizes, published by the workers (arrangements view). */
+#define ARRANGEMENT_NAME_LEN 48
+
+typedef struct ArrangementStat
+{
+	Oid			relid;			/* the view; InvalidOid: slot unused */
+	int			operator_id;	/* plan node id of the operator */
+	char		name[ARRANGEMENT_NAME_LEN];
+	int64		records;
+	int64		bytes;
+} ArrangementStat;
+
+#define ARRANGEMENTS_PER_VIEW 32
 
 typedef struct CoordinatorShared
 {
@@ -70,9 +114,14 @@ typedef struct CoordinatorShared
 	bool		extension_ready;	/* coordinator saw the extension */
 	pg_atomic_uint64 catalog_generation;	/* bumped by committed DDL */
 	uint64		loaded_generation;	/* what the coordinator has applied */
-	bool		paused;			/* debug: workers stop consuming the WAL */
 	ConditionVariable frontier_cv;	/* broadcast when any view changes */
 	CoordinatorWorker workers[COORDINATOR_MAX_WORKERS];
+	pg_atomic_uint64 last_commit_end;	/* the oracle: see timeline.c */
+	slock_t		timeline_lock;	/* protects the timeline */
+	int			timeline_next;	/* next sample to write */
+	int			timeline_count;
+	TimelineSample timeline[TIMELINE_SAMPLES];
+	ArrangementStat *arrangements;	/* max_views * ARRANGEMENTS_PER_VIEW */
 	int			max_views;
 	CoordinatorView views[FLEXIBLE_ARRAY_MEMBER];
 } CoordinatorShared;

@@ -1,0 +1,275 @@
+/*-------------------------------------------------------------------------
+ *
+ * introspection.c
+ *	  SQL functions behind the introspection views of schema coordinator
+ *	  (objects, frontiers, materialization_lag, workers, arrangements) and
+ *	  EXPLAIN TIMESTAMP.  The views themselves are in the install script.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/executor.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/plannodes.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/pg_lsn.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "coordinator/commands.h"
+#include "coordinator/coordinator.h"
+#include "coordinator/shmem.h"
+#include "coordinator/timestamp.h"
+
+PG_FUNCTION_INFO_V1(coordinator_view_status);
+PG_FUNCTION_INFO_V1(coordinator_worker_status);
+PG_FUNCTION_INFO_V1(coordinator_arrangement_sizes);
+PG_FUNCTION_INFO_V1(coordinator_timestamp_wall_time);
+PG_FUNCTION_INFO_V1(coordinator_last_read_timestamp);
+PG_FUNCTION_INFO_V1(coordinator_oracle_timestamp);
+PG_FUNCTION_INFO_V1(coordinator_explain_timestamp);
+PG_FUNCTION_INFO_V1(coordinator_explain_timestamp_json);
+
+static const char *
+view_state_name(ViewState state)
+{
+	switch (state)
+	{
+		case VIEW_PENDING:
+			return "hydrating";
+		case VIEW_READY:
+			return "running";
+		case VIEW_FAILED:
+			return "failed";
+		default:
+			return "unknown";
+	}
+}
+
+/*
+ * coordinator.view_status(): one row per view the coordinator maintains:
+ * relation, worker, state, since and upper as this statement's snapshot
+ * sees them (NULL before hydration), error and its SQLSTATE, rows arranged
+ * and memory held by its dataflow.
+ */
+Datum
+coordinator_view_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	List	   *relids = NIL;
+	TimestampDetermination *det;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (Coordinator == NULL)
+		PG_RETURN_VOID();
+
+	LWLockAcquire(Coordinator->lock, LW_SHARED);
+	for (int i = 0; i < Coordinator->max_views; i++)
+	{
+		if (Coordinator->views[i].state != VIEW_FREE)
+			relids = lappend_oid(relids, Coordinator->views[i].relid);
+	}
+	LWLockRelease(Coordinator->lock);
+
+	det = TimestampInputs(relids, GetActiveSnapshot());
+	for (int i = 0; i < det->ninputs; i++)
+	{
+		TimestampInput *in = &det->inputs[i];
+		CoordinatorView *entry;
+		Datum		values[9];
+		bool		nulls[9] = {false};
+		char		error[VIEW_ERROR_LEN] = "";
+		int			error_code = 0;
+		int64		rows = 0;
+		int64		bytes = 0;
+
+		LWLockAcquire(Coordinator->lock, LW_SHARED);
+		entry = CoordinatorFindView(in->relid);
+		if (entry != NULL)
+		{
+			strlcpy(error, entry->error, sizeof(error));
+			error_code = entry->error_code;
+			rows = entry->arranged_rows;
+			bytes = entry->dataflow_bytes;
+		}
+		LWLockRelease(Coordinator->lock);
+		if (entry == NULL)
+			continue;			/* dropped meanwhile */
+
+		values[0] = ObjectIdGetDatum(in->relid);
+		values[1] = Int32GetDatum(in->worker);
+		values[2] = CStringGetTextDatum(view_state_name(in->state));
+		values[3] = Int64GetDatum((int64) in->since);
+		nulls[3] = in->since == InvalidXLogRecPtr;
+		values[4] = Int64GetDatum((int64) in->upper);
+		nulls[4] = in->upper == InvalidXLogRecPtr;
+		values[5] = CStringGetTextDatum(error);
+		nulls[5] = error[0] == '\0';
+		values[6] = CStringGetTextDatum(unpack_sql_state(error_code));
+		nulls[6] = error_code == 0;
+		values[7] = Int64GetDatum(rows);
+		values[8] = Int64GetDatum(bytes);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_VOID();
+}
+
+/* coordinator.worker_status(): one row per dataflow worker. */
+Datum
+coordinator_worker_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (Coordinator == NULL)
+		PG_RETURN_VOID();
+
+	LWLockAcquire(Coordinator->lock, LW_SHARED);
+	for (int i = 0; i < coordinator_dataflow_workers; i++)
+	{
+		CoordinatorWorker *w = &Coordinator->workers[i];
+		Datum		values[7];
+		bool		nulls[7] = {false};
+		XLogRecPtr	decoded = pg_atomic_read_u64(&w->decoded);
+
+		values[0] = Int32GetDatum(i);
+		values[1] = Int32GetDatum(w->pid);
+		nulls[1] = w->pid == 0;
+		values[2] = CStringGetTextDatum(w->pid == 0 ? "stopped" : w->activity);
+		values[3] = Int32GetDatum(w->dataflows);
+		values[4] = Int64GetDatum(w->memory);
+		nulls[4] = w->pid == 0;
+		values[5] = Int64GetDatum(w->launches);
+		values[6] = LSNGetDatum(decoded);
+		nulls[6] = decoded == InvalidXLogRecPtr;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	LWLockRelease(Coordinator->lock);
+	PG_RETURN_VOID();
+}
+
+/* coordinator.arrangement_sizes(): one row per arrangement of each view. */
+Datum
+coordinator_arrangement_sizes(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (Coordinator == NULL)
+		PG_RETURN_VOID();
+
+	LWLockAcquire(Coordinator->lock, LW_SHARED);
+	for (int i = 0; i < Coordinator->max_views; i++)
+	{
+		ArrangementStat *stats = Coordinator->arrangements + i * ARRANGEMENTS_PER_VIEW;
+
+		if (Coordinator->views[i].state == VIEW_FREE)
+			continue;
+		for (int k = 0; k < ARRANGEMENTS_PER_VIEW; k++)
+		{
+			Datum		values[5];
+			bool		nulls[5] = {false};
+
+			if (stats[k].relid != Coordinator->views[i].relid)
+				continue;
+			values[0] = ObjectIdGetDatum(stats[k].relid);
+			values[1] = Int32GetDatum(stats[k].operator_id);
+			nulls[1] = stats[k].operator_id < 0;
+			values[2] = CStringGetTextDatum(stats[k].name);
+			values[3] = Int64GetDatum(stats[k].records);
+			values[4] = Int64GetDatum(stats[k].bytes);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	LWLockRelease(Coordinator->lock);
+	PG_RETURN_VOID();
+}
+
+/* coordinator.timestamp_wall_time(ts bigint): the wall time of a timestamp. */
+Datum
+coordinator_timestamp_wall_time(PG_FUNCTION_ARGS)
+{
+	int64		ts = PG_GETARG_INT64(0);
+	TimestampTz wall = ts > 0 ? TimelineWallTime((XLogRecPtr) ts) : 0;
+
+	if (wall == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_TIMESTAMPTZ(wall);
+}
+
+/* coordinator.oracle_timestamp(): the end of the latest commit. */
+Datum
+coordinator_oracle_timestamp(PG_FUNCTION_ARGS)
+{
+	if (Coordinator == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64((int64) OracleLatestWrite());
+}
+
+/* coordinator.last_read_timestamp(): this session's last read of views. */
+Datum
+coordinator_last_read_timestamp(PG_FUNCTION_ARGS)
+{
+	if (LastReadTimestamp == InvalidXLogRecPtr)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64((int64) LastReadTimestamp);
+}
+
+/*
+ * How a read of query would choose its timestamp now, without running it:
+ * plan the query, find the maintained views it reads, and determine.
+ */
+static TimestampDetermination *
+explain_query(text *query_text)
+{
+	char	   *query = text_to_cstring(query_text);
+	List	   *parsed = pg_parse_query(query);
+	List	   *relids = NIL;
+	ListCell   *lc;
+	RawStmt    *raw;
+	TimestampDetermination *det;
+	bool		strict = coordinator_isolation == COORDINATOR_ISOLATION_STRICT_SERIALIZABLE;
+
+	if (list_length(parsed) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("EXPLAIN TIMESTAMP needs exactly one statement")));
+	raw = linitial_node(RawStmt, parsed);
+	if (!IsA(raw->stmt, SelectStmt))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("EXPLAIN TIMESTAMP explains only SELECT statements")));
+
+	foreach(lc, pg_plan_queries(pg_analyze_and_rewrite_fixedparams(raw, query, NULL, 0, NULL),
+								query, CURSOR_OPT_PARALLEL_OK, NULL))
+	{
+		PlannedStmt *stmt = lfirst_node(PlannedStmt, lc);
+
+		/* the read needs these privileges; so does explaining it */
+		ExecCheckRTPerms(stmt->rtable, true);
+		relids = list_concat_unique_oid(relids, CoordinatorMaintainedViewsIn(stmt->rtable));
+	}
+
+	det = TimestampInputs(relids, GetTransactionSnapshot());
+	TimestampDetermine(det, strict, strict ? CoordinatorReadTarget() : InvalidXLogRecPtr);
+	return det;
+}
+
+/* coordinator.explain_timestamp(query text) RETURNS text */
+Datum
+coordinator_explain_timestamp(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(TimestampExplainText(explain_query(PG_GETARG_TEXT_PP(0)))));
+}
+
+/* coordinator.explain_timestamp_json(query text) RETURNS jsonb */
+Datum
+coordinator_explain_timestamp_json(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_JSONB_P(TimestampExplainJsonb(explain_query(PG_GETARG_TEXT_PP(0))));
+}

@@ -1,0 +1,77 @@
+/*-------------------------------------------------------------------------
+ *
+ * timestamp.h
+ *	  Timestamps, frontiers and the choice of a read's timestamp.
+ *
+ * A timestamp is a WAL position (timeline.c).  Each maintained view, as a
+ * collection, has a read frontier "since" and a write frontier "upper": a
+ * read at time t is valid iff since <= t < upper.  Its contents are the
+ * query's result at every such t: since is when they last changed, upper
+ * one past the last WAL position the view reflects.  This version keeps no
+ * history: since is the time of the view's latest change.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef COORDINATOR_TIMESTAMP_H
+#define COORDINATOR_TIMESTAMP_H
+
+#include "access/xlogdefs.h"
+#include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
+#include "utils/jsonb.h"
+#include "utils/snapshot.h"
+#include "utils/timestamp.h"
+
+/* timeline.c */
+extern void TimelineRecord(XLogRecPtr lsn, TimestampTz time);
+extern TimestampTz TimelineWallTime(XLogRecPtr ts);
+extern void OracleApplyWrite(XLogRecPtr commit_end);
+extern XLogRecPtr OracleLatestWrite(void);
+extern XLogRecPtr OracleReadTimestamp(void);
+extern char *WallTimeString(TimestampTz time);
+extern char *TimestampString(XLogRecPtr ts);
+
+/*
+ * The latest timestamp this session read at, and the timestamp of its last
+ * read of maintained views (selection.c).
+ */
+extern XLogRecPtr SessionLastReadTimestamp;
+extern XLogRecPtr LastReadTimestamp;
+
+/* One input of a read: a maintained view. */
+typedef struct TimestampInput
+{
+	Oid			relid;
+	int			worker;
+	int			state;			/* ViewState; VIEW_FREE: not registered */
+	XLogRecPtr	since;			/* read frontier; 0: unknown */
+	XLogRecPtr	upper;			/* write frontier (exclusive); 0: none */
+} TimestampInput;
+
+/* How a read's timestamp was (or would be) chosen: EXPLAIN TIMESTAMP. */
+typedef struct TimestampDetermination
+{
+	bool		strict;
+	XLogRecPtr	oracle;			/* strict: the oracle read timestamp */
+	XLogRecPtr	since;			/* greatest since of the inputs */
+	XLogRecPtr	upper;			/* least upper of the inputs */
+	XLogRecPtr	chosen;			/* the query timestamp */
+	bool		respond_immediately;
+	TimestampTz wall;			/* session wall time */
+	long		waited_ms;		/* reads: how long the read waited */
+	int			ninputs;
+	TimestampInput *inputs;
+} TimestampDetermination;
+
+/* selection.c */
+extern TimestampDetermination *TimestampInputs(List *relids, Snapshot snapshot);
+extern void TimestampDetermine(TimestampDetermination *det, bool strict,
+							   XLogRecPtr oracle);
+extern bool TimestampStaleInput(TimestampDetermination *det, XLogRecPtr target,
+								Oid *relid);
+
+/* explain.c */
+extern char *TimestampExplainText(TimestampDetermination *det);
+extern Jsonb *TimestampExplainJsonb(TimestampDetermination *det);
+
+#endif							/* COORDINATOR_TIMESTAMP_H */
