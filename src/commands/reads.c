@@ -5,22 +5,24 @@
  *
  * Under coordinator.isolation = 'strict serializable' (the default), a
  * statement that reads a maintained view first waits until the view's
- * upper frontier reaches the statement's target T, the WAL flush position
- * when the statement began (or this session's last commit, if later, which
- * is flushed first).  Every transaction acknowledged to any client before
- * the statement began ends at or before T, so the view reflects all of
- * them: read-your-writes across sessions.  Under 'serializable' the read
- * only waits for the view to be hydrated.
+ * upper frontier passes the statement's target T, the oracle's read
+ * timestamp (timeline.c): every transaction acknowledged to any client
+ * before the statement began ends at or before T, so the view reflects all
+ * of them: read-your-writes across sessions.  In REPEATABLE READ and
+ * SERIALIZABLE, T is chosen once per transaction.  Under 'serializable'
+ * the read only waits for the view to be hydrated.
  *
  * The executor's snapshot was taken before the wait.  After it, the
- * snapshot must see the worker transaction that brought the view to T:
- * in READ COMMITTED the hook takes a new snapshot; in REPEATABLE READ and
- * SERIALIZABLE it cannot, and raises a serialization failure instead of
- * returning a stale answer.
+ * contents of each view the snapshot sees must reflect T (selection.c): in
+ * READ COMMITTED the hook takes a new snapshot; in REPEATABLE READ, the
+ * first statement that uses the transaction snapshot may still refresh it;
+ * otherwise the read raises a serialization failure instead of returning
+ * a stale answer.
  *
  * The wait sleeps on a condition variable, so cancel and statement_timeout
- * end it with SQLSTATE 57014.  The reader holds only AccessShareLock on the
- * view, which never blocks the worker's writes.
+ * end it with SQLSTATE 57014, with a CONTEXT naming the view.  The reader
+ * holds only AccessShareLock on the view, which never blocks the worker's
+ * writes.
  *
  *-------------------------------------------------------------------------
  */
