@@ -35,22 +35,6 @@ PG_FUNCTION_INFO_V1(coordinator_oracle_timestamp);
 PG_FUNCTION_INFO_V1(coordinator_explain_timestamp);
 PG_FUNCTION_INFO_V1(coordinator_explain_timestamp_json);
 
-static const char *
-view_state_name(ViewState state)
-{
-	switch (state)
-	{
-		case VIEW_PENDING:
-			return "hydrating";
-		case VIEW_READY:
-			return "running";
-		case VIEW_FAILED:
-			return "failed";
-		default:
-			return "unknown";
-	}
-}
-
 /*
  * coordinator.view_status(): one row per view the coordinator maintains:
  * relation, worker, state, since and upper as this statement's snapshot
@@ -103,7 +87,7 @@ coordinator_view_status(PG_FUNCTION_ARGS)
 
 		values[0] = ObjectIdGetDatum(in->relid);
 		values[1] = Int32GetDatum(in->worker);
-		values[2] = CStringGetTextDatum(view_state_name(in->state));
+		values[2] = CStringGetTextDatum(CoordinatorViewStateName(in->state));
 		values[3] = Int64GetDatum((int64) in->since);
 		nulls[3] = in->since == InvalidXLogRecPtr;
 		values[4] = Int64GetDatum((int64) in->upper);

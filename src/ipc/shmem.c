@@ -96,6 +96,23 @@ CoordinatorFindView(Oid relid)
 	return NULL;
 }
 
+/* A view's state as introspection shows it. */
+const char *
+CoordinatorViewStateName(ViewState state)
+{
+	switch (state)
+	{
+		case VIEW_PENDING:
+			return "hydrating";
+		case VIEW_READY:
+			return "running";
+		case VIEW_FAILED:
+			return "failed";
+		default:
+			return "pending";	/* not registered by the coordinator yet */
+	}
+}
+
 /*
  * The wait of every coordinator process: sleep on the process latch until
  * it is set or timeout ms pass (-1: no timeout), exit with the postmaster,

@@ -48,22 +48,6 @@ input_name(Oid relid)
 	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), name);
 }
 
-static const char *
-input_state(int state)
-{
-	switch (state)
-	{
-		case VIEW_PENDING:
-			return "hydrating";
-		case VIEW_READY:
-			return "running";
-		case VIEW_FAILED:
-			return "failed";
-		default:
-			return "not started";
-	}
-}
-
 /* The views whose since is the greatest: they bind the lower bound. */
 static char *
 binding_inputs(TimestampDetermination *det)
@@ -111,7 +95,7 @@ TimestampExplainText(TimestampDetermination *det)
 
 		appendStringInfo(&buf, "\nview %s (worker %d%s%s):\n", input_name(in->relid),
 						 in->worker, in->state == VIEW_READY ? "" : ", ",
-						 in->state == VIEW_READY ? "" : input_state(in->state));
+						 in->state == VIEW_READY ? "" : CoordinatorViewStateName(in->state));
 		appendStringInfo(&buf, "                  read frontier:%s\n", frontier_string(in->since));
 		appendStringInfo(&buf, "                 write frontier:%s\n", frontier_string(in->upper));
 	}
@@ -206,7 +190,7 @@ TimestampExplainJsonb(TimestampDetermination *det)
 		appendStringInfo(&buf, "%s{\"name\": ", i == 0 ? "" : ", ");
 		escape_json(&buf, input_name(in->relid));
 		appendStringInfo(&buf, ", \"worker\": %d, \"state\": ", in->worker);
-		escape_json(&buf, input_state(in->state));
+		escape_json(&buf, CoordinatorViewStateName(in->state));
 		appendStringInfoString(&buf, ", \"read_frontier\": ");
 		json_frontier(&buf, in->since);
 		appendStringInfoString(&buf, ", \"write_frontier\": ");

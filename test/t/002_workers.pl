@@ -6,25 +6,12 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use CoordinatorNode;
 use IPC::Run;
 
-my $node = PostgreSQL::Test::Cluster->new('workers');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'coordinator'
-wal_level = logical
-coordinator.database = 'postgres'
-restart_after_crash = on
-max_worker_processes = 16
-});
-$node->start;
-if ($node->safe_psql('postgres',
-	"SELECT count(*) FROM pg_settings WHERE name = 'output_plugin_libraries'"))
-{
-	$node->append_conf('postgresql.conf',
-		"output_plugin_libraries = 'pgoutput, test_decoding, coordinator'\n");
-}
-$node->restart;
+my $node = CoordinatorNode->new('workers', "restart_after_crash = on\n");
 
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION coordinator;

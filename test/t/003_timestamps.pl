@@ -11,24 +11,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use CoordinatorNode;
 
-my $node = PostgreSQL::Test::Cluster->new('timestamps');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'coordinator'
-wal_level = logical
-coordinator.database = 'postgres'
-coordinator.dataflow_workers = 2
-max_worker_processes = 16
-});
-$node->start;
-if ($node->safe_psql('postgres',
-	"SELECT count(*) FROM pg_settings WHERE name = 'output_plugin_libraries'"))
-{
-	$node->append_conf('postgresql.conf',
-		"output_plugin_libraries = 'pgoutput, test_decoding, coordinator'\n");
-}
-$node->restart;
+my $node = CoordinatorNode->new('timestamps', "coordinator.dataflow_workers = 2\n");
 
 # a view on each worker (views go to worker relid % 2)
 $node->safe_psql('postgres', q{

@@ -131,6 +131,7 @@ extern CoordinatorShared *Coordinator;
 extern void CoordinatorShmemRequest(void);
 extern void CoordinatorShmemStartup(void);
 extern CoordinatorView *CoordinatorFindView(Oid relid);
+extern const char *CoordinatorViewStateName(ViewState state);
 extern void CoordinatorWaitLatch(long timeout);
 extern void CoordinatorWakeCoordinator(void);
 extern void CoordinatorWakeWorker(int worker);
