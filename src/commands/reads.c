@@ -290,22 +290,31 @@ CoordinatorNoteSnapshotUse(void)
 }
 
 /*
- * Make the statement's snapshot see contents of every view that reflect
- * target, or fail.  In READ COMMITTED, take a new snapshot.  In REPEATABLE
- * READ, the first statement of the transaction that reads anything may
- * still move the transaction snapshot forward: nothing has read with it.
- * Otherwise (SERIALIZABLE, whose snapshot predicate locking has
- * registered, or a later statement) raise a serialization failure rather
- * than return a stale answer.
+ * Wait until the views reflect target, then make the statement's snapshot
+ * see contents of every view that reflect it, or fail.  In READ COMMITTED,
+ * take a new snapshot.  In REPEATABLE READ, the first statement of the
+ * transaction that reads anything may still move the transaction snapshot
+ * forward: nothing has read with it.  Otherwise (SERIALIZABLE, whose
+ * snapshot predicate locking has registered, or a later statement) raise
+ * a serialization failure rather than return a stale answer.  Without a
+ * target (serializable reads), wait for hydration only.
  */
 static TimestampDetermination *
-fresh_inputs(QueryDesc *qd, List *relids, XLogRecPtr target)
+wait_and_read(QueryDesc *qd, List *relids, XLogRecPtr target)
 {
-	TimestampDetermination *det = TimestampInputs(relids, qd->snapshot);
+	TimestampDetermination *det;
 	Oid			stale;
 
-	while (TimestampStaleInput(det, target, &stale))
+	for (;;)
 	{
+		CHECK_FOR_INTERRUPTS();
+		CoordinatorWaitForViews(relids, target);
+		/* the worker marked the view populated: see that in the relcache */
+		AcceptInvalidationMessages();
+		det = TimestampInputs(relids, qd->snapshot);
+		if (target == InvalidXLogRecPtr || !TimestampStaleInput(det, target, &stale))
+			return det;
+
 		if (IsolationUsesXactSnapshot() &&
 			(IsolationIsSerializable() || snapshot_used_lxid == MyProc->lxid))
 			ereport(ERROR,
@@ -322,10 +331,7 @@ fresh_inputs(QueryDesc *qd, List *relids, XLogRecPtr target)
 		}
 		UnregisterSnapshot(qd->snapshot);
 		qd->snapshot = RegisterSnapshot(GetTransactionSnapshot());
-		det = TimestampInputs(relids, qd->snapshot);
-		CHECK_FOR_INTERRUPTS();
 	}
-	return det;
 }
 
 /*
@@ -351,12 +357,7 @@ read_views(QueryDesc *qd, List *relids)
 	long		secs;
 	int			usecs;
 
-	CoordinatorWaitForViews(relids, target);
-	/* the worker marked the view populated: see that in the relcache */
-	AcceptInvalidationMessages();
-
-	det = strict ? fresh_inputs(qd, relids, target) :
-		TimestampInputs(relids, qd->snapshot);
+	det = wait_and_read(qd, relids, target);
 	TimestampDetermine(det, strict, target);
 	TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
 	det->waited_ms = secs * 1000 + usecs / 1000;

@@ -371,10 +371,10 @@ set_activity(const char *activity)
 /*
  * Just before the transaction that wrote the views commits: the contents
  * of each view it changed are valid from since on (the end of the last
- * decoded transaction with changes; at hydration, the consistent point),
- * and were written by this transaction; the previous contents were valid from the old since
- * to the old upper.  A reader whose snapshot does not see this
- * transaction yet reads the previous contents (selection.c).
+ * decoded transaction with changes; at hydration, the consistent point)
+ * and were written by this transaction; the previous contents were valid
+ * from the old since to the old upper.  A reader whose snapshot does not
+ * see this transaction yet reads the previous contents (selection.c).
  */
 static void
 record_contents(XLogRecPtr since, bool hydrated)

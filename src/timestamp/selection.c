@@ -33,7 +33,12 @@
 XLogRecPtr	SessionLastReadTimestamp = InvalidXLogRecPtr;
 XLogRecPtr	LastReadTimestamp = InvalidXLogRecPtr;
 
-/* Does the snapshot see what transaction xid wrote? */
+/*
+ * Does the snapshot see what transaction xid wrote?  A worker transaction
+ * that aborted ends its process, whose successor writes the directory
+ * anew, so one older than every running transaction is taken as committed
+ * (its commit log may be gone after a long idle time).
+ */
 static bool
 xid_visible(TransactionId xid, Snapshot snapshot)
 {
@@ -41,6 +46,8 @@ xid_visible(TransactionId xid, Snapshot snapshot)
 		return true;
 	if (XidInMVCCSnapshot(xid, snapshot))
 		return false;
+	if (TransactionIdPrecedes(xid, snapshot->xmin))
+		return true;
 	return TransactionIdDidCommit(xid);
 }
 
