@@ -122,7 +122,6 @@ SELECT object, arranged_rows, dataflow_bytes > 0 AS bytes
 -- serializable reads the old contents at once
 SELECT coordinator.debug_pause_workers(true);
 INSERT INTO acct VALUES (12, 'o2', 120);
-SELECT pg_sleep(0.2);
 SELECT object, lag_bytes > 0 AS behind, lag > interval '0' AS late
   FROM coordinator.materialization_lag WHERE object = 'rich'::regclass;
 SELECT (j->>'respond_immediately')::bool AS immediately,

@@ -67,7 +67,12 @@ like($explain, qr/can respond immediately: false/, 'EXPLAIN TIMESTAMP says a rea
 like($explain, qr/view public\.vb \(worker $wb\):/, 'and shows the held view');
 $session->query_until(qr/started/,
 	"\\echo started\nSELECT count(*), coordinator.last_read_timestamp() FROM vb;\n");
-sleep 1;
+# the read is waiting for the held view (not done, not on a lock)
+$node->poll_query_until('postgres', q{
+	SELECT count(*) = 1 FROM pg_stat_activity
+	 WHERE query LIKE 'SELECT count(*), coordinator.last_read_timestamp() FROM vb%'
+	   AND state = 'active' AND wait_event = 'Extension'})
+  or die 'the strict read of the held view did not wait';
 $node->safe_psql('postgres', "SELECT coordinator.debug_pause_workers(false, $wb)");
 # the waiting read's own output arrives before this query's
 my ($count_b, $tb) = $session->query_safe('SELECT 1') =~ /^(\d+)\|(\d+)$/m;
