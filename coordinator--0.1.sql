@@ -146,17 +146,17 @@ CREATE VIEW coordinator.frontiers AS
            coordinator.timestamp_wall_time(s.upper) AS upper_time
       FROM coordinator.view_status() s
     UNION ALL
-    SELECT src.relid::pg_catalog.regclass, 'source',
-           pg_catalog.min(w.decoded OPERATOR(pg_catalog.-) '0/0'::pg_catalog.pg_lsn)::bigint,
-           pg_catalog.min(w.decoded OPERATOR(pg_catalog.-) '0/0'::pg_catalog.pg_lsn)::bigint OPERATOR(pg_catalog.+) 1,
-           coordinator.timestamp_wall_time(pg_catalog.min(w.decoded OPERATOR(pg_catalog.-) '0/0'::pg_catalog.pg_lsn)::bigint),
-           coordinator.timestamp_wall_time(pg_catalog.min(w.decoded OPERATOR(pg_catalog.-) '0/0'::pg_catalog.pg_lsn)::bigint OPERATOR(pg_catalog.+) 1)
-      FROM (SELECT DISTINCT so.relid, s.worker
-              FROM coordinator.sources so
-              JOIN coordinator.catalog_objects o ON o.id OPERATOR(pg_catalog.=) so.object_id
-              JOIN coordinator.view_status() s ON s.relid OPERATOR(pg_catalog.=) o.relid) src
-      JOIN coordinator.worker_status() w ON w.worker OPERATOR(pg_catalog.=) src.worker
-     GROUP BY src.relid;
+    SELECT d.relid::pg_catalog.regclass, 'source', d.decoded, d.decoded OPERATOR(pg_catalog.+) 1,
+           coordinator.timestamp_wall_time(d.decoded),
+           coordinator.timestamp_wall_time(d.decoded OPERATOR(pg_catalog.+) 1)
+      FROM (SELECT src.relid,
+                   pg_catalog.min(w.decoded OPERATOR(pg_catalog.-) '0/0'::pg_catalog.pg_lsn)::bigint AS decoded
+              FROM (SELECT DISTINCT so.relid, s.worker
+                      FROM coordinator.sources so
+                      JOIN coordinator.catalog_objects o ON o.id OPERATOR(pg_catalog.=) so.object_id
+                      JOIN coordinator.view_status() s ON s.relid OPERATOR(pg_catalog.=) o.relid) src
+              JOIN coordinator.worker_status() w ON w.worker OPERATOR(pg_catalog.=) src.worker
+             GROUP BY src.relid) d;
 COMMENT ON VIEW coordinator.frontiers IS
     'read (since) and write (upper) frontier of every collection: a read at t is valid iff since <= t < upper; for a source, how far the dataflow has decoded it';
 

@@ -75,6 +75,7 @@ typedef struct DataflowView
 	bool		failed;			/* stays failed until the worker restarts */
 	bool		dropped;
 	bool		changed;		/* written in the current tick */
+	uint64		sized_tick;		/* dataflow tick whose sizes are published */
 } DataflowView;
 
 static int	worker_index = -1;
@@ -411,8 +412,6 @@ publish_arrangements(DataflowView *view, CoordinatorView *entry)
 	int			n = 0;
 
 	memset(stats, 0, sizeof(ArrangementStat) * ARRANGEMENTS_PER_VIEW);
-	if (view->df == NULL)
-		return;
 	foreach(lc, view->df->arrangements)
 	{
 		Arrangement *a = lfirst(lc);
@@ -442,6 +441,7 @@ publish(XLogRecPtr upper, bool hydrated)
 {
 	ListCell   *lc;
 	int			dataflows = 0;
+	bool		resized = false;
 
 	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
 	foreach(lc, worker_views)
@@ -463,16 +463,23 @@ publish(XLogRecPtr upper, bool hydrated)
 
 			strlcpy(entry->error, error ? error : "", VIEW_ERROR_LEN);
 			entry->error_code = code;
-			DataflowSize(view->df, &entry->arranged_rows, &entry->dataflow_bytes);
 			dataflows++;
+			/* sizes walk every memory context: only after a tick ran */
+			if (view->df->tick != view->sized_tick)
+			{
+				DataflowSize(view->df, &entry->arranged_rows, &entry->dataflow_bytes);
+				publish_arrangements(view, entry);
+				view->sized_tick = view->df->tick;
+				resized = true;
+			}
 		}
-		publish_arrangements(view, entry);
 		if (pg_atomic_read_u64(&entry->upper) < upper)
 			pg_atomic_write_u64(&entry->upper, upper);
 	}
 	Coordinator->workers[worker_index].dataflows = dataflows;
-	Coordinator->workers[worker_index].memory =
-		MemoryContextMemAllocated(TopMemoryContext, true);
+	if (resized || hydrated)
+		Coordinator->workers[worker_index].memory =
+			MemoryContextMemAllocated(TopMemoryContext, true);
 	LWLockRelease(Coordinator->lock);
 	pg_atomic_write_u64(&Coordinator->workers[worker_index].decoded, upper);
 	ConditionVariableBroadcast(&Coordinator->frontier_cv);

@@ -66,11 +66,47 @@ binding_inputs(TimestampDetermination *det)
 	return buf.data;
 }
 
+/* A lower bound on the query timestamp, and why. */
+typedef struct LowerConstraint
+{
+	char	   *reason;
+	XLogRecPtr	frontier;		/* 0: empty */
+} LowerConstraint;
+
+/*
+ * The binding lower constraints, minimized as Materialize does: those
+ * dominated by another are dropped, ties are kept.  Returns how many.
+ */
+static int
+lower_constraints(TimestampDetermination *det, LowerConstraint *out)
+{
+	XLogRecPtr	bound = Max(det->since, det->oracle);
+	int			n = 0;
+
+	if (det->ninputs > 0 && det->since == bound)
+	{
+		out[n].reason = psprintf("Storage inputs: [%s]", binding_inputs(det));
+		out[n++].frontier = det->since;
+	}
+	if (det->strict && det->oracle == bound)
+	{
+		out[n].reason = "Isolation level: StrictSerializable";
+		out[n++].frontier = det->oracle;
+	}
+	if (!det->strict && det->ninputs == 0)
+	{
+		out[n].reason = "Isolation level: Serializable";
+		out[n++].frontier = InvalidXLogRecPtr;
+	}
+	return n;
+}
+
 char *
 TimestampExplainText(TimestampDetermination *det)
 {
 	StringInfoData buf;
-	XLogRecPtr	bound = Max(det->since, det->oracle);
+	LowerConstraint lower[3];
+	int			nlower = lower_constraints(det, lower);
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "                query timestamp: %s\n", TimestampString(det->chosen));
@@ -101,14 +137,9 @@ TimestampExplainText(TimestampDetermination *det)
 	}
 
 	appendStringInfoString(&buf, "\nbinding constraints:\nlower:\n");
-	if (det->ninputs > 0 && det->since == bound)
-		appendStringInfo(&buf, "  (Storage inputs: [%s]): %s\n", binding_inputs(det),
-						 frontier_string(det->since));
-	if (det->strict && det->oracle == bound)
-		appendStringInfo(&buf, "  (Isolation level: StrictSerializable): %s\n",
-						 frontier_string(det->oracle));
-	if (!det->strict && det->ninputs == 0)
-		appendStringInfoString(&buf, "  (Isolation level: Serializable): []\n");
+	for (int i = 0; i < nlower; i++)
+		appendStringInfo(&buf, "  (%s): %s\n", lower[i].reason,
+						 frontier_string(lower[i].frontier));
 
 	/* no trailing newline, as EXPLAIN */
 	if (buf.len > 0 && buf.data[buf.len - 1] == '\n')
@@ -145,8 +176,8 @@ Jsonb *
 TimestampExplainJsonb(TimestampDetermination *det)
 {
 	StringInfoData buf;
-	XLogRecPtr	bound = Max(det->since, det->oracle);
-	bool		first = true;
+	LowerConstraint lower[3];
+	int			nlower = lower_constraints(det, lower);
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"determination\": {\"timestamp_context\": "
@@ -166,20 +197,12 @@ TimestampExplainJsonb(TimestampDetermination *det)
 	else
 		appendStringInfoString(&buf, "null");
 	appendStringInfoString(&buf, ", \"constraints\": {\"lower\": [");
-	if (det->ninputs > 0 && det->since == bound)
+	for (int i = 0; i < nlower; i++)
 	{
-		appendStringInfoString(&buf, "{\"reason\": ");
-		escape_json(&buf, psprintf("Storage inputs: [%s]", binding_inputs(det)));
+		appendStringInfo(&buf, "%s{\"reason\": ", i == 0 ? "" : ", ");
+		escape_json(&buf, lower[i].reason);
 		appendStringInfoString(&buf, ", \"frontier\": ");
-		json_frontier(&buf, det->since);
-		appendStringInfoChar(&buf, '}');
-		first = false;
-	}
-	if (det->strict && det->oracle == bound)
-	{
-		appendStringInfo(&buf, "%s{\"reason\": \"Isolation level: StrictSerializable\", \"frontier\": ",
-						 first ? "" : ", ");
-		json_frontier(&buf, det->oracle);
+		json_frontier(&buf, lower[i].frontier);
 		appendStringInfoChar(&buf, '}');
 	}
 	appendStringInfoString(&buf, "], \"upper\": []}}, \"sources\": [");
