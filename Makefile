@@ -31,7 +31,11 @@ OBJS = \
 	src/commands/introspection.o \
 	src/timestamp/timeline.o \
 	src/timestamp/selection.o \
-	src/timestamp/explain.o
+	src/timestamp/explain.o \
+	src/subscribe/registry.o \
+	src/subscribe/sender.o \
+	src/subscribe/subscriber.o \
+	src/subscribe/rewrite.o
 
 PG_CPPFLAGS = -I$(srcdir)/src/include
 

@@ -205,3 +205,56 @@ CREATE FUNCTION coordinator.debug_pause_workers(paused bool, worker int DEFAULT 
 COMMENT ON FUNCTION coordinator.debug_pause_workers(bool, int) IS
     'test switch: while true, a dataflow worker (all of them when worker is NULL) stops consuming the WAL and its views fall behind';
 REVOKE ALL ON FUNCTION coordinator.debug_pause_workers(bool, int) FROM PUBLIC;
+
+-- SUBSCRIBE (src/subscribe/): rows (mz_timestamp, [mz_progressed], mz_diff | mz_state, columns...).
+-- Called alone in a select list, their columns get their types (rewrite.c).
+CREATE FUNCTION coordinator.subscribe(
+    target text, snapshot bool DEFAULT true, progress bool DEFAULT false,
+    as_of bigint DEFAULT NULL, up_to bigint DEFAULT NULL, upsert_key text[] DEFAULT NULL)
+    RETURNS SETOF record
+    LANGUAGE C VOLATILE
+    AS 'MODULE_PATHNAME', 'coordinator_subscribe';
+COMMENT ON FUNCTION coordinator.subscribe(text, bool, bool, bigint, bigint, text[]) IS
+    'stream the changes of a maintained view, relation or query (SELECT ...): the snapshot at as_of, then each timestamp''s consolidated changes; call it alone in a select list, e.g. DECLARE c CURSOR FOR SELECT coordinator.subscribe(''v''); FETCH 10 c';
+
+CREATE FUNCTION coordinator.subscribe_open(
+    target text, snapshot bool DEFAULT true, progress bool DEFAULT false,
+    as_of bigint DEFAULT NULL, up_to bigint DEFAULT NULL, upsert_key text[] DEFAULT NULL)
+    RETURNS bigint
+    LANGUAGE C VOLATILE
+    AS 'MODULE_PATHNAME', 'coordinator_subscribe_open';
+COMMENT ON FUNCTION coordinator.subscribe_open(text, bool, bool, bigint, bigint, text[]) IS
+    'open a polling subscription in this session (holds no snapshot between fetches); returns its id';
+
+CREATE FUNCTION coordinator.subscribe_fetch(
+    id bigint, max_rows int DEFAULT 1000, timeout interval DEFAULT '1 second')
+    RETURNS SETOF record
+    LANGUAGE C VOLATILE
+    AS 'MODULE_PATHNAME', 'coordinator_subscribe_fetch';
+COMMENT ON FUNCTION coordinator.subscribe_fetch(bigint, int, interval) IS
+    'up to max_rows rows of a polling subscription, waiting up to timeout for the first; whole timestamps only';
+
+CREATE FUNCTION coordinator.subscribe_close(id bigint) RETURNS void
+    LANGUAGE C STRICT VOLATILE
+    AS 'MODULE_PATHNAME', 'coordinator_subscribe_close';
+COMMENT ON FUNCTION coordinator.subscribe_close(bigint) IS
+    'end a polling subscription of this session';
+
+CREATE FUNCTION coordinator.subscription_status(
+    OUT id bigint, OUT pid int, OUT userid oid, OUT kind text, OUT relid oid, OUT name text,
+    OUT worker int, OUT state text, OUT as_of bigint, OUT buffered_bytes bigint,
+    OUT created_at timestamptz)
+    RETURNS SETOF record
+    LANGUAGE C STRICT
+    AS 'MODULE_PATHNAME', 'coordinator_subscription_status';
+COMMENT ON FUNCTION coordinator.subscription_status() IS
+    'the open subscriptions, from shared memory';
+
+CREATE VIEW coordinator.subscriptions AS
+    SELECT s.id, s.pid, s.userid::pg_catalog.regrole AS owner, s.kind,
+           CASE WHEN pg_catalog.pg_has_role(s.userid, 'USAGE') THEN s.name END AS object,
+           s.worker, s.state, s.as_of, s.buffered_bytes, s.created_at
+      FROM coordinator.subscription_status() s;
+COMMENT ON VIEW coordinator.subscriptions IS
+    'open subscriptions: session pid, owner, what they read (only for roles that can act as the owner), worker, state, snapshot timestamp, bytes the worker holds for them';
+GRANT SELECT ON coordinator.subscriptions TO PUBLIC;

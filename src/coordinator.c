@@ -37,6 +37,8 @@ int			coordinator_max_views = 256;
 bool		coordinator_preloaded = false;
 bool		coordinator_emit_timestamp_notice = false;
 int			coordinator_timestamp_notice_min_wait = 0;
+int			coordinator_max_subscriptions = 64;
+int			coordinator_subscribe_buffer_limit = 65536;
 
 static const struct config_enum_entry isolation_options[] = {
 	{"strict serializable", COORDINATOR_ISOLATION_STRICT_SERIALIZABLE, false},
@@ -113,6 +115,15 @@ _PG_init(void)
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("coordinator.subscribe_buffer_limit",
+							"Changes a dataflow worker may hold for a subscriber that does not keep up.",
+							"Past it the subscription ends with an error; applies to subscriptions opened afterwards.",
+							&coordinator_subscribe_buffer_limit,
+							65536, 64, INT_MAX / 1024,
+							PGC_USERSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
 	/*
 	 * Without the preload there are no workers, no shared memory and no
 	 * hooks; coordinator.check_setup() says so.  PGC_POSTMASTER settings
@@ -148,6 +159,14 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("coordinator.max_subscriptions",
+							"Maximum number of subscriptions open at once.",
+							NULL,
+							&coordinator_max_subscriptions,
+							64, 1, 10000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved(COORDINATOR_NAME);
 	coordinator_preloaded = true;

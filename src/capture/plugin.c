@@ -143,6 +143,7 @@ capture_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	old = MemoryContextSwitchTo(CaptureCurrent->context);
 	c = palloc0(sizeof(CapturedChange));
 	c->relid = RelationGetRelid(rel);
+	c->xid = txn->xid;
 
 	switch (change->action)
 	{
@@ -203,6 +204,7 @@ capture_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		c = palloc0(sizeof(CapturedChange));
 		c->kind = CAPTURE_TRUNCATE;
 		c->relid = RelationGetRelid(relations[i]);
+		c->xid = txn->xid;
 		capture_append(c);
 	}
 	MemoryContextSwitchTo(old);
@@ -213,6 +215,11 @@ static void
 capture_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 			   XLogRecPtr commit_lsn)
 {
+	MemoryContext old = MemoryContextSwitchTo(CaptureCurrent->context);
+
+	CaptureCurrent->decoded_xids = lappend_int(CaptureCurrent->decoded_xids,
+											   (int) txn->xid);
+	MemoryContextSwitchTo(old);
 	if (list_length(CaptureCurrent->changes) > CaptureCurrent->committed_changes)
 	{
 		CaptureCurrent->committed_changes = list_length(CaptureCurrent->changes);

@@ -38,6 +38,7 @@
 
 #include "coordinator/catalog.h"
 #include "coordinator/commands.h"
+#include "coordinator/subscribe.h"
 #include "coordinator/compile.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/processes.h"
@@ -266,5 +267,6 @@ CoordinatorInstallHooks(void)
 {
 	CoordinatorInstallUtilityHook();
 	CoordinatorInstallReadHooks();
+	CoordinatorInstallSubscribeHook();
 	RegisterXactCallback(CoordinatorXactCallback, NULL);
 }

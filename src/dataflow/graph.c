@@ -34,11 +34,16 @@
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/parsetree.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "coordinator/dataflow.h"
 
@@ -273,4 +278,93 @@ DataflowRun(Dataflow *df)
 
 	df->hydrated = true;
 	return out;
+}
+
+/*
+ * The root output column of each column of the result (the plan's
+ * non-junk target entries), in the dataflow's memory; *ncolumns is set to
+ * their number.
+ */
+AttrNumber *
+DataflowResultColumns(Dataflow *df, int *ncolumns)
+{
+	List	   *tlist = df->plan->planTree->targetlist;
+	AttrNumber *columns = MemoryContextAlloc(df->context,
+											 sizeof(AttrNumber) * Max(list_length(tlist), 1));
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, tlist)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (!tle->resjunk)
+			columns[n++] = tle->resno;
+	}
+	*ncolumns = n;
+	return columns;
+}
+
+/*
+ * Feed every row of the dataflow's sources, as the active snapshot sees
+ * them, as insertions of this tick.  Returns false, feeding nothing more,
+ * if a source has been dropped.
+ */
+bool
+DataflowFeedSources(Dataflow *df)
+{
+	ListCell   *lc;
+
+	foreach(lc, df->sources)
+	{
+		Relation	rel = try_relation_open(lfirst_oid(lc), AccessShareLock);
+		TableScanDesc scan;
+		TupleTableSlot *slot;
+
+		if (rel == NULL)
+			return false;
+		slot = table_slot_create(rel, NULL);
+		scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		{
+			bool		shouldfree;
+			HeapTuple	tuple = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
+
+			DataflowPush(df, RelationGetRelid(rel), tuple, 1);
+			if (shouldfree)
+				heap_freetuple(tuple);
+			CHECK_FOR_INTERRUPTS();
+		}
+		table_endscan(scan);
+		ExecDropSingleTupleTableSlot(slot);
+		table_close(rel, AccessShareLock);
+	}
+	return true;
+}
+
+/*
+ * Add the rows of z, projected on columns (root output columns, one per
+ * column of row's descriptor), to delta.  root holds the dataflow's output
+ * rows on the way.
+ */
+void
+DataflowProject(ZSet *z, AttrNumber *columns, TupleTableSlot *root,
+				TupleTableSlot *row, RowDelta *delta)
+{
+	int			natts = row->tts_tupleDescriptor->natts;
+
+	for (int i = 0; i < z->nrows; i++)
+	{
+		ExecStoreMinimalTuple(z->rows[i].tuple, root, false);
+		slot_getallattrs(root);
+		ExecClearTuple(row);
+		for (int c = 0; c < natts; c++)
+		{
+			row->tts_values[c] = root->tts_values[columns[c] - 1];
+			row->tts_isnull[c] = root->tts_isnull[columns[c] - 1];
+		}
+		ExecStoreVirtualTuple(row);
+		RowDeltaAdd(delta, row, z->rows[i].diff);
+	}
+	ExecClearTuple(root);
 }

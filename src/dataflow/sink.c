@@ -477,3 +477,26 @@ RowDeltaApply(RowDelta *delta, Sink *sink, Relation rel)
 	}
 	ExecDropSingleTupleTableSlot(slot);
 }
+
+/*
+ * Add the delta's rows of non-zero weight to out, their tuples copied into
+ * context (the Z-set's array too).
+ */
+void
+RowDeltaCollect(RowDelta *delta, ZSet *out, MemoryContext context)
+{
+	HASH_SEQ_STATUS status;
+	DeltaEntry *entry;
+	MemoryContext old = MemoryContextSwitchTo(context);
+
+	hash_seq_init(&status, delta->rows);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		for (DeltaRow *row = entry->rows; row != NULL; row = row->next)
+		{
+			if (row->weight != 0)
+				ZSetAdd(out, heap_copy_minimal_tuple(row->tuple), row->weight);
+		}
+	}
+	MemoryContextSwitchTo(old);
+}

@@ -57,6 +57,7 @@
 #include "coordinator/dataflow.h"
 #include "coordinator/processes.h"
 #include "coordinator/shmem.h"
+#include "coordinator/subscribe.h"
 #include "coordinator/timestamp.h"
 
 /* Most changes decoded before they are applied (bounds a tick's memory). */
@@ -245,22 +246,7 @@ view_write_begin(DataflowView *view, ViewWrite *w, bool hydrate)
 static void
 view_write_delta(DataflowView *view, ViewWrite *w, ZSet *z)
 {
-	int			natts = w->row->tts_tupleDescriptor->natts;
-
-	for (int i = 0; i < z->nrows; i++)
-	{
-		ExecStoreMinimalTuple(z->rows[i].tuple, w->root, false);
-		slot_getallattrs(w->root);
-		ExecClearTuple(w->row);
-		for (int c = 0; c < natts; c++)
-		{
-			w->row->tts_values[c] = w->root->tts_values[view->columns[c] - 1];
-			w->row->tts_isnull[c] = w->root->tts_isnull[view->columns[c] - 1];
-		}
-		ExecStoreVirtualTuple(w->row);
-		RowDeltaAdd(w->delta, w->row, z->rows[i].diff);
-	}
-	ExecClearTuple(w->root);
+	DataflowProject(z, view->columns, w->root, w->row, w->delta);
 	view->changed |= z->nrows > 0;
 }
 
@@ -269,6 +255,7 @@ static void
 view_write_end(DataflowView *view, ViewWrite *w)
 {
 	RowDeltaApply(w->delta, view->sink, w->view_rel);
+	SendersCollect(view->relid, w->delta);
 	SinkEnd();
 	RowDeltaFree(w->delta);
 	ExecDropSingleTupleTableSlot(w->root);
@@ -283,22 +270,14 @@ build_view(DataflowView *view, void *arg)
 	PlannedStmt *plan;
 	MemoryContext old = MemoryContextSwitchTo(worker_context);
 	ListCell   *lc;
-	int			n = 0;
+	int			ncolumns;
 
 	/* the plan lives as long as the dataflow that points into it */
 	plan = CompiledPlanFromString(view->plan);
 	MemoryContextSwitchTo(old);
 
 	view->df = DataflowCreate(view->relid, plan, worker_context);
-	view->columns = MemoryContextAlloc(view->df->context,
-									   sizeof(AttrNumber) * list_length(plan->planTree->targetlist));
-	foreach(lc, plan->planTree->targetlist)
-	{
-		TargetEntry *tle = lfirst_node(TargetEntry, lc);
-
-		if (!tle->resjunk)
-			view->columns[n++] = tle->resno;
-	}
+	view->columns = DataflowResultColumns(view->df, &ncolumns);
 	old = MemoryContextSwitchTo(worker_context);
 	foreach(lc, view->df->sources)
 		worker_batch.sources = list_append_unique_oid(worker_batch.sources,
@@ -314,38 +293,15 @@ static void
 hydrate_view(DataflowView *view, void *arg)
 {
 	ViewWrite	w;
-	ListCell   *lc;
 
 	build_view(view, NULL);
 
 	DataflowBeginTick(view->df);
-	foreach(lc, view->df->sources)
+	if (!DataflowFeedSources(view->df))
 	{
-		Relation	rel = try_relation_open(lfirst_oid(lc), AccessShareLock);
-		TableScanDesc scan;
-		TupleTableSlot *slot;
-
-		if (rel == NULL)
-		{
-			/* dropped with CASCADE since the worker started */
-			view->dropped = true;
-			return;
-		}
-		slot = table_slot_create(rel, NULL);
-		scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
-		{
-			bool		shouldfree;
-			HeapTuple	tuple = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
-
-			DataflowPush(view->df, RelationGetRelid(rel), tuple, 1);
-			if (shouldfree)
-				heap_freetuple(tuple);
-			CHECK_FOR_INTERRUPTS();
-		}
-		table_endscan(scan);
-		ExecDropSingleTupleTableSlot(slot);
-		table_close(rel, AccessShareLock);
+		/* dropped with CASCADE since the worker started */
+		view->dropped = true;
+		return;
 	}
 	if (!view_write_begin(view, &w, true))
 		return;
@@ -594,6 +550,7 @@ static void
 apply_batch(XLogRecPtr upper)
 {
 	ListCell   *lc;
+	TransactionId xid;
 
 	/* a change that could not be captured fails the views of its table */
 	if (worker_batch.error != NULL)
@@ -629,10 +586,13 @@ apply_batch(XLogRecPtr upper)
 		if (!view->failed && !view->dropped)
 			run_for_view(view, apply_view, NULL);
 	}
+	SendersApplyTransients(worker_batch.changes, upper);
 	record_contents(worker_batch.last_change_end, false);
 	replorigin_session_origin_lsn = upper;
+	xid = GetTopTransactionIdIfAny();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	SendersCommitted(xid, worker_batch.last_change_end);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
@@ -645,6 +605,56 @@ reload_requested(void)
 	reload = Coordinator->workers[worker_index].reload;
 	LWLockRelease(Coordinator->lock);
 	return reload;
+}
+
+/* The views of this worker that subscriptions can attach to. */
+static List *
+healthy_views(void)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	foreach(lc, worker_views)
+	{
+		DataflowView *view = lfirst(lc);
+
+		if (view->df != NULL && !view->failed && !view->dropped)
+			relids = lappend_oid(relids, view->relid);
+	}
+	return relids;
+}
+
+/* Serve the subscriptions between ticks; capture what queries read. */
+static void
+serve_subscriptions(XLogRecPtr decoded)
+{
+	List	   *views = healthy_views();
+	MemoryContext old;
+
+	SendersService(worker_index, views, decoded);
+	list_free(views);
+	old = MemoryContextSwitchTo(worker_context);
+	worker_batch.sources = list_concat_unique_oid(worker_batch.sources,
+												  SendersTransientSources());
+	MemoryContextSwitchTo(old);
+}
+
+/* Has a subscriber asked this worker for a query's dataflow? */
+static bool
+query_subscription_requested(void)
+{
+	bool		requested = false;
+
+	LWLockAcquire(Coordinator->lock, LW_SHARED);
+	for (int i = 0; i < Coordinator->max_subscriptions; i++)
+	{
+		CoordinatorSubscription *sub = SubscriptionSlot(i);
+
+		if (sub->state == SUBSCRIPTION_REQUESTED && sub->worker == worker_index)
+			requested = true;
+	}
+	LWLockRelease(Coordinator->lock);
+	return requested;
 }
 
 static void
@@ -700,9 +710,12 @@ DataflowWorkerMain(Datum main_arg)
 					worker_index, list_length(worker_views))));
 	if (worker_views == NIL)
 	{
-		/* nothing to maintain: hold no slot, wait to be reloaded */
+		/*
+		 * Nothing to maintain: hold no slot, wait to be reloaded or to be
+		 * asked for a query's dataflow.
+		 */
 		set_activity("no views");
-		for (;;)
+		while (!query_subscription_requested())
 			wait_for_work(-1L);
 	}
 
@@ -724,6 +737,7 @@ DataflowWorkerMain(Datum main_arg)
 		XLogRecPtr	end = GetFlushRecPtr(NULL);
 		XLogRecPtr	upper;
 
+		serve_subscriptions(ctx->reader->EndRecPtr);
 		TimelineRecord(end, GetCurrentTimestamp());
 		if (Coordinator->workers[worker_index].paused || ctx->reader->EndRecPtr >= end)
 		{
@@ -739,6 +753,7 @@ DataflowWorkerMain(Datum main_arg)
 		worker_batch.last_change_end = InvalidXLogRecPtr;
 		worker_batch.error = NULL;
 		worker_batch.error_relid = InvalidOid;
+		worker_batch.decoded_xids = NIL;
 
 		pgstat_report_activity(STATE_RUNNING, "decoding WAL");
 		set_activity("decoding");
@@ -748,6 +763,8 @@ DataflowWorkerMain(Datum main_arg)
 
 		apply_batch(upper);
 		publish(upper, false);
+		SendersProgress(upper);
+		SendersNoteDecoded(worker_batch.decoded_xids);
 		LogicalConfirmReceivedLocation(upper);
 		MemoryContextSwitchTo(worker_context);
 

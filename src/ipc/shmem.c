@@ -23,6 +23,7 @@
 
 #include "coordinator/processes.h"
 #include "coordinator/shmem.h"
+#include "coordinator/subscribe.h"
 #include "coordinator/timestamp.h"
 
 CoordinatorShared *Coordinator = NULL;
@@ -35,11 +36,17 @@ views_size(void)
 }
 
 static Size
+arrangements_size(void)
+{
+	return mul_size(mul_size(sizeof(ArrangementStat), ARRANGEMENTS_PER_VIEW),
+					coordinator_max_views);
+}
+
+static Size
 coordinator_shmem_size(void)
 {
-	return add_size(MAXALIGN(views_size()),
-					mul_size(mul_size(sizeof(ArrangementStat), ARRANGEMENTS_PER_VIEW),
-							 coordinator_max_views));
+	return add_size(add_size(MAXALIGN(views_size()), MAXALIGN(arrangements_size())),
+					SubscriptionShmemSize());
 }
 
 /* Called from shmem_request_hook. */
@@ -68,6 +75,8 @@ CoordinatorShmemStartup(void)
 		pg_atomic_init_u64(&Coordinator->last_commit_end, 0);
 		Coordinator->arrangements = (ArrangementStat *)
 			((char *) Coordinator + MAXALIGN(views_size()));
+		SubscriptionShmemInit((char *) Coordinator + MAXALIGN(views_size()) +
+							  MAXALIGN(arrangements_size()));
 		ConditionVariableInit(&Coordinator->frontier_cv);
 		for (int i = 0; i < COORDINATOR_MAX_WORKERS; i++)
 			pg_atomic_init_u64(&Coordinator->workers[i].decoded, 0);

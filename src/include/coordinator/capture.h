@@ -31,6 +31,7 @@ typedef struct CapturedChange
 {
 	CaptureKind kind;
 	Oid			relid;
+	TransactionId xid;			/* the (top-level) transaction */
 	HeapTuple	oldtuple;		/* UPDATE, DELETE: full old row */
 	HeapTuple	newtuple;		/* INSERT, UPDATE */
 } CapturedChange;
@@ -44,6 +45,8 @@ typedef struct CaptureBatch
 	List	   *touched;		/* OIDs of the sources that changed */
 	int			committed_changes;	/* changes of the transactions ... */
 	XLogRecPtr	last_change_end;	/* ... up to the last one with changes */
+	List	   *decoded_xids;	/* every transaction whose commit was
+								 * decoded (int list of xids) */
 	char	   *error;			/* set when a change cannot be captured */
 	Oid			error_relid;	/* ... and the table it belongs to */
 } CaptureBatch;

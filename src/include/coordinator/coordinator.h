@@ -29,6 +29,8 @@ extern int	coordinator_isolation;
 extern int	coordinator_max_views;
 extern bool coordinator_emit_timestamp_notice;
 extern int	coordinator_timestamp_notice_min_wait;
+extern int	coordinator_max_subscriptions;
+extern int	coordinator_subscribe_buffer_limit;
 
 /* true once _PG_init ran from shared_preload_libraries */
 extern bool coordinator_preloaded;

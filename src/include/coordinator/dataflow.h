@@ -156,6 +156,11 @@ extern Dataflow *DataflowCreate(Oid view, PlannedStmt *plan, MemoryContext paren
 extern void DataflowBeginTick(Dataflow *df);
 extern void DataflowPush(Dataflow *df, Oid relid, HeapTuple tuple, int64 diff);
 extern ZSet *DataflowRun(Dataflow *df);
+extern AttrNumber *DataflowResultColumns(Dataflow *df, int *ncolumns);
+extern bool DataflowFeedSources(Dataflow *df);
+struct RowDelta;
+extern void DataflowProject(ZSet *z, AttrNumber *columns, TupleTableSlot *root,
+							TupleTableSlot *row, struct RowDelta *delta);
 extern DataflowOp *DataflowBuild(Dataflow *df, Plan *plan);
 extern DataflowOp *DataflowOpCreate(Dataflow *df, const char *name, Plan *plan,
 								DataflowOpStep step);
@@ -220,6 +225,7 @@ extern void RowDeltaAdd(RowDelta *delta, TupleTableSlot *slot, int64 weight);
 extern void RowDeltaApply(RowDelta *delta, Sink *sink, Relation rel);
 extern void RowDeltaReset(RowDelta *delta);
 extern void RowDeltaFree(RowDelta *delta);
+extern void RowDeltaCollect(RowDelta *delta, ZSet *out, MemoryContext context);
 
 extern uint64 RowHash(TupleDesc desc, Datum *values, bool *isnull);
 extern bool RowEqual(TupleDesc desc, Datum *v1, bool *n1, Datum *v2, bool *n2);

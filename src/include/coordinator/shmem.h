@@ -122,6 +122,9 @@ typedef struct CoordinatorShared
 	int			timeline_count;
 	TimelineSample timeline[TIMELINE_SAMPLES];
 	ArrangementStat *arrangements;	/* max_views * ARRANGEMENTS_PER_VIEW */
+	struct CoordinatorSubscription *subscriptions;	/* max_subscriptions */
+	int			max_subscriptions;
+	uint64		next_subscription_id;
 	int			max_views;
 	CoordinatorView views[FLEXIBLE_ARRAY_MEMBER];
 } CoordinatorShared;

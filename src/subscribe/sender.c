@@ -1,0 +1,677 @@
+/*-------------------------------------------------------------------------
+ *
+ * sender.c
+ *	  The dataflow worker's side of subscriptions.
+ *
+ * Between ticks the worker attaches to the subscriptions requested of it
+ * (SendersService): for a maintained view it only starts sending; for a
+ * query it builds a transient dataflow and hydrates it.  During a tick
+ * each view's consolidated change is collected (SendersCollect), transient
+ * dataflows run on the tick's changes (SendersApplyTransients), and once
+ * the tick's transaction has committed the changes are queued as DATA
+ * messages at the tick's timestamp (SendersCommitted), followed by a
+ * PROGRESS message at the new upper (SendersProgress).
+ *
+ * Sending never blocks the worker: what the queue cannot take waits in the
+ * worker's memory and goes out when the subscriber has read (its reads set
+ * our latch).  A subscription whose waiting messages pass its buffer limit
+ * is ended with an error, so a slow subscriber costs bounded memory and
+ * never holds the dataflow back.
+ *
+ * Hydrating a query between ticks.  The worker has decoded every commit up
+ * to its upper U.  Its transient dataflow is fed the sources under a fresh
+ * MVCC snapshot S, and afterwards only the changes of transactions S does
+ * not see.  That is exact when every commit up to U is visible in S, i.e.
+ * when no transaction whose commit was already decoded is still running in
+ * S (between writing its commit record and leaving the proc array).  The
+ * worker remembers those transactions (SendersNoteDecoded) and takes S
+ * again while one of them is in it.  The rows are sent at timestamp H, the
+ * WAL insert position just after S: every commit S sees ends before H.
+ * The subscriber merges the changes decoded up to H into the snapshot,
+ * which is then exactly the state at H (subscriber.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "storage/procarray.h"
+#include "storage/proc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "coordinator/capture.h"
+#include "coordinator/shmem.h"
+#include "coordinator/subscribe.h"
+
+/* A message waiting for room in the queue. */
+typedef struct Outgoing
+{
+	struct Outgoing *next;
+	Size		len;
+	char		data[FLEXIBLE_ARRAY_MEMBER];
+} Outgoing;
+
+typedef struct Sender
+{
+	uint64		id;
+	Oid			relid;			/* view; InvalidOid: transient dataflow */
+	MemoryContext context;		/* everything below */
+	dsm_segment *seg;
+	shm_mq_handle *mqh;
+	Outgoing   *head;			/* waiting messages, oldest first */
+	Outgoing   *tail;
+	int64		waiting;		/* their bytes */
+	int64		max_buffer;
+	ZSet		outbox;			/* this tick's change, until commit */
+	bool		gone;			/* detach at the next service */
+
+	/* a transient dataflow */
+	Dataflow   *df;
+	AttrNumber *columns;
+	TupleDesc	desc;
+	TupleTableSlot *root;
+	TupleTableSlot *row;
+	XLogRecPtr	hydrated_at;	/* H, see above */
+	TransactionId snap_xmin;	/* S: skip what it saw, until upper >= H */
+	TransactionId snap_xmax;
+	int			snap_xcnt;
+	TransactionId *snap_xip;
+} Sender;
+
+static List *senders = NIL;
+static MemoryContext senders_context = NULL;
+static MemoryContext outbox_context = NULL;
+static List *window_xids = NIL; /* decoded, maybe still in the proc array */
+
+static void
+senders_init(void)
+{
+	if (senders_context != NULL)
+		return;
+	senders_context = AllocSetContextCreate(TopMemoryContext,
+											"coordinator subscriptions",
+											ALLOCSET_DEFAULT_SIZES);
+	outbox_context = AllocSetContextCreate(senders_context,
+										   "coordinator subscription outbox",
+										   ALLOCSET_DEFAULT_SIZES);
+}
+
+/* Queue a message for the subscriber; true if the buffer limit allows. */
+static bool
+enqueue(Sender *s, char kind, TransactionId xid, XLogRecPtr ts, int64 diff,
+		MinimalTuple tuple)
+{
+	Size		tlen = tuple != NULL ? tuple->t_len : 0;
+	Outgoing   *out;
+	SubscriptionMessage msg;
+
+	/* progress supersedes a progress that is still waiting */
+	if (kind == SUBMSG_PROGRESS && s->tail != NULL &&
+		((SubscriptionMessage *) s->tail->data)->kind == SUBMSG_PROGRESS)
+	{
+		((SubscriptionMessage *) s->tail->data)->ts = ts;
+		return true;
+	}
+
+	out = MemoryContextAlloc(s->context, offsetof(Outgoing, data) +
+							 MAXALIGN(sizeof(SubscriptionMessage)) + tlen);
+	msg.kind = kind;
+	msg.xid = xid;
+	msg.ts = ts;
+	msg.diff = diff;
+	memcpy(out->data, &msg, sizeof(msg));
+	if (tuple != NULL)
+		memcpy(out->data + MAXALIGN(sizeof(SubscriptionMessage)), tuple, tlen);
+	out->len = MAXALIGN(sizeof(SubscriptionMessage)) + tlen;
+	out->next = NULL;
+	if (s->tail != NULL)
+		s->tail->next = out;
+	else
+		s->head = out;
+	s->tail = out;
+	s->waiting += out->len;
+	return s->waiting <= s->max_buffer;
+}
+
+/* Record in the subscription's slot why the worker ends it. */
+static void
+end_subscription(Sender *s, int code, const char *message)
+{
+	CoordinatorSubscription *sub;
+
+	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+	sub = SubscriptionFind(s->id);
+	if (sub != NULL)
+		SubscriptionEnd(sub, code, message);
+	LWLockRelease(Coordinator->lock);
+	ConditionVariableBroadcast(&Coordinator->frontier_cv);
+	s->gone = true;
+}
+
+static void
+end_for_buffer(Sender *s)
+{
+	end_subscription(s, ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
+					 psprintf("subscriber fell behind: more than %lld kB of changes waited to be read",
+							  (long long) (s->max_buffer / 1024)));
+}
+
+/* Send what the queue takes now; detects a subscriber that went away. */
+static void
+flush(Sender *s)
+{
+	while (s->head != NULL && !s->gone)
+	{
+		Outgoing   *out = s->head;
+		shm_mq_result res;
+
+		res = shm_mq_send(s->mqh, out->len, out->data, true, out->next == NULL);
+		if (res == SHM_MQ_WOULD_BLOCK)
+			break;
+		if (res == SHM_MQ_DETACHED)
+		{
+			s->gone = true;
+			break;
+		}
+		s->head = out->next;
+		if (s->head == NULL)
+			s->tail = NULL;
+		s->waiting -= out->len;
+		pfree(out);
+	}
+}
+
+static void
+drop_sender(Sender *s)
+{
+	if (s->mqh != NULL)
+		shm_mq_detach(s->mqh);
+	if (s->seg != NULL)
+		dsm_detach(s->seg);
+	MemoryContextDelete(s->context);
+	senders = list_delete_ptr(senders, s);
+	pfree(s);
+}
+
+/* Did the hydration snapshot see transaction xid (a top-level xid)? */
+static bool
+snapshot_saw(Sender *s, TransactionId xid)
+{
+	if (TransactionIdPrecedes(xid, s->snap_xmin))
+		return true;
+	if (TransactionIdFollowsOrEquals(xid, s->snap_xmax))
+		return false;
+	for (int i = 0; i < s->snap_xcnt; i++)
+	{
+		if (TransactionIdEquals(s->snap_xip[i], xid))
+			return false;
+	}
+	return true;
+}
+
+/* Is a transaction whose commit was already decoded still running in snap? */
+static bool
+snapshot_misses_decoded(Snapshot snap)
+{
+	ListCell   *lc;
+
+	foreach(lc, window_xids)
+	{
+		TransactionId xid = (TransactionId) lfirst_int(lc);
+
+		if (XidInMVCCSnapshot(xid, snap))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Build and hydrate the transient dataflow of a query subscription (see
+ * the top of the file), then queue its rows.  Runs in its own transaction;
+ * an error ends the subscription, not the worker.
+ */
+static void
+hydrate_transient(Sender *s, const char *plan_text)
+{
+	MemoryContext old = CurrentMemoryContext;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		PlannedStmt *plan;
+		Snapshot	snap;
+		int			tries = 0;
+		int			ncolumns;
+		ZSet		rows = {0};
+		RowDelta   *delta;
+		List	   *tlist;
+		ListCell   *lc;
+
+		for (;;)
+		{
+			snap = GetTransactionSnapshot();
+			if (!snapshot_misses_decoded(snap))
+				break;
+			if (++tries > 10000)
+				elog(ERROR, "could not take a snapshot consistent with the decoded WAL");
+			pg_usleep(1000L);
+			CHECK_FOR_INTERRUPTS();
+		}
+		s->hydrated_at = GetXLogInsertRecPtr();
+		PushActiveSnapshot(snap);
+
+		MemoryContextSwitchTo(s->context);
+		s->snap_xmin = snap->xmin;
+		s->snap_xmax = snap->xmax;
+		s->snap_xcnt = snap->xcnt;
+		s->snap_xip = palloc(sizeof(TransactionId) * Max(snap->xcnt, 1));
+		memcpy(s->snap_xip, snap->xip, sizeof(TransactionId) * snap->xcnt);
+		plan = CompiledPlanFromString(plan_text);
+		tlist = NIL;
+		foreach(lc, plan->planTree->targetlist)
+		{
+			if (!lfirst_node(TargetEntry, lc)->resjunk)
+				tlist = lappend(tlist, lfirst(lc));
+		}
+		s->desc = ExecTypeFromTL(tlist);
+		s->df = DataflowCreate(InvalidOid, plan, s->context);
+		s->columns = DataflowResultColumns(s->df, &ncolumns);
+		s->root = MakeSingleTupleTableSlot(s->df->root->desc, &TTSOpsMinimalTuple);
+		s->row = MakeSingleTupleTableSlot(s->desc, &TTSOpsVirtual);
+		MemoryContextSwitchTo(old);
+
+		DataflowBeginTick(s->df);
+		if (!DataflowFeedSources(s->df))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("a table the subscription reads was dropped")));
+		delta = RowDeltaCreate(s->desc, CurrentMemoryContext);
+		DataflowProject(DataflowRun(s->df), s->columns, s->root, s->row, delta);
+		RowDeltaCollect(delta, &rows, CurrentMemoryContext);
+		RowDeltaFree(delta);
+
+		if (!enqueue(s, SUBMSG_HYDRATED, InvalidTransactionId, s->hydrated_at, 0, NULL))
+			end_for_buffer(s);
+		for (int i = 0; i < rows.nrows && !s->gone; i++)
+		{
+			if (!enqueue(s, SUBMSG_DATA, InvalidTransactionId, s->hydrated_at,
+						 rows.rows[i].diff, rows.rows[i].tuple))
+				end_for_buffer(s);
+		}
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(old);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		MemoryContextSwitchTo(old);
+		end_subscription(s, edata->sqlerrcode, edata->message);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+}
+
+/* Attach to a requested subscription; NULL if its subscriber is gone. */
+static Sender *
+attach(CoordinatorSubscription *sub)
+{
+	dsm_segment *seg = dsm_attach(sub->handle);
+	SubscriptionSegment *header;
+	shm_mq	   *mq;
+	Sender	   *s;
+	MemoryContext old;
+
+	if (seg == NULL)
+		return NULL;
+	dsm_pin_mapping(seg);
+	header = dsm_segment_address(seg);
+	mq = (shm_mq *) ((char *) header + header->queue_offset);
+	shm_mq_set_sender(mq, MyProc);
+
+	s = MemoryContextAllocZero(senders_context, sizeof(Sender));
+	s->id = sub->id;
+	s->relid = sub->relid;
+	s->max_buffer = sub->max_buffer;
+	s->seg = seg;
+	s->context = AllocSetContextCreate(senders_context, "coordinator subscription",
+									   ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(s->context);
+	s->mqh = shm_mq_attach(mq, seg, NULL);
+	MemoryContextSwitchTo(old);
+	senders = lappend(senders, s);
+	return s;
+}
+
+/*
+ * Between ticks: attach to the subscriptions requested of this worker,
+ * send what waits, and let go of subscriptions that ended.  views: the
+ * OIDs of the views this worker maintains and that are healthy.
+ */
+void
+SendersService(int worker, List *views, XLogRecPtr decoded)
+{
+	ListCell   *lc;
+
+	senders_init();
+
+	for (int i = 0; i < Coordinator->max_subscriptions; i++)
+	{
+		CoordinatorSubscription *sub = SubscriptionSlot(i);
+		CoordinatorSubscription copy;
+		Sender	   *s;
+
+		LWLockAcquire(Coordinator->lock, LW_SHARED);
+		copy = *sub;
+		LWLockRelease(Coordinator->lock);
+		if (copy.state != SUBSCRIPTION_REQUESTED || copy.worker != worker)
+			continue;
+
+		s = attach(&copy);
+		if (s == NULL)
+			continue;
+		if (OidIsValid(s->relid) && !list_member_oid(views, s->relid))
+			end_subscription(s, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+							 "the maintained view is not running on its dataflow worker");
+		else if (!OidIsValid(s->relid))
+		{
+			SubscriptionSegment *header = dsm_segment_address(s->seg);
+
+			hydrate_transient(s, header->plan);
+		}
+
+		LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+		sub = SubscriptionFind(s->id);
+		if (sub == NULL)
+			s->gone = true;		/* the subscriber left meanwhile */
+		else if (sub->state == SUBSCRIPTION_REQUESTED)
+			sub->state = SUBSCRIPTION_ATTACHED;
+		LWLockRelease(Coordinator->lock);
+		ConditionVariableBroadcast(&Coordinator->frontier_cv);
+	}
+
+	foreach(lc, senders)
+	{
+		Sender	   *s = lfirst(lc);
+		CoordinatorSubscription *sub;
+
+		LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+		sub = SubscriptionFind(s->id);
+		if (sub == NULL || sub->state == SUBSCRIPTION_ENDED)
+			s->gone = true;
+		else
+			sub->buffered = s->waiting;
+		LWLockRelease(Coordinator->lock);
+		flush(s);
+	}
+
+	/* let go of the ended ones */
+	for (;;)
+	{
+		Sender	   *gone = NULL;
+
+		foreach(lc, senders)
+		{
+			if (((Sender *) lfirst(lc))->gone)
+				gone = lfirst(lc);
+		}
+		if (gone == NULL)
+			break;
+		drop_sender(gone);
+	}
+}
+
+/* Is any subscriber waiting for messages the queue could not take? */
+bool
+SendersPending(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, senders)
+	{
+		if (((Sender *) lfirst(lc))->head != NULL)
+			return true;
+	}
+	return false;
+}
+
+/* During a tick: the consolidated change of view relid, as written. */
+void
+SendersCollect(Oid relid, RowDelta *delta)
+{
+	ListCell   *lc;
+
+	foreach(lc, senders)
+	{
+		Sender	   *s = lfirst(lc);
+
+		if (s->relid == relid && !s->gone)
+			RowDeltaCollect(delta, &s->outbox, outbox_context);
+	}
+}
+
+/* The tables the transient dataflows read, to be captured. */
+List *
+SendersTransientSources(void)
+{
+	List	   *sources = NIL;
+	ListCell   *lc;
+
+	foreach(lc, senders)
+	{
+		Sender	   *s = lfirst(lc);
+
+		if (s->df != NULL)
+			sources = list_concat_unique_oid(sources, s->df->sources);
+	}
+	return sources;
+}
+
+/*
+ * During a tick, in its transaction: run each transient dataflow on the
+ * tick's changes (those its hydration snapshot did not see), collecting
+ * its change.  A data error or an ERROR ends that subscription.
+ */
+void
+SendersApplyTransients(List *changes, XLogRecPtr upper)
+{
+	ListCell   *lc;
+
+	foreach(lc, senders)
+	{
+		Sender	   *s = lfirst(lc);
+		MemoryContext old = CurrentMemoryContext;
+		ResourceOwner owner = CurrentResourceOwner;
+
+		if (s->df == NULL || s->gone)
+			continue;
+		BeginInternalSubTransaction(NULL);
+		PG_TRY();
+		{
+			ListCell   *lch;
+			RowDelta   *delta;
+			const char *error;
+			int			code = 0;
+
+			DataflowBeginTick(s->df);
+			foreach(lch, changes)
+			{
+				CapturedChange *c = lfirst(lch);
+
+				if (!list_member_oid(s->df->sources, c->relid))
+					continue;
+				if (s->snap_xip != NULL && snapshot_saw(s, c->xid))
+					continue;
+				if (c->oldtuple != NULL)
+					DataflowPush(s->df, c->relid, c->oldtuple, -1);
+				if (c->newtuple != NULL)
+					DataflowPush(s->df, c->relid, c->newtuple, 1);
+			}
+			delta = RowDeltaCreate(s->desc, CurrentMemoryContext);
+			DataflowProject(DataflowRun(s->df), s->columns, s->root, s->row, delta);
+			RowDeltaCollect(delta, &s->outbox, outbox_context);
+			RowDeltaFree(delta);
+			error = DataflowError(s->df, &code);
+			if (error != NULL)
+				end_subscription(s, code, error);
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(old);
+			CurrentResourceOwner = owner;
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(old);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(old);
+			CurrentResourceOwner = owner;
+			end_subscription(s, edata->sqlerrcode, edata->message);
+			FreeErrorData(edata);
+		}
+		PG_END_TRY();
+
+		/* past H the snapshot saw nothing that is still to be decoded */
+		if (upper >= s->hydrated_at && s->snap_xip != NULL)
+		{
+			pfree(s->snap_xip);
+			s->snap_xip = NULL;
+		}
+	}
+}
+
+/*
+ * The tick's transaction committed (xid, InvalidTransactionId if it wrote
+ * nothing): queue the collected changes at timestamp ts.
+ */
+void
+SendersCommitted(TransactionId xid, XLogRecPtr ts)
+{
+	ListCell   *lc;
+
+	foreach(lc, senders)
+	{
+		Sender	   *s = lfirst(lc);
+
+		for (int i = 0; i < s->outbox.nrows && !s->gone; i++)
+		{
+			if (!enqueue(s, SUBMSG_DATA, OidIsValid(s->relid) ? xid : InvalidTransactionId,
+						 ts, s->outbox.rows[i].diff, s->outbox.rows[i].tuple))
+				end_for_buffer(s);
+		}
+		memset(&s->outbox, 0, sizeof(ZSet));
+	}
+	if (outbox_context != NULL)
+		MemoryContextReset(outbox_context);
+}
+
+/* The tick failed as a whole: forget what it collected. */
+void
+SendersAborted(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, senders)
+		memset(&((Sender *) lfirst(lc))->outbox, 0, sizeof(ZSet));
+	if (outbox_context != NULL)
+		MemoryContextReset(outbox_context);
+}
+
+/*
+ * After a tick: every change up to upper was sent.  Also ends the
+ * subscriptions of views that now have a data error, as reads of them
+ * would fail.
+ */
+void
+SendersProgress(XLogRecPtr upper)
+{
+	ListCell   *lc;
+
+	foreach(lc, senders)
+	{
+		Sender	   *s = lfirst(lc);
+		char		error[VIEW_ERROR_LEN] = "";
+		int			code = 0;
+
+		if (s->gone)
+			continue;
+		if (OidIsValid(s->relid))
+		{
+			CoordinatorView *entry;
+
+			LWLockAcquire(Coordinator->lock, LW_SHARED);
+			entry = CoordinatorFindView(s->relid);
+			if (entry != NULL && entry->error[0] != '\0')
+			{
+				strlcpy(error, entry->error, sizeof(error));
+				code = entry->state == VIEW_FAILED ? ERRCODE_INTERNAL_ERROR : entry->error_code;
+			}
+			LWLockRelease(Coordinator->lock);
+		}
+		if (error[0] != '\0')
+		{
+			end_subscription(s, code, error);
+			continue;
+		}
+		if (!enqueue(s, SUBMSG_PROGRESS, InvalidTransactionId, upper + 1, 0, NULL))
+			end_for_buffer(s);
+		else
+		{
+			LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+			{
+				CoordinatorSubscription *sub = SubscriptionFind(s->id);
+
+				if (sub != NULL)
+					sub->progress = upper + 1;
+			}
+			LWLockRelease(Coordinator->lock);
+			flush(s);
+		}
+	}
+}
+
+/*
+ * After a tick, outside a transaction: xids are the transactions whose
+ * commits it decoded.  Remember those still in the proc array (see the top
+ * of the file).
+ */
+void
+SendersNoteDecoded(List *xids)
+{
+	List	   *keep = NIL;
+	ListCell   *lc;
+	Snapshot	snap;
+	MemoryContext old;
+
+	senders_init();
+	if (xids == NIL && window_xids == NIL)
+		return;
+	StartTransactionCommand();
+	snap = GetLatestSnapshot();
+	old = MemoryContextSwitchTo(senders_context);
+	foreach(lc, window_xids)
+	{
+		if (XidInMVCCSnapshot((TransactionId) lfirst_int(lc), snap))
+			keep = lappend_int(keep, lfirst_int(lc));
+	}
+	foreach(lc, xids)
+	{
+		if (XidInMVCCSnapshot((TransactionId) lfirst_int(lc), snap))
+			keep = lappend_int(keep, lfirst_int(lc));
+	}
+	list_free(window_xids);
+	window_xids = keep;
+	MemoryContextSwitchTo(old);
+	CommitTransactionCommand();
+}
