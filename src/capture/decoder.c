@@ -27,6 +27,7 @@
 #include "replication/slot.h"
 #include "replication/snapbuild.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "utils/snapmgr.h"
 
 #include "coordinator/capture.h"
@@ -133,4 +134,31 @@ CaptureDecode(LogicalDecodingContext *ctx, XLogRecPtr end, int max_changes)
 			break;
 	}
 	return ctx->reader->EndRecPtr;
+}
+
+/*
+ * Stop holding back VACUUM.  Creating the slot with a full snapshot makes
+ * the slot pin the data horizon (effective_xmin) and marks this process as
+ * decoding, so that its own xmin is ignored; ReplicationSlotRelease undoes
+ * both, but the worker keeps its slot for life.  Call once the initial
+ * snapshot has been used, and again after CreateDecodingContext: from then
+ * on the worker's transactions protect their snapshots like any backend's,
+ * and the slot holds only its catalog_xmin.
+ */
+void
+CaptureReleaseDataHorizon(void)
+{
+	ReplicationSlot *slot = MyReplicationSlot;
+
+	if (slot != NULL && TransactionIdIsValid(slot->effective_xmin))
+	{
+		SpinLockAcquire(&slot->mutex);
+		slot->effective_xmin = InvalidTransactionId;
+		SpinLockRelease(&slot->mutex);
+		ReplicationSlotsComputeRequiredXmin(false);
+	}
+	LWLockAcquire(ProcArrayLock, LW_EXCLUSIVE);
+	MyProc->statusFlags &= ~PROC_IN_LOGICAL_DECODING;
+	ProcGlobal->statusFlags[MyProc->pgxactoff] = MyProc->statusFlags;
+	LWLockRelease(ProcArrayLock);
 }

@@ -730,6 +730,7 @@ DataflowWorkerMain(Datum main_arg)
 
 	MemoryContextSwitchTo(worker_context);
 	ctx = CaptureStartStreaming();
+	CaptureReleaseDataHorizon();
 	InvalidateSystemCaches();
 
 	for (;;)

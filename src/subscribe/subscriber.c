@@ -150,22 +150,22 @@ static bool exit_callback_registered = false;
 
 /* --- targets and shapes ---------------------------------------------- */
 
-/* Does the text read as a query rather than a relation name? */
+/*
+ * Does the text read as a query rather than a relation name?  A name has
+ * no space or parenthesis outside double quotes.
+ */
 static bool
 is_query_text(const char *text)
 {
-	static const char *const keywords[] = {"select", "with", "values", "table"};
+	bool		quoted = false;
 
 	while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r')
 		text++;
-	if (*text == '(')
-		return true;
-	for (int i = 0; i < lengthof(keywords); i++)
+	for (; *text != '\0'; text++)
 	{
-		size_t		len = strlen(keywords[i]);
-
-		if (pg_strncasecmp(text, keywords[i], len) == 0 &&
-			(text[len] == '\0' || !(isalnum((unsigned char) text[len]) || text[len] == '_')))
+		if (*text == '"')
+			quoted = !quoted;
+		else if (!quoted && (isspace((unsigned char) *text) || *text == '(' || *text == ';'))
 			return true;
 	}
 	return false;

@@ -57,6 +57,7 @@ extern CaptureBatch *CaptureCurrent;
 extern void CaptureSetupOrigin(const char *name);
 extern XLogRecPtr CaptureCreateSlot(const char *name);
 extern LogicalDecodingContext *CaptureStartStreaming(void);
+extern void CaptureReleaseDataHorizon(void);
 extern XLogRecPtr CaptureDecode(LogicalDecodingContext *ctx, XLogRecPtr end,
 								int max_changes);
 
