@@ -38,7 +38,7 @@ pkg_version() {
 # PGXS and the test tools (pg_regress, pg_isolation_regress, prove with
 # IPC::Run for PostgreSQL::Test::Cluster), and a compiler.
 install_dependencies() {
-	local want=(postgresql-15 postgresql-server-dev-15 postgresql-client-15 libipc-run-perl make gcc)
+	local want=(postgresql-15 postgresql-server-dev-15 postgresql-client-15 libpq-dev libipc-run-perl make gcc)
 	local missing=() p
 	for p in "${want[@]}"; do
 		[ -n "$(pkg_version "$p")" ] || missing+=("$p")
