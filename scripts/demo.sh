@@ -70,6 +70,12 @@ Table "orders" and the maintained view "big_open_orders" over it are ready:
     UPDATE orders SET status = 'shipped' WHERE customer = 'you';
     SELECT * FROM coordinator.frontiers;
 
+Watch the view change live (in one psql; write from another):
+
+    BEGIN;
+    DECLARE c CURSOR FOR SELECT coordinator.subscribe('big_open_orders', progress => true);
+    FETCH 5 c;     -- the snapshot; FETCH again after a write in the other session
+
 Connect:  $( [ "$(id -u)" = 0 ] && echo "runuser -u $PG_OS_USER -- " )${PSQL[*]}
 Stop:     bash scripts/demo.sh stop
 

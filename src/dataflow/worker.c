@@ -735,10 +735,11 @@ DataflowWorkerMain(Datum main_arg)
 
 	for (;;)
 	{
-		XLogRecPtr	end = GetFlushRecPtr(NULL);
+		XLogRecPtr	end;
 		XLogRecPtr	upper;
 
 		serve_subscriptions(ctx->reader->EndRecPtr);
+		end = GetFlushRecPtr(NULL);
 		TimelineRecord(end, GetCurrentTimestamp());
 		if (Coordinator->workers[worker_index].paused || ctx->reader->EndRecPtr >= end)
 		{

@@ -26,7 +26,8 @@
  * S (between writing its commit record and leaving the proc array).  The
  * worker remembers those transactions (SendersNoteDecoded) and takes S
  * again while one of them is in it.  The rows are sent at timestamp H, the
- * WAL insert position just after S: every commit S sees ends before H.
+ * end of a WAL record written just after S: every commit S sees ends
+ * before H.
  * The subscriber merges the changes decoded up to H into the snapshot,
  * which is then exactly the state at H (subscriber.c).
  *
@@ -38,6 +39,7 @@
 #include "access/xlog.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "replication/message.h"
 #include "storage/procarray.h"
 #include "storage/proc.h"
 #include "utils/memutils.h"
@@ -262,7 +264,14 @@ hydrate_transient(Sender *s, const char *plan_text)
 			pg_usleep(1000L);
 			CHECK_FOR_INTERRUPTS();
 		}
-		s->hydrated_at = GetXLogInsertRecPtr();
+		/*
+		 * H: the end of a WAL record written now, after every commit S
+		 * sees.  A record of our own (a logical message, which the plugin
+		 * ignores) so that decoding reaches H even if nothing else is
+		 * written: the snapshot goes out once progress passes H.
+		 */
+		s->hydrated_at = LogLogicalMessage("coordinator", "", 0, false);
+		XLogFlush(s->hydrated_at);
 		PushActiveSnapshot(snap);
 
 		MemoryContextSwitchTo(s->context);
