@@ -140,7 +140,9 @@ typedef struct Subscriber
 	XLogRecPtr	progress_out;	/* the last progress row */
 	bool		done;			/* up_to reached */
 
+	MemoryContext data_context; /* rows of the snapshot or batch received */
 	List	   *ready;			/* output HeapTuples, oldest first */
+	MemoryContext ready_context;	/* ready and its tuples */
 	TimestampTz last_check;
 	bool		polling;
 } Subscriber;
@@ -694,7 +696,7 @@ read_view_snapshot(Subscriber *sub)
 		scan = table_beginscan(rel, snap, 0, NULL);
 		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 		{
-			old = MemoryContextSwitchTo(sub->context);
+			old = MemoryContextSwitchTo(sub->data_context);
 			ZSetAdd(&sub->rows, RowFromSlot(slot), 1);
 			MemoryContextSwitchTo(old);
 			CHECK_FOR_INTERRUPTS();
@@ -743,6 +745,10 @@ subscriber_open(SubscribeOptions *opts, bool polling)
 	}
 	sub->context = context;
 	sub->polling = polling;
+	sub->data_context = AllocSetContextCreate(context, "coordinator subscriber rows",
+											  ALLOCSET_DEFAULT_SIZES);
+	sub->ready_context = AllocSetContextCreate(context, "coordinator subscriber output",
+											   ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(old);
 
 	PG_TRY();
@@ -901,7 +907,7 @@ emit(Subscriber *sub, XLogRecPtr ts, bool progressed, int64 diff,
 			n++;
 		}
 	}
-	old = MemoryContextSwitchTo(sub->context);
+	old = MemoryContextSwitchTo(sub->ready_context);
 	sub->ready = lappend(sub->ready, heap_form_tuple(sub->outdesc, values, nulls));
 	MemoryContextSwitchTo(old);
 }
@@ -1018,6 +1024,17 @@ emit_upserts(Subscriber *sub, XLogRecPtr ts, ZSet *z)
 	}
 }
 
+/*
+ * Forget the received rows of z (the snapshot or the batch; the other one
+ * is empty whenever this is called).
+ */
+static void
+discard_rows(Subscriber *sub, ZSet *z)
+{
+	memset(z, 0, sizeof(ZSet));
+	MemoryContextReset(sub->data_context);
+}
+
 /* Emit a consolidated batch of changes at one timestamp. */
 static void
 emit_batch(Subscriber *sub, XLogRecPtr ts, ZSet *z)
@@ -1032,7 +1049,7 @@ emit_batch(Subscriber *sub, XLogRecPtr ts, ZSet *z)
 		for (int i = 0; i < z->nrows; i++)
 			emit(sub, ts, false, z->rows[i].diff, NULL, z->rows[i].tuple);
 	}
-	memset(z, 0, sizeof(ZSet));
+	discard_rows(sub, z);
 }
 
 static void
@@ -1058,7 +1075,7 @@ maybe_emit_snapshot(Subscriber *sub)
 	if (sub->opts.snapshot && !sub->done)
 		emit_batch(sub, sub->as_of, &sub->rows);
 	else
-		memset(&sub->rows, 0, sizeof(ZSet));
+		discard_rows(sub, &sub->rows);
 	emit_progress(sub, sub->progress);
 }
 
@@ -1069,28 +1086,28 @@ finish_batch(Subscriber *sub)
 	if (sub->batch.nrows > 0 && !sub->done)
 	{
 		if (sub->opts.has_up_to && sub->batch_ts >= sub->opts.up_to)
-			memset(&sub->batch, 0, sizeof(ZSet));
+			discard_rows(sub, &sub->batch);
 		else
 			emit_batch(sub, sub->batch_ts, &sub->batch);
 	}
 	sub->batch_ts = InvalidXLogRecPtr;
 }
 
+/* A copy of a DATA message's row, in the context of received rows. */
+static MinimalTuple
+message_row(Subscriber *sub, SubscriptionMessage *msg, Size len)
+{
+	Size		tlen = len - MAXALIGN(sizeof(SubscriptionMessage));
+	MinimalTuple tuple = MemoryContextAlloc(sub->data_context, tlen);
+
+	memcpy(tuple, (char *) msg + MAXALIGN(sizeof(SubscriptionMessage)), tlen);
+	return tuple;
+}
+
 static void
 handle_message(Subscriber *sub, SubscriptionMessage *msg, Size len)
 {
-	MinimalTuple tuple = NULL;
 	MemoryContext old;
-
-	if (msg->kind == SUBMSG_DATA)
-	{
-		Size		tlen = len - MAXALIGN(sizeof(SubscriptionMessage));
-
-		old = MemoryContextSwitchTo(sub->context);
-		tuple = palloc(tlen);
-		memcpy(tuple, (char *) msg + MAXALIGN(sizeof(SubscriptionMessage)), tlen);
-		MemoryContextSwitchTo(old);
-	}
 
 	switch (msg->kind)
 	{
@@ -1100,14 +1117,11 @@ handle_message(Subscriber *sub, SubscriptionMessage *msg, Size len)
 			break;
 		case SUBMSG_DATA:
 			if (snapshot_saw(sub, msg->xid))
-			{
-				pfree(tuple);
 				break;
-			}
 			if (!sub->emitted && msg->ts <= sub->as_of)
 			{
-				old = MemoryContextSwitchTo(sub->context);
-				ZSetAdd(&sub->rows, tuple, msg->diff);
+				old = MemoryContextSwitchTo(sub->data_context);
+				ZSetAdd(&sub->rows, message_row(sub, msg, len), msg->diff);
 				MemoryContextSwitchTo(old);
 				break;
 			}
@@ -1119,8 +1133,8 @@ handle_message(Subscriber *sub, SubscriptionMessage *msg, Size len)
 			if (sub->batch_ts != msg->ts)
 				finish_batch(sub);
 			sub->batch_ts = msg->ts;
-			old = MemoryContextSwitchTo(sub->context);
-			ZSetAdd(&sub->batch, tuple, msg->diff);
+			old = MemoryContextSwitchTo(sub->data_context);
+			ZSetAdd(&sub->batch, message_row(sub, msg, len), msg->diff);
 			MemoryContextSwitchTo(old);
 			break;
 		case SUBMSG_PROGRESS:
@@ -1149,6 +1163,9 @@ pump(Subscriber *sub, int want, long timeout_ms)
 {
 	TimestampTz start = GetCurrentTimestamp();
 
+	/* the rows handed out before were sent on */
+	if (sub->ready == NIL)
+		MemoryContextReset(sub->ready_context);
 	maybe_emit_snapshot(sub);
 	while (list_length(sub->ready) < want && !sub->done)
 	{
