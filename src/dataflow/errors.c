@@ -20,8 +20,11 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 
 #include "coordinator/dataflow.h"
 #include "coordinator/shmem.h"
@@ -110,5 +113,38 @@ DataErrorCatch(Dataflow *df, MemoryContext context, int64 diff)
 	}
 	FlushErrorState();
 	DataErrorAdd(df, edata->message, edata->sqlerrcode, diff);
+	return edata;
+}
+
+/*
+ * Run fn(arg) in a subtransaction of the current transaction.  Returns
+ * NULL if it succeeded, or its error (the subtransaction rolled back, the
+ * error state flushed), allocated in the caller's memory context.
+ */
+ErrorData *
+DataflowTrySubtransaction(void (*fn) (void *), void *arg)
+{
+	MemoryContext old = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData  *volatile edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		fn(arg);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(old);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(old);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(old);
+		CurrentResourceOwner = owner;
+	}
+	PG_END_TRY();
 	return edata;
 }

@@ -178,35 +178,33 @@ view_reads(DataflowView *view, Oid relid)
  * Run fn on one view inside a subtransaction; an ERROR marks that view
  * failed (readers get the message) and leaves the others untouched.
  */
+typedef struct ViewCall
+{
+	DataflowView *view;
+	void		(*fn) (DataflowView *, void *);
+	void	   *arg;
+} ViewCall;
+
+static void
+call_for_view(void *arg)
+{
+	ViewCall   *call = arg;
+
+	call->fn(call->view, call->arg);
+}
+
 static void
 run_for_view(DataflowView *view, void (*fn) (DataflowView *, void *), void *arg)
 {
-	MemoryContext old = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
+	ViewCall	call = {view, fn, arg};
+	ErrorData  *edata = DataflowTrySubtransaction(call_for_view, &call);
 
-	BeginInternalSubTransaction(NULL);
-	PG_TRY();
+	if (edata != NULL)
 	{
-		fn(view, arg);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(old);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(old);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(old);
-		CurrentResourceOwner = owner;
 		SinkInvalidate(view->sink);
 		view_fail(view, edata->message);
 		FreeErrorData(edata);
 	}
-	PG_END_TRY();
 }
 
 /* What writing one view in one transaction needs. */

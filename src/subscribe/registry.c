@@ -13,7 +13,9 @@
  */
 #include "postgres.h"
 
+#include "access/transam.h"
 #include "storage/shmem.h"
+#include "utils/memutils.h"
 
 #include "coordinator/shmem.h"
 #include "coordinator/subscribe.h"
@@ -82,4 +84,36 @@ SubscriptionEnd(CoordinatorSubscription *sub, int code, const char *message)
 	sub->error_code = code;
 	strlcpy(sub->error, message, SUBSCRIPTION_ERROR_LEN);
 	sub->buffered = 0;
+}
+
+/* Keep what snapshot saw, in context. */
+void
+SeenXidsCopy(SeenXids *seen, Snapshot snapshot, MemoryContext context)
+{
+	seen->xmin = snapshot->xmin;
+	seen->xmax = snapshot->xmax;
+	seen->xcnt = snapshot->xcnt;
+	seen->xip = MemoryContextAlloc(context, sizeof(TransactionId) * Max(snapshot->xcnt, 1));
+	memcpy(seen->xip, snapshot->xip, sizeof(TransactionId) * snapshot->xcnt);
+}
+
+/*
+ * Was the committed top-level transaction xid visible to the snapshot?
+ * (A top-level xid running at the snapshot is in its xip.)
+ */
+bool
+SeenXidsSaw(SeenXids *seen, TransactionId xid)
+{
+	if (!TransactionIdIsValid(xid) || seen->xip == NULL)
+		return false;
+	if (TransactionIdPrecedes(xid, seen->xmin))
+		return true;
+	if (TransactionIdFollowsOrEquals(xid, seen->xmax))
+		return false;
+	for (int i = 0; i < seen->xcnt; i++)
+	{
+		if (TransactionIdEquals(seen->xip[i], xid))
+			return false;
+	}
+	return true;
 }

@@ -78,10 +78,7 @@ typedef struct Sender
 	TupleTableSlot *root;
 	TupleTableSlot *row;
 	XLogRecPtr	hydrated_at;	/* H, see above */
-	TransactionId snap_xmin;	/* S: skip what it saw, until upper >= H */
-	TransactionId snap_xmax;
-	int			snap_xcnt;
-	TransactionId *snap_xip;
+	SeenXids	seen;			/* S: skip what it saw, until upper >= H */
 } Sender;
 
 static List *senders = NIL;
@@ -199,22 +196,6 @@ drop_sender(Sender *s)
 	pfree(s);
 }
 
-/* Did the hydration snapshot see transaction xid (a top-level xid)? */
-static bool
-snapshot_saw(Sender *s, TransactionId xid)
-{
-	if (TransactionIdPrecedes(xid, s->snap_xmin))
-		return true;
-	if (TransactionIdFollowsOrEquals(xid, s->snap_xmax))
-		return false;
-	for (int i = 0; i < s->snap_xcnt; i++)
-	{
-		if (TransactionIdEquals(s->snap_xip[i], xid))
-			return false;
-	}
-	return true;
-}
-
 /* Is a transaction whose commit was already decoded still running in snap? */
 static bool
 snapshot_misses_decoded(Snapshot snap)
@@ -275,11 +256,7 @@ hydrate_transient(Sender *s, const char *plan_text)
 		PushActiveSnapshot(snap);
 
 		MemoryContextSwitchTo(s->context);
-		s->snap_xmin = snap->xmin;
-		s->snap_xmax = snap->xmax;
-		s->snap_xcnt = snap->xcnt;
-		s->snap_xip = palloc(sizeof(TransactionId) * Max(snap->xcnt, 1));
-		memcpy(s->snap_xip, snap->xip, sizeof(TransactionId) * snap->xcnt);
+		SeenXidsCopy(&s->seen, snap, s->context);
 		plan = CompiledPlanFromString(plan_text);
 		tlist = NIL;
 		foreach(lc, plan->planTree->targetlist)
@@ -485,6 +462,46 @@ SendersTransientSources(void)
 	return sources;
 }
 
+/* One transient dataflow's tick; see SendersApplyTransients. */
+typedef struct TransientTick
+{
+	Sender	   *sender;
+	List	   *changes;
+} TransientTick;
+
+static void
+transient_tick(void *arg)
+{
+	TransientTick *tick = arg;
+	Sender	   *s = tick->sender;
+	ListCell   *lc;
+	RowDelta   *delta;
+	const char *error;
+	int			code = 0;
+
+	DataflowBeginTick(s->df);
+	foreach(lc, tick->changes)
+	{
+		CapturedChange *c = lfirst(lc);
+
+		if (!list_member_oid(s->df->sources, c->relid))
+			continue;
+		if (SeenXidsSaw(&s->seen, c->xid))
+			continue;
+		if (c->oldtuple != NULL)
+			DataflowPush(s->df, c->relid, c->oldtuple, -1);
+		if (c->newtuple != NULL)
+			DataflowPush(s->df, c->relid, c->newtuple, 1);
+	}
+	delta = RowDeltaCreate(s->desc, CurrentMemoryContext);
+	DataflowProject(DataflowRun(s->df), s->columns, s->root, s->row, delta);
+	RowDeltaCollect(delta, &s->outbox, outbox_context);
+	RowDeltaFree(delta);
+	error = DataflowError(s->df, &code);
+	if (error != NULL)
+		end_subscription(s, code, error);
+}
+
 /*
  * During a tick, in its transaction: run each transient dataflow on the
  * tick's changes (those its hydration snapshot did not see), collecting
@@ -498,64 +515,23 @@ SendersApplyTransients(List *changes, XLogRecPtr upper)
 	foreach(lc, senders)
 	{
 		Sender	   *s = lfirst(lc);
-		MemoryContext old = CurrentMemoryContext;
-		ResourceOwner owner = CurrentResourceOwner;
+		TransientTick tick = {s, changes};
+		ErrorData  *edata;
 
 		if (s->df == NULL || s->gone)
 			continue;
-		BeginInternalSubTransaction(NULL);
-		PG_TRY();
+		edata = DataflowTrySubtransaction(transient_tick, &tick);
+		if (edata != NULL)
 		{
-			ListCell   *lch;
-			RowDelta   *delta;
-			const char *error;
-			int			code = 0;
-
-			DataflowBeginTick(s->df);
-			foreach(lch, changes)
-			{
-				CapturedChange *c = lfirst(lch);
-
-				if (!list_member_oid(s->df->sources, c->relid))
-					continue;
-				if (s->snap_xip != NULL && snapshot_saw(s, c->xid))
-					continue;
-				if (c->oldtuple != NULL)
-					DataflowPush(s->df, c->relid, c->oldtuple, -1);
-				if (c->newtuple != NULL)
-					DataflowPush(s->df, c->relid, c->newtuple, 1);
-			}
-			delta = RowDeltaCreate(s->desc, CurrentMemoryContext);
-			DataflowProject(DataflowRun(s->df), s->columns, s->root, s->row, delta);
-			RowDeltaCollect(delta, &s->outbox, outbox_context);
-			RowDeltaFree(delta);
-			error = DataflowError(s->df, &code);
-			if (error != NULL)
-				end_subscription(s, code, error);
-			ReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(old);
-			CurrentResourceOwner = owner;
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(old);
-			edata = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(old);
-			CurrentResourceOwner = owner;
 			end_subscription(s, edata->sqlerrcode, edata->message);
 			FreeErrorData(edata);
 		}
-		PG_END_TRY();
 
 		/* past H the snapshot saw nothing that is still to be decoded */
-		if (upper >= s->hydrated_at && s->snap_xip != NULL)
+		if (upper >= s->hydrated_at && s->seen.xip != NULL)
 		{
-			pfree(s->snap_xip);
-			s->snap_xip = NULL;
+			pfree(s->seen.xip);
+			s->seen.xip = NULL;
 		}
 	}
 }

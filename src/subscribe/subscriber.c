@@ -127,10 +127,7 @@ typedef struct Subscriber
 	bool		emitted;		/* the snapshot went out */
 	XLogRecPtr	as_of;
 	XLogRecPtr	oracle;			/* strict serializable: at the start */
-	TransactionId snap_xmin;	/* view: the snapshot that read the heap */
-	TransactionId snap_xmax;
-	int			snap_xcnt;
-	TransactionId *snap_xip;
+	SeenXids	seen;			/* view: what the snapshot that read the heap saw */
 	ZSet		rows;			/* the snapshot, until it goes out */
 
 	/* after the snapshot */
@@ -680,13 +677,7 @@ read_view_snapshot(Subscriber *sub)
 	set_as_of(sub, det->inputs[0].since, det->inputs[0].upper);
 	sub->progress = det->inputs[0].upper;
 
-	old = MemoryContextSwitchTo(sub->context);
-	sub->snap_xmin = snap->xmin;
-	sub->snap_xmax = snap->xmax;
-	sub->snap_xcnt = snap->xcnt;
-	sub->snap_xip = palloc(sizeof(TransactionId) * Max(snap->xcnt, 1));
-	memcpy(sub->snap_xip, snap->xip, sizeof(TransactionId) * snap->xcnt);
-	MemoryContextSwitchTo(old);
+	SeenXidsCopy(&sub->seen, snap, sub->context);
 
 	if (sub->opts.snapshot)
 	{
@@ -706,24 +697,6 @@ read_view_snapshot(Subscriber *sub)
 		table_close(rel, AccessShareLock);
 	}
 	UnregisterSnapshot(snap);
-}
-
-/* Did the view snapshot see what worker transaction xid wrote? */
-static bool
-snapshot_saw(Subscriber *sub, TransactionId xid)
-{
-	if (!TransactionIdIsValid(xid) || sub->snap_xip == NULL)
-		return false;
-	if (TransactionIdPrecedes(xid, sub->snap_xmin))
-		return true;
-	if (TransactionIdFollowsOrEquals(xid, sub->snap_xmax))
-		return false;
-	for (int i = 0; i < sub->snap_xcnt; i++)
-	{
-		if (TransactionIdEquals(sub->snap_xip[i], xid))
-			return false;
-	}
-	return true;
 }
 
 /* Open a subscription: resolve, check, request, read the snapshot. */
@@ -1116,7 +1089,7 @@ handle_message(Subscriber *sub, SubscriptionMessage *msg, Size len)
 			set_as_of(sub, msg->ts, msg->ts + 1);
 			break;
 		case SUBMSG_DATA:
-			if (snapshot_saw(sub, msg->xid))
+			if (SeenXidsSaw(&sub->seen, msg->xid))
 				break;
 			if (!sub->emitted && msg->ts <= sub->as_of)
 			{

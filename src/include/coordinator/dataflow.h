@@ -179,6 +179,7 @@ extern void DataErrorAdd(Dataflow *df, const char *message, int sqlerrcode,
 extern ErrorData *DataErrorCatch(Dataflow *df, MemoryContext context,
 								 int64 diff);
 extern const char *DataflowError(Dataflow *df, int *sqlerrcode);
+extern ErrorData *DataflowTrySubtransaction(void (*fn) (void *), void *arg);
 extern void DataflowSize(Dataflow *df, int64 *rows, int64 *bytes);
 extern Arrangement *DataflowArrange(Dataflow *df, Plan *plan, const char *name,
 									ArrKeyEqual key_equal, void *key_arg);

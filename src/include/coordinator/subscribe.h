@@ -22,6 +22,7 @@
 #include "nodes/parsenodes.h"
 #include "storage/dsm.h"
 #include "storage/shm_mq.h"
+#include "utils/snapshot.h"
 
 #include "coordinator/dataflow.h"
 
@@ -88,7 +89,21 @@ typedef struct SubscriptionMessage
 
 #define SUBSCRIPTION_QUEUE_SIZE (1024 * 1024)
 
+/*
+ * What an MVCC snapshot saw, kept after the snapshot is gone (it holds
+ * nothing back): which top-level transactions were committed for it.
+ */
+typedef struct SeenXids
+{
+	TransactionId xmin;
+	TransactionId xmax;
+	int			xcnt;
+	TransactionId *xip;			/* NULL: not set, or no longer needed */
+} SeenXids;
+
 /* registry.c */
+extern void SeenXidsCopy(SeenXids *seen, Snapshot snapshot, MemoryContext context);
+extern bool SeenXidsSaw(SeenXids *seen, TransactionId xid);
 extern Size SubscriptionShmemSize(void);
 extern void SubscriptionShmemInit(void *address);
 extern CoordinatorSubscription *SubscriptionSlot(int i);
