@@ -120,7 +120,7 @@ _PG_init(void)
 							"Past it the subscription ends with an error; applies to subscriptions opened afterwards.",
 							&coordinator_subscribe_buffer_limit,
 							65536, 64, INT_MAX / 1024,
-							PGC_USERSET,
+							PGC_SUSET,
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
 

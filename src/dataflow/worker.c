@@ -174,10 +174,6 @@ view_reads(DataflowView *view, Oid relid)
 	return view->df != NULL && list_member_oid(view->df->sources, relid);
 }
 
-/*
- * Run fn on one view inside a subtransaction; an ERROR marks that view
- * failed (readers get the message) and leaves the others untouched.
- */
 typedef struct ViewCall
 {
 	DataflowView *view;
@@ -193,6 +189,10 @@ call_for_view(void *arg)
 	call->fn(call->view, call->arg);
 }
 
+/*
+ * Run fn on one view inside a subtransaction; an ERROR marks that view
+ * failed (readers get the message) and leaves the others untouched.
+ */
 static void
 run_for_view(DataflowView *view, void (*fn) (DataflowView *, void *), void *arg)
 {
