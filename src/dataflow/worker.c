@@ -624,12 +624,12 @@ healthy_views(void)
 
 /* Serve the subscriptions between ticks; capture what queries read. */
 static void
-serve_subscriptions(XLogRecPtr decoded)
+serve_subscriptions(void)
 {
 	List	   *views = healthy_views();
 	MemoryContext old;
 
-	SendersService(worker_index, views, decoded);
+	SendersService(worker_index, views);
 	list_free(views);
 	old = MemoryContextSwitchTo(worker_context);
 	worker_batch.sources = list_concat_unique_oid(worker_batch.sources,
@@ -736,7 +736,7 @@ DataflowWorkerMain(Datum main_arg)
 		XLogRecPtr	end;
 		XLogRecPtr	upper;
 
-		serve_subscriptions(ctx->reader->EndRecPtr);
+		serve_subscriptions();
 		end = GetFlushRecPtr(NULL);
 		TimelineRecord(end, GetCurrentTimestamp());
 		if (Coordinator->workers[worker_index].paused || ctx->reader->EndRecPtr >= end)

@@ -344,25 +344,35 @@ attach(CoordinatorSubscription *sub)
  * OIDs of the views this worker maintains and that are healthy.
  */
 void
-SendersService(int worker, List *views, XLogRecPtr decoded)
+SendersService(int worker, List *views)
 {
+	List	   *requests = NIL;
 	ListCell   *lc;
 
 	senders_init();
 
+	/* the requests for this worker, read under one lock */
+	LWLockAcquire(Coordinator->lock, LW_SHARED);
 	for (int i = 0; i < Coordinator->max_subscriptions; i++)
 	{
 		CoordinatorSubscription *sub = SubscriptionSlot(i);
-		CoordinatorSubscription copy;
-		Sender	   *s;
 
-		LWLockAcquire(Coordinator->lock, LW_SHARED);
-		copy = *sub;
-		LWLockRelease(Coordinator->lock);
-		if (copy.state != SUBSCRIPTION_REQUESTED || copy.worker != worker)
-			continue;
+		if (sub->state == SUBSCRIPTION_REQUESTED && sub->worker == worker)
+		{
+			CoordinatorSubscription *copy = palloc(sizeof(CoordinatorSubscription));
 
-		s = attach(&copy);
+			*copy = *sub;
+			requests = lappend(requests, copy);
+		}
+	}
+	LWLockRelease(Coordinator->lock);
+
+	foreach(lc, requests)
+	{
+		CoordinatorSubscription *request = lfirst(lc);
+		CoordinatorSubscription *sub;
+		Sender	   *s = attach(request);
+
 		if (s == NULL)
 			continue;
 		if (OidIsValid(s->relid) && !list_member_oid(views, s->relid))
@@ -384,6 +394,7 @@ SendersService(int worker, List *views, XLogRecPtr decoded)
 		LWLockRelease(Coordinator->lock);
 		ConditionVariableBroadcast(&Coordinator->frontier_cv);
 	}
+	list_free_deep(requests);
 
 	foreach(lc, senders)
 	{
@@ -414,20 +425,6 @@ SendersService(int worker, List *views, XLogRecPtr decoded)
 			break;
 		drop_sender(gone);
 	}
-}
-
-/* Is any subscriber waiting for messages the queue could not take? */
-bool
-SendersPending(void)
-{
-	ListCell   *lc;
-
-	foreach(lc, senders)
-	{
-		if (((Sender *) lfirst(lc))->head != NULL)
-			return true;
-	}
-	return false;
 }
 
 /* During a tick: the consolidated change of view relid, as written. */
@@ -557,18 +554,6 @@ SendersCommitted(TransactionId xid, XLogRecPtr ts)
 		}
 		memset(&s->outbox, 0, sizeof(ZSet));
 	}
-	if (outbox_context != NULL)
-		MemoryContextReset(outbox_context);
-}
-
-/* The tick failed as a whole: forget what it collected. */
-void
-SendersAborted(void)
-{
-	ListCell   *lc;
-
-	foreach(lc, senders)
-		memset(&((Sender *) lfirst(lc))->outbox, 0, sizeof(ZSet));
 	if (outbox_context != NULL)
 		MemoryContextReset(outbox_context);
 }

@@ -141,7 +141,6 @@ typedef struct Subscriber
 	List	   *ready;			/* output HeapTuples, oldest first */
 	MemoryContext ready_context;	/* ready and its tuples */
 	TimestampTz last_check;
-	bool		polling;
 } Subscriber;
 
 static List *polling_subscribers = NIL;
@@ -701,7 +700,7 @@ read_view_snapshot(Subscriber *sub)
 
 /* Open a subscription: resolve, check, request, read the snapshot. */
 static Subscriber *
-subscriber_open(SubscribeOptions *opts, bool polling)
+subscriber_open(SubscribeOptions *opts)
 {
 	MemoryContext context = AllocSetContextCreate(TopMemoryContext,
 												  "coordinator subscriber",
@@ -717,7 +716,6 @@ subscriber_open(SubscribeOptions *opts, bool polling)
 		exit_callback_registered = true;
 	}
 	sub->context = context;
-	sub->polling = polling;
 	sub->data_context = AllocSetContextCreate(context, "coordinator subscriber rows",
 											  ALLOCSET_DEFAULT_SIZES);
 	sub->ready_context = AllocSetContextCreate(context, "coordinator subscriber output",
@@ -1221,7 +1219,7 @@ coordinator_subscribe(PG_FUNCTION_ARGS)
 					 errmsg("coordinator.subscribe streams without end: it cannot be called in FROM"),
 					 errhint("Call it in the select list, e.g. DECLARE c CURSOR FOR SELECT coordinator.subscribe('v'); FETCH 10 c; or give up_to.")));
 		funcctx = SRF_FIRSTCALL_INIT();
-		sub = subscriber_open(&opts, false);
+		sub = subscriber_open(&opts);
 		funcctx->user_fctx = sub;
 		cb = MemoryContextAlloc(funcctx->multi_call_memory_ctx, sizeof(MemoryContextCallback));
 		cb->func = subscriber_context_reset;
@@ -1271,7 +1269,7 @@ coordinator_subscribe_open(PG_FUNCTION_ARGS)
 	MemoryContext old;
 
 	read_options(fcinfo, &opts);
-	sub = subscriber_open(&opts, true);
+	sub = subscriber_open(&opts);
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	polling_subscribers = lappend(polling_subscribers, sub);
 	MemoryContextSwitchTo(old);

@@ -113,15 +113,11 @@ extern void SubscriptionEnd(CoordinatorSubscription *sub, int code,
 							const char *message);
 
 /* sender.c: the worker's side; see worker.c */
-extern void SendersService(int worker, List *views, XLogRecPtr decoded);
+extern void SendersService(int worker, List *views);
 extern void SendersCollect(Oid relid, RowDelta *delta);
 extern void SendersCommitted(TransactionId xid, XLogRecPtr ts);
-extern void SendersAborted(void);
 extern void SendersProgress(XLogRecPtr upper);
-extern void SendersViewFailed(Oid relid, const char *message);
-extern bool SendersPending(void);
 extern List *SendersTransientSources(void);
-extern bool SendersTransientsFilter(TransactionId xid);
 extern void SendersApplyTransients(List *changes, XLogRecPtr upper);
 extern void SendersNoteDecoded(List *xids);
 
