@@ -232,7 +232,7 @@ CREATE FUNCTION coordinator.subscribe_fetch(
     LANGUAGE C VOLATILE
     AS 'MODULE_PATHNAME', 'coordinator_subscribe_fetch';
 COMMENT ON FUNCTION coordinator.subscribe_fetch(bigint, int, interval) IS
-    'up to max_rows rows of a polling subscription, waiting up to timeout for the first; whole timestamps only';
+    'up to max_rows rows of a polling subscription, waiting up to timeout for the first (and, under strict serializable, for every change committed before the fetch began); whole timestamps only';
 
 CREATE FUNCTION coordinator.subscribe_close(id bigint) RETURNS void
     LANGUAGE C STRICT VOLATILE

@@ -110,7 +110,8 @@ typedef struct SubscribeTarget
 
 typedef struct Subscriber
 {
-	uint64		id;
+	uint64		id;				/* the user's handle; the slot's id */
+	bool		registered;		/* the slot is ours */
 	MemoryContext context;		/* everything of the subscription */
 	SubscribeOptions opts;
 	SubscribeTarget target;
@@ -416,14 +417,14 @@ release(Subscriber *sub)
 {
 	CoordinatorSubscription *slot;
 
-	if (sub->id != 0 && Coordinator != NULL)
+	if (sub->registered && Coordinator != NULL)
 	{
 		LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
 		slot = SubscriptionFind(sub->id);
 		if (slot != NULL && slot->pid == MyProcPid)
 			slot->state = SUBSCRIPTION_FREE;
 		LWLockRelease(Coordinator->lock);
-		sub->id = 0;
+		sub->registered = false;
 	}
 	if (sub->mqh != NULL)
 	{
@@ -576,6 +577,7 @@ request(Subscriber *sub, int worker, const char *plan)
 	}
 	memset(slot, 0, sizeof(*slot));
 	slot->id = sub->id = Coordinator->next_subscription_id++;
+	sub->registered = true;
 	slot->state = SUBSCRIPTION_REQUESTED;
 	slot->pid = MyProcPid;
 	slot->userid = GetUserId();
@@ -795,6 +797,8 @@ subscriber_open(SubscribeOptions *opts)
 		request(sub, worker, plan);
 		if (OidIsValid(sub->target.relid))
 			read_view_snapshot(sub);
+		if (sub->done)
+			release(sub);		/* as_of = up_to: nothing to receive */
 	}
 	PG_CATCH();
 	{
@@ -1126,11 +1130,12 @@ handle_message(Subscriber *sub, SubscriptionMessage *msg, Size len)
 }
 
 /*
- * Receive until at least want rows are ready, the subscription is done,
- * or timeout_ms passes (-1: no timeout).  Honors cancel.
+ * Receive until want rows are ready, or some are and everything before
+ * target was received (0: no target), or the subscription is done, or
+ * timeout_ms passes (-1: no timeout).  Honors cancel.
  */
 static void
-pump(Subscriber *sub, int want, long timeout_ms)
+pump(Subscriber *sub, int want, XLogRecPtr target, long timeout_ms)
 {
 	TimestampTz start = GetCurrentTimestamp();
 
@@ -1138,7 +1143,8 @@ pump(Subscriber *sub, int want, long timeout_ms)
 	if (sub->ready == NIL)
 		MemoryContextReset(sub->ready_context);
 	maybe_emit_snapshot(sub);
-	while (list_length(sub->ready) < want && !sub->done)
+	while (list_length(sub->ready) < want && !sub->done &&
+		   !(sub->ready != NIL && sub->emitted && sub->progress > target))
 	{
 		Size		len;
 		void	   *data;
@@ -1149,6 +1155,9 @@ pump(Subscriber *sub, int want, long timeout_ms)
 		if (res == SHM_MQ_SUCCESS)
 		{
 			handle_message(sub, data, len);
+			/* past up_to: the worker can stop sending */
+			if (sub->done)
+				release(sub);
 			continue;
 		}
 		if (res == SHM_MQ_DETACHED)
@@ -1228,7 +1237,7 @@ coordinator_subscribe(PG_FUNCTION_ARGS)
 	}
 	funcctx = SRF_PERCALL_SETUP();
 	sub = funcctx->user_fctx;
-	pump(sub, 1, -1);
+	pump(sub, 1, InvalidXLogRecPtr, -1);
 	tuple = next_ready(sub);
 	if (tuple == NULL)
 		SRF_RETURN_DONE(funcctx);
@@ -1312,9 +1321,17 @@ coordinator_subscribe_fetch(PG_FUNCTION_ARGS)
 		}
 		funcctx = SRF_FIRSTCALL_INIT();
 		sub = find_polling(id);
-		pump(sub, Max(max_rows, 0) > 0 ? 1 : 0, timeout_ms);
-		/* whatever else has arrived, without waiting */
-		pump(sub, max_rows, 0);
+
+		/*
+		 * Under strict serializable, once there are rows, wait until every
+		 * change committed before the fetch began has been received (read
+		 * your writes); then take whatever else has arrived.
+		 */
+		if (max_rows > 0)
+			pump(sub, max_rows,
+				 coordinator_isolation == COORDINATOR_ISOLATION_STRICT_SERIALIZABLE ?
+				 OracleReadTimestamp() : InvalidXLogRecPtr,
+				 timeout_ms);
 		funcctx->user_fctx = sub;
 		funcctx->max_calls = Min(list_length(sub->ready), max_rows);
 	}
