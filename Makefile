@@ -23,6 +23,7 @@ OBJS = \
 	src/dataflow/feeder.o \
 	src/dataflow/subplan.o \
 	src/dataflow/sink.o \
+	src/dataflow/cut.o \
 	src/catalog/catalog.o \
 	src/commands/setup.o \
 	src/commands/utility.o \

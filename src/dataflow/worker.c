@@ -20,11 +20,14 @@
  *	   upper = the decoded position, the views' data errors, and wake
  *	   waiting readers.
  *
- * The worker exits with code 0 when the coordinator asks it to reload (its
- * set of views changed), or when a source is truncated (the dataflows are
- * then rebuilt from the tables, which is what a TRUNCATE costs anyway); the
- * coordinator starts a new one.  Writes carry the worker's replication
- * origin, so they are never decoded back.
+ * When the coordinator changes the worker's set of views, the worker
+ * reconciles in place: it lets go of dropped views and hydrates new ones at
+ * a consistent cut (cut.c) while the others go on; a new view becomes
+ * readable once decoding has passed the cut.  The worker exits (code 0, the
+ * coordinator starts a new one, which hydrates everything from its slot)
+ * only when a source is truncated: the dataflows are then rebuilt from the
+ * tables, which is what a TRUNCATE costs anyway.  Writes carry the worker's
+ * replication origin, so they are never decoded back.
  *
  *-------------------------------------------------------------------------
  */
@@ -69,6 +72,7 @@
 typedef struct DataflowView
 {
 	Oid			relid;
+	MemoryContext context;		/* everything of the view's below */
 	char	   *plan;			/* catalog form */
 	Dataflow   *df;
 	AttrNumber *columns;		/* root output column of each view column */
@@ -77,6 +81,16 @@ typedef struct DataflowView
 	bool		dropped;
 	bool		changed;		/* written in the current tick */
 	uint64		sized_tick;		/* dataflow tick whose sizes are published */
+	TransactionId written_xid;	/* the last transaction that wrote its heap */
+
+	/*
+	 * A view created while the worker runs is hydrated at a cut (cut.c) and
+	 * catches up: the changes its snapshot saw are skipped, and it becomes
+	 * readable once decoding passes the cut's time.
+	 */
+	bool		catching_up;
+	XLogRecPtr	cut;
+	SeenXids	seen;
 } DataflowView;
 
 static int	worker_index = -1;
@@ -118,17 +132,13 @@ view_fail(DataflowView *view, const char *message)
 }
 
 /*
- * Read the views assigned to this worker: relids from the directory, plans
- * from the catalog.  Clears the reload request first, so a change made
- * while loading triggers another reload.
+ * The views the directory assigns to this worker.  Clears the reload
+ * request first, so a change made while loading triggers another reload.
  */
-static void
-load_views(void)
+static List *
+assigned_views(void)
 {
 	List	   *relids = NIL;
-	List	   *catalog;
-	ListCell   *lc;
-	MemoryContext old;
 
 	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
 	Coordinator->workers[worker_index].reload = false;
@@ -140,29 +150,63 @@ load_views(void)
 			relids = lappend_oid(relids, entry->relid);
 	}
 	LWLockRelease(Coordinator->lock);
+	return relids;
+}
 
-	if (relids == NIL)
-		return;
+/*
+ * Add the views among relids that the worker does not have yet, with their
+ * plans from the catalog (under the active snapshot, in a transaction).
+ * Returns the views added.
+ */
+static List *
+add_views(List *relids)
+{
+	List	   *added = NIL;
+	List	   *catalog = CatalogLoadViews();
+	ListCell   *lc;
+	ListCell   *lv;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	old = MemoryContextSwitchTo(worker_context);
-	catalog = CatalogLoadViews();
 	foreach(lc, catalog)
 	{
 		CatalogView *cv = lfirst(lc);
 		DataflowView *view;
+		bool		have = false;
+		MemoryContext old;
 
 		if (!list_member_oid(relids, cv->relid))
 			continue;
-		view = palloc0(sizeof(DataflowView));
+		foreach(lv, worker_views)
+			have |= ((DataflowView *) lfirst(lv))->relid == cv->relid;
+		if (have)
+			continue;
+		view = MemoryContextAllocZero(worker_context, sizeof(DataflowView));
 		view->relid = cv->relid;
-		view->plan = cv->plan;
+		view->context = AllocSetContextCreate(worker_context, "coordinator view",
+											  ALLOCSET_DEFAULT_SIZES);
+		old = MemoryContextSwitchTo(view->context);
+		view->plan = pstrdup(cv->plan);
 		view->sink = SinkCreate();
+		MemoryContextSwitchTo(old);
+		old = MemoryContextSwitchTo(worker_context);
 		worker_views = lappend(worker_views, view);
+		MemoryContextSwitchTo(old);
+		added = lappend(added, view);
 	}
-	MemoryContextSwitchTo(old);
+	return added;
+}
+
+/* Read the views assigned to this worker, at start. */
+static void
+load_views(void)
+{
+	List	   *relids = assigned_views();
+
+	if (relids == NIL)
+		return;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	(void) add_views(relids);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 }
@@ -266,7 +310,7 @@ static void
 build_view(DataflowView *view, void *arg)
 {
 	PlannedStmt *plan;
-	MemoryContext old = MemoryContextSwitchTo(worker_context);
+	MemoryContext old = MemoryContextSwitchTo(view->context);
 	ListCell   *lc;
 	int			ncolumns;
 
@@ -274,7 +318,7 @@ build_view(DataflowView *view, void *arg)
 	plan = CompiledPlanFromString(view->plan);
 	MemoryContextSwitchTo(old);
 
-	view->df = DataflowCreate(view->relid, plan, worker_context);
+	view->df = DataflowCreate(view->relid, plan, view->context);
 	view->columns = DataflowResultColumns(view->df, &ncolumns);
 	old = MemoryContextSwitchTo(worker_context);
 	foreach(lc, view->df->sources)
@@ -343,7 +387,8 @@ record_contents(XLogRecPtr since, bool hydrated)
 		DataflowView *view = lfirst(lc);
 		CoordinatorView *entry;
 
-		if (view->failed || view->dropped || !(view->changed || hydrated))
+		if (view->failed || view->dropped || view->catching_up ||
+			!(view->changed || hydrated))
 			continue;
 		entry = CoordinatorFindView(view->relid);
 		if (entry == NULL)
@@ -410,6 +455,20 @@ publish(XLogRecPtr upper, bool hydrated)
 			continue;
 		if (hydrated)
 			entry->state = VIEW_READY;
+		if (view->catching_up)
+		{
+			if (upper < view->cut)
+				continue;
+			/* decoding passed the cut: the contents are the state at upper */
+			entry->state = VIEW_READY;
+			entry->since = upper;
+			entry->last_xid = view->written_xid;
+			entry->prev_since = InvalidXLogRecPtr;
+			entry->prev_upper = InvalidXLogRecPtr;
+			view->catching_up = false;
+			pfree(view->seen.xip);
+			view->seen.xip = NULL;
+		}
 		if (view->df != NULL)
 		{
 			int			code = 0;
@@ -507,7 +566,7 @@ apply_view(DataflowView *view, void *arg)
 	{
 		CapturedChange *c = lfirst(lc);
 
-		if (!view_reads(view, c->relid))
+		if (!view_reads(view, c->relid) || SeenXidsSaw(&view->seen, c->xid))
 			continue;
 		if (c->oldtuple != NULL)
 			DataflowPush(view->df, c->relid, c->oldtuple, -1);
@@ -590,6 +649,13 @@ apply_batch(XLogRecPtr upper)
 	xid = GetTopTransactionIdIfAny();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	foreach(lc, worker_views)
+	{
+		DataflowView *view = lfirst(lc);
+
+		if (view->changed)
+			view->written_xid = xid;
+	}
 	SendersCommitted(xid, worker_batch.last_change_end);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
@@ -616,7 +682,7 @@ healthy_views(void)
 	{
 		DataflowView *view = lfirst(lc);
 
-		if (view->df != NULL && !view->failed && !view->dropped)
+		if (view->df != NULL && !view->failed && !view->dropped && !view->catching_up)
 			relids = lappend_oid(relids, view->relid);
 	}
 	return relids;
@@ -655,12 +721,82 @@ query_subscription_requested(void)
 	return requested;
 }
 
+/*
+ * The set of views changed: let go of the dropped ones, hydrate the new
+ * ones at a cut (cut.c) and let them catch up; the others go on untouched.
+ */
+static void
+reconcile(void)
+{
+	List	   *relids = assigned_views();
+	List	   *keep = NIL;
+	List	   *added;
+	bool		new_views = false;
+	ListCell   *lc;
+	MemoryContext old;
+	Snapshot	snap;
+	XLogRecPtr	cut;
+	TransactionId xid;
+
+	foreach(lc, relids)
+	{
+		ListCell   *lv;
+		bool		have = false;
+
+		foreach(lv, worker_views)
+			have |= ((DataflowView *) lfirst(lv))->relid == lfirst_oid(lc);
+		new_views |= !have;
+	}
+	old = MemoryContextSwitchTo(worker_context);
+	foreach(lc, worker_views)
+	{
+		DataflowView *view = lfirst(lc);
+
+		if (list_member_oid(relids, view->relid))
+			keep = lappend(keep, view);
+		else
+		{
+			MemoryContextDelete(view->context);
+			pfree(view);
+		}
+	}
+	list_free(worker_views);
+	worker_views = keep;
+	MemoryContextSwitchTo(old);
+	if (!new_views)
+		return;
+
+	pgstat_report_activity(STATE_RUNNING, "hydrating maintained views");
+	set_activity("hydrating");
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	snap = CutTakeSnapshot(&cut);
+	PushActiveSnapshot(snap);
+	added = add_views(relids);
+	foreach(lc, added)
+	{
+		DataflowView *view = lfirst(lc);
+
+		run_for_view(view, hydrate_view, NULL);
+		view->catching_up = true;
+		view->cut = cut;
+		SeenXidsCopy(&view->seen, snap, view->context);
+	}
+	xid = GetTopTransactionIdIfAny();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	foreach(lc, added)
+		((DataflowView *) lfirst(lc))->written_xid = xid;
+	pgstat_report_activity(STATE_IDLE, NULL);
+	ereport(LOG,
+			(errmsg("coordinator dataflow worker %d hydrated %d new maintained views while running",
+					worker_index, list_length(added))));
+}
+
 static void
 wait_for_work(long timeout)
 {
 	CoordinatorWaitLatch(timeout);
-	if (reload_requested())
-		proc_exit(0);
 }
 
 void
@@ -713,8 +849,12 @@ DataflowWorkerMain(Datum main_arg)
 		 * asked for a query's dataflow.
 		 */
 		set_activity("no views");
-		while (!query_subscription_requested())
+		while (worker_views == NIL && !query_subscription_requested())
+		{
 			wait_for_work(-1L);
+			if (reload_requested())
+				load_views();
+		}
 	}
 
 	{
@@ -736,6 +876,8 @@ DataflowWorkerMain(Datum main_arg)
 		XLogRecPtr	end;
 		XLogRecPtr	upper;
 
+		if (reload_requested())
+			reconcile();
 		serve_subscriptions();
 		end = GetFlushRecPtr(NULL);
 		TimelineRecord(end, GetCurrentTimestamp());
@@ -764,12 +906,10 @@ DataflowWorkerMain(Datum main_arg)
 		apply_batch(upper);
 		publish(upper, false);
 		SendersProgress(upper);
-		SendersNoteDecoded(worker_batch.decoded_xids);
+		CutNoteDecoded(worker_batch.decoded_xids);
 		LogicalConfirmReceivedLocation(upper);
 		MemoryContextSwitchTo(worker_context);
 
 		CHECK_FOR_INTERRUPTS();
-		if (reload_requested())
-			proc_exit(0);
 	}
 }

@@ -18,18 +18,11 @@
  * is ended with an error, so a slow subscriber costs bounded memory and
  * never holds the dataflow back.
  *
- * Hydrating a query between ticks.  The worker has decoded every commit up
- * to its upper U.  Its transient dataflow is fed the sources under a fresh
- * MVCC snapshot S, and afterwards only the changes of transactions S does
- * not see.  That is exact when every commit up to U is visible in S, i.e.
- * when no transaction whose commit was already decoded is still running in
- * S (between writing its commit record and leaving the proc array).  The
- * worker remembers those transactions (SendersNoteDecoded) and takes S
- * again while one of them is in it.  The rows are sent at timestamp H, the
- * end of a WAL record written just after S: every commit S sees ends
- * before H.
- * The subscriber merges the changes decoded up to H into the snapshot,
- * which is then exactly the state at H (subscriber.c).
+ * A query's transient dataflow is hydrated between ticks at a consistent
+ * cut (../dataflow/cut.c): fed under a snapshot S, then only the changes S
+ * did not see.  Its rows are sent at the cut's time H; the subscriber
+ * merges the changes decoded up to H into them, which makes the snapshot
+ * exactly the state at H (subscriber.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -39,7 +32,6 @@
 #include "access/xlog.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
-#include "replication/message.h"
 #include "storage/procarray.h"
 #include "storage/proc.h"
 #include "utils/memutils.h"
@@ -84,7 +76,6 @@ typedef struct Sender
 static List *senders = NIL;
 static MemoryContext senders_context = NULL;
 static MemoryContext outbox_context = NULL;
-static List *window_xids = NIL; /* decoded, maybe still in the proc array */
 
 static void
 senders_init(void)
@@ -196,22 +187,6 @@ drop_sender(Sender *s)
 	pfree(s);
 }
 
-/* Is a transaction whose commit was already decoded still running in snap? */
-static bool
-snapshot_misses_decoded(Snapshot snap)
-{
-	ListCell   *lc;
-
-	foreach(lc, window_xids)
-	{
-		TransactionId xid = (TransactionId) lfirst_int(lc);
-
-		if (XidInMVCCSnapshot(xid, snap))
-			return true;
-	}
-	return false;
-}
-
 /*
  * Build and hydrate the transient dataflow of a query subscription (see
  * the top of the file), then queue its rows.  Runs in its own transaction;
@@ -228,31 +203,13 @@ hydrate_transient(Sender *s, const char *plan_text)
 	{
 		PlannedStmt *plan;
 		Snapshot	snap;
-		int			tries = 0;
 		int			ncolumns;
 		ZSet		rows = {0};
 		RowDelta   *delta;
 		List	   *tlist;
 		ListCell   *lc;
 
-		for (;;)
-		{
-			snap = GetTransactionSnapshot();
-			if (!snapshot_misses_decoded(snap))
-				break;
-			if (++tries > 10000)
-				elog(ERROR, "could not take a snapshot consistent with the decoded WAL");
-			pg_usleep(1000L);
-			CHECK_FOR_INTERRUPTS();
-		}
-		/*
-		 * H: the end of a WAL record written now, after every commit S
-		 * sees.  A record of our own (a logical message, which the plugin
-		 * ignores) so that decoding reaches H even if nothing else is
-		 * written: the snapshot goes out once progress passes H.
-		 */
-		s->hydrated_at = LogLogicalMessage("coordinator", "", 0, false);
-		XLogFlush(s->hydrated_at);
+		snap = CutTakeSnapshot(&s->hydrated_at);
 		PushActiveSnapshot(snap);
 
 		MemoryContextSwitchTo(s->context);
@@ -401,6 +358,10 @@ SendersService(int worker, List *views)
 		Sender	   *s = lfirst(lc);
 		CoordinatorSubscription *sub;
 
+		/* a view the worker no longer maintains: dropped */
+		if (OidIsValid(s->relid) && !s->gone && !list_member_oid(views, s->relid))
+			end_subscription(s, ERRCODE_UNDEFINED_TABLE,
+							 "the maintained view was dropped");
 		LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
 		sub = SubscriptionFind(s->id);
 		if (sub == NULL || sub->state == SUBSCRIPTION_ENDED)
@@ -609,39 +570,4 @@ SendersProgress(XLogRecPtr upper)
 			flush(s);
 		}
 	}
-}
-
-/*
- * After a tick, outside a transaction: xids are the transactions whose
- * commits it decoded.  Remember those still in the proc array (see the top
- * of the file).
- */
-void
-SendersNoteDecoded(List *xids)
-{
-	List	   *keep = NIL;
-	ListCell   *lc;
-	Snapshot	snap;
-	MemoryContext old;
-
-	senders_init();
-	if (xids == NIL && window_xids == NIL)
-		return;
-	StartTransactionCommand();
-	snap = GetLatestSnapshot();
-	old = MemoryContextSwitchTo(senders_context);
-	foreach(lc, window_xids)
-	{
-		if (XidInMVCCSnapshot((TransactionId) lfirst_int(lc), snap))
-			keep = lappend_int(keep, lfirst_int(lc));
-	}
-	foreach(lc, xids)
-	{
-		if (XidInMVCCSnapshot((TransactionId) lfirst_int(lc), snap))
-			keep = lappend_int(keep, lfirst_int(lc));
-	}
-	list_free(window_xids);
-	window_xids = keep;
-	MemoryContextSwitchTo(old);
-	CommitTransactionCommand();
 }

@@ -20,6 +20,8 @@
 #include "storage/relfilenode.h"
 #include "utils/hsearch.h"
 #include "utils/relcache.h"
+#include "utils/snapshot.h"
+#include "access/xlogdefs.h"
 
 #include "coordinator/compile.h"
 
@@ -183,6 +185,10 @@ extern ErrorData *DataflowTrySubtransaction(void (*fn) (void *), void *arg);
 extern void DataflowSize(Dataflow *df, int64 *rows, int64 *bytes);
 extern Arrangement *DataflowArrange(Dataflow *df, Plan *plan, const char *name,
 									ArrKeyEqual key_equal, void *key_arg);
+
+/* cut.c: hydrating a dataflow in a running worker */
+extern void CutNoteDecoded(List *xids);
+extern Snapshot CutTakeSnapshot(XLogRecPtr *h);
 
 /* map.c, join.c, reduce.c: the operators */
 extern DataflowOp *ScanCreate(Dataflow *df, Scan *plan, Oid relid, bool raw);

@@ -119,7 +119,6 @@ extern void SendersCommitted(TransactionId xid, XLogRecPtr ts);
 extern void SendersProgress(XLogRecPtr upper);
 extern List *SendersTransientSources(void);
 extern void SendersApplyTransients(List *changes, XLogRecPtr upper);
-extern void SendersNoteDecoded(List *xids);
 
 /* subscriber.c */
 extern TupleDesc SubscriptionShape(const char *target, bool progress, List *keys);

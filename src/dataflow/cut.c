@@ -1,0 +1,110 @@
+/*-------------------------------------------------------------------------
+ *
+ * cut.c
+ *	  A consistent cut in a running worker: a snapshot from which a new
+ *	  dataflow (a view created meanwhile, or a subscription's query) can be
+ *	  hydrated while the worker goes on decoding.
+ *
+ * The worker has decoded every commit up to its upper U.  A new dataflow is
+ * fed its sources under a fresh MVCC snapshot S and afterwards only the
+ * changes of transactions S did not see (SeenXids).  That is exact when
+ * every commit up to U is visible in S, i.e. when no transaction whose
+ * commit was already decoded is still running in S (between writing its
+ * commit record and leaving the proc array).  The worker remembers those
+ * transactions (CutNoteDecoded) and takes S again while one of them is in
+ * it.
+ *
+ * The cut's time H is the end of a WAL record written just after S (a
+ * logical message, which the output plugin ignores): every commit S sees
+ * ends before H.  Once decoding has passed H, the new dataflow holds the
+ * state at the decoded position exactly: what S saw, plus every later
+ * commit.  Writing the record also makes sure decoding reaches H without
+ * waiting for other writes.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "miscadmin.h"
+#include "replication/message.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "coordinator/dataflow.h"
+
+/* How long to retry while a decoded transaction is still in a snapshot. */
+#define CUT_MAX_TRIES 10000
+
+static List *window_xids = NIL; /* decoded, maybe still in the proc array */
+static MemoryContext cut_context = NULL;
+
+/*
+ * After a tick, outside a transaction: xids are the transactions whose
+ * commits it decoded.  Keep those still in the proc array.
+ */
+void
+CutNoteDecoded(List *xids)
+{
+	List	   *keep = NIL;
+	ListCell   *lc;
+	Snapshot	snap;
+	MemoryContext old;
+
+	if (xids == NIL && window_xids == NIL)
+		return;
+	if (cut_context == NULL)
+		cut_context = AllocSetContextCreate(TopMemoryContext, "coordinator cut",
+											ALLOCSET_SMALL_SIZES);
+	StartTransactionCommand();
+	snap = GetLatestSnapshot();
+	old = MemoryContextSwitchTo(cut_context);
+	foreach(lc, list_concat_copy(window_xids, xids))
+	{
+		if (XidInMVCCSnapshot((TransactionId) lfirst_int(lc), snap))
+			keep = lappend_int(keep, lfirst_int(lc));
+	}
+	list_free(window_xids);
+	window_xids = keep;
+	MemoryContextSwitchTo(old);
+	CommitTransactionCommand();
+}
+
+/* Is a transaction whose commit was already decoded still running in snap? */
+static bool
+misses_decoded(Snapshot snap)
+{
+	ListCell   *lc;
+
+	foreach(lc, window_xids)
+	{
+		if (XidInMVCCSnapshot((TransactionId) lfirst_int(lc), snap))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * In a READ COMMITTED transaction, between ticks: a snapshot S that sees
+ * every decoded commit, and the cut's time H (see above).
+ */
+Snapshot
+CutTakeSnapshot(XLogRecPtr *h)
+{
+	Snapshot	snap;
+
+	for (int tries = 0;; tries++)
+	{
+		snap = GetTransactionSnapshot();
+		if (!misses_decoded(snap))
+			break;
+		if (tries >= CUT_MAX_TRIES)
+			elog(ERROR, "could not take a snapshot consistent with the decoded WAL");
+		pg_usleep(1000L);
+		CHECK_FOR_INTERRUPTS();
+	}
+	*h = LogLogicalMessage("coordinator", "", 0, false);
+	XLogFlush(*h);
+	return snap;
+}
