@@ -86,8 +86,11 @@ misses_decoded(Snapshot snap)
 }
 
 /*
- * In a READ COMMITTED transaction, between ticks: a snapshot S that sees
- * every decoded commit, and the cut's time H (see above).
+ * In a READ COMMITTED transaction, between ticks: push as the active
+ * snapshot a snapshot S that sees every decoded commit, and return it (a
+ * copy that stays as it is until popped: later snapshots of the
+ * transaction overwrite the one GetTransactionSnapshot returns); *h is the
+ * cut's time H (see above).
  */
 Snapshot
 CutTakeSnapshot(XLogRecPtr *h)
@@ -106,5 +109,6 @@ CutTakeSnapshot(XLogRecPtr *h)
 	}
 	*h = LogLogicalMessage("coordinator", "", 0, false);
 	XLogFlush(*h);
-	return snap;
+	PushActiveSnapshot(snap);
+	return GetActiveSnapshot();
 }

@@ -771,7 +771,6 @@ reconcile(void)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	snap = CutTakeSnapshot(&cut);
-	PushActiveSnapshot(snap);
 	added = add_views(relids);
 	foreach(lc, added)
 	{

@@ -210,7 +210,6 @@ hydrate_transient(Sender *s, const char *plan_text)
 		ListCell   *lc;
 
 		snap = CutTakeSnapshot(&s->hydrated_at);
-		PushActiveSnapshot(snap);
 
 		MemoryContextSwitchTo(s->context);
 		SeenXidsCopy(&s->seen, snap, s->context);
