@@ -136,6 +136,7 @@ SELECT kind, object, state FROM coordinator.subscriptions WHERE id IN (:s7, :s8)
 SELECT coordinator.subscribe_open('agg_v', upsert_key => '{k}') AS s9 \gset
 SELECT * FROM fetch_rows(:s9);
 UPDATE items SET v = 'y' WHERE k = 3 AND v = 'z';
+SELECT * FROM fetch_rows(:s9);
 DELETE FROM items WHERE k = 0;
 SELECT * FROM fetch_rows(:s9);
 SELECT coordinator.subscribe_open('agg_v', upsert_key => '{nope}');

@@ -762,6 +762,19 @@ reconcile(void)
 	}
 	list_free(worker_views);
 	worker_views = keep;
+	/* capture what the remaining views read (subscriptions add theirs) */
+	list_free(worker_batch.sources);
+	worker_batch.sources = NIL;
+	foreach(lc, worker_views)
+	{
+		DataflowView *view = lfirst(lc);
+
+		if (view->df != NULL)
+			worker_batch.sources = list_concat_unique_oid(worker_batch.sources,
+														  view->df->sources);
+	}
+	worker_batch.sources = list_concat_unique_oid(worker_batch.sources,
+												  SendersTransientSources());
 	MemoryContextSwitchTo(old);
 	if (!new_views)
 		return;
