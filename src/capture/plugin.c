@@ -220,6 +220,20 @@ capture_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	CaptureCurrent->decoded_xids = lappend_int(CaptureCurrent->decoded_xids,
 											   (int) txn->xid);
 	MemoryContextSwitchTo(old);
+	if (rbtxn_has_catalog_changes(txn))
+		CaptureCurrent->catalog_changed = true;
+	else
+	{
+		dlist_iter	iter;
+
+		dlist_foreach(iter, &txn->subtxns)
+		{
+			ReorderBufferTXN *sub = dlist_container(ReorderBufferTXN, node, iter.cur);
+
+			if (rbtxn_has_catalog_changes(sub))
+				CaptureCurrent->catalog_changed = true;
+		}
+	}
 	if (list_length(CaptureCurrent->changes) > CaptureCurrent->committed_changes)
 	{
 		CaptureCurrent->committed_changes = list_length(CaptureCurrent->changes);

@@ -29,6 +29,7 @@
 #include "access/xlog.h"
 #include "miscadmin.h"
 #include "replication/message.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -96,6 +97,12 @@ Snapshot
 CutTakeSnapshot(XLogRecPtr *h)
 {
 	Snapshot	snap;
+
+	/*
+	 * The hydration opens source relations: drop cache entries the decoder
+	 * may have built for them under historic snapshots (see worker.c).
+	 */
+	InvalidateSystemCaches();
 
 	for (int tries = 0;; tries++)
 	{

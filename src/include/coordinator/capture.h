@@ -47,6 +47,8 @@ typedef struct CaptureBatch
 	XLogRecPtr	last_change_end;	/* ... up to the last one with changes */
 	List	   *decoded_xids;	/* every transaction whose commit was
 								 * decoded (int list of xids) */
+	bool		catalog_changed;	/* a decoded transaction changed the
+									 * catalogs */
 	char	   *error;			/* set when a change cannot be captured */
 	Oid			error_relid;	/* ... and the table it belongs to */
 } CaptureBatch;
