@@ -203,6 +203,17 @@ CoordinatorWaitForViews(List *relids, XLogRecPtr target)
 			}
 			LWLockRelease(Coordinator->lock);
 
+			if (state == VIEW_PENDING && error[0] != '\0')
+			{
+				/* its worker could not start (see create_slot in worker.c) */
+				ConditionVariableCancelSleep();
+				error_context_stack = callback.previous;
+				ereport(ERROR,
+						(errcode(error_code),
+						 errmsg("maintained view \"%s\" cannot start: %s",
+								get_rel_name(relid), error),
+						 errhint("Its dataflow worker retries every few seconds; the server log says why it stopped.")));
+			}
 			if (state == VIEW_FAILED)
 			{
 				ConditionVariableCancelSleep();

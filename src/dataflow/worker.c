@@ -499,6 +499,53 @@ publish(XLogRecPtr upper, bool hydrated)
 }
 
 /*
+ * Create the worker's slot (see CaptureCreateSlot).  If that fails (no free
+ * replication slot, say), the worker's views that are not running yet get
+ * the error, so their readers fail instead of waiting, and the worker exits
+ * with it; the coordinator starts it again a little later.
+ */
+static XLogRecPtr
+create_slot(const char *slotname)
+{
+	MemoryContext old = CurrentMemoryContext;
+	XLogRecPtr	consistent = InvalidXLogRecPtr;
+
+	PG_TRY();
+	{
+		consistent = CaptureCreateSlot(slotname);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		char	   *message;
+
+		MemoryContextSwitchTo(old);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		message = edata->hint != NULL ?
+			psprintf("%s (%s)", edata->message, edata->hint) : edata->message;
+		LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+		for (int i = 0; i < Coordinator->max_views; i++)
+		{
+			CoordinatorView *entry = &Coordinator->views[i];
+
+			if (entry->state == VIEW_PENDING && entry->worker == worker_index)
+			{
+				strlcpy(entry->error, message, VIEW_ERROR_LEN);
+				entry->error_code = edata->sqlerrcode;
+			}
+		}
+		Coordinator->workers[worker_index].hydrating_before = InvalidTransactionId;
+		LWLockRelease(Coordinator->lock);
+		ConditionVariableBroadcast(&Coordinator->frontier_cv);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	return consistent;
+}
+
+/*
  * Create the slot and hydrate every view at its consistent point.  Returns
  * the consistent point.
  */
@@ -529,7 +576,7 @@ hydrate(void)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	XactIsoLevel = XACT_REPEATABLE_READ;
-	consistent = CaptureCreateSlot(slotname);
+	consistent = create_slot(slotname);
 	PushActiveSnapshot(GetTransactionSnapshot());
 
 	foreach(lc, worker_views)
