@@ -178,11 +178,36 @@ launch_worker(int i)
 	workers[i] = CoordinatorStartWorker("DataflowWorkerMain", name,
 										"coordinator dataflow worker",
 										Int32GetDatum(i));
-	if (workers[i] == NULL)
-		return;
+
+	/*
+	 * The worker's views that are not running yet say why they cannot start
+	 * (readers fail at once with it), or no longer say so once it runs.
+	 */
 	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
-	Coordinator->workers[i].launches++;
+	if (workers[i] != NULL)
+		Coordinator->workers[i].launches++;
+	for (int v = 0; v < Coordinator->max_views; v++)
+	{
+		CoordinatorView *entry = &Coordinator->views[v];
+
+		if (entry->state != VIEW_PENDING || entry->worker != i)
+			continue;
+		if (workers[i] == NULL)
+		{
+			strlcpy(entry->error,
+					"no background worker slot is free for its dataflow worker (raise max_worker_processes)",
+					VIEW_ERROR_LEN);
+			entry->error_code = ERRCODE_CONFIGURATION_LIMIT_EXCEEDED;
+		}
+		else
+		{
+			entry->error[0] = '\0';
+			entry->error_code = 0;
+		}
+	}
 	LWLockRelease(Coordinator->lock);
+	if (workers[i] == NULL)
+		ConditionVariableBroadcast(&Coordinator->frontier_cv);
 }
 
 /*

@@ -1,6 +1,7 @@
-# No free replication slot: a maintained view's worker cannot start.  Reads
-# of the view fail at once with the reason (no hang); once a slot is free
-# the worker starts on its own and the view is correct.
+# No free replication slot, or no free background worker slot: a maintained
+# view's worker cannot start.  Reads of the view fail at once with the
+# reason (no hang); once the resource is there the worker starts on its own
+# and the view is correct.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -39,4 +40,28 @@ $node->safe_psql('postgres', 'INSERT INTO t VALUES (11)');
 is($node->safe_psql('postgres', 'SELECT n FROM v'), '11', 'and the view is current');
 
 $node->stop;
+
+# the launcher, the logical replication launcher and the coordinator take
+# the three background worker slots: no dataflow worker can start
+my $tight = CoordinatorNode->new('no_worker', "max_worker_processes = 3\n");
+$tight->safe_psql('postgres', q{
+	CREATE EXTENSION coordinator;
+	CREATE TABLE t (k int);
+	ALTER TABLE t REPLICA IDENTITY FULL;
+	INSERT INTO t SELECT generate_series(1, 5);
+	CREATE MATERIALIZED VIEW v WITH (incremental) AS SELECT count(*) AS n FROM t;
+});
+ok($tight->poll_query_until('postgres', q{
+	SELECT last_error <> '' FROM coordinator.objects WHERE relid = 'v'::regclass}),
+	'the view records that its worker cannot start');
+($ret, $out, $err) = $tight->psql('postgres',
+	"SET statement_timeout = '30s'; SELECT n FROM v");
+like($err, qr/maintained view "v" cannot start: no background worker slot is free/,
+	'a read fails at once with the reason');
+$tight->append_conf('postgresql.conf', "max_worker_processes = 8\n");
+$tight->restart;
+is($tight->safe_psql('postgres', 'SELECT n FROM v'), '5',
+	'with more worker slots the view starts and is current');
+$tight->stop;
+
 done_testing();
