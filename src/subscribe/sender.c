@@ -357,10 +357,10 @@ SendersService(int worker, List *views)
 		Sender	   *s = lfirst(lc);
 		CoordinatorSubscription *sub;
 
-		/* a view the worker no longer maintains: dropped */
+		/* a view the worker no longer maintains (dropped, or failed) */
 		if (OidIsValid(s->relid) && !s->gone && !list_member_oid(views, s->relid))
-			end_subscription(s, ERRCODE_UNDEFINED_TABLE,
-							 "the maintained view was dropped");
+			end_subscription(s, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+							 "the maintained view is no longer maintained");
 		LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
 		sub = SubscriptionFind(s->id);
 		if (sub == NULL || sub->state == SUBSCRIPTION_ENDED)
