@@ -141,8 +141,9 @@ CaptureDecode(LogicalDecodingContext *ctx, XLogRecPtr end, int max_changes)
  * the slot pin the data horizon (effective_xmin) and marks this process as
  * decoding, so that its own xmin is ignored; ReplicationSlotRelease undoes
  * both, but the worker keeps its slot for life.  Call once the initial
- * snapshot has been used, and again after CreateDecodingContext: from then
- * on the worker's transactions protect their snapshots like any backend's,
+ * snapshot has been used and decoding has started (CreateDecodingContext
+ * sets the flag again): from then on the worker's transactions protect
+ * their snapshots like any backend's (a hydration at a cut relies on it),
  * and the slot holds only its catalog_xmin.
  */
 void
