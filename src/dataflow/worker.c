@@ -44,6 +44,7 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
+#include "replication/message.h"
 #include "replication/slot.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
@@ -863,6 +864,7 @@ DataflowWorkerMain(Datum main_arg)
 {
 	LogicalDecodingContext *ctx;
 	MemoryContext tick_context;
+	TimestampTz last_tick = 0;
 
 	worker_index = DatumGetInt32(main_arg);
 	CoordinatorIsOwnProcess = true;
@@ -942,10 +944,25 @@ DataflowWorkerMain(Datum main_arg)
 		TimelineRecord(end, GetCurrentTimestamp());
 		if (Coordinator->workers[worker_index].paused || ctx->reader->EndRecPtr >= end)
 		{
+			/*
+			 * Idle with subscribers: time goes on without writes.  A WAL
+			 * record of our own (ignored by the plugin) once a second lets
+			 * the next tick send them progress, as Materialize's timestamps
+			 * advance every second.
+			 */
+			if (!Coordinator->workers[worker_index].paused && SendersAttached() &&
+				TimestampDifferenceExceeds(last_tick, GetCurrentTimestamp(),
+										   WORKER_NAPTIME_MS))
+			{
+				XLogFlush(LogLogicalMessage("coordinator", "", 0, false));
+				last_tick = GetCurrentTimestamp();
+				continue;
+			}
 			set_activity(Coordinator->workers[worker_index].paused ? "paused" : "idle");
 			wait_for_work(WORKER_NAPTIME_MS);
 			continue;
 		}
+		last_tick = GetCurrentTimestamp();
 
 		MemoryContextReset(tick_context);
 		worker_batch.changes = NIL;

@@ -387,6 +387,20 @@ SendersService(int worker, List *views)
 	}
 }
 
+/* Is some subscriber attached to this worker? */
+bool
+SendersAttached(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, senders)
+	{
+		if (!((Sender *) lfirst(lc))->gone)
+			return true;
+	}
+	return false;
+}
+
 /* During a tick: the consolidated change of view relid, as written. */
 void
 SendersCollect(Oid relid, RowDelta *delta)

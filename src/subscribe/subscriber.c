@@ -1130,9 +1130,10 @@ handle_message(Subscriber *sub, SubscriptionMessage *msg, Size len)
 }
 
 /*
- * Receive until want rows are ready, or some are and everything before
- * target was received (0: no target), or the subscription is done, or
- * timeout_ms passes (-1: no timeout).  Honors cancel.
+ * Receive until want rows are ready, or the queue is empty and some rows
+ * are ready and everything before target was received (0: no target), or
+ * the subscription is done, or timeout_ms passes (-1: no timeout).  Honors
+ * cancel.
  */
 static void
 pump(Subscriber *sub, int want, XLogRecPtr target, long timeout_ms)
@@ -1143,8 +1144,7 @@ pump(Subscriber *sub, int want, XLogRecPtr target, long timeout_ms)
 	if (sub->ready == NIL)
 		MemoryContextReset(sub->ready_context);
 	maybe_emit_snapshot(sub);
-	while (list_length(sub->ready) < want && !sub->done &&
-		   !(sub->ready != NIL && sub->emitted && sub->progress > target))
+	while (list_length(sub->ready) < want && !sub->done)
 	{
 		Size		len;
 		void	   *data;
@@ -1162,6 +1162,9 @@ pump(Subscriber *sub, int want, XLogRecPtr target, long timeout_ms)
 		}
 		if (res == SHM_MQ_DETACHED)
 			report_end(sub);
+		/* nothing more queued: once caught up with target, do not wait */
+		if (sub->ready != NIL && sub->emitted && sub->progress > target)
+			break;
 
 		now = GetCurrentTimestamp();
 		if (timeout_ms >= 0)

@@ -114,6 +114,7 @@ extern void SubscriptionEnd(CoordinatorSubscription *sub, int code,
 
 /* sender.c: the worker's side; see worker.c */
 extern void SendersService(int worker, List *views);
+extern bool SendersAttached(void);
 extern void SendersCollect(Oid relid, RowDelta *delta);
 extern void SendersCommitted(TransactionId xid, XLogRecPtr ts);
 extern void SendersProgress(XLogRecPtr upper);
