@@ -478,16 +478,13 @@ RowDeltaApply(RowDelta *delta, Sink *sink, Relation rel)
 	ExecDropSingleTupleTableSlot(slot);
 }
 
-/*
- * Add the delta's rows of non-zero weight to out, their tuples copied into
- * context (the Z-set's array too).
- */
+/* Call fn for each row of the delta whose weight is not zero. */
 void
-RowDeltaCollect(RowDelta *delta, ZSet *out, MemoryContext context)
+RowDeltaForEach(RowDelta *delta, void (*fn) (void *arg, MinimalTuple row, int64 weight),
+				void *arg)
 {
 	HASH_SEQ_STATUS status;
 	DeltaEntry *entry;
-	MemoryContext old = MemoryContextSwitchTo(context);
 
 	hash_seq_init(&status, delta->rows);
 	while ((entry = hash_seq_search(&status)) != NULL)
@@ -495,8 +492,7 @@ RowDeltaCollect(RowDelta *delta, ZSet *out, MemoryContext context)
 		for (DeltaRow *row = entry->rows; row != NULL; row = row->next)
 		{
 			if (row->weight != 0)
-				ZSetAdd(out, heap_copy_minimal_tuple(row->tuple), row->weight);
+				fn(arg, row->tuple, row->weight);
 		}
 	}
-	MemoryContextSwitchTo(old);
 }

@@ -154,6 +154,20 @@ assigned_views(void)
 	return relids;
 }
 
+/* Does the worker maintain view relid already? */
+static bool
+has_view(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, worker_views)
+	{
+		if (((DataflowView *) lfirst(lc))->relid == relid)
+			return true;
+	}
+	return false;
+}
+
 /*
  * Add the views among relids that the worker does not have yet, with their
  * plans from the catalog (under the active snapshot, in a transaction).
@@ -165,20 +179,14 @@ add_views(List *relids)
 	List	   *added = NIL;
 	List	   *catalog = CatalogLoadViews();
 	ListCell   *lc;
-	ListCell   *lv;
 
 	foreach(lc, catalog)
 	{
 		CatalogView *cv = lfirst(lc);
 		DataflowView *view;
-		bool		have = false;
 		MemoryContext old;
 
-		if (!list_member_oid(relids, cv->relid))
-			continue;
-		foreach(lv, worker_views)
-			have |= ((DataflowView *) lfirst(lv))->relid == cv->relid;
-		if (have)
+		if (!list_member_oid(relids, cv->relid) || has_view(cv->relid))
 			continue;
 		view = MemoryContextAllocZero(worker_context, sizeof(DataflowView));
 		view->relid = cv->relid;
@@ -787,14 +795,7 @@ reconcile(void)
 	TransactionId xid;
 
 	foreach(lc, relids)
-	{
-		ListCell   *lv;
-		bool		have = false;
-
-		foreach(lv, worker_views)
-			have |= ((DataflowView *) lfirst(lv))->relid == lfirst_oid(lc);
-		new_views |= !have;
-	}
+		new_views |= !has_view(lfirst_oid(lc));
 	old = MemoryContextSwitchTo(worker_context);
 	foreach(lc, worker_views)
 	{

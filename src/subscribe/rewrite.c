@@ -139,19 +139,7 @@ call_shape(FuncExpr *func, SubscribeCall call)
 		if (!constant)
 			return NULL;
 		if (c != NULL && !c->constisnull)
-		{
-			Datum	   *elems;
-			bool	   *nulls;
-			int			n;
-
-			deconstruct_array(DatumGetArrayTypeP(c->constvalue), TEXTOID, -1,
-							  false, TYPALIGN_INT, &elems, &nulls, &n);
-			for (int i = 0; i < n; i++)
-			{
-				if (!nulls[i])
-					keys = lappend(keys, makeString(TextDatumGetCString(elems[i])));
-			}
-		}
+			keys = SubscriptionKeyList(DatumGetArrayTypeP(c->constvalue));
 		return SubscriptionShape(target, progress, keys);
 	}
 }

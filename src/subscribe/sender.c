@@ -60,7 +60,9 @@ typedef struct Sender
 	Outgoing   *tail;
 	int64		waiting;		/* their bytes */
 	int64		max_buffer;
-	ZSet		outbox;			/* this tick's change, until commit */
+	Outgoing   *tick_head;		/* this tick's change, until it commits */
+	Outgoing   *tick_tail;
+	int64		tick_bytes;
 	bool		gone;			/* detach at the next service */
 
 	/* a transient dataflow */
@@ -75,7 +77,6 @@ typedef struct Sender
 
 static List *senders = NIL;
 static MemoryContext senders_context = NULL;
-static MemoryContext outbox_context = NULL;
 
 static void
 senders_init(void)
@@ -85,30 +86,20 @@ senders_init(void)
 	senders_context = AllocSetContextCreate(TopMemoryContext,
 											"coordinator subscriptions",
 											ALLOCSET_DEFAULT_SIZES);
-	outbox_context = AllocSetContextCreate(senders_context,
-										   "coordinator subscription outbox",
-										   ALLOCSET_DEFAULT_SIZES);
 }
 
-/* Queue a message for the subscriber; true if the buffer limit allows. */
-static bool
-enqueue(Sender *s, char kind, TransactionId xid, XLogRecPtr ts, int64 diff,
-		MinimalTuple tuple)
+static void end_for_buffer(Sender *s);
+
+/* A message, allocated in the sender's memory. */
+static Outgoing *
+make_message(Sender *s, char kind, TransactionId xid, XLogRecPtr ts, int64 diff,
+			 MinimalTuple tuple)
 {
 	Size		tlen = tuple != NULL ? tuple->t_len : 0;
-	Outgoing   *out;
+	Outgoing   *out = MemoryContextAlloc(s->context, offsetof(Outgoing, data) +
+										 MAXALIGN(sizeof(SubscriptionMessage)) + tlen);
 	SubscriptionMessage msg;
 
-	/* progress supersedes a progress that is still waiting */
-	if (kind == SUBMSG_PROGRESS && s->tail != NULL &&
-		((SubscriptionMessage *) s->tail->data)->kind == SUBMSG_PROGRESS)
-	{
-		((SubscriptionMessage *) s->tail->data)->ts = ts;
-		return true;
-	}
-
-	out = MemoryContextAlloc(s->context, offsetof(Outgoing, data) +
-							 MAXALIGN(sizeof(SubscriptionMessage)) + tlen);
 	msg.kind = kind;
 	msg.xid = xid;
 	msg.ts = ts;
@@ -118,6 +109,24 @@ enqueue(Sender *s, char kind, TransactionId xid, XLogRecPtr ts, int64 diff,
 		memcpy(out->data + MAXALIGN(sizeof(SubscriptionMessage)), tuple, tlen);
 	out->len = MAXALIGN(sizeof(SubscriptionMessage)) + tlen;
 	out->next = NULL;
+	return out;
+}
+
+/* Queue a message for the subscriber; true if the buffer limit allows. */
+static bool
+enqueue(Sender *s, char kind, TransactionId xid, XLogRecPtr ts, int64 diff,
+		MinimalTuple tuple)
+{
+	Outgoing   *out;
+
+	/* progress supersedes a progress that is still waiting */
+	if (kind == SUBMSG_PROGRESS && s->tail != NULL &&
+		((SubscriptionMessage *) s->tail->data)->kind == SUBMSG_PROGRESS)
+	{
+		((SubscriptionMessage *) s->tail->data)->ts = ts;
+		return true;
+	}
+	out = make_message(s, kind, xid, ts, diff, tuple);
 	if (s->tail != NULL)
 		s->tail->next = out;
 	else
@@ -125,6 +134,36 @@ enqueue(Sender *s, char kind, TransactionId xid, XLogRecPtr ts, int64 diff,
 	s->tail = out;
 	s->waiting += out->len;
 	return s->waiting <= s->max_buffer;
+}
+
+/*
+ * RowDeltaForEach callback during a tick: a changed row, as a message whose
+ * timestamp and transaction are set when the tick commits.
+ */
+static void
+collect_row(void *arg, MinimalTuple row, int64 weight)
+{
+	Sender	   *s = arg;
+	Outgoing   *out = make_message(s, SUBMSG_DATA, InvalidTransactionId,
+								   InvalidXLogRecPtr, weight, row);
+
+	if (s->tick_tail != NULL)
+		s->tick_tail->next = out;
+	else
+		s->tick_head = out;
+	s->tick_tail = out;
+	s->tick_bytes += out->len;
+}
+
+/* RowDeltaForEach callback at hydration: a row at the cut's time. */
+static void
+enqueue_hydrated_row(void *arg, MinimalTuple row, int64 weight)
+{
+	Sender	   *s = arg;
+
+	if (!s->gone && !enqueue(s, SUBMSG_DATA, InvalidTransactionId, s->hydrated_at,
+							 weight, row))
+		end_for_buffer(s);
 }
 
 /* Record in the subscription's slot why the worker ends it. */
@@ -204,23 +243,14 @@ hydrate_transient(Sender *s, const char *plan_text)
 		PlannedStmt *plan;
 		Snapshot	snap;
 		int			ncolumns;
-		ZSet		rows = {0};
 		RowDelta   *delta;
-		List	   *tlist;
-		ListCell   *lc;
 
 		snap = CutTakeSnapshot(&s->hydrated_at);
 
 		MemoryContextSwitchTo(s->context);
 		SeenXidsCopy(&s->seen, snap, s->context);
 		plan = CompiledPlanFromString(plan_text);
-		tlist = NIL;
-		foreach(lc, plan->planTree->targetlist)
-		{
-			if (!lfirst_node(TargetEntry, lc)->resjunk)
-				tlist = lappend(tlist, lfirst(lc));
-		}
-		s->desc = ExecTypeFromTL(tlist);
+		s->desc = ExecCleanTypeFromTL(plan->planTree->targetlist);
 		s->df = DataflowCreate(InvalidOid, plan, s->context);
 		s->columns = DataflowResultColumns(s->df, &ncolumns);
 		s->root = MakeSingleTupleTableSlot(s->df->root->desc, &TTSOpsMinimalTuple);
@@ -234,17 +264,10 @@ hydrate_transient(Sender *s, const char *plan_text)
 					 errmsg("a table the subscription reads was dropped")));
 		delta = RowDeltaCreate(s->desc, CurrentMemoryContext);
 		DataflowProject(DataflowRun(s->df), s->columns, s->root, s->row, delta);
-		RowDeltaCollect(delta, &rows, CurrentMemoryContext);
-		RowDeltaFree(delta);
-
 		if (!enqueue(s, SUBMSG_HYDRATED, InvalidTransactionId, s->hydrated_at, 0, NULL))
 			end_for_buffer(s);
-		for (int i = 0; i < rows.nrows && !s->gone; i++)
-		{
-			if (!enqueue(s, SUBMSG_DATA, InvalidTransactionId, s->hydrated_at,
-						 rows.rows[i].diff, rows.rows[i].tuple))
-				end_for_buffer(s);
-		}
+		RowDeltaForEach(delta, enqueue_hydrated_row, s);
+		RowDeltaFree(delta);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 	}
@@ -412,7 +435,7 @@ SendersCollect(Oid relid, RowDelta *delta)
 		Sender	   *s = lfirst(lc);
 
 		if (s->relid == relid && !s->gone)
-			RowDeltaCollect(delta, &s->outbox, outbox_context);
+			RowDeltaForEach(delta, collect_row, s);
 	}
 }
 
@@ -466,7 +489,7 @@ transient_tick(void *arg)
 	}
 	delta = RowDeltaCreate(s->desc, CurrentMemoryContext);
 	DataflowProject(DataflowRun(s->df), s->columns, s->root, s->row, delta);
-	RowDeltaCollect(delta, &s->outbox, outbox_context);
+	RowDeltaForEach(delta, collect_row, s);
 	RowDeltaFree(delta);
 	error = DataflowError(s->df, &code);
 	if (error != NULL)
@@ -520,16 +543,26 @@ SendersCommitted(TransactionId xid, XLogRecPtr ts)
 	{
 		Sender	   *s = lfirst(lc);
 
-		for (int i = 0; i < s->outbox.nrows && !s->gone; i++)
+		if (s->tick_head == NULL)
+			continue;
+		for (Outgoing *out = s->tick_head; out != NULL; out = out->next)
 		{
-			if (!enqueue(s, SUBMSG_DATA, OidIsValid(s->relid) ? xid : InvalidTransactionId,
-						 ts, s->outbox.rows[i].diff, s->outbox.rows[i].tuple))
-				end_for_buffer(s);
+			SubscriptionMessage *msg = (SubscriptionMessage *) out->data;
+
+			msg->ts = ts;
+			msg->xid = OidIsValid(s->relid) ? xid : InvalidTransactionId;
 		}
-		memset(&s->outbox, 0, sizeof(ZSet));
+		if (s->tail != NULL)
+			s->tail->next = s->tick_head;
+		else
+			s->head = s->tick_head;
+		s->tail = s->tick_tail;
+		s->waiting += s->tick_bytes;
+		s->tick_head = s->tick_tail = NULL;
+		s->tick_bytes = 0;
+		if (!s->gone && s->waiting > s->max_buffer)
+			end_for_buffer(s);
 	}
-	if (outbox_context != NULL)
-		MemoryContextReset(outbox_context);
 }
 
 /*

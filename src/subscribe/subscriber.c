@@ -192,21 +192,6 @@ analyze_query(const char *text)
 	return query;
 }
 
-/* The columns of an analyzed query. */
-static TupleDesc
-query_desc(Query *query)
-{
-	List	   *tlist = NIL;
-	ListCell   *lc;
-
-	foreach(lc, query->targetList)
-	{
-		if (!lfirst_node(TargetEntry, lc)->resjunk)
-			tlist = lappend(tlist, lfirst(lc));
-	}
-	return ExecTypeFromTL(tlist);
-}
-
 /* Resolve a target (does not check privileges). */
 static void
 resolve_target(const char *text, SubscribeTarget *target)
@@ -242,7 +227,7 @@ resolve_target(const char *text, SubscribeTarget *target)
 		target->query = pstrdup(text);
 		target->name = "query";
 	}
-	target->rowdesc = query_desc(analyze_query(target->query));
+	target->rowdesc = ExecCleanTypeFromTL(analyze_query(target->query)->targetList);
 }
 
 static void
@@ -347,8 +332,9 @@ SubscriptionShape(const char *text, bool progress, List *keys)
 
 /* --- options ------------------------------------------------------------ */
 
-static List *
-text_array_list(ArrayType *array)
+/* The column names of an upsert_key argument (for rewrite.c too). */
+List *
+SubscriptionKeyList(ArrayType *array)
 {
 	Datum	   *elems;
 	bool	   *nulls;
@@ -379,6 +365,17 @@ timestamp_arg(FunctionCallInfo fcinfo, int arg, const char *name)
 	return (XLogRecPtr) value;
 }
 
+/* as_of past up_to is an error (as Materialize's, 22000). */
+static void
+check_bounds(XLogRecPtr as_of, XLogRecPtr up_to)
+{
+	if (as_of > up_to)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("subscription lower bound (as_of) is greater than its upper bound (up_to): %llu > %llu",
+						(unsigned long long) as_of, (unsigned long long) up_to)));
+}
+
 /* The options of subscribe() and subscribe_open(), which share arguments. */
 static void
 read_options(FunctionCallInfo fcinfo, SubscribeOptions *opts)
@@ -395,18 +392,14 @@ read_options(FunctionCallInfo fcinfo, SubscribeOptions *opts)
 		opts->up_to = timestamp_arg(fcinfo, 4, "up_to");
 	if (!PG_ARGISNULL(5))
 	{
-		opts->keys = text_array_list(PG_GETARG_ARRAYTYPE_P(5));
+		opts->keys = SubscriptionKeyList(PG_GETARG_ARRAYTYPE_P(5));
 		if (opts->keys == NIL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("upsert_key must name at least one column")));
 	}
-	if (opts->has_as_of && opts->has_up_to && opts->as_of > opts->up_to)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("subscription lower bound (as_of) is greater than its upper bound (up_to): %llu > %llu",
-						(unsigned long long) opts->as_of,
-						(unsigned long long) opts->up_to)));
+	if (opts->has_as_of && opts->has_up_to)
+		check_bounds(opts->as_of, opts->up_to);
 }
 
 /* --- the subscription's life ------------------------------------------- */
@@ -641,12 +634,8 @@ set_as_of(Subscriber *sub, XLogRecPtr since, XLogRecPtr upper)
 	}
 	LWLockRelease(Coordinator->lock);
 
-	if (sub->opts.has_up_to && sub->opts.up_to < sub->as_of)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("subscription lower bound (as_of) is greater than its upper bound (up_to): %llu > %llu",
-						(unsigned long long) sub->as_of,
-						(unsigned long long) sub->opts.up_to)));
+	if (sub->opts.has_up_to)
+		check_bounds(sub->as_of, sub->opts.up_to);
 	if (sub->opts.has_up_to && sub->opts.up_to == sub->as_of)
 	{
 		ereport(NOTICE,
@@ -887,22 +876,6 @@ emit(Subscriber *sub, XLogRecPtr ts, bool progressed, int64 diff,
 	MemoryContextSwitchTo(old);
 }
 
-/* Sort a consolidated batch: retractions first, then by row image. */
-static int
-zrow_cmp(const void *a, const void *b)
-{
-	const ZRow *x = a;
-	const ZRow *y = b;
-	uint32		hx,
-				hy;
-
-	if ((x->diff < 0) != (y->diff < 0))
-		return x->diff < 0 ? -1 : 1;
-	hx = RowImageHash(x->tuple);
-	hy = RowImageHash(y->tuple);
-	return hx < hy ? -1 : (hx > hy ? 1 : 0);
-}
-
 /* The key image of a row, for grouping by the upsert key. */
 static uint32
 key_hash(Subscriber *sub, MinimalTuple row, Datum *values, bool *nulls)
@@ -946,49 +919,75 @@ same_key(Subscriber *sub, Datum *v1, bool *n1, Datum *v2, bool *n2)
 	return true;
 }
 
+/* A row of a batch with the hash of its key, for grouping by key. */
+typedef struct KeyedRow
+{
+	uint32		hash;
+	int			index;
+} KeyedRow;
+
+static int
+keyed_row_cmp(const void *a, const void *b)
+{
+	const KeyedRow *x = a;
+	const KeyedRow *y = b;
+
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return x->index - y->index;
+}
+
 /*
  * The upsert envelope of one timestamp: per key, a lone insertion or a
  * retraction with an insertion is an upsert, a lone retraction a delete,
- * anything else a key violation.
+ * anything else a key violation.  Rows are sorted by key hash; rows of one
+ * key are found within a run of equal hashes.
  */
 static void
 emit_upserts(Subscriber *sub, XLogRecPtr ts, ZSet *z)
 {
 	int			natts = sub->target.rowdesc->natts;
+	KeyedRow   *order = palloc(sizeof(KeyedRow) * Max(z->nrows, 1));
 	bool	   *done = palloc0(sizeof(bool) * Max(z->nrows, 1));
-	uint32	   *hashes = palloc(sizeof(uint32) * Max(z->nrows, 1));
 	Datum	   *v1 = palloc(sizeof(Datum) * natts);
 	bool	   *n1 = palloc(sizeof(bool) * natts);
 	Datum	   *v2 = palloc(sizeof(Datum) * natts);
 	bool	   *n2 = palloc(sizeof(bool) * natts);
 
 	for (int i = 0; i < z->nrows; i++)
-		hashes[i] = key_hash(sub, z->rows[i].tuple, v1, n1);
+	{
+		order[i].hash = key_hash(sub, z->rows[i].tuple, v1, n1);
+		order[i].index = i;
+	}
+	qsort(order, z->nrows, sizeof(KeyedRow), keyed_row_cmp);
+
 	for (int i = 0; i < z->nrows; i++)
 	{
 		int64		inserted = 0;
 		int64		deleted = 0;
 		MinimalTuple insert = NULL;
-		MinimalTuple any = z->rows[i].tuple;
+		MinimalTuple any = z->rows[order[i].index].tuple;
 
 		if (done[i])
 			continue;
-		(void) key_hash(sub, z->rows[i].tuple, v1, n1);
-		for (int j = i; j < z->nrows; j++)
+		(void) key_hash(sub, any, v1, n1);
+		for (int j = i; j < z->nrows && order[j].hash == order[i].hash; j++)
 		{
-			if (done[j] || hashes[j] != hashes[i])
+			ZRow	   *row = &z->rows[order[j].index];
+
+			if (done[j])
 				continue;
-			(void) key_hash(sub, z->rows[j].tuple, v2, n2);
+			(void) key_hash(sub, row->tuple, v2, n2);
 			if (!same_key(sub, v1, n1, v2, n2))
 				continue;
 			done[j] = true;
-			if (z->rows[j].diff > 0)
+			if (row->diff > 0)
 			{
-				inserted += z->rows[j].diff;
-				insert = z->rows[j].tuple;
+				inserted += row->diff;
+				insert = row->tuple;
 			}
 			else
-				deleted -= z->rows[j].diff;
+				deleted -= row->diff;
 		}
 		if (inserted == 1 && deleted <= 1)
 			emit(sub, ts, false, 0, "upsert", insert);
@@ -1015,14 +1014,19 @@ static void
 emit_batch(Subscriber *sub, XLogRecPtr ts, ZSet *z)
 {
 	ZSetConsolidate(z);
-	if (z->nrows > 1)
-		qsort(z->rows, z->nrows, sizeof(ZRow), zrow_cmp);
 	if (sub->nkeys > 0)
 		emit_upserts(sub, ts, z);
 	else
 	{
-		for (int i = 0; i < z->nrows; i++)
-			emit(sub, ts, false, z->rows[i].diff, NULL, z->rows[i].tuple);
+		/* retractions first; each pass in the consolidated (hash) order */
+		for (int pass = 0; pass < 2; pass++)
+		{
+			for (int i = 0; i < z->nrows; i++)
+			{
+				if ((z->rows[i].diff < 0) == (pass == 0))
+					emit(sub, ts, false, z->rows[i].diff, NULL, z->rows[i].tuple);
+			}
+		}
 	}
 	discard_rows(sub, z);
 }

@@ -232,7 +232,9 @@ extern void RowDeltaAdd(RowDelta *delta, TupleTableSlot *slot, int64 weight);
 extern void RowDeltaApply(RowDelta *delta, Sink *sink, Relation rel);
 extern void RowDeltaReset(RowDelta *delta);
 extern void RowDeltaFree(RowDelta *delta);
-extern void RowDeltaCollect(RowDelta *delta, ZSet *out, MemoryContext context);
+extern void RowDeltaForEach(RowDelta *delta,
+							void (*fn) (void *arg, MinimalTuple row, int64 weight),
+							void *arg);
 
 extern uint64 RowHash(TupleDesc desc, Datum *values, bool *isnull);
 extern bool RowEqual(TupleDesc desc, Datum *v1, bool *n1, Datum *v2, bool *n2);

@@ -22,6 +22,7 @@
 #include "nodes/parsenodes.h"
 #include "storage/dsm.h"
 #include "storage/shm_mq.h"
+#include "utils/array.h"
 #include "utils/snapshot.h"
 
 #include "coordinator/dataflow.h"
@@ -124,6 +125,7 @@ extern void SendersApplyTransients(List *changes, XLogRecPtr upper);
 /* subscriber.c */
 extern TupleDesc SubscriptionShape(const char *target, bool progress, List *keys);
 extern TupleDesc SubscriptionShapeOf(int64 id);
+extern List *SubscriptionKeyList(ArrayType *array);
 
 /* rewrite.c */
 extern void CoordinatorInstallSubscribeHook(void);
