@@ -36,9 +36,14 @@ OBJS = \
 	src/subscribe/registry.o \
 	src/subscribe/sender.o \
 	src/subscribe/subscriber.o \
-	src/subscribe/rewrite.o
+	src/subscribe/rewrite.o \
+	src/webhook/crypto.o \
+	src/webhook/source.o \
+	src/webhook/append.o \
+	src/webhook/listener.o
 
 PG_CPPFLAGS = -I$(srcdir)/src/include
+SHLIB_LINK = -lmicrohttpd
 
 # Minor releases of 15 from 15.19 on mark a hashed SubPlan's table stale with
 # a flag of their own instead of reading its plan's chgParam (subplan.c).

@@ -31,8 +31,25 @@ CREATE TABLE coordinator.sources (
 COMMENT ON TABLE coordinator.sources IS
     'the tables each maintained object reads';
 
+-- Webhook sources (src/webhook/): ordinary tables that the listener appends
+-- HTTP requests to.  check_plan is the analyzed CHECK expression, whose
+-- parameters are $1 body, $2 headers, then the secrets in order.
+CREATE TABLE coordinator.catalog_webhooks (
+    relid oid PRIMARY KEY,
+    body_format text NOT NULL,
+    include_headers boolean NOT NULL,
+    exclude_headers text[] NOT NULL,
+    header_columns text[] NOT NULL,
+    check_expression text,
+    check_plan text,
+    secrets text[] NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE coordinator.catalog_webhooks IS
+    'the catalog of webhook sources: table, body format, headers kept, CHECK expression as written and analyzed, secrets it reads (see the view coordinator.webhook_sources)';
+
 GRANT USAGE ON SCHEMA coordinator TO PUBLIC;
-GRANT SELECT ON coordinator.catalog_objects, coordinator.sources TO PUBLIC;
+GRANT SELECT ON coordinator.catalog_objects, coordinator.sources, coordinator.catalog_webhooks TO PUBLIC;
 
 CREATE FUNCTION coordinator.create_materialized_view(name text, query text)
     RETURNS regclass
@@ -65,13 +82,17 @@ BEGIN
            AND d.objid OPERATOR(pg_catalog.=) o.relid
         RETURNING o.id)
     SELECT pg_catalog.count(*) INTO dropped FROM gone;
+    DELETE FROM coordinator.catalog_webhooks w
+     USING pg_catalog.pg_event_trigger_dropped_objects() d
+     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND d.objid OPERATOR(pg_catalog.=) w.relid;
     IF dropped OPERATOR(pg_catalog.>) 0 THEN
         PERFORM coordinator.notify_catalog_change();
     END IF;
 END
 $$;
 COMMENT ON FUNCTION coordinator.on_sql_drop() IS
-    'internal: removes dropped maintained views from the catalog';
+    'internal: removes dropped maintained views and webhook sources from the catalog';
 REVOKE ALL ON FUNCTION coordinator.on_sql_drop() FROM PUBLIC;
 
 CREATE EVENT TRIGGER coordinator_sql_drop ON sql_drop
@@ -258,3 +279,143 @@ CREATE VIEW coordinator.subscriptions AS
 COMMENT ON VIEW coordinator.subscriptions IS
     'open subscriptions: session pid, owner, what they read (only for roles that can act as the owner), worker, state, snapshot timestamp, bytes the worker holds for them';
 GRANT SELECT ON coordinator.subscriptions TO PUBLIC;
+
+-- Webhook sources (src/webhook/): HTTP POSTs to
+-- /api/webhook/<database>/<schema>/<table>, validated by an optional CHECK
+-- and appended to a table, served by the listener on coordinator.webhook_port.
+
+-- Secrets: readable and writable by the roles that can act as their owner
+-- (row-level security), and by superusers.  A CHECK expression names them.
+CREATE TABLE coordinator.secrets (
+    owner oid NOT NULL,
+    name text NOT NULL CHECK (name OPERATOR(pg_catalog.<>) ''),
+    value text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (owner, name)
+);
+COMMENT ON TABLE coordinator.secrets IS
+    'secrets for webhook CHECK expressions; each role sees only the rows of roles it can act as';
+ALTER TABLE coordinator.secrets ENABLE ROW LEVEL SECURITY;
+CREATE POLICY secrets_owner ON coordinator.secrets
+    USING (pg_catalog.pg_has_role(owner, 'USAGE'))
+    WITH CHECK (pg_catalog.pg_has_role(owner, 'USAGE'));
+GRANT SELECT, INSERT, UPDATE, DELETE ON coordinator.secrets TO PUBLIC;
+
+CREATE FUNCTION coordinator.create_secret(name text, value text) RETURNS void
+    LANGUAGE plpgsql STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    INSERT INTO coordinator.secrets (owner, name, value)
+    SELECT r.oid, create_secret.name, create_secret.value
+      FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER;
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'secret "%" already exists', create_secret.name
+        USING ERRCODE = 'duplicate_object',
+              HINT = 'Use coordinator.alter_secret to change its value.';
+END
+$$;
+COMMENT ON FUNCTION coordinator.create_secret(text, text) IS
+    'store a secret owned by the current role, for webhook CHECK expressions';
+
+CREATE FUNCTION coordinator.alter_secret(name text, value text) RETURNS void
+    LANGUAGE plpgsql STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    UPDATE coordinator.secrets s SET value = alter_secret.value
+      FROM pg_catalog.pg_roles r
+     WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER
+       AND s.owner OPERATOR(pg_catalog.=) r.oid
+       AND s.name OPERATOR(pg_catalog.=) alter_secret.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'secret "%" does not exist', alter_secret.name
+            USING ERRCODE = 'undefined_object';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION coordinator.alter_secret(text, text) IS
+    'change the value of a secret of the current role; the next webhook request uses it';
+
+CREATE FUNCTION coordinator.drop_secret(name text, if_exists boolean DEFAULT false) RETURNS void
+    LANGUAGE plpgsql STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    me oid := (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER);
+    user_of regclass;
+BEGIN
+    SELECT w.relid::pg_catalog.regclass INTO user_of
+      FROM coordinator.catalog_webhooks w
+      JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) w.relid
+     WHERE c.relowner OPERATOR(pg_catalog.=) me
+       AND drop_secret.name OPERATOR(pg_catalog.=) ANY (w.secrets)
+     LIMIT 1;
+    IF user_of IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot drop secret "%" because webhook source % depends on it', drop_secret.name, user_of
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  HINT = 'Drop the webhook source first.';
+    END IF;
+    DELETE FROM coordinator.secrets s
+     WHERE s.owner OPERATOR(pg_catalog.=) me AND s.name OPERATOR(pg_catalog.=) drop_secret.name;
+    IF NOT FOUND THEN
+        IF if_exists THEN
+            RAISE NOTICE 'secret "%" does not exist, skipping', drop_secret.name;
+        ELSE
+            RAISE EXCEPTION 'secret "%" does not exist', drop_secret.name
+                USING ERRCODE = 'undefined_object';
+        END IF;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION coordinator.drop_secret(text, boolean) IS
+    'drop a secret of the current role (refused while a webhook source of the role reads it)';
+
+CREATE FUNCTION coordinator.hmac(data text, key text, type text) RETURNS bytea
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'coordinator_hmac';
+CREATE FUNCTION coordinator.hmac(data bytea, key bytea, type text) RETURNS bytea
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'coordinator_hmac';
+COMMENT ON FUNCTION coordinator.hmac(text, text, text) IS
+    'HMAC of data with key; type is md5, sha1, sha224, sha256, sha384 or sha512 (as pgcrypto''s hmac)';
+COMMENT ON FUNCTION coordinator.hmac(bytea, bytea, text) IS
+    'HMAC of data with key; type is md5, sha1, sha224, sha256, sha384 or sha512 (as pgcrypto''s hmac)';
+
+CREATE FUNCTION coordinator.constant_time_eq(a text, b text) RETURNS boolean
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'coordinator_constant_time_eq';
+CREATE FUNCTION coordinator.constant_time_eq(a bytea, b bytea) RETURNS boolean
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'coordinator_constant_time_eq';
+COMMENT ON FUNCTION coordinator.constant_time_eq(text, text) IS
+    'a = b in time that depends only on the lengths: compare signatures with it';
+COMMENT ON FUNCTION coordinator.constant_time_eq(bytea, bytea) IS
+    'a = b in time that depends only on the lengths: compare signatures with it';
+
+CREATE FUNCTION coordinator.create_webhook_source(
+    name text, body_format text DEFAULT 'text',
+    include_headers boolean DEFAULT false, exclude_headers text[] DEFAULT '{}',
+    header_columns text[] DEFAULT '{}',
+    check_expression text DEFAULT NULL, secrets text[] DEFAULT '{}')
+    RETURNS regclass
+    LANGUAGE C VOLATILE
+    AS 'MODULE_PATHNAME', 'coordinator_create_webhook_source';
+COMMENT ON FUNCTION coordinator.create_webhook_source(text, text, boolean, text[], text[], text, text[]) IS
+    'create a table that receives HTTP POSTs to /api/webhook/<database>/<schema>/<name>: body (text, json, json array or bytes), optional headers, CHECK over body, headers and secrets';
+
+CREATE FUNCTION coordinator.webhook_url(source regclass) RETURNS text
+    LANGUAGE C STRICT STABLE
+    AS 'MODULE_PATHNAME', 'coordinator_webhook_url';
+COMMENT ON FUNCTION coordinator.webhook_url(regclass) IS
+    'the URL that accepts POSTs for a table, from coordinator.webhook_listen_address and coordinator.webhook_port (NULL when the port is 0)';
+
+CREATE VIEW coordinator.webhook_sources AS
+    SELECT w.relid::pg_catalog.regclass AS name, w.relid,
+           coordinator.webhook_url(w.relid) AS url,
+           w.body_format, w.include_headers, w.exclude_headers, w.header_columns,
+           w.check_expression, w.secrets, w.created_at
+      FROM coordinator.catalog_webhooks w;
+COMMENT ON VIEW coordinator.webhook_sources IS
+    'webhook sources: table, URL to POST to (NULL while coordinator.webhook_port is 0), body format, headers kept, CHECK expression, secrets it reads';
+GRANT SELECT ON coordinator.webhook_sources TO PUBLIC;

@@ -38,7 +38,7 @@ pkg_version() {
 # PGXS and the test tools (pg_regress, pg_isolation_regress, prove with
 # IPC::Run for PostgreSQL::Test::Cluster), and a compiler.
 install_dependencies() {
-	local want=(postgresql-15 postgresql-server-dev-15 postgresql-client-15 libpq-dev libipc-run-perl make gcc)
+	local want=(postgresql-15 postgresql-server-dev-15 postgresql-client-15 libpq-dev libmicrohttpd-dev libipc-run-perl make gcc curl)
 	local missing=() p
 	for p in "${want[@]}"; do
 		[ -n "$(pkg_version "$p")" ] || missing+=("$p")
@@ -86,9 +86,10 @@ plugin_allow_list_conf() {
 }
 
 # Create a throwaway cluster in $1 (data directory $1/data) listening only on
-# a unix socket in $1, port $2, with coordinator preloaded for database postgres.
+# a unix socket in $1, port $2, with coordinator preloaded for database postgres
+# and, if $3 is given, the webhook listener on 127.0.0.1 port $3.
 init_throwaway_server() {
-	local dir=$1 port=$2
+	local dir=$1 port=$2 webhook_port=${3:-0}
 	mkdir -p "$dir"
 	[ "$(id -u)" = 0 ] && chown "$PG_OS_USER" "$dir"
 	as_pg "$PG_BIN/initdb" -D "$dir/data" -A trust >/dev/null
@@ -101,6 +102,8 @@ unix_socket_directories = '$dir'
 shared_preload_libraries = 'coordinator'
 wal_level = logical
 coordinator.database = 'postgres'
+coordinator.webhook_port = $webhook_port
+coordinator.webhook_listen_address = '127.0.0.1'
 $(plugin_allow_list_conf)
 CONF
 }

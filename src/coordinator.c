@@ -20,6 +20,7 @@
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 
 #include "coordinator/commands.h"
 #include "coordinator/coordinator.h"
@@ -39,6 +40,10 @@ bool		coordinator_emit_timestamp_notice = false;
 int			coordinator_timestamp_notice_min_wait = 0;
 int			coordinator_max_subscriptions = 64;
 int			coordinator_subscribe_buffer_limit = 65536;
+int			coordinator_webhook_port = 0;
+char	   *coordinator_webhook_listen_address = NULL;
+int			coordinator_webhook_body_limit = 2 * 1024 * 1024;
+int			coordinator_webhook_concurrency_limit = 500;
 
 static const struct config_enum_entry isolation_options[] = {
 	{"strict serializable", COORDINATOR_ISOLATION_STRICT_SERIALIZABLE, false},
@@ -124,6 +129,15 @@ _PG_init(void)
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("coordinator.webhook_body_limit",
+							"Largest request body a webhook source accepts.",
+							"Larger requests get HTTP 413.",
+							&coordinator_webhook_body_limit,
+							2 * 1024 * 1024, 1, MaxAllocSize - 1,
+							PGC_SIGHUP,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
 	/*
 	 * Without the preload there are no workers, no shared memory and no
 	 * hooks; coordinator.check_setup() says so.  PGC_POSTMASTER settings
@@ -164,6 +178,33 @@ _PG_init(void)
 							NULL,
 							&coordinator_max_subscriptions,
 							64, 1, 10000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("coordinator.webhook_port",
+							"TCP port of the webhook listener; 0 turns it off.",
+							NULL,
+							&coordinator_webhook_port,
+							0, 0, 65535,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("coordinator.webhook_listen_address",
+							   "Address the webhook listener binds to; * for every IPv4 address.",
+							   NULL,
+							   &coordinator_webhook_listen_address,
+							   "localhost",
+							   PGC_POSTMASTER,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("coordinator.webhook_concurrency_limit",
+							"Webhook requests in flight at once; more get HTTP 429.",
+							NULL,
+							&coordinator_webhook_concurrency_limit,
+							500, 1, 10000,
 							PGC_POSTMASTER,
 							0,
 							NULL, NULL, NULL);

@@ -25,12 +25,14 @@
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
 #include "coordinator/catalog.h"
 #include "coordinator/coordinator.h"
+#include "coordinator/webhook.h"
 
 /* Does the extension exist in this database?  Needs a transaction. */
 bool
@@ -161,4 +163,144 @@ CatalogLoadViews(void)
 
 	SPI_finish();
 	return result;
+}
+
+static Datum
+string_list_array(List *strings)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(strings), 1));
+	ListCell   *lc;
+
+	foreach(lc, strings)
+		elems[foreach_current_index(lc)] = CStringGetTextDatum((char *) lfirst(lc));
+	return PointerGetDatum(construct_array(elems, list_length(strings), TEXTOID,
+										   -1, false, TYPALIGN_INT));
+}
+
+static List *
+array_string_list(Datum array)
+{
+	Datum	   *elems;
+	int			n;
+	List	   *result = NIL;
+
+	deconstruct_array(DatumGetArrayTypeP(array), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, NULL, &n);
+	for (int i = 0; i < n; i++)
+		result = lappend(result, TextDatumGetCString(elems[i]));
+	return result;
+}
+
+/* Insert a webhook source; as CatalogInsertView, runs as the catalog's owner. */
+void
+CatalogInsertWebhook(CatalogWebhook *source, const char *check_expression)
+{
+	Oid			types[8] = {OIDOID, TEXTOID, BOOLOID, TEXTARRAYOID, TEXTARRAYOID,
+		TEXTOID, TEXTOID, TEXTARRAYOID};
+	Datum		values[8];
+	char		nulls[8] = "        ";
+	Oid			save_userid;
+	int			save_sec_context;
+
+	values[0] = ObjectIdGetDatum(source->relid);
+	values[1] = CStringGetTextDatum(WebhookBodyFormatName(source->body_format));
+	values[2] = BoolGetDatum(source->include_headers);
+	values[3] = string_list_array(source->exclude_headers);
+	values[4] = string_list_array(source->header_columns);
+	if (check_expression != NULL)
+	{
+		values[5] = CStringGetTextDatum(check_expression);
+		values[6] = CStringGetTextDatum(source->check_plan);
+	}
+	else
+		nulls[5] = nulls[6] = 'n';
+	values[7] = string_list_array(source->secrets);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(catalog_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("INSERT INTO coordinator.catalog_webhooks "
+							  "(relid, body_format, include_headers, exclude_headers, header_columns, "
+							  " check_expression, check_plan, secrets) "
+							  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+							  8, types, values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert into coordinator.catalog_webhooks");
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+}
+
+/*
+ * The webhook source stored for relid, allocated in the caller's memory
+ * context, or NULL.  Needs a transaction with a snapshot.
+ */
+CatalogWebhook *
+CatalogLoadWebhook(Oid relid)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	CatalogWebhook *source = NULL;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT body_format, include_headers, exclude_headers, header_columns, "
+							  "       check_plan, secrets "
+							  "FROM coordinator.catalog_webhooks WHERE relid OPERATOR(pg_catalog.=) $1",
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read coordinator.catalog_webhooks");
+	if (SPI_processed > 0)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		plan;
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		source = palloc0(sizeof(CatalogWebhook));
+		source->relid = relid;
+		source->body_format =
+			WebhookParseBodyFormat(TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull)));
+		source->include_headers = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+		source->exclude_headers = array_string_list(SPI_getbinval(tup, desc, 3, &isnull));
+		source->header_columns = array_string_list(SPI_getbinval(tup, desc, 4, &isnull));
+		plan = SPI_getbinval(tup, desc, 5, &isnull);
+		source->check_plan = isnull ? NULL : TextDatumGetCString(plan);
+		source->secrets = array_string_list(SPI_getbinval(tup, desc, 6, &isnull));
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return source;
+}
+
+/*
+ * The value of owner's secret name, in the caller's memory context, or NULL
+ * if there is none.  The listener calls it as a superuser.
+ */
+char *
+CatalogLookupSecret(Oid owner, const char *name)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			types[2] = {OIDOID, TEXTOID};
+	Datum		values[2] = {ObjectIdGetDatum(owner), CStringGetTextDatum(name)};
+	char	   *value = NULL;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT value FROM coordinator.secrets "
+							  "WHERE owner OPERATOR(pg_catalog.=) $1 AND name OPERATOR(pg_catalog.=) $2",
+							  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read coordinator.secrets");
+	if (SPI_processed > 0)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		value = TextDatumGetCString(d);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return value;
 }

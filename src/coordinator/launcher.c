@@ -7,7 +7,9 @@
  * only), so it can wait for coordinator.database to exist -- pg_regress,
  * for one, creates its database after the server starts.  Once it exists,
  * the launcher starts the coordinator in it and relaunches it whenever it
- * exits, at most once a second.
+ * exits, at most once a second.  When coordinator.webhook_port is set it
+ * starts the webhook listener there too, and relaunches it at most every
+ * LISTENER_RESTART_MS (a port in use would otherwise fill the log).
  *
  *-------------------------------------------------------------------------
  */
@@ -28,11 +30,13 @@
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "coordinator/processes.h"
 #include "coordinator/shmem.h"
 
 #define LAUNCHER_NAPTIME_MS 1000
+#define LISTENER_RESTART_MS 5000
 
 bool		CoordinatorIsOwnProcess = false;
 
@@ -114,6 +118,8 @@ void
 CoordinatorLauncherMain(Datum main_arg)
 {
 	BackgroundWorkerHandle *handle = NULL;
+	BackgroundWorkerHandle *listener = NULL;
+	TimestampTz listener_started = 0;
 	bool		warned = false;
 
 	CoordinatorIsOwnProcess = true;
@@ -154,6 +160,23 @@ CoordinatorLauncherMain(Datum main_arg)
 								coordinator_database)));
 				warned = true;
 			}
+		}
+
+		if (listener != NULL &&
+			GetBackgroundWorkerPid(listener, &pid) == BGWH_STOPPED)
+		{
+			pfree(listener);
+			listener = NULL;
+		}
+		if (listener == NULL && coordinator_webhook_port != 0 &&
+			OidIsValid(Coordinator->database) &&
+			TimestampDifferenceExceeds(listener_started, GetCurrentTimestamp(),
+									   LISTENER_RESTART_MS))
+		{
+			listener_started = GetCurrentTimestamp();
+			listener = CoordinatorStartWorker("WebhookListenerMain", "coordinator webhook listener",
+											  "coordinator webhook listener",
+											  ObjectIdGetDatum(Coordinator->database));
 		}
 
 		CoordinatorWaitLatch(LAUNCHER_NAPTIME_MS);

@@ -24,4 +24,10 @@ extern void CatalogInsertView(Oid relid, const char *definition,
 extern bool CatalogHasView(Oid relid);
 extern List *CatalogLoadViews(void);
 
+struct CatalogWebhook;
+extern void CatalogInsertWebhook(struct CatalogWebhook *source,
+								 const char *check_expression);
+extern struct CatalogWebhook *CatalogLoadWebhook(Oid relid);
+extern char *CatalogLookupSecret(Oid owner, const char *name);
+
 #endif							/* COORDINATOR_CATALOG_H */

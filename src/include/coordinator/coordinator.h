@@ -31,6 +31,10 @@ extern bool coordinator_emit_timestamp_notice;
 extern int	coordinator_timestamp_notice_min_wait;
 extern int	coordinator_max_subscriptions;
 extern int	coordinator_subscribe_buffer_limit;
+extern int	coordinator_webhook_port;
+extern char *coordinator_webhook_listen_address;
+extern int	coordinator_webhook_body_limit;
+extern int	coordinator_webhook_concurrency_limit;
 
 /* true once _PG_init ran from shared_preload_libraries */
 extern bool coordinator_preloaded;

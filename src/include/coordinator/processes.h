@@ -5,7 +5,8 @@
  *	  dataflow workers.
  *
  * launcher (static, no database) -> coordinator (dynamic, coordinator.database)
- * -> dataflow workers (dynamic, one per coordinator.dataflow_workers).
+ * -> dataflow workers (dynamic, one per coordinator.dataflow_workers);
+ * launcher -> webhook listener (dynamic, when coordinator.webhook_port > 0).
  * Each process supervises the next and relaunches it when it exits.
  *
  *-------------------------------------------------------------------------
@@ -27,5 +28,6 @@ extern BackgroundWorkerHandle *CoordinatorStartWorker(const char *function,
 extern PGDLLEXPORT void CoordinatorLauncherMain(Datum main_arg);
 extern PGDLLEXPORT void CoordinatorMain(Datum main_arg);
 extern PGDLLEXPORT void DataflowWorkerMain(Datum main_arg);
+extern PGDLLEXPORT void WebhookListenerMain(Datum main_arg);
 
 #endif							/* COORDINATOR_PROCESSES_H */

@@ -1,0 +1,82 @@
+/*-------------------------------------------------------------------------
+ *
+ * webhook.h
+ *	  Webhook sources: tables that an HTTP listener appends POSTs to.
+ *
+ * source.c   coordinator.create_webhook_source: the table, the CHECK
+ *            expression analyzed and stored, the catalog row.
+ * append.c   one batch of requests in one transaction: resolve the source,
+ *            decode the body, evaluate the CHECK, insert the rows.
+ * listener.c the background worker serving HTTP with libmicrohttpd.
+ * crypto.c   coordinator.hmac and coordinator.constant_time_eq.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef COORDINATOR_WEBHOOK_H
+#define COORDINATOR_WEBHOOK_H
+
+#include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
+
+/* How the request body is stored in column body. */
+typedef enum WebhookBodyFormat
+{
+	WEBHOOK_BODY_TEXT,			/* text, valid in the database encoding */
+	WEBHOOK_BODY_JSON,			/* jsonb */
+	WEBHOOK_BODY_JSON_ARRAY,	/* jsonb, one row per element of an array */
+	WEBHOOK_BODY_BYTES			/* bytea, as sent */
+} WebhookBodyFormat;
+
+/*
+ * Requests appended in one transaction at most: each writes in a
+ * subtransaction of its own, and PGPROC caches 64 subtransaction ids.
+ */
+#define WEBHOOK_MAX_BATCH 64
+
+/* Parameters of a CHECK expression: $1 body, $2 headers, then secrets. */
+#define WEBHOOK_PARAM_BODY 1
+#define WEBHOOK_PARAM_HEADERS 2
+#define WEBHOOK_FIRST_SECRET_PARAM 3
+
+/* A webhook source as stored in coordinator.catalog_webhooks. */
+typedef struct CatalogWebhook
+{
+	Oid			relid;
+	WebhookBodyFormat body_format;
+	bool		include_headers;
+	List	   *exclude_headers;	/* of char *, lower case */
+	List	   *header_columns; /* of char *, header names, lower case */
+	char	   *check_plan;		/* nodeToString of the CHECK, or NULL */
+	List	   *secrets;		/* of char *: names of $3, $4, ... */
+} CatalogWebhook;
+
+/* One HTTP request, as the listener hands it to append.c. */
+typedef struct WebhookRequest
+{
+	/* the path after /api/webhook/, decoded */
+	char	   *database;
+	char	   *schema;
+	char	   *name;
+	int			nheaders;
+	char	  **header_names;	/* lower case */
+	char	  **header_values;
+	StringInfoData body;
+
+	/* the outcome, filled by WebhookAppendBatch */
+	int			status;
+	const char *message;
+} WebhookRequest;
+
+/* source.c */
+extern WebhookBodyFormat WebhookParseBodyFormat(const char *format);
+extern const char *WebhookBodyFormatName(WebhookBodyFormat format);
+extern char *WebhookHeaderColumnName(const char *header);
+
+/* append.c */
+extern void WebhookAppendBatch(WebhookRequest **requests, int nrequests);
+extern void WebhookAppendInit(void);
+
+/* listener.c */
+extern char *WebhookUrl(const char *database, const char *schema, const char *name);
+
+#endif							/* COORDINATOR_WEBHOOK_H */
