@@ -265,10 +265,29 @@ reads_request_walker(Node *node, void *context)
 	return expression_tree_walker(node, reads_request_walker, context);
 }
 
+typedef struct CheckErrorContext
+{
+	const char *source;
+	const char *sql;			/* "SELECT <check_expression>" */
+} CheckErrorContext;
+
+/*
+ * Errors point into the CHECK expression as parsed, not into the calling
+ * statement, as errors in a SQL function's body do.
+ */
 static void
 check_error_callback(void *arg)
 {
-	errcontext("CHECK expression of webhook source \"%s\"", (const char *) arg);
+	CheckErrorContext *ctx = arg;
+	int			position = geterrposition();
+
+	if (position > 0)
+	{
+		errposition(0);
+		internalerrposition(position);
+		internalerrquery(ctx->sql);
+	}
+	errcontext("CHECK expression of webhook source \"%s\"", ctx->source);
 }
 
 /*
@@ -280,18 +299,21 @@ analyze_check(const char *source, const char *text, WebhookBodyFormat format,
 			  List *secrets)
 {
 	ErrorContextCallback errcallback;
+	CheckErrorContext errctx;
 	List	   *parsed;
 	SelectStmt *select = NULL;
 	ParseState *pstate;
 	CheckScope	scope;
 	Node	   *expr;
 
+	errctx.source = source;
+	errctx.sql = psprintf("SELECT %s", text);
 	errcallback.callback = check_error_callback;
-	errcallback.arg = (void *) source;
+	errcallback.arg = &errctx;
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
 
-	parsed = raw_parser(psprintf("SELECT %s", text), RAW_PARSE_DEFAULT);
+	parsed = raw_parser(errctx.sql, RAW_PARSE_DEFAULT);
 	if (list_length(parsed) == 1 &&
 		IsA(linitial_node(RawStmt, parsed)->stmt, SelectStmt))
 		select = (SelectStmt *) linitial_node(RawStmt, parsed)->stmt;
@@ -310,6 +332,7 @@ analyze_check(const char *source, const char *text, WebhookBodyFormat format,
 	scope.body_type = format == WEBHOOK_BODY_BYTES ? BYTEAOID : TEXTOID;
 	scope.secrets = secrets;
 	pstate = make_parsestate(NULL);
+	pstate->p_sourcetext = errctx.sql;
 	pstate->p_pre_columnref_hook = check_columnref;
 	pstate->p_ref_hook_state = &scope;
 
