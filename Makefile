@@ -40,6 +40,7 @@ OBJS = \
 	src/webhook/crypto.o \
 	src/webhook/source.o \
 	src/webhook/append.o \
+	src/webhook/secrets.o \
 	src/webhook/listener.o
 
 PG_CPPFLAGS = -I$(srcdir)/src/include
@@ -53,7 +54,7 @@ PG_CPPFLAGS += -DHAVE_SUBPLAN_HASHTABLESTALE
 endif
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
-REGRESS = setup create_view dml types refused dependencies transactions function_form truncate errors isolation_guc timestamps subscribe random_dml differential
+REGRESS = setup create_view dml types refused dependencies transactions function_form truncate errors isolation_guc timestamps subscribe webhook random_dml differential
 REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=./test/regress.conf --outputdir=./output_regress --load-extension=coordinator
 
 ISOLATION = concurrent_reads create_during_writes linearizable subscribe

@@ -42,8 +42,8 @@ CatalogExtensionExists(void)
 }
 
 /* The role that owns the catalog tables (the extension's installer). */
-static Oid
-catalog_owner(void)
+Oid
+CatalogOwner(void)
 {
 	Oid			relid = get_relname_relid("objects",
 										  get_namespace_oid(COORDINATOR_NAME, false));
@@ -83,7 +83,7 @@ CatalogInsertView(Oid relid, const char *definition, const char *plan,
 	values[3] = ObjectIdGetDatum(GetUserId());
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(catalog_owner(),
+	SetUserIdAndSecContext(CatalogOwner(),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -217,7 +217,7 @@ CatalogInsertWebhook(CatalogWebhook *source, const char *check_expression)
 	values[7] = string_list_array(source->secrets);
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(catalog_owner(),
+	SetUserIdAndSecContext(CatalogOwner(),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

@@ -44,6 +44,7 @@
 #include "coordinator/processes.h"
 #include "coordinator/shmem.h"
 #include "coordinator/timestamp.h"
+#include "coordinator/webhook.h"
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
@@ -244,8 +245,18 @@ coordinator_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		}
 	}
 
+	/* secrets are owned by roles but are not catalog objects (secrets.c) */
+	if (IsA(parsetree, DropRoleStmt) && coordinator_preloaded && CatalogExtensionExists())
+		WebhookSecretsBeforeDropRole(((DropRoleStmt *) parsetree)->roles);
+
 	call_previous(pstmt, queryString, readOnlyTree, context, params, queryEnv,
 				  dest, qc);
+
+	if (IsA(parsetree, DropOwnedStmt) && coordinator_preloaded && CatalogExtensionExists())
+		WebhookSecretsDropOwned(((DropOwnedStmt *) parsetree)->roles);
+	else if (IsA(parsetree, ReassignOwnedStmt) && coordinator_preloaded && CatalogExtensionExists())
+		WebhookSecretsReassignOwned(((ReassignOwnedStmt *) parsetree)->roles,
+									((ReassignOwnedStmt *) parsetree)->newrole);
 
 	/* a statement that may have read data with the transaction snapshot */
 	if (!IsA(parsetree, TransactionStmt) && !IsA(parsetree, VariableSetStmt) &&

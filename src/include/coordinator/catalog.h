@@ -19,6 +19,7 @@ typedef struct CatalogView
 } CatalogView;
 
 extern bool CatalogExtensionExists(void);
+extern Oid	CatalogOwner(void);
 extern void CatalogInsertView(Oid relid, const char *definition,
 							  const char *plan, List *sources);
 extern bool CatalogHasView(Oid relid);

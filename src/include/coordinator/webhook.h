@@ -9,6 +9,7 @@
  *            decode the body, evaluate the CHECK, insert the rows.
  * listener.c the background worker serving HTTP with libmicrohttpd.
  * crypto.c   coordinator.hmac and coordinator.constant_time_eq.
+ * secrets.c  secrets follow DROP ROLE, DROP OWNED and REASSIGN OWNED.
  *
  *-------------------------------------------------------------------------
  */
@@ -71,6 +72,12 @@ typedef struct WebhookRequest
 extern WebhookBodyFormat WebhookParseBodyFormat(const char *format);
 extern const char *WebhookBodyFormatName(WebhookBodyFormat format);
 extern char *WebhookHeaderColumnName(const char *header);
+
+/* secrets.c: the utility hook keeps secrets in step with their owners */
+struct RoleSpec;
+extern void WebhookSecretsBeforeDropRole(List *roles);
+extern void WebhookSecretsDropOwned(List *roles);
+extern void WebhookSecretsReassignOwned(List *roles, struct RoleSpec *newrole);
 
 /* append.c */
 extern void WebhookAppendBatch(WebhookRequest **requests, int nrequests);

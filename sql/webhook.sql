@@ -1,0 +1,143 @@
+-- Webhook sources without HTTP (this instance runs no listener; TAP test
+-- 008_webhook posts to one): HMAC, secrets, creation and what it refuses,
+-- the catalog and dependencies.
+CREATE SCHEMA wh;
+SET search_path = wh, public;
+\set VERBOSITY default
+
+-- HMAC: the issue's known-answer vector, RFC 4231 test case 2, bytea and hex.
+SELECT encode(coordinator.hmac('body=hello world', 'test_key', 'sha256'), 'base64');
+SELECT encode(coordinator.hmac('what do ya want for nothing?', 'Jefe', 'sha256'), 'hex');
+SELECT encode(coordinator.hmac('what do ya want for nothing?'::bytea, 'Jefe'::bytea, 'SHA512'), 'hex');
+SELECT encode(coordinator.hmac('what do ya want for nothing?', 'Jefe', 'md5'), 'hex');
+SELECT coordinator.hmac('x', 'k', 'sha3');
+SELECT coordinator.constant_time_eq('abc', 'abc'), coordinator.constant_time_eq('abc', 'abd'),
+       coordinator.constant_time_eq('abc', 'ab'), coordinator.constant_time_eq(''::bytea, ''::bytea),
+       coordinator.constant_time_eq('abc', NULL);
+
+-- Secrets: each role sees and changes only its own.
+CREATE ROLE wh_alice;
+CREATE ROLE wh_bob;
+GRANT CREATE, USAGE ON SCHEMA wh TO wh_alice, wh_bob;
+SET ROLE wh_alice;
+SELECT coordinator.create_secret('signing_key', 'test_key');
+SELECT coordinator.create_secret('signing_key', 'again');
+SELECT coordinator.create_secret('other', 'x');
+SELECT name, value FROM coordinator.secrets ORDER BY name;
+SET ROLE wh_bob;
+SELECT count(*) FROM coordinator.secrets;
+SELECT coordinator.alter_secret('signing_key', 'stolen');
+SELECT coordinator.drop_secret('signing_key');
+SELECT coordinator.drop_secret('signing_key', if_exists => true);
+UPDATE coordinator.secrets SET value = 'stolen';
+INSERT INTO coordinator.secrets (owner, name, value) VALUES ('wh_alice'::regrole, 'planted', 'x');
+SELECT coordinator.create_secret('signing_key', 'bobs');
+RESET ROLE;
+
+-- A signed source of wh_alice, reading her secret.
+SET ROLE wh_alice;
+SELECT coordinator.create_webhook_source('signed',
+    include_headers => true, exclude_headers => '{Authorization}',
+    header_columns => '{X-Event-Type}',
+    check_expression => $$coordinator.constant_time_eq(
+        encode(coordinator.hmac(body, signing_key, 'sha256'), 'base64'), headers->>'x-signature')$$,
+    secrets => '{signing_key}');
+\d signed
+SELECT name, url, body_format, include_headers, exclude_headers, header_columns, secrets
+  FROM coordinator.webhook_sources;
+SELECT name, value FROM coordinator.secrets ORDER BY name;
+SELECT coordinator.alter_secret('signing_key', 'rotated');
+SELECT coordinator.drop_secret('signing_key');
+SELECT coordinator.drop_secret('other');
+RESET ROLE;
+
+-- Body formats and their column types.
+SELECT coordinator.create_webhook_source('as_json', body_format => 'json');
+SELECT coordinator.create_webhook_source('as_array', body_format => 'JSON ARRAY');
+SELECT coordinator.create_webhook_source('wh.as_bytes', body_format => 'bytes',
+    check_expression => $$length(body) < 100$$);
+SELECT attrelid::regclass, attname, atttypid::regtype, attnotnull
+  FROM pg_attribute
+ WHERE attrelid IN ('as_json'::regclass, 'as_array'::regclass, 'as_bytes'::regclass) AND attnum > 0
+ ORDER BY 1, attnum;
+
+-- A maintained view can read a webhook source.
+CREATE MATERIALIZED VIEW json_ids WITH (incremental) AS
+    SELECT (body->>'id')::int AS id FROM as_json;
+INSERT INTO as_json (body) VALUES ('{"id": 1}'), ('{"id": 2}');
+SELECT * FROM json_ids ORDER BY id;
+
+-- What creation refuses.
+CREATE SEQUENCE s;
+SELECT coordinator.create_webhook_source('bad', check_expression => 'true');
+SELECT coordinator.create_webhook_source('bad', check_expression => 'length(body)');
+SELECT coordinator.create_webhook_source('bad', check_expression => 'body = current_user');
+SELECT coordinator.create_webhook_source('bad', check_expression => $$body = (SELECT 'x')$$);
+SELECT coordinator.create_webhook_source('bad', check_expression => 'body::timestamptz < now()');
+SELECT coordinator.create_webhook_source('bad', check_expression => 'random() < 0.5 AND body IS NOT NULL');
+SELECT coordinator.create_webhook_source('bad', check_expression => $$nextval('s') > 0 AND body <> ''$$);
+SELECT coordinator.create_webhook_source('bad', check_expression => 'count(body) > 0');
+SELECT coordinator.create_webhook_source('bad', check_expression => 'true) FROM pg_class; SELECT (1');
+SELECT coordinator.create_webhook_source('bad', check_expression => 'body <> $$$$ AS x');
+SELECT coordinator.create_webhook_source('bad', check_expression => 'body = nosuch');
+SELECT coordinator.create_webhook_source('bad', check_expression => 'body = k', secrets => '{k}');
+SELECT coordinator.create_webhook_source('bad', secrets => '{k}');
+SELECT coordinator.create_webhook_source('bad', body_format => 'xml');
+SELECT coordinator.create_webhook_source('bad', header_columns => '{"a b"}');
+SELECT coordinator.create_webhook_source('bad', header_columns => '{x-a,X_A}');
+SELECT coordinator.create_webhook_source('bad', header_columns => '{body}');
+SELECT coordinator.create_webhook_source('bad', header_columns => '{x-a,x-a}');
+SELECT coordinator.create_webhook_source('bad', header_columns => '{NULL}');
+SELECT coordinator.create_webhook_source('bad', exclude_headers => '{authorization}');
+SELECT coordinator.create_webhook_source('bad', body_format => NULL);
+SELECT coordinator.create_webhook_source('pg_temp.bad');
+SELECT coordinator.create_webhook_source('as_json');
+SELECT coordinator.create_webhook_source('nosuchschema.bad');
+-- now() is allowed (the time of the transaction that appends the request),
+-- but not what is only STABLE, as extract() from a timestamptz.
+SELECT coordinator.create_webhook_source('fresh',
+    check_expression => $$(headers->>'x-sent-at')::bigint > extract(epoch FROM now()) - 300$$);
+SELECT coordinator.create_webhook_source('fresh',
+    check_expression => $$to_timestamp((headers->>'x-sent-at')::float8 + 300) > now()$$);
+
+-- The CHECK's functions are fixed at creation and the table depends on them.
+CREATE FUNCTION is_hello(t text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$SELECT t = 'hello'$$;
+SELECT coordinator.create_webhook_source('hello', check_expression => 'wh.is_hello(body)');
+DROP FUNCTION is_hello(text);
+SET search_path = public;
+SELECT check_expression FROM coordinator.webhook_sources WHERE relid = 'wh.hello'::regclass;
+SET search_path = wh, public;
+DROP FUNCTION is_hello(text) CASCADE;
+SELECT count(*) AS orphans FROM coordinator.catalog_webhooks c
+ WHERE NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = c.relid);
+
+-- Renames are followed; DROP removes the catalog row.
+ALTER TABLE as_array RENAME TO as_array2;
+SELECT name, url FROM coordinator.webhook_sources WHERE name::text LIKE 'as_array%';
+DROP TABLE as_array2;
+SELECT name FROM coordinator.webhook_sources ORDER BY name::text;
+
+-- A rolled-back creation leaves nothing.
+BEGIN;
+SELECT coordinator.create_webhook_source('rolled_back');
+ROLLBACK;
+SELECT count(*) FROM pg_class WHERE relname = 'rolled_back';
+SELECT count(*) FROM coordinator.webhook_sources WHERE name::text = 'rolled_back';
+
+-- A secret can be dropped once no source reads it.
+SET ROLE wh_alice;
+DROP TABLE signed;
+SELECT coordinator.drop_secret('signing_key');
+SELECT coordinator.create_secret('kept', 'x');
+RESET ROLE;
+
+-- Roles own their secrets: DROP ROLE is refused while they have some,
+-- REASSIGN OWNED hands them over, DROP OWNED drops them.
+DROP SCHEMA wh CASCADE;
+DROP ROLE wh_bob;
+REASSIGN OWNED BY wh_bob TO wh_alice;
+SELECT owner::regrole, name FROM coordinator.secrets ORDER BY name;
+DROP ROLE wh_bob;
+DROP OWNED BY wh_alice;
+SELECT count(*) FROM coordinator.secrets;
+DROP ROLE wh_alice;
