@@ -332,7 +332,10 @@ passes_check(WebhookRequest *req, SourceEntry *entry, Datum raw, Datum headers,
 		p->ptype = TEXTOID;
 	}
 	for (int i = 0; i < params->numParams; i++)
+	{
+		params->params[i].isnull = false;
 		params->params[i].pflags = PARAM_FLAG_CONST;
+	}
 
 	*stage = STAGE_CHECK;
 	estate = CreateExecutorState();
