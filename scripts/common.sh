@@ -108,14 +108,15 @@ $(plugin_allow_list_conf)
 CONF
 }
 
-# Benchmarks: build, install and start a throwaway server on port $1, in a
-# fresh directory $DIR, stopped and removed on exit; psql_ runs psql on it.
+# Benchmarks: build, install and start a throwaway server on port $1 (and
+# the webhook listener on port $2, if given), in a fresh directory $DIR,
+# stopped and removed on exit; psql_ runs psql on it.
 start_bench_server() {
 	PORT=$1
 	install_dependencies
 	build_and_install
 	DIR=$(mktemp -d "${TMPDIR:-/tmp}/coordinator-bench.XXXXXX")
-	init_throwaway_server "$DIR" "$PORT"
+	init_throwaway_server "$DIR" "$PORT" "${2:-0}"
 	as_pg "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w start >/dev/null
 	trap 'as_pg "$PG_BIN/pg_ctl" -D "$DIR/data" -m fast stop >/dev/null; rm -rf "$DIR"' EXIT
 }

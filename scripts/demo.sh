@@ -7,11 +7,13 @@
 #   bash scripts/demo.sh destroy  stop it and delete its data directory
 #
 # Settings: COORDINATOR_DEMO_DIR (default /tmp/coordinator-demo),
-# COORDINATOR_DEMO_PORT (default 5499).
+# COORDINATOR_DEMO_PORT (default 5499), COORDINATOR_DEMO_WEBHOOK_PORT (HTTP
+# port of the webhook listener on 127.0.0.1, default 6876).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 DEMO_DIR=${COORDINATOR_DEMO_DIR:-${TMPDIR:-/tmp}/coordinator-demo}
 PORT=${COORDINATOR_DEMO_PORT:-5499}
+WEBHOOK_PORT=${COORDINATOR_DEMO_WEBHOOK_PORT:-6876}
 DATA=$DEMO_DIR/data
 PSQL=("$PG_BIN/psql" -h "$DEMO_DIR" -p "$PORT" -d postgres)
 
@@ -35,7 +37,15 @@ esac
 install_dependencies
 build_and_install
 
-[ -f "$DATA/PG_VERSION" ] || init_throwaway_server "$DEMO_DIR" "$PORT"
+[ -f "$DATA/PG_VERSION" ] || init_throwaway_server "$DEMO_DIR" "$PORT" "$WEBHOOK_PORT"
+
+# a demo directory made before webhook sources existed: add the listener
+if ! grep -q '^coordinator.webhook_port' "$DATA/postgresql.conf"; then
+	printf "coordinator.webhook_port = %s\ncoordinator.webhook_listen_address = '127.0.0.1'\n" \
+		"$WEBHOOK_PORT" | as_pg tee -a "$DATA/postgresql.conf" >/dev/null
+	as_pg "$PG_BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1 &&
+		as_pg "$PG_BIN/pg_ctl" -D "$DATA" -l "$DEMO_DIR/server.log" -w restart >/dev/null
+fi
 
 if ! as_pg "$PG_BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
 	as_pg "$PG_BIN/pg_ctl" -D "$DATA" -l "$DEMO_DIR/server.log" -w start >/dev/null
@@ -58,6 +68,14 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS big_open_orders WITH (incremental) AS
     SELECT id, customer, amount, round(amount * 1.2, 2) AS amount_with_tax
       FROM orders
      WHERE status = 'open' AND amount >= 100;
+SELECT coordinator.create_webhook_source('order_events', body_format => 'json',
+                                         header_columns => '{x-event-type}')
+ WHERE to_regclass('order_events') IS NULL;
+CREATE MATERIALIZED VIEW IF NOT EXISTS order_event_totals WITH (incremental) AS
+    SELECT x_event_type AS event_type, count(*) AS events,
+           sum((body->>'amount')::numeric) AS amount
+      FROM order_events
+     GROUP BY x_event_type;
 SQL
 
 cat <<MSG
@@ -75,6 +93,12 @@ Watch the view change live (in one psql; write from another):
     BEGIN;
     DECLARE c CURSOR FOR SELECT coordinator.subscribe('big_open_orders', progress => true);
     FETCH 5 c;     -- the snapshot; FETCH again after a write in the other session
+
+POST to the webhook source "order_events" (view "order_event_totals" counts them):
+
+    curl -H 'X-Event-Type: refund' -d '{"order": 9, "amount": 12.50}' \\
+         http://127.0.0.1:$WEBHOOK_PORT/api/webhook/postgres/public/order_events
+    SELECT * FROM order_event_totals;
 
 Connect:  $( [ "$(id -u)" = 0 ] && echo "runuser -u $PG_OS_USER -- " )${PSQL[*]}
 Stop:     bash scripts/demo.sh stop
