@@ -72,6 +72,8 @@ typedef struct SourceEntry
 
 static HTAB *source_entries = NULL;
 static char *database_name = NULL;
+/* relcache invalidations seen: an entry built across one is rebuilt next time */
+static uint64 invalidations = 0;
 
 static void
 invalidate_source(Datum arg, Oid relid)
@@ -79,6 +81,7 @@ invalidate_source(Datum arg, Oid relid)
 	HASH_SEQ_STATUS status;
 	SourceEntry *entry;
 
+	invalidations++;
 	hash_seq_init(&status, source_entries);
 	while ((entry = hash_seq_search(&status)) != NULL)
 	{
@@ -164,6 +167,7 @@ lookup_source(Oid relid)
 	bool		found;
 	CatalogWebhook *source;
 	MemoryContext old;
+	uint64		invalidations_before = invalidations;
 
 	entry = hash_search(source_entries, &relid, HASH_ENTER, &found);
 	if (found && entry->valid)
@@ -196,7 +200,8 @@ lookup_source(Oid relid)
 		expression_planner((Expr *) stringToNode(source->check_plan));
 	MemoryContextSwitchTo(old);
 	prepare_insert(entry);
-	entry->valid = true;
+	/* usable now; but if the table changed meanwhile, build it again next time */
+	entry->valid = invalidations == invalidations_before;
 	return entry;
 }
 

@@ -53,6 +53,8 @@
 #define WEBHOOK_PATH_PREFIX "/api/webhook/"
 /* Idle keep-alive connections and stalled uploads are closed after this. */
 #define WEBHOOK_CONNECTION_TIMEOUT_S 60
+/* How long a request waits for a lock on its table before it fails (500). */
+#define WEBHOOK_LOCK_TIMEOUT "5s"
 /* How long a shutdown keeps answering 503 before it closes the socket. */
 #define WEBHOOK_SHUTDOWN_GRACE_MS 200
 
@@ -76,6 +78,7 @@ static Request **pending = NULL;
 static int	npending = 0;
 static int	pending_capacity = 0;
 static bool shutting_down = false;
+static volatile sig_atomic_t in_batch = false;
 
 static enum MHD_Result
 respond(struct MHD_Connection *connection, unsigned int status, const char *message)
@@ -348,6 +351,26 @@ keep_escaped(void *cls, struct MHD_Connection *connection, char *s)
 	return strlen(s);
 }
 
+/*
+ * SIGTERM: stop after the current batch and answer 503 for a moment, as
+ * the main loop does.  A batch waiting for a lock is interrupted at once
+ * (as die() would), so that a shutdown never waits for whoever holds it.
+ */
+static void
+handle_sigterm(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	ShutdownRequestPending = true;
+	if (in_batch)
+	{
+		InterruptPending = true;
+		ProcDiePending = true;
+	}
+	SetLatch(MyLatch);
+	errno = save_errno;
+}
+
 /* Append the waiting requests, a batch at a time, and resume them. */
 static void
 append_pending(MemoryContext batch_context)
@@ -363,7 +386,18 @@ append_pending(MemoryContext batch_context)
 		for (int i = 0; i < n; i++)
 			batch[i] = &pending[done + i]->req;
 		old = MemoryContextSwitchTo(batch_context);
-		WebhookAppendBatch(batch, n);
+		in_batch = true;
+		if (ShutdownRequestPending)
+		{
+			for (int i = 0; i < n; i++)
+			{
+				batch[i]->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+				batch[i]->message = "shutting down";
+			}
+		}
+		else
+			WebhookAppendBatch(batch, n);
+		in_batch = false;
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(batch_context);
 		for (int i = 0; i < n; i++)
@@ -496,7 +530,7 @@ WebhookListenerMain(Datum main_arg)
 	TimestampTz stop_at;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	pqsignal(SIGTERM, handle_sigterm);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), InvalidOid, 0);
 	pgstat_report_appname("coordinator webhook listener");
@@ -504,6 +538,8 @@ WebhookListenerMain(Datum main_arg)
 	/* A 200 promises a durable row: never acknowledge before the flush. */
 	if (synchronous_commit < SYNCHRONOUS_COMMIT_LOCAL_FLUSH)
 		SetConfigOption("synchronous_commit", "local", PGC_SUSET, PGC_S_OVERRIDE);
+	/* A lock held on one source must not stall every source for long. */
+	SetConfigOption("lock_timeout", WEBHOOK_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
 
 	StartTransactionCommand();
 	WebhookAppendInit();

@@ -179,6 +179,16 @@ close($_) for @held;
 ($status) = post_until("$base/blobs", 'd', '200');
 is($status, '200', 'once the others are gone requests are accepted again');
 
+# --- a lock held on a source: the request fails after the listener's lock_timeout ---
+my $locker = $node->background_psql('postgres');
+$locker->query_safe('BEGIN; LOCK TABLE blobs IN ACCESS EXCLUSIVE MODE');
+($status, $body) = post("$base/blobs", 'locked out');
+is("$status $body", '500 internal error', 'a request that cannot lock its table in 5 s gets 500');
+$locker->query_safe('COMMIT');
+$locker->quit;
+($status) = post("$base/blobs", 'unlocked');
+is($status, '200', 'once the lock is gone requests are appended again');
+
 # --- the listener's restart and 503 ---
 my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port) or die "connect: $!";
 print $sock "POST /api/webhook/postgres/public/blobs HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab";
