@@ -582,6 +582,8 @@ WebhookListenerMain(Datum main_arg)
 		}
 		(void) WaitEventSetWait(events, mhd_timeout(1000), &event, 1, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
+		/* absorbs ProcSignalBarriers: DROP DATABASE waits for every process */
+		CHECK_FOR_INTERRUPTS();
 	}
 
 	/* Answer what arrives during a short grace with 503, then close. */

@@ -47,6 +47,7 @@
 #include "utils/varlena.h"
 
 #include "coordinator/catalog.h"
+#include "coordinator/commands.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/webhook.h"
 
@@ -398,6 +399,8 @@ coordinator_create_webhook_source(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 	char	   *url;
 
+	/* the listener serves coordinator.database only */
+	CoordinatorCheckSetup();
 	for (int i = 0; i < lengthof(argnames); i++)
 	{
 		if (i != 5 && PG_ARGISNULL(i))

@@ -179,6 +179,12 @@ close($_) for @held;
 ($status) = post_until("$base/blobs", 'd', '200');
 is($status, '200', 'once the others are gone requests are accepted again');
 
+# --- DROP DATABASE waits for every process to absorb a barrier, the listener too ---
+$node->safe_psql('postgres', 'CREATE DATABASE scratch');
+my ($rc) = $node->psql('postgres', 'DROP DATABASE scratch',
+	timeout => $PostgreSQL::Test::Utils::timeout_default);
+is($rc, 0, 'DROP DATABASE of another database completes while the listener runs');
+
 # --- a lock held on a source: the request fails after the listener's lock_timeout ---
 my $locker = $node->background_psql('postgres');
 $locker->query_safe('BEGIN; LOCK TABLE blobs IN ACCESS EXCLUSIVE MODE');
