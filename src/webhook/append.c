@@ -17,7 +17,9 @@
  * owner's rights, never the listener's.
  *
  * What the client learns is only the status and a fixed message; why a
- * request failed goes to the server log.
+ * request failed goes to the server log: at DEBUG1 when the request was at
+ * fault (a client must not be able to flood the log), as a WARNING for a
+ * 500.
  *
  *-------------------------------------------------------------------------
  */
@@ -43,9 +45,19 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/timeout.h"
+#include "utils/guc.h"
 
 #include "coordinator/catalog.h"
 #include "coordinator/webhook.h"
+
+/*
+ * A request may take this long (as statement_timeout; lock waits included):
+ * one process serves every source, so a lock held on one table, a slow
+ * trigger or a CHECK that backtracks on a hostile body must not hold up
+ * the others for long.
+ */
+#define WEBHOOK_REQUEST_TIMEOUT_MS 5000
 
 /* What a request is doing when an error interrupts it: decides the status. */
 typedef enum AppendStage
@@ -101,6 +113,29 @@ WebhookAppendInit(void)
 	source_entries = hash_create("webhook sources", 64, &ctl, HASH_ELEM | HASH_BLOBS);
 	CacheRegisterRelcacheCallback(invalidate_source, (Datum) 0);
 	database_name = MemoryContextStrdup(TopMemoryContext, get_database_name(MyDatabaseId));
+}
+
+/*
+ * Free the entries whose tables changed (or were dropped) since they were
+ * built; the next request to such a source builds it again.  Between
+ * requests, so that no plan in use is freed.
+ */
+static void
+sweep_sources(void)
+{
+	HASH_SEQ_STATUS status;
+	SourceEntry *entry;
+
+	hash_seq_init(&status, source_entries);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (entry->valid)
+			continue;
+		if (entry->insert != NULL)
+			SPI_freeplan(entry->insert);
+		MemoryContextDelete(entry->context);
+		hash_search(source_entries, &entry->relid, HASH_REMOVE, NULL);
+	}
 }
 
 /* The INSERT for a source's table, its parameters in the order rows are built. */
@@ -316,6 +351,7 @@ passes_check(WebhookRequest *req, SourceEntry *entry, Datum raw, Datum headers,
 	bool		isnull;
 	ListCell   *lc;
 
+	*stage = STAGE_RESOLVE;
 	params->params[0].value = raw;
 	params->params[0].ptype = entry->source->body_format == WEBHOOK_BODY_BYTES ? BYTEAOID : TEXTOID;
 	params->params[1].value = headers;
@@ -379,6 +415,7 @@ append_request(WebhookRequest *req, volatile AppendStage *stage,
 	int			n;
 	Oid			save_userid;
 	int			save_sec_context;
+	int			nestlevel;
 
 	*stage = STAGE_RESOLVE;
 	nspid = strcmp(req->database, database_name) == 0 ?
@@ -423,13 +460,22 @@ append_request(WebhookRequest *req, volatile AppendStage *stage,
 		}
 	}
 
+	/*
+	 * The owner's code (the CHECK's functions, defaults, triggers) runs with
+	 * the owner's rights, and settings it changes end with the request, so
+	 * they can reach neither the next request nor the listener (as
+	 * REFRESH MATERIALIZED VIEW does).  An error ends both with the
+	 * subtransaction.
+	 */
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(entry->owner, save_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	nestlevel = NewGUCNestLevel();
 
 	rows = body_rows(req, source->body_format, raw);
 	if (entry->check != NULL && !passes_check(req, entry, raw, all_headers, stage))
 	{
+		AtEOXact_GUC(false, nestlevel);
 		SetUserIdAndSecContext(save_userid, save_sec_context);
 		return;
 	}
@@ -458,6 +504,7 @@ append_request(WebhookRequest *req, volatile AppendStage *stage,
 			elog(ERROR, "could not insert into %s", entry->name);
 	}
 
+	AtEOXact_GUC(false, nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	finish(req, 200, "");
 }
@@ -489,7 +536,7 @@ request_failed(WebhookRequest *req, AppendStage stage, SourceEntry *entry,
 			finish(req, 500, "internal error");
 			break;
 	}
-	ereport(req->status >= 500 ? WARNING : LOG,
+	ereport(req->status >= 500 ? WARNING : DEBUG1,
 			(errmsg("webhook request to %s failed with status %d: %s",
 					entry != NULL ? entry->name : req->name, req->status, edata->message)));
 }
@@ -501,6 +548,7 @@ append_one(WebhookRequest *req, MemoryContext context)
 	volatile AppendStage stage = STAGE_RESOLVE;
 	SourceEntry *volatile entry = NULL;
 
+	enable_timeout_after(STATEMENT_TIMEOUT, WEBHOOK_REQUEST_TIMEOUT_MS);
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(context);
 	PG_TRY();
@@ -524,6 +572,9 @@ append_one(WebhookRequest *req, MemoryContext context)
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
+	/* a timeout that fired as the request ended must not cancel the next */
+	disable_timeout(STATEMENT_TIMEOUT, false);
+	QueryCancelPending = false;
 }
 
 /*
@@ -552,6 +603,7 @@ WebhookAppendBatch(WebhookRequest **requests, int nrequests)
 		{
 			if (SPI_connect() != SPI_OK_CONNECT)
 				elog(ERROR, "SPI_connect failed");
+			sweep_sources();
 			for (int i = 0; i < nrequests; i++)
 				append_one(requests[i], context);
 			SPI_finish();

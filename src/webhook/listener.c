@@ -53,8 +53,6 @@
 #define WEBHOOK_PATH_PREFIX "/api/webhook/"
 /* Idle keep-alive connections and stalled uploads are closed after this. */
 #define WEBHOOK_CONNECTION_TIMEOUT_S 60
-/* How long a request waits for a lock on its table before it fails (500). */
-#define WEBHOOK_LOCK_TIMEOUT "5s"
 /* How long a shutdown keeps answering 503 before it closes the socket. */
 #define WEBHOOK_SHUTDOWN_GRACE_MS 200
 
@@ -400,6 +398,8 @@ append_pending(MemoryContext batch_context)
 		in_batch = false;
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(batch_context);
+		/* the tables' insert counts drive autovacuum and autoanalyze */
+		pgstat_report_stat(false);
 		for (int i = 0; i < n; i++)
 		{
 			pending[done + i]->answered = true;
@@ -538,8 +538,6 @@ WebhookListenerMain(Datum main_arg)
 	/* A 200 promises a durable row: never acknowledge before the flush. */
 	if (synchronous_commit < SYNCHRONOUS_COMMIT_LOCAL_FLUSH)
 		SetConfigOption("synchronous_commit", "local", PGC_SUSET, PGC_S_OVERRIDE);
-	/* A lock held on one source must not stall every source for long. */
-	SetConfigOption("lock_timeout", WEBHOOK_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
 
 	StartTransactionCommand();
 	WebhookAppendInit();
@@ -582,7 +580,11 @@ WebhookListenerMain(Datum main_arg)
 		}
 		(void) WaitEventSetWait(events, mhd_timeout(1000), &event, 1, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
-		/* absorbs ProcSignalBarriers: DROP DATABASE waits for every process */
+		/*
+		 * Absorbs ProcSignalBarriers: DROP DATABASE waits for every process.
+		 * A cancel between batches has nothing to cancel.
+		 */
+		QueryCancelPending = false;
 		CHECK_FOR_INTERRUPTS();
 	}
 
@@ -595,6 +597,7 @@ WebhookListenerMain(Datum main_arg)
 
 		MHD_run(daemon_handle);
 		(void) WaitEventSetWait(events, mhd_timeout(10), &event, 1, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
 	}
 	MHD_stop_daemon(daemon_handle);
 	proc_exit(0);

@@ -87,7 +87,7 @@ WebhookSecretsBeforeDropRole(List *roles)
 {
 	Datum		values[1] = {role_array(roles)};
 
-	run_as_owner("SELECT owner, count(*) FROM coordinator.secrets "
+	run_as_owner("SELECT owner, pg_catalog.count(*) FROM coordinator.secrets "
 				 "WHERE owner OPERATOR(pg_catalog.=) ANY ($1) GROUP BY owner ORDER BY owner LIMIT 1",
 				 1, values, SPI_OK_SELECT);
 }
