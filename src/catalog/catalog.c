@@ -3,10 +3,11 @@
  * catalog.c
  *	  Read and write the coordinator's catalog tables with SPI.
  *
- * The catalog is two ordinary tables created by the install script:
+ * The catalog is ordinary tables created by the install script:
  * coordinator.catalog_objects (one row per maintained view: relation, definition,
- * compiled plan, owner) and coordinator.sources (the tables each view
- * reads).  Rows are written in the creating transaction, so ROLLBACK
+ * compiled plan, owner), coordinator.sources (the tables each view
+ * reads), coordinator.catalog_webhooks (one row per webhook source) and
+ * coordinator.secrets (the secrets webhook CHECKs read).  Rows are written in the creating transaction, so ROLLBACK
  * leaves nothing behind, and deleted by the sql_drop event trigger.  Every
  * statement passes values as parameters and qualifies its operators.
  *
