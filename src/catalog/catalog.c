@@ -12,8 +12,8 @@
  * statement passes values as parameters and qualifies its operators.
  *
  * Users cannot write the catalog (a forged plan would run in a superuser
- * worker), so inserts run as the catalog's owner, as pg_cron does for its
- * job table.
+ * worker), so writes run as the catalog's owner (CatalogExecuteAsOwner),
+ * as pg_cron does for its job table.
  *
  *-------------------------------------------------------------------------
  */
@@ -61,54 +61,67 @@ CatalogOwner(void)
 }
 
 /*
- * Insert a maintained view and its sources, owned by the current user.
- * Runs in the caller's transaction; ERRORs propagate (and the transaction's
- * abort restores the user id).
+ * Run one statement on the catalog as the catalog's owner (users cannot
+ * write it) and return the rows it processed; the first ncols columns of
+ * its first row, which must be passed by value, go to first_row.  Runs in
+ * the caller's transaction; ERRORs propagate (and the transaction's abort
+ * restores the user id).  Every statement passes values as parameters and
+ * qualifies its operators and functions: it runs with the caller's
+ * search_path.
  */
-void
-CatalogInsertView(Oid relid, const char *definition, const char *plan,
-				  List *sources)
+uint64
+CatalogExecuteAsOwner(const char *sql, int nargs, Oid *types, Datum *values,
+					  const char *nulls, int expect, int ncols, Datum *first_row)
 {
-	Oid			types[4] = {OIDOID, TEXTOID, TEXTOID, OIDOID};
-	Datum		values[4];
-	bool		isnull;
-	Datum		id;
-	ListCell   *lc;
-
 	Oid			save_userid;
 	int			save_sec_context;
-
-	values[0] = ObjectIdGetDatum(relid);
-	values[1] = CStringGetTextDatum(definition);
-	values[2] = CStringGetTextDatum(plan);
-	values[3] = ObjectIdGetDatum(GetUserId());
+	uint64		processed;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(CatalogOwner(),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0) != expect)
+		elog(ERROR, "could not run \"%s\"", sql);
+	processed = SPI_processed;
+	for (int i = 0; i < ncols && processed > 0; i++)
+	{
+		bool		isnull;
 
-	if (SPI_execute_with_args("INSERT INTO coordinator.catalog_objects (relid, kind, definition, plan, owner) "
-							  "VALUES ($1, 'materialized view', $2, $3, $4) RETURNING id",
-							  4, types, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "could not insert into coordinator.catalog_objects");
-	id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		first_row[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull);
+	}
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return processed;
+}
+
+/* Insert a maintained view and its sources, owned by the current user. */
+void
+CatalogInsertView(Oid relid, const char *definition, const char *plan,
+				  List *sources)
+{
+	Oid			types[4] = {OIDOID, TEXTOID, TEXTOID, OIDOID};
+	Datum		values[4];
+	Datum		id;
+	ListCell   *lc;
+
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = CStringGetTextDatum(definition);
+	values[2] = CStringGetTextDatum(plan);
+	values[3] = ObjectIdGetDatum(GetUserId());
+	CatalogExecuteAsOwner("INSERT INTO coordinator.catalog_objects (relid, kind, definition, plan, owner) "
+						  "VALUES ($1, 'materialized view', $2, $3, $4) RETURNING id",
+						  4, types, values, NULL, SPI_OK_INSERT_RETURNING, 1, &id);
 
 	foreach(lc, sources)
 	{
 		Oid			stypes[2] = {INT8OID, OIDOID};
-		Datum		svalues[2];
+		Datum		svalues[2] = {id, ObjectIdGetDatum(lfirst_oid(lc))};
 
-		svalues[0] = id;
-		svalues[1] = ObjectIdGetDatum(lfirst_oid(lc));
-		if (SPI_execute_with_args("INSERT INTO coordinator.sources (object_id, relid) VALUES ($1, $2)",
-								  2, stypes, svalues, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not insert into coordinator.sources");
+		CatalogExecuteAsOwner("INSERT INTO coordinator.sources (object_id, relid) VALUES ($1, $2)",
+							  2, stypes, svalues, NULL, SPI_OK_INSERT, 0, NULL);
 	}
-
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
 }
 
 /* Is relid a maintained view?  Needs a transaction and the extension. */
@@ -192,7 +205,7 @@ array_string_list(Datum array)
 	return result;
 }
 
-/* Insert a webhook source; as CatalogInsertView, runs as the catalog's owner. */
+/* Insert a webhook source, as the catalog's owner. */
 void
 CatalogInsertWebhook(CatalogWebhook *source, const char *check_expression)
 {
@@ -200,8 +213,6 @@ CatalogInsertWebhook(CatalogWebhook *source, const char *check_expression)
 		TEXTOID, TEXTOID, TEXTARRAYOID};
 	Datum		values[8];
 	char		nulls[8] = "        ";
-	Oid			save_userid;
-	int			save_sec_context;
 
 	values[0] = ObjectIdGetDatum(source->relid);
 	values[1] = CStringGetTextDatum(WebhookBodyFormatName(source->body_format));
@@ -217,19 +228,11 @@ CatalogInsertWebhook(CatalogWebhook *source, const char *check_expression)
 		nulls[5] = nulls[6] = 'n';
 	values[7] = string_list_array(source->secrets);
 
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(CatalogOwner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("INSERT INTO coordinator.catalog_webhooks "
-							  "(relid, body_format, include_headers, exclude_headers, header_columns, "
-							  " check_expression, check_plan, secrets) "
-							  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-							  8, types, values, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not insert into coordinator.catalog_webhooks");
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	CatalogExecuteAsOwner("INSERT INTO coordinator.catalog_webhooks "
+						  "(relid, body_format, include_headers, exclude_headers, header_columns, "
+						  " check_expression, check_plan, secrets) "
+						  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+						  8, types, values, nulls, SPI_OK_INSERT, 0, NULL);
 }
 
 /*
@@ -286,12 +289,22 @@ CatalogLookupSecret(Oid owner, const char *name)
 	Oid			types[2] = {OIDOID, TEXTOID};
 	Datum		values[2] = {ObjectIdGetDatum(owner), CStringGetTextDatum(name)};
 	char	   *value = NULL;
+	static SPIPlanPtr plan = NULL;	/* every request of a signed source runs it */
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT value FROM coordinator.secrets "
-							  "WHERE owner OPERATOR(pg_catalog.=) $1 AND name OPERATOR(pg_catalog.=) $2",
-							  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
+	if (plan == NULL)
+	{
+		SPIPlanPtr	prepared = SPI_prepare("SELECT value FROM coordinator.secrets "
+										   "WHERE owner OPERATOR(pg_catalog.=) $1 "
+										   "AND name OPERATOR(pg_catalog.=) $2",
+										   2, types);
+
+		if (prepared == NULL || SPI_keepplan(prepared) != 0)
+			elog(ERROR, "could not prepare a read of coordinator.secrets");
+		plan = prepared;
+	}
+	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read coordinator.secrets");
 	if (SPI_processed > 0)
 	{

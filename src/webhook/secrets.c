@@ -43,53 +43,30 @@ role_array(List *roles)
 	return PointerGetDatum(construct_array(oids, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
 }
 
-/* Run sql with $1 = role OIDs (and $2) as the catalog's owner; rows processed. */
-static uint64
-run_as_owner(const char *sql, int nargs, Datum *values, int expect)
-{
-	Oid			types[2] = {OIDARRAYOID, OIDOID};
-	Oid			save_userid;
-	int			save_sec_context;
-	uint64		processed;
-
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(CatalogOwner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0) != expect)
-		elog(ERROR, "could not run \"%s\"", sql);
-	processed = SPI_processed;
-	if (expect == SPI_OK_SELECT && processed > 0)
-	{
-		bool		isnull;
-		Oid			role = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
-														  SPI_tuptable->tupdesc, 1, &isnull));
-		int64		count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-														SPI_tuptable->tupdesc, 2, &isnull));
-
-		ereport(ERROR,
-				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
-				 errmsg("role \"%s\" cannot be dropped because some objects depend on it",
-						GetUserNameFromId(role, false)),
-				 errdetail_plural("owner of " INT64_FORMAT " secret in coordinator.secrets of database \"%s\"",
-								  "owner of " INT64_FORMAT " secrets in coordinator.secrets of database \"%s\"",
-								  count, count, get_database_name(MyDatabaseId)),
-				 errhint("Drop them with coordinator.drop_secret, or use DROP OWNED.")));
-	}
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-	return processed;
-}
+/* Parameter types of the statements below: $1 role OIDs, $2 a role. */
+static Oid	role_types[2] = {OIDARRAYOID, OIDOID};
 
 void
 WebhookSecretsBeforeDropRole(List *roles)
 {
 	Datum		values[1] = {role_array(roles)};
+	Datum		found[2];
+	int64		count;
 
-	run_as_owner("SELECT owner, pg_catalog.count(*) FROM coordinator.secrets "
-				 "WHERE owner OPERATOR(pg_catalog.=) ANY ($1) GROUP BY owner ORDER BY owner LIMIT 1",
-				 1, values, SPI_OK_SELECT);
+	if (CatalogExecuteAsOwner("SELECT owner, pg_catalog.count(*) FROM coordinator.secrets "
+							  "WHERE owner OPERATOR(pg_catalog.=) ANY ($1) "
+							  "GROUP BY owner ORDER BY owner LIMIT 1",
+							  1, role_types, values, NULL, SPI_OK_SELECT, 2, found) == 0)
+		return;
+	count = DatumGetInt64(found[1]);
+	ereport(ERROR,
+			(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+			 errmsg("role \"%s\" cannot be dropped because some objects depend on it",
+					GetUserNameFromId(DatumGetObjectId(found[0]), false)),
+			 errdetail_plural("owner of " INT64_FORMAT " secret in coordinator.secrets of database \"%s\"",
+							  "owner of " INT64_FORMAT " secrets in coordinator.secrets of database \"%s\"",
+							  count, count, get_database_name(MyDatabaseId)),
+			 errhint("Drop them with coordinator.drop_secret, or use DROP OWNED.")));
 }
 
 void
@@ -97,8 +74,8 @@ WebhookSecretsDropOwned(List *roles)
 {
 	Datum		values[1] = {role_array(roles)};
 
-	run_as_owner("DELETE FROM coordinator.secrets WHERE owner OPERATOR(pg_catalog.=) ANY ($1)",
-				 1, values, SPI_OK_DELETE);
+	CatalogExecuteAsOwner("DELETE FROM coordinator.secrets WHERE owner OPERATOR(pg_catalog.=) ANY ($1)",
+						  1, role_types, values, NULL, SPI_OK_DELETE, 0, NULL);
 }
 
 void
@@ -106,6 +83,6 @@ WebhookSecretsReassignOwned(List *roles, RoleSpec *newrole)
 {
 	Datum		values[2] = {role_array(roles), ObjectIdGetDatum(get_rolespec_oid(newrole, false))};
 
-	run_as_owner("UPDATE coordinator.secrets SET owner = $2 WHERE owner OPERATOR(pg_catalog.=) ANY ($1)",
-				 2, values, SPI_OK_UPDATE);
+	CatalogExecuteAsOwner("UPDATE coordinator.secrets SET owner = $2 WHERE owner OPERATOR(pg_catalog.=) ANY ($1)",
+						  2, role_types, values, NULL, SPI_OK_UPDATE, 0, NULL);
 }

@@ -20,6 +20,9 @@ typedef struct CatalogView
 
 extern bool CatalogExtensionExists(void);
 extern Oid	CatalogOwner(void);
+extern uint64 CatalogExecuteAsOwner(const char *sql, int nargs, Oid *types,
+									Datum *values, const char *nulls, int expect,
+									int ncols, Datum *first_row);
 extern void CatalogInsertView(Oid relid, const char *definition,
 							  const char *plan, List *sources);
 extern bool CatalogHasView(Oid relid);
