@@ -30,9 +30,12 @@ OBJS = \
 	src/commands/functions.o \
 	src/commands/reads.o \
 	src/commands/introspection.o \
+	src/commands/as_of.o \
 	src/timestamp/timeline.o \
 	src/timestamp/selection.o \
 	src/timestamp/explain.o \
+	src/timestamp/history.o \
+	src/timestamp/holds.o \
 	src/subscribe/registry.o \
 	src/subscribe/sender.o \
 	src/subscribe/subscriber.o \

@@ -18,10 +18,29 @@ CREATE TABLE coordinator.catalog_objects (
     definition text NOT NULL,
     plan text NOT NULL,
     owner oid NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    retain_history interval NOT NULL DEFAULT '1 second'
+        CHECK (retain_history OPERATOR(pg_catalog.>=) '0'::pg_catalog.interval)
 );
 COMMENT ON TABLE coordinator.catalog_objects IS
-    'the catalog of maintained objects: relation, kind, definition as written, compiled dataflow plan, owner (see the view coordinator.objects)';
+    'the catalog of maintained objects: relation, kind, definition as written, compiled dataflow plan, owner, history kept (see the view coordinator.objects)';
+
+-- Retained history (src/timestamp/history.c): the changes of each view
+-- after its since, for AS OF reads.  Written by the dataflow workers only;
+-- rebuilt from nothing when a worker hydrates, so it need not survive a
+-- crash.
+CREATE UNLOGGED TABLE coordinator.history (
+    relid oid NOT NULL,
+    ts bigint NOT NULL,
+    first_commit bigint NOT NULL,
+    wall timestamptz NOT NULL,
+    diff bigint NOT NULL,
+    "row" bytea NOT NULL
+);
+CREATE INDEX history_relid_ts ON coordinator.history (relid, ts);
+COMMENT ON TABLE coordinator.history IS
+    'internal: the changes of every maintained view after its since (timestamp, first commit of the tick, wall time applied, diff, row image); read with coordinator.as_of';
+REVOKE ALL ON coordinator.history FROM PUBLIC;
 
 CREATE TABLE coordinator.sources (
     object_id bigint NOT NULL REFERENCES coordinator.catalog_objects (id) ON DELETE CASCADE,
@@ -82,6 +101,10 @@ BEGIN
            AND d.objid OPERATOR(pg_catalog.=) o.relid
         RETURNING o.id)
     SELECT pg_catalog.count(*) INTO dropped FROM gone;
+    DELETE FROM coordinator.history h
+     USING pg_catalog.pg_event_trigger_dropped_objects() d
+     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND d.objid OPERATOR(pg_catalog.=) h.relid;
     DELETE FROM coordinator.catalog_webhooks w
      USING pg_catalog.pg_event_trigger_dropped_objects() d
      WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
@@ -154,11 +177,11 @@ CREATE VIEW coordinator.objects AS
            o.owner::pg_catalog.regrole AS owner,
            COALESCE(s.state, 'pending') AS state, s.worker,
            s.error AS last_error, s.error_sqlstate AS last_error_sqlstate,
-           o.created_at, o.plan
+           o.created_at, o.plan, o.retain_history
       FROM coordinator.catalog_objects o
       LEFT JOIN coordinator.view_status() s ON s.relid OPERATOR(pg_catalog.=) o.relid;
 COMMENT ON VIEW coordinator.objects IS
-    'maintained objects: id, name, kind, definition as written, owner, state (pending, hydrating, running, failed), worker, last error (a data error, or why it failed), compiled plan';
+    'maintained objects: id, name, kind, definition as written, owner, state (pending, hydrating, running, failed), worker, last error (a data error, or why it failed), compiled plan, history retained';
 
 CREATE VIEW coordinator.frontiers AS
     SELECT s.relid::pg_catalog.regclass AS object, 'materialized-view' AS kind,
@@ -217,8 +240,46 @@ CREATE VIEW coordinator.dataflows AS
 COMMENT ON VIEW coordinator.dataflows IS
     'per maintained view: rows held in its arrangements and memory of its whole dataflow';
 
+CREATE FUNCTION coordinator.read_holds(
+    OUT pid int, OUT relid oid, OUT kind text, OUT ts bigint)
+    RETURNS SETOF record
+    LANGUAGE C STRICT
+    AS 'MODULE_PATHNAME', 'coordinator_read_holds';
+COMMENT ON FUNCTION coordinator.read_holds() IS
+    'the read holds of sessions and subscriptions, from shared memory';
+
+CREATE VIEW coordinator.read_holds AS
+    SELECT h.pid, h.relid::pg_catalog.regclass AS object, h.kind, h.ts,
+           coordinator.timestamp_wall_time(h.ts) AS ts_time
+      FROM coordinator.read_holds() h;
+COMMENT ON VIEW coordinator.read_holds IS
+    'read holds: a session (pid) or subscription that needs a view readable at ts (an AS OF read, a REPEATABLE READ transaction''s timestamp, a subscription''s as_of or progress); compaction does not move the view''s since past them';
+
 GRANT SELECT ON coordinator.objects, coordinator.frontiers, coordinator.materialization_lag,
-    coordinator.workers, coordinator.arrangements, coordinator.dataflows TO PUBLIC;
+    coordinator.workers, coordinator.arrangements, coordinator.dataflows,
+    coordinator.read_holds TO PUBLIC;
+
+-- AS OF reads and retained history (src/commands/as_of.c).
+CREATE FUNCTION coordinator.as_of(view anyelement, as_of bigint)
+    RETURNS SETOF anyelement
+    LANGUAGE C
+    AS 'MODULE_PATHNAME', 'coordinator_as_of';
+COMMENT ON FUNCTION coordinator.as_of(anyelement, bigint) IS
+    'the rows of maintained view v as of timestamp as_of: SELECT * FROM coordinator.as_of(NULL::v, ts)';
+
+CREATE FUNCTION coordinator.as_of(view anyelement, as_of timestamptz)
+    RETURNS SETOF anyelement
+    LANGUAGE C
+    AS 'MODULE_PATHNAME', 'coordinator_as_of';
+COMMENT ON FUNCTION coordinator.as_of(anyelement, timestamptz) IS
+    'the rows maintained view v showed at wall-clock time as_of: SELECT * FROM coordinator.as_of(NULL::v, now() - interval ''10 minutes'')';
+
+CREATE FUNCTION coordinator.set_retain_history(view regclass, retain_history interval)
+    RETURNS void
+    LANGUAGE C STRICT
+    AS 'MODULE_PATHNAME', 'coordinator_set_retain_history';
+COMMENT ON FUNCTION coordinator.set_retain_history(regclass, interval) IS
+    'how much history of the maintained view to keep for AS OF reads from now on (history already compacted is gone)';
 
 CREATE FUNCTION coordinator.debug_pause_workers(paused bool, worker int DEFAULT NULL) RETURNS void
     LANGUAGE C

@@ -236,6 +236,8 @@ capture_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	}
 	if (list_length(CaptureCurrent->changes) > CaptureCurrent->committed_changes)
 	{
+		for (int i = CaptureCurrent->committed_changes; i < list_length(CaptureCurrent->changes); i++)
+			((CapturedChange *) list_nth(CaptureCurrent->changes, i))->commit_end = txn->end_lsn;
 		CaptureCurrent->committed_changes = list_length(CaptureCurrent->changes);
 		CaptureCurrent->last_change_end = txn->end_lsn;
 	}

@@ -30,6 +30,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 #include "coordinator/catalog.h"
 #include "coordinator/coordinator.h"
@@ -96,13 +97,17 @@ CatalogExecuteAsOwner(const char *sql, int nargs, Oid *types, Datum *values,
 	return processed;
 }
 
-/* Insert a maintained view and its sources, owned by the current user. */
+/*
+ * Insert a maintained view and its sources, owned by the current user,
+ * keeping retain_history of history (NULL: the default).
+ */
 void
 CatalogInsertView(Oid relid, const char *definition, const char *plan,
-				  List *sources)
+				  List *sources, Interval *retain_history)
 {
-	Oid			types[4] = {OIDOID, TEXTOID, TEXTOID, OIDOID};
-	Datum		values[4];
+	Oid			types[5] = {OIDOID, TEXTOID, TEXTOID, OIDOID, INTERVALOID};
+	Datum		values[5];
+	char		nulls[5] = "    n";
 	Datum		id;
 	ListCell   *lc;
 
@@ -110,9 +115,13 @@ CatalogInsertView(Oid relid, const char *definition, const char *plan,
 	values[1] = CStringGetTextDatum(definition);
 	values[2] = CStringGetTextDatum(plan);
 	values[3] = ObjectIdGetDatum(GetUserId());
-	CatalogExecuteAsOwner("INSERT INTO coordinator.catalog_objects (relid, kind, definition, plan, owner) "
-						  "VALUES ($1, 'materialized view', $2, $3, $4) RETURNING id",
-						  4, types, values, NULL, SPI_OK_INSERT_RETURNING, 1, &id);
+	values[4] = IntervalPGetDatum(retain_history);
+	if (retain_history != NULL)
+		nulls[4] = ' ';
+	CatalogExecuteAsOwner("INSERT INTO coordinator.catalog_objects (relid, kind, definition, plan, owner, retain_history) "
+						  "VALUES ($1, 'materialized view', $2, $3, $4, "
+						  "COALESCE($5, '1 second'::pg_catalog.interval)) RETURNING id",
+						  5, types, values, nulls, SPI_OK_INSERT_RETURNING, 1, &id);
 
 	foreach(lc, sources)
 	{
@@ -122,6 +131,18 @@ CatalogInsertView(Oid relid, const char *definition, const char *plan,
 		CatalogExecuteAsOwner("INSERT INTO coordinator.sources (object_id, relid) VALUES ($1, $2)",
 							  2, stypes, svalues, NULL, SPI_OK_INSERT, 0, NULL);
 	}
+}
+
+/* Change how much history a maintained view keeps. */
+void
+CatalogSetRetainHistory(Oid relid, Interval *retain_history)
+{
+	Oid			types[2] = {OIDOID, INTERVALOID};
+	Datum		values[2] = {ObjectIdGetDatum(relid), IntervalPGetDatum(retain_history)};
+
+	CatalogExecuteAsOwner("UPDATE coordinator.catalog_objects SET retain_history = $2 "
+						  "WHERE relid OPERATOR(pg_catalog.=) $1",
+						  2, types, values, NULL, SPI_OK_UPDATE, 0, NULL);
 }
 
 /* Is relid a maintained view?  Needs a transaction and the extension. */
@@ -155,7 +176,8 @@ CatalogLoadViews(void)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("SELECT o.id, o.relid, o.plan "
+	if (SPI_execute("SELECT o.id, o.relid, o.plan, "
+					"(pg_catalog.extract(epoch FROM o.retain_history) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8 "
 					"FROM coordinator.catalog_objects o "
 					"ORDER BY o.id", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read coordinator.catalog_objects");
@@ -171,6 +193,7 @@ CatalogLoadViews(void)
 		view->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		view->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
 		view->plan = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
+		view->retain_ms = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
 		result = lappend(result, view);
 		MemoryContextSwitchTo(old);
 	}

@@ -14,10 +14,14 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
 #include "utils/pg_lsn.h"
 #include "utils/varlena.h"
 
+#include "coordinator/catalog.h"
 #include "coordinator/commands.h"
 #include "coordinator/shmem.h"
 
@@ -25,6 +29,7 @@ PG_FUNCTION_INFO_V1(coordinator_check_setup);
 PG_FUNCTION_INFO_V1(coordinator_create_materialized_view);
 PG_FUNCTION_INFO_V1(coordinator_notify_catalog_change);
 PG_FUNCTION_INFO_V1(coordinator_debug_pause_workers);
+PG_FUNCTION_INFO_V1(coordinator_set_retain_history);
 
 /* coordinator.check_setup(): ERROR with a HINT if the server is not ready. */
 Datum
@@ -113,5 +118,29 @@ coordinator_debug_pause_workers(PG_FUNCTION_ARGS)
 	LWLockRelease(Coordinator->lock);
 	for (int i = 0; i < coordinator_dataflow_workers; i++)
 		CoordinatorWakeWorker(i);
+	PG_RETURN_VOID();
+}
+
+/*
+ * coordinator.set_retain_history(view regclass, retain_history interval):
+ * the view keeps that much history from now on; the coordinator passes it
+ * to the view's worker once this transaction commits.  History already
+ * compacted away does not come back.
+ */
+Datum
+coordinator_set_retain_history(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Interval   *retain = PG_GETARG_INTERVAL_P(1);
+
+	if (!CoordinatorIsMaintainedView(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a maintained view", get_rel_name(relid))));
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_MATVIEW, get_rel_name(relid));
+	CoordinatorCheckRetainHistory(retain);
+	CatalogSetRetainHistory(relid, retain);
+	CoordinatorNotifyCatalogChange();
 	PG_RETURN_VOID();
 }

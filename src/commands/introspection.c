@@ -37,7 +37,8 @@ PG_FUNCTION_INFO_V1(coordinator_explain_timestamp_json);
 
 /*
  * coordinator.view_status(): one row per view the coordinator maintains:
- * relation, worker, state, since and upper as this statement's snapshot
+ * relation, worker, state, since (the read frontier, which retained
+ * history reaches back to) and upper as this statement's snapshot
  * sees them (NULL before hydration), error and its SQLSTATE, rows arranged
  * and memory held by its dataflow.
  */
@@ -88,8 +89,8 @@ coordinator_view_status(PG_FUNCTION_ARGS)
 		values[0] = ObjectIdGetDatum(in->relid);
 		values[1] = Int32GetDatum(in->worker);
 		values[2] = CStringGetTextDatum(CoordinatorViewStateName(in->state));
-		values[3] = Int64GetDatum((int64) in->since);
-		nulls[3] = in->since == InvalidXLogRecPtr;
+		values[3] = Int64GetDatum((int64) in->history_since);
+		nulls[3] = in->history_since == InvalidXLogRecPtr;
 		values[4] = Int64GetDatum((int64) in->upper);
 		nulls[4] = in->upper == InvalidXLogRecPtr;
 		values[5] = CStringGetTextDatum(error);

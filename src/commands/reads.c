@@ -378,6 +378,16 @@ read_views(QueryDesc *qd, List *relids)
 		xact_timestamp_lxid = MyProc->lxid;
 		xact_timestamp = det->chosen;
 	}
+	if (IsolationUsesXactSnapshot())
+	{
+		ListCell   *lc;
+		XLogRecPtr	since;
+
+		/* the transaction reads at one time: hold it until the end (holds.c) */
+		foreach(lc, relids)
+			(void) ReadHoldAcquire(lfirst_oid(lc), det->chosen,
+								   READ_HOLD_TRANSACTION, &since);
+	}
 	if (det->chosen > SessionLastReadTimestamp)
 		SessionLastReadTimestamp = det->chosen;
 	LastReadTimestamp = det->chosen;

@@ -35,6 +35,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
+#include "utils/timestamp.h"
 
 #include "coordinator/catalog.h"
 #include "coordinator/commands.h"
@@ -62,12 +63,9 @@ call_previous(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 								params, queryEnv, dest, qc);
 }
 
-/*
- * Remove the "incremental" reloption from *options.  Returns true if it was
- * there, with its boolean value in *value.
- */
-static bool
-take_incremental_option(List **options, bool *value)
+/* Remove the reloption called name from *options and return it, or NULL. */
+static DefElem *
+take_option(List **options, const char *name)
 {
 	ListCell   *lc;
 
@@ -75,14 +73,40 @@ take_incremental_option(List **options, bool *value)
 	{
 		DefElem    *def = lfirst_node(DefElem, lc);
 
-		if (def->defnamespace == NULL && strcmp(def->defname, "incremental") == 0)
+		if (def->defnamespace == NULL && strcmp(def->defname, name) == 0)
 		{
-			*value = defGetBoolean(def);
 			*options = foreach_delete_current(*options, lc);
-			return true;
+			return def;
 		}
 	}
-	return false;
+	return NULL;
+}
+
+/* retain_history must not be negative. */
+void
+CoordinatorCheckRetainHistory(Interval *retain)
+{
+	Interval	zero = {0};
+
+	if (DatumGetBool(DirectFunctionCall2(interval_lt, IntervalPGetDatum(retain),
+										 IntervalPGetDatum(&zero))))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("retain_history must not be negative")));
+}
+
+/* The value of WITH (retain_history = '1 hour'), checked. */
+static Interval *
+retain_history_option(DefElem *def)
+{
+	Interval   *retain;
+
+	retain = DatumGetIntervalP(DirectFunctionCall3(interval_in,
+												   CStringGetDatum(defGetString(def)),
+												   ObjectIdGetDatum(InvalidOid),
+												   Int32GetDatum(-1)));
+	CoordinatorCheckRetainHistory(retain);
+	return retain;
 }
 
 /*
@@ -124,7 +148,7 @@ static void
 create_maintained_view(PlannedStmt *pstmt, const char *queryString,
 					   ProcessUtilityContext context, ParamListInfo params,
 					   QueryEnvironment *queryEnv, DestReceiver *dest,
-					   QueryCompletion *qc)
+					   QueryCompletion *qc, Interval *retain_history)
 {
 	CreateTableAsStmt *stmt = castNode(CreateTableAsStmt, pstmt->utilityStmt);
 	IntoClause *into = stmt->into;
@@ -170,7 +194,7 @@ create_maintained_view(PlannedStmt *pstmt, const char *queryString,
 
 	definition = pg_get_querydef(castNode(Query, stmt->query), true);
 	CatalogInsertView(relid, definition, CompiledViewToString(compiled),
-					  compiled->sources);
+					  compiled->sources, retain_history);
 	CoordinatorNotifyCatalogChange();
 }
 
@@ -206,22 +230,28 @@ coordinator_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		((CreateTableAsStmt *) parsetree)->objtype == OBJECT_MATVIEW)
 	{
 		List	   *options;
-		bool		incremental;
+		DefElem    *incremental;
+		DefElem    *retain;
 
 		if (readOnlyTree)
 			pstmt = copyObject(pstmt);
 		parsetree = pstmt->utilityStmt;
 		options = list_copy(((CreateTableAsStmt *) parsetree)->into->options);
-		if (take_incremental_option(&options, &incremental))
+		incremental = take_option(&options, "incremental");
+		retain = take_option(&options, "retain_history");
+		((CreateTableAsStmt *) parsetree)->into->options = options;
+		if (incremental != NULL && defGetBoolean(incremental))
 		{
-			((CreateTableAsStmt *) parsetree)->into->options = options;
-			if (incremental)
-			{
-				create_maintained_view(pstmt, queryString, context, params,
-									   queryEnv, dest, qc);
-				return;
-			}
+			create_maintained_view(pstmt, queryString, context, params,
+								   queryEnv, dest, qc,
+								   retain ? retain_history_option(retain) : NULL);
+			return;
 		}
+		if (retain != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("retain_history applies to maintained views only"),
+					 errhint("Add the option incremental: WITH (incremental, retain_history = '...').")));
 		readOnlyTree = false;
 	}
 	else if (IsA(parsetree, RefreshMatViewStmt) && CoordinatorIsOwnProcess == false &&

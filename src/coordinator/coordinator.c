@@ -88,8 +88,11 @@ sync_directory(List *views)
 		CatalogView *view = lfirst(lc);
 		CoordinatorView *free_entry = NULL;
 
-		if (CoordinatorFindView(view->relid) != NULL)
+		if ((free_entry = CoordinatorFindView(view->relid)) != NULL)
+		{
+			free_entry->retain_ms = view->retain_ms;
 			continue;
+		}
 		for (int i = 0; i < Coordinator->max_views && free_entry == NULL; i++)
 		{
 			if (Coordinator->views[i].state == VIEW_FREE)
@@ -107,6 +110,9 @@ sync_directory(List *views)
 		elog(DEBUG1, "coordinator: maintaining view %u on worker %d",
 			 view->relid, (int) (view->relid % nworkers));
 		free_entry->relid = view->relid;
+		free_entry->retain_ms = view->retain_ms;
+		free_entry->history_since = InvalidXLogRecPtr;
+		free_entry->history_since_wall = 0;
 		free_entry->worker = view->relid % nworkers;
 		free_entry->state = VIEW_PENDING;
 		free_entry->last_xid = InvalidTransactionId;

@@ -49,6 +49,7 @@ void
 CutNoteDecoded(List *xids)
 {
 	List	   *keep = NIL;
+	List	   *all;
 	ListCell   *lc;
 	Snapshot	snap;
 	MemoryContext old;
@@ -61,11 +62,13 @@ CutNoteDecoded(List *xids)
 	StartTransactionCommand();
 	snap = GetLatestSnapshot();
 	old = MemoryContextSwitchTo(cut_context);
-	foreach(lc, list_concat_copy(window_xids, xids))
+	all = list_concat_copy(window_xids, xids);
+	foreach(lc, all)
 	{
 		if (XidInMVCCSnapshot((TransactionId) lfirst_int(lc), snap))
 			keep = lappend_int(keep, lfirst_int(lc));
 	}
+	list_free(all);
 	list_free(window_xids);
 	window_xids = keep;
 	MemoryContextSwitchTo(old);

@@ -443,6 +443,37 @@ RowDeltaAdd(RowDelta *delta, TupleTableSlot *slot, int64 weight)
 }
 
 /*
+ * If the delta holds a positive weight for the row in slot, take one from
+ * it and return true.
+ */
+bool
+RowDeltaConsume(RowDelta *delta, TupleTableSlot *slot)
+{
+	uint64		hash;
+	DeltaEntry *entry;
+
+	slot_getallattrs(slot);
+	hash = RowHash(delta->desc, slot->tts_values, slot->tts_isnull);
+	entry = hash_search(delta->rows, &hash, HASH_FIND, NULL);
+	for (DeltaRow *row = entry ? entry->rows : NULL; row != NULL; row = row->next)
+	{
+		TupleTableSlot *other = delta->compare;
+
+		if (row->weight <= 0)
+			continue;
+		ExecStoreMinimalTuple(row->tuple, other, false);
+		slot_getallattrs(other);
+		if (RowEqual(delta->desc, slot->tts_values, slot->tts_isnull,
+					 other->tts_values, other->tts_isnull))
+		{
+			row->weight--;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
  * Write the consolidated delta to the sink: deletions first, then
  * insertions; rows whose weights summed to zero cost nothing.
  */

@@ -70,6 +70,9 @@
 /* Idle wake-up, to notice WAL written without a commit wake-up. */
 #define WORKER_NAPTIME_MS 1000
 
+/* How often the worker looks for history to compact. */
+#define COMPACTION_INTERVAL_MS 1000
+
 typedef struct DataflowView
 {
 	Oid			relid;
@@ -83,6 +86,8 @@ typedef struct DataflowView
 	bool		changed;		/* written in the current tick */
 	uint64		sized_tick;		/* dataflow tick whose sizes are published */
 	TransactionId written_xid;	/* the last transaction that wrote its heap */
+	TimestampTz history_wall;	/* wall time of its latest change in history */
+	TimestampTz oldest_wall;	/* ... and of its oldest (0: none kept) */
 
 	/*
 	 * A view created while the worker runs is hydrated at a cut (cut.c) and
@@ -301,11 +306,25 @@ view_write_delta(DataflowView *view, ViewWrite *w, ZSet *z)
 	view->changed |= z->nrows > 0;
 }
 
-/* Write the consolidated delta and release; locks are kept to commit. */
+/*
+ * Write the consolidated delta and release; locks are kept to commit.  A
+ * valid ts records the delta in the view's history as the change made by
+ * the transactions that committed from first_commit to ts (those of the
+ * tick that changed what the view reads).
+ */
 static void
-view_write_end(DataflowView *view, ViewWrite *w)
+view_write_end(DataflowView *view, ViewWrite *w, XLogRecPtr first_commit,
+			   XLogRecPtr ts)
 {
 	RowDeltaApply(w->delta, view->sink, w->view_rel);
+	if (ts != InvalidXLogRecPtr && view->changed && !view->catching_up)
+	{
+		/* wall times of a view's changes never go back */
+		view->history_wall = Max(view->history_wall, GetCurrentTimestamp());
+		HistoryAppend(view->relid, first_commit, ts, view->history_wall, w->delta);
+		if (view->oldest_wall == 0)
+			view->oldest_wall = view->history_wall;
+	}
 	SendersCollect(view->relid, w->delta);
 	SinkEnd();
 	RowDeltaFree(w->delta);
@@ -360,7 +379,10 @@ hydrate_view(DataflowView *view, void *arg)
 
 	if (!RelationIsPopulated(w.view_rel))
 		SetMatViewPopulatedState(w.view_rel, true);
-	view_write_end(view, &w);
+	/* history starts at the hydration */
+	HistoryForget(view->relid);
+	view->oldest_wall = 0;
+	view_write_end(view, &w, InvalidXLogRecPtr, InvalidXLogRecPtr);
 }
 
 /* Say what the worker is doing, in coordinator.workers. */
@@ -406,6 +428,11 @@ record_contents(XLogRecPtr since, bool hydrated)
 		entry->prev_upper = hydrated ? InvalidXLogRecPtr : pg_atomic_read_u64(&entry->upper);
 		entry->since = since;
 		entry->last_xid = xid;
+		if (hydrated)
+		{
+			entry->history_since = since;
+			entry->history_since_wall = GetCurrentTimestamp();
+		}
 	}
 	LWLockRelease(Coordinator->lock);
 }
@@ -471,6 +498,8 @@ publish(XLogRecPtr upper, bool hydrated)
 			/* decoding passed the cut: the contents are the state at upper */
 			entry->state = VIEW_READY;
 			entry->since = upper;
+			entry->history_since = upper;
+			entry->history_since_wall = GetCurrentTimestamp();
 			entry->last_xid = view->written_xid;
 			entry->prev_since = InvalidXLogRecPtr;
 			entry->prev_upper = InvalidXLogRecPtr;
@@ -611,6 +640,8 @@ apply_view(DataflowView *view, void *arg)
 	ViewWrite	w;
 	ListCell   *lc;
 	bool		touched = false;
+	XLogRecPtr	first_commit = InvalidXLogRecPtr;
+	XLogRecPtr	last_commit = InvalidXLogRecPtr;
 
 	foreach(lc, worker_batch.touched)
 		touched |= view_reads(view, lfirst_oid(lc));
@@ -624,13 +655,16 @@ apply_view(DataflowView *view, void *arg)
 
 		if (!view_reads(view, c->relid) || SeenXidsSaw(&view->seen, c->xid))
 			continue;
+		if (first_commit == InvalidXLogRecPtr)
+			first_commit = c->commit_end;
+		last_commit = c->commit_end;
 		if (c->oldtuple != NULL)
 			DataflowPush(view->df, c->relid, c->oldtuple, -1);
 		if (c->newtuple != NULL)
 			DataflowPush(view->df, c->relid, c->newtuple, 1);
 	}
 	view_write_delta(view, &w, DataflowRun(view->df));
-	view_write_end(view, &w);
+	view_write_end(view, &w, first_commit, last_commit);
 }
 
 /*
@@ -778,6 +812,82 @@ query_subscription_requested(void)
 }
 
 /*
+ * Compaction of one view's history, in its own transaction: delete the
+ * changes older than its retain_history that no read hold needs, and move
+ * its since to the latest of them.  The holds are checked again under the
+ * lock just before since moves: a hold granted while the changes were
+ * being deleted (against the old since) aborts the compaction, so a
+ * granted hold is never compacted away (holds.c).
+ */
+static void
+compact_view(DataflowView *view, TimestampTz now)
+{
+	CoordinatorView *entry;
+	XLogRecPtr	hold;
+	int64		retain_ms;
+	XLogRecPtr	since = InvalidXLogRecPtr;
+	TimestampTz since_wall = 0;
+	TimestampTz oldest_wall;
+	bool		publish_since;
+
+	LWLockAcquire(Coordinator->lock, LW_SHARED);
+	entry = CoordinatorFindView(view->relid);
+	retain_ms = entry != NULL ? entry->retain_ms : 0;
+	hold = ReadHoldsMinimum(view->relid);
+	LWLockRelease(Coordinator->lock);
+	if (entry == NULL ||
+		view->oldest_wall >= now - retain_ms * INT64CONST(1000))
+		return;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (!HistoryCompact(view->relid, hold, now - retain_ms * INT64CONST(1000),
+						&since, &since_wall, &oldest_wall))
+	{
+		/* held back: try again once the hold is gone */
+		PopActiveSnapshot();
+		AbortCurrentTransaction();
+		view->oldest_wall = oldest_wall;
+		return;
+	}
+	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+	entry = CoordinatorFindView(view->relid);
+	publish_since = entry != NULL && ReadHoldsMinimum(view->relid) >= since;
+	if (publish_since && since > entry->history_since)
+	{
+		entry->history_since = since;
+		entry->history_since_wall = since_wall;
+	}
+	LWLockRelease(Coordinator->lock);
+	PopActiveSnapshot();
+	if (publish_since)
+	{
+		CommitTransactionCommand();
+		view->oldest_wall = oldest_wall;
+	}
+	else
+		AbortCurrentTransaction();
+}
+
+/* Compact the history of every view that has changes past its window. */
+static void
+compact_views(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	ListCell   *lc;
+
+	foreach(lc, worker_views)
+	{
+		DataflowView *view = lfirst(lc);
+
+		if (view->df != NULL && !view->failed && !view->dropped &&
+			!view->catching_up && view->oldest_wall != 0)
+			compact_view(view, now);
+	}
+}
+
+/*
  * The set of views changed: let go of the dropped ones, hydrate the new
  * ones at a cut (cut.c) and let them catch up; the others go on untouched.
  */
@@ -866,6 +976,7 @@ DataflowWorkerMain(Datum main_arg)
 	LogicalDecodingContext *ctx;
 	MemoryContext tick_context;
 	TimestampTz last_tick = 0;
+	TimestampTz last_compaction = 0;
 
 	worker_index = DatumGetInt32(main_arg);
 	CoordinatorIsOwnProcess = true;
@@ -941,6 +1052,12 @@ DataflowWorkerMain(Datum main_arg)
 		if (reload_requested())
 			reconcile();
 		serve_subscriptions();
+		if (TimestampDifferenceExceeds(last_compaction, GetCurrentTimestamp(),
+									   COMPACTION_INTERVAL_MS))
+		{
+			compact_views();
+			last_compaction = GetCurrentTimestamp();
+		}
 		end = GetFlushRecPtr(NULL);
 		TimelineRecord(end, GetCurrentTimestamp());
 		if (Coordinator->workers[worker_index].paused || ctx->reader->EndRecPtr >= end)

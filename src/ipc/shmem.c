@@ -43,9 +43,16 @@ arrangements_size(void)
 }
 
 static Size
+holds_size(void)
+{
+	return mul_size(mul_size(sizeof(ReadHold), HOLDS_PER_BACKEND), MaxBackends);
+}
+
+static Size
 coordinator_shmem_size(void)
 {
-	return add_size(add_size(MAXALIGN(views_size()), MAXALIGN(arrangements_size())),
+	return add_size(add_size(add_size(MAXALIGN(views_size()), MAXALIGN(arrangements_size())),
+							 MAXALIGN(holds_size())),
 					SubscriptionShmemSize());
 }
 
@@ -75,8 +82,11 @@ CoordinatorShmemStartup(void)
 		pg_atomic_init_u64(&Coordinator->last_commit_end, 0);
 		Coordinator->arrangements = (ArrangementStat *)
 			((char *) Coordinator + MAXALIGN(views_size()));
+		Coordinator->holds = (ReadHold *)
+			((char *) Coordinator + MAXALIGN(views_size()) +
+			 MAXALIGN(arrangements_size()));
 		SubscriptionShmemInit((char *) Coordinator + MAXALIGN(views_size()) +
-							  MAXALIGN(arrangements_size()));
+							  MAXALIGN(arrangements_size()) + MAXALIGN(holds_size()));
 		ConditionVariableInit(&Coordinator->frontier_cv);
 		for (int i = 0; i < COORDINATOR_MAX_WORKERS; i++)
 			pg_atomic_init_u64(&Coordinator->workers[i].decoded, 0);
@@ -216,6 +226,18 @@ CoordinatorXactCallback(XactEvent event, void *arg)
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			catalog_change_pending = false;
+			break;
+		default:
+			break;
+	}
+
+	/* read holds last as long as the transaction (holds.c) */
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+			ReadHoldsRelease();
 			break;
 		default:
 			break;

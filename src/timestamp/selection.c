@@ -73,6 +73,7 @@ TimestampInputs(List *relids, Snapshot snapshot)
 		XLogRecPtr	upper = InvalidXLogRecPtr;
 		XLogRecPtr	prev_since = InvalidXLogRecPtr;
 		XLogRecPtr	prev_upper = InvalidXLogRecPtr;
+		XLogRecPtr	history_since = InvalidXLogRecPtr;
 
 		in->relid = lfirst_oid(lc);
 		in->state = VIEW_FREE;
@@ -87,6 +88,7 @@ TimestampInputs(List *relids, Snapshot snapshot)
 			last_xid = entry->last_xid;
 			prev_since = entry->prev_since;
 			prev_upper = entry->prev_upper;
+			history_since = entry->history_since;
 		}
 		LWLockRelease(Coordinator->lock);
 
@@ -103,6 +105,9 @@ TimestampInputs(List *relids, Snapshot snapshot)
 			in->since = prev_since;
 			in->upper = prev_upper + 1;
 		}
+		/* history reaches back from the contents (history.c) */
+		in->history_since = history_since != InvalidXLogRecPtr ?
+			Min(history_since, in->since) : in->since;
 	}
 	det->wall = GetCurrentTimestamp();
 	return det;

@@ -32,6 +32,7 @@ typedef struct CapturedChange
 	CaptureKind kind;
 	Oid			relid;
 	TransactionId xid;			/* the (top-level) transaction */
+	XLogRecPtr	commit_end;		/* its timestamp: the end of its commit */
 	HeapTuple	oldtuple;		/* UPDATE, DELETE: full old row */
 	HeapTuple	newtuple;		/* INSERT, UPDATE */
 } CapturedChange;

@@ -9,6 +9,7 @@
 #define COORDINATOR_CATALOG_H
 
 #include "nodes/pg_list.h"
+#include "datatype/timestamp.h"
 
 /* One maintained view as stored in coordinator.objects. */
 typedef struct CatalogView
@@ -16,6 +17,7 @@ typedef struct CatalogView
 	int64		id;
 	Oid			relid;
 	char	   *plan;			/* nodeToString of the compiled plan */
+	int64		retain_ms;		/* retain_history */
 } CatalogView;
 
 extern bool CatalogExtensionExists(void);
@@ -24,7 +26,9 @@ extern uint64 CatalogExecuteAsOwner(const char *sql, int nargs, Oid *types,
 									Datum *values, const char *nulls, int expect,
 									int ncols, Datum *first_row);
 extern void CatalogInsertView(Oid relid, const char *definition,
-							  const char *plan, List *sources);
+							  const char *plan, List *sources,
+							  Interval *retain_history);
+extern void CatalogSetRetainHistory(Oid relid, Interval *retain_history);
 extern bool CatalogHasView(Oid relid);
 extern List *CatalogLoadViews(void);
 

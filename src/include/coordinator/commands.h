@@ -9,6 +9,7 @@
 #define COORDINATOR_COMMANDS_H
 
 #include "access/xlogdefs.h"
+#include "datatype/timestamp.h"
 #include "nodes/pg_list.h"
 
 /* setup.c */
@@ -16,6 +17,7 @@ extern void CoordinatorCheckSetup(void);
 
 /* utility.c, reads.c */
 extern void CoordinatorInstallHooks(void);
+extern void CoordinatorCheckRetainHistory(Interval *retain);
 extern void CoordinatorInstallUtilityHook(void);
 extern void CoordinatorInstallReadHooks(void);
 

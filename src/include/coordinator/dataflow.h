@@ -228,6 +228,7 @@ extern void SinkInvalidate(Sink *sink);
 extern void SinkClear(Sink *sink, Relation rel);
 
 extern RowDelta *RowDeltaCreate(TupleDesc desc, MemoryContext context);
+extern bool RowDeltaConsume(RowDelta *delta, TupleTableSlot *slot);
 extern void RowDeltaAdd(RowDelta *delta, TupleTableSlot *slot, int64 weight);
 extern void RowDeltaApply(RowDelta *delta, Sink *sink, Relation rel);
 extern void RowDeltaReset(RowDelta *delta);

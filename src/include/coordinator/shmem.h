@@ -58,6 +58,17 @@ typedef struct CoordinatorView
 	TransactionId last_xid;		/* the worker transaction that wrote them */
 	XLogRecPtr	prev_since;		/* the contents before last_xid ... */
 	XLogRecPtr	prev_upper;		/* ... and how far they were complete */
+
+	/*
+	 * Retained history (history.c): the view can be read as of any time
+	 * from history_since on, because coordinator.history holds every change
+	 * after it.  The worker advances it (compaction) to the latest change
+	 * older than retain_ms that no read hold needs, just before the
+	 * transaction that deletes the changes up to it commits.
+	 */
+	XLogRecPtr	history_since;
+	TimestampTz history_since_wall; /* when the worker applied that change */
+	int64		retain_ms;		/* retain_history, set by the coordinator */
 	char		error[VIEW_ERROR_LEN];	/* FAILED: why; READY: a data error */
 	int			error_code;		/* READY: SQLSTATE of the data error, or 0 */
 	int64		arranged_rows;	/* distinct rows in the view's arrangements */
@@ -105,6 +116,29 @@ typedef struct ArrangementStat
 
 #define ARRANGEMENTS_PER_VIEW 32
 
+/*
+ * A read hold (holds.c): a session's AS OF read or transaction needs view
+ * relid readable at ts until its transaction ends.  Each backend has
+ * HOLDS_PER_BACKEND slots, indexed by its BackendId.
+ */
+typedef enum ReadHoldKind
+{
+	READ_HOLD_FREE = 0,
+	READ_HOLD_AS_OF,			/* an AS OF read */
+	READ_HOLD_TRANSACTION		/* a REPEATABLE READ or SERIALIZABLE
+								 * transaction's timestamp */
+} ReadHoldKind;
+
+typedef struct ReadHold
+{
+	ReadHoldKind kind;
+	pid_t		pid;
+	Oid			relid;
+	XLogRecPtr	ts;
+} ReadHold;
+
+#define HOLDS_PER_BACKEND 8
+
 typedef struct CoordinatorShared
 {
 	LWLock	   *lock;
@@ -124,6 +158,7 @@ typedef struct CoordinatorShared
 	ArrangementStat *arrangements;	/* max_views * ARRANGEMENTS_PER_VIEW */
 	struct CoordinatorSubscription *subscriptions;	/* max_subscriptions */
 	int			max_subscriptions;
+	ReadHold   *holds;			/* MaxBackends * HOLDS_PER_BACKEND */
 	uint64		next_subscription_id;
 	int			max_views;
 	CoordinatorView views[FLEXIBLE_ARRAY_MEMBER];

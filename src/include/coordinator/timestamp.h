@@ -7,8 +7,9 @@
  * collection, has a read frontier "since" and a write frontier "upper": a
  * read at time t is valid iff since <= t < upper.  Its contents are the
  * query's result at every such t: since is when they last changed, upper
- * one past the last WAL position the view reflects.  This version keeps no
- * history: since is the time of the view's latest change.
+ * one past the last WAL position the view reflects.  The contents are
+ * valid from the view's latest change on; the view's retained history
+ * (history.c) reaches back further, to its read frontier history_since.
  *
  *-------------------------------------------------------------------------
  */
@@ -16,6 +17,7 @@
 #define COORDINATOR_TIMESTAMP_H
 
 #include "access/xlogdefs.h"
+#include "access/htup.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
@@ -44,7 +46,9 @@ typedef struct TimestampInput
 	Oid			relid;
 	int			worker;
 	int			state;			/* ViewState; VIEW_FREE: not registered */
-	XLogRecPtr	since;			/* read frontier; 0: unknown */
+	XLogRecPtr	since;			/* its contents' since; 0: unknown */
+	XLogRecPtr	history_since;	/* read frontier: AS OF reads reach back
+								 * to it through the history */
 	XLogRecPtr	upper;			/* write frontier (exclusive); 0: none */
 } TimestampInput;
 
@@ -69,6 +73,26 @@ extern void TimestampDetermine(TimestampDetermination *det, bool strict,
 							   XLogRecPtr oracle);
 extern bool TimestampStaleInput(TimestampDetermination *det, XLogRecPtr target,
 								Oid *relid);
+
+/* history.c */
+struct RowDelta;
+typedef void (*HistoryRowFn) (void *arg, XLogRecPtr first_commit,
+							  XLogRecPtr ts, TimestampTz wall, int64 diff,
+							  MinimalTuple row);
+extern void HistoryAppend(Oid relid, XLogRecPtr first_commit, XLogRecPtr ts,
+						  TimestampTz wall, struct RowDelta *delta);
+extern bool HistoryCompact(Oid relid, XLogRecPtr hold, TimestampTz cutoff,
+						   XLogRecPtr *since, TimestampTz *since_wall,
+						   TimestampTz *oldest_wall);
+extern void HistoryForget(Oid relid);
+extern void HistoryScan(Oid relid, XLogRecPtr after, Snapshot snapshot,
+						HistoryRowFn fn, void *arg);
+
+/* holds.c */
+extern bool ReadHoldAcquire(Oid relid, XLogRecPtr ts, int kind,
+							XLogRecPtr *since);
+extern void ReadHoldsRelease(void);
+extern XLogRecPtr ReadHoldsMinimum(Oid relid);
 
 /* explain.c */
 extern char *TimestampExplainText(TimestampDetermination *det);
