@@ -177,7 +177,7 @@ CatalogLoadViews(void)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute("SELECT o.id, o.relid, o.plan, "
-					"(pg_catalog.extract(epoch FROM o.retain_history) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8 "
+					"(pg_catalog.date_part('epoch', o.retain_history) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8 "
 					"FROM coordinator.catalog_objects o "
 					"ORDER BY o.id", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read coordinator.catalog_objects");

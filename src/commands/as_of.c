@@ -69,15 +69,8 @@ add_change(void *arg, XLogRecPtr first_commit, XLogRecPtr ts, TimestampTz wall,
 
 	if (c->by_wall && wall <= c->wall)
 		return;
-	if (!c->by_wall && first_commit <= c->as_of)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("could not find a valid timestamp for the query"),
-				 errdetail("Maintained view \"%s\" applied the transactions that committed from %s to %s as one change, so its contents at %s are not known.",
-						   get_rel_name(c->relid), TimestampString(first_commit),
-						   TimestampString(ts), TimestampString(c->as_of)),
-				 errhint("Read as of a time before %llu or from %llu on, such as a timestamp a read or a subscription reported.",
-						 (unsigned long long) first_commit, (unsigned long long) ts)));
+	if (!c->by_wall)
+		HistoryCheckKnown(c->relid, first_commit, ts, c->as_of);
 	ExecStoreMinimalTuple(row, c->slot, false);
 	RowDeltaAdd(c->changes, c->slot, diff);
 }
@@ -107,14 +100,9 @@ emit_deleted(void *arg, MinimalTuple row, int64 weight)
 static void
 no_valid_timestamp(Oid relid, const char *since, const char *as_of)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("could not find a valid timestamp for the query"),
-			 errdetail("Constraints:\nlower:\n  (Input %s): [%s]\nupper:\n  (Query's AS OF): [%s]",
-					   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-												  get_rel_name(relid)),
-					   since, as_of),
-			 errhint("A view keeps the history of its retain_history (see coordinator.objects); history older than its since is gone.  Raise it with coordinator.set_retain_history for later changes.")));
+	HistoryNoValidTimestamp(quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+													   get_rel_name(relid)),
+							since, as_of);
 }
 
 /* The view a NULL::v argument names. */

@@ -108,6 +108,14 @@ typedef struct SubscribeTarget
 	TupleDesc	rowdesc;		/* its columns */
 } SubscribeTarget;
 
+/* A change of the view's history that goes out after the snapshot. */
+typedef struct HistoryChange
+{
+	XLogRecPtr	ts;
+	int64		diff;
+	MinimalTuple row;
+} HistoryChange;
+
 typedef struct Subscriber
 {
 	uint64		id;				/* the user's handle; the slot's id */
@@ -130,6 +138,9 @@ typedef struct Subscriber
 	XLogRecPtr	oracle;			/* strict serializable: at the start */
 	SeenXids	seen;			/* view: what the snapshot that read the heap saw */
 	ZSet		rows;			/* the snapshot, until it goes out */
+	List	   *history;		/* HistoryChange: from as_of to the contents
+								 * the snapshot saw, in time order */
+	MemoryContext history_context;	/* history and its rows */
 
 	/* after the snapshot */
 	XLogRecPtr	batch_ts;		/* the timestamp being received */
@@ -604,19 +615,20 @@ request(Subscriber *sub, int worker, const char *plan)
 	ConditionVariableCancelSleep();
 }
 
+/*
+ * Choose the snapshot's timestamp: the AS OF given, which must not be
+ * before history_since, or as a read would from the contents valid from
+ * since to upper.
+ */
 static void
-set_as_of(Subscriber *sub, XLogRecPtr since, XLogRecPtr upper)
+set_as_of(Subscriber *sub, XLogRecPtr history_since, XLogRecPtr since,
+		  XLogRecPtr upper)
 {
 	if (sub->opts.has_as_of)
 	{
-		if (sub->opts.as_of < since)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("could not find a valid timestamp for the query"),
-					 errdetail("Constraints:\nlower:\n  (Input %s): [%s]\nupper:\n  (Query's AS OF): [%s]",
-							   sub->target.name, TimestampString(since),
-							   TimestampString(sub->opts.as_of)),
-					 errhint("This version keeps no history: a subscription starts at or after the latest change of what it reads.")));
+		if (sub->opts.as_of < history_since)
+			HistoryNoValidTimestamp(sub->target.name, TimestampString(history_since),
+									TimestampString(sub->opts.as_of));
 		sub->as_of = sub->opts.as_of;
 	}
 	else if (coordinator_isolation == COORDINATOR_ISOLATION_STRICT_SERIALIZABLE)
@@ -647,6 +659,38 @@ set_as_of(Subscriber *sub, XLogRecPtr since, XLogRecPtr upper)
 }
 
 /*
+ * A change of the view after the snapshot's time, from its history: it is
+ * taken out of the snapshot and goes out after it, at its own time.
+ */
+static void
+add_history(void *arg, XLogRecPtr first_commit, XLogRecPtr ts,
+			TimestampTz wall, int64 diff, MinimalTuple row)
+{
+	Subscriber *sub = arg;
+	MemoryContext old;
+	HistoryChange *change;
+
+	HistoryCheckKnown(sub->target.relid, first_commit, ts, sub->as_of);
+	if (sub->history_context == NULL)
+		sub->history_context = AllocSetContextCreate(sub->context,
+													 "coordinator subscriber history",
+													 ALLOCSET_DEFAULT_SIZES);
+	if (sub->opts.snapshot)
+	{
+		old = MemoryContextSwitchTo(sub->data_context);
+		ZSetAdd(&sub->rows, heap_copy_minimal_tuple(row), -diff);
+		MemoryContextSwitchTo(old);
+	}
+	old = MemoryContextSwitchTo(sub->history_context);
+	change = palloc(sizeof(HistoryChange));
+	change->ts = ts;
+	change->diff = diff;
+	change->row = heap_copy_minimal_tuple(row);
+	sub->history = lappend(sub->history, change);
+	MemoryContextSwitchTo(old);
+}
+
+/*
  * Read the view's heap under a fresh snapshot (after the worker attached)
  * and choose the snapshot's timestamp from the contents it sees.
  */
@@ -664,7 +708,8 @@ read_view_snapshot(Subscriber *sub)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("maintained view \"%s\" is not running", sub->target.name)));
-	set_as_of(sub, det->inputs[0].since, det->inputs[0].upper);
+	set_as_of(sub, det->inputs[0].history_since, det->inputs[0].since,
+			  det->inputs[0].upper);
 	sub->progress = det->inputs[0].upper;
 
 	SeenXidsCopy(&sub->seen, snap, sub->context);
@@ -686,6 +731,10 @@ read_view_snapshot(Subscriber *sub)
 		ExecDropSingleTupleTableSlot(slot);
 		table_close(rel, AccessShareLock);
 	}
+
+	/* as of a time before the contents: go back through the history */
+	if (sub->as_of < det->inputs[0].since && !sub->done)
+		HistoryScan(sub->target.relid, sub->as_of, snap, add_history, sub);
 	UnregisterSnapshot(snap);
 }
 
@@ -1041,6 +1090,38 @@ emit_progress(Subscriber *sub, XLogRecPtr p)
 	sub->progress_out = Max(sub->progress_out, p);
 }
 
+/*
+ * The changes of the history after the snapshot's time, one batch per
+ * timestamp (whole, as a worker transaction wrote them).
+ */
+static void
+emit_history(Subscriber *sub)
+{
+	ListCell   *lc;
+	MemoryContext old;
+
+	foreach(lc, sub->history)
+	{
+		HistoryChange *change = lfirst(lc);
+
+		if (sub->done || (sub->opts.has_up_to && change->ts >= sub->opts.up_to))
+			break;
+		old = MemoryContextSwitchTo(sub->data_context);
+		ZSetAdd(&sub->batch, heap_copy_minimal_tuple(change->row), change->diff);
+		MemoryContextSwitchTo(old);
+		if (lnext(sub->history, lc) == NULL ||
+			((HistoryChange *) lfirst(lnext(sub->history, lc)))->ts != change->ts)
+		{
+			emit_batch(sub, change->ts, &sub->batch);
+		}
+	}
+	discard_rows(sub, &sub->batch);
+	sub->history = NIL;
+	if (sub->history_context != NULL)
+		MemoryContextDelete(sub->history_context);
+	sub->history_context = NULL;
+}
+
 /* Once the progress passed as_of: the snapshot goes out. */
 static void
 maybe_emit_snapshot(Subscriber *sub)
@@ -1055,6 +1136,7 @@ maybe_emit_snapshot(Subscriber *sub)
 		emit_batch(sub, sub->as_of, &sub->rows);
 	else
 		discard_rows(sub, &sub->rows);
+	emit_history(sub);
 	emit_progress(sub, sub->progress);
 }
 
@@ -1092,7 +1174,7 @@ handle_message(Subscriber *sub, SubscriptionMessage *msg, Size len)
 	{
 		case SUBMSG_HYDRATED:
 			/* a query's first rows come at H, its since */
-			set_as_of(sub, msg->ts, msg->ts + 1);
+			set_as_of(sub, msg->ts, msg->ts, msg->ts + 1);
 			break;
 		case SUBMSG_DATA:
 			if (SeenXidsSaw(&sub->seen, msg->xid))

@@ -292,3 +292,39 @@ HistoryScan(Oid relid, XLogRecPtr after, Snapshot snapshot,
 	ExecDropSingleTupleTableSlot(slot);
 	history_close(rel, index, AccessShareLock);
 }
+
+/*
+ * A read as of a time before the since of what it reads: Materialize's
+ * error, with the constraints in the DETAIL.
+ */
+void
+HistoryNoValidTimestamp(const char *input, const char *since, const char *as_of)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("could not find a valid timestamp for the query"),
+			 errdetail("Constraints:\nlower:\n  (Input %s): [%s]\nupper:\n  (Query's AS OF): [%s]",
+					   input, since, as_of),
+			 errhint("A view keeps the history of its retain_history (coordinator.objects); history older than its since is gone.  coordinator.set_retain_history keeps more of what comes.")));
+}
+
+/*
+ * A change made by the transactions that committed from first_commit to
+ * ts, seen by a read as of as_of (< ts): ERROR unless all of them came
+ * after as_of (see the top of the file).
+ */
+void
+HistoryCheckKnown(Oid relid, XLogRecPtr first_commit, XLogRecPtr ts,
+				  XLogRecPtr as_of)
+{
+	if (first_commit > as_of)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("could not find a valid timestamp for the query"),
+			 errdetail("Maintained view \"%s\" applied the transactions that committed from %s to %s as one change, so its contents at %s are not known.",
+					   get_rel_name(relid), TimestampString(first_commit),
+					   TimestampString(ts), TimestampString(as_of)),
+			 errhint("Read as of a time before %llu or from %llu on, such as a timestamp a read or a subscription reported.",
+					 (unsigned long long) first_commit, (unsigned long long) ts)));
+}

@@ -85,6 +85,10 @@ extern bool HistoryCompact(Oid relid, XLogRecPtr hold, TimestampTz cutoff,
 						   XLogRecPtr *since, TimestampTz *since_wall,
 						   TimestampTz *oldest_wall);
 extern void HistoryForget(Oid relid);
+extern void HistoryNoValidTimestamp(const char *input, const char *since,
+									const char *as_of);
+extern void HistoryCheckKnown(Oid relid, XLogRecPtr first_commit,
+							  XLogRecPtr ts, XLogRecPtr as_of);
 extern void HistoryScan(Oid relid, XLogRecPtr after, Snapshot snapshot,
 						HistoryRowFn fn, void *arg);
 
