@@ -835,7 +835,8 @@ compact_view(DataflowView *view, TimestampTz now)
 	retain_ms = entry != NULL ? entry->retain_ms : 0;
 	hold = ReadHoldsMinimum(view->relid);
 	LWLockRelease(Coordinator->lock);
-	if (entry == NULL ||
+	/* a window longer than the time since 2000 keeps everything */
+	if (entry == NULL || retain_ms > now / 1000 ||
 		view->oldest_wall >= now - retain_ms * INT64CONST(1000))
 		return;
 

@@ -1111,9 +1111,7 @@ emit_history(Subscriber *sub)
 		MemoryContextSwitchTo(old);
 		if (lnext(sub->history, lc) == NULL ||
 			((HistoryChange *) lfirst(lnext(sub->history, lc)))->ts != change->ts)
-		{
 			emit_batch(sub, change->ts, &sub->batch);
-		}
 	}
 	discard_rows(sub, &sub->batch);
 	sub->history = NIL;

@@ -57,7 +57,10 @@ release_at_exit(int code, Datum arg)
 /*
  * Hold view relid at ts (a ReadHoldKind) until the transaction ends.
  * Returns false, holding nothing, if ts is before the view's since, which
- * goes to *since (also on success).  ERRORs if the backend holds too many.
+ * goes to *since (also on success).  A backend that already holds
+ * HOLDS_PER_BACKEND views takes no further hold: the read itself is
+ * still correct (its snapshot keeps the history it reads), only a later
+ * read in the transaction may then find the time compacted away.
  */
 bool
 ReadHoldAcquire(Oid relid, XLogRecPtr ts, int kind, XLogRecPtr *since)
@@ -103,11 +106,7 @@ ReadHoldAcquire(Oid relid, XLogRecPtr ts, int kind, XLogRecPtr *since)
 	if (free_hold == NULL)
 	{
 		LWLockRelease(Coordinator->lock);
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("a transaction can hold at most %d reads of maintained views",
-						HOLDS_PER_BACKEND),
-				 errhint("Read fewer views or fewer distinct AS OF times in one transaction.")));
+		return true;
 	}
 	free_hold->kind = (ReadHoldKind) kind;
 	free_hold->pid = MyProcPid;

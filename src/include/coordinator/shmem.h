@@ -137,7 +137,7 @@ typedef struct ReadHold
 	XLogRecPtr	ts;
 } ReadHold;
 
-#define HOLDS_PER_BACKEND 8
+#define HOLDS_PER_BACKEND 16
 
 typedef struct CoordinatorShared
 {
