@@ -29,23 +29,14 @@ EXCEPTION WHEN OTHERS THEN
     '[0-9]+ \([^)]*\)|[0-9]+', '<n>', 'g');
 END $$;
 
--- Wait (at most 30 s) until the view's since passes t: compaction.
-CREATE FUNCTION since_passes(v regclass, t bigint) RETURNS bool LANGUAGE plpgsql AS $$
+-- Wait (at most 30 s) until the condition holds: a bounded poll.
+CREATE FUNCTION wait_for(cond text) RETURNS bool LANGUAGE plpgsql AS $$
+DECLARE
+  ok bool;
 BEGIN
   FOR i IN 1 .. 300 LOOP
-    IF (SELECT since > t FROM coordinator.frontiers WHERE object = v) THEN
-      RETURN true;
-    END IF;
-    PERFORM pg_sleep(0.1);
-  END LOOP;
-  RETURN false;
-END $$;
-
--- Wait (at most 30 s) until the view has no history left.
-CREATE FUNCTION history_gone(v regclass) RETURNS bool LANGUAGE plpgsql AS $$
-BEGIN
-  FOR i IN 1 .. 300 LOOP
-    IF NOT EXISTS (SELECT FROM coordinator.history WHERE relid = v) THEN
+    EXECUTE 'SELECT ' || cond INTO ok;
+    IF ok THEN
       RETURN true;
     END IF;
     PERFORM pg_sleep(0.1);
@@ -158,11 +149,11 @@ SELECT count(*) AS holds FROM coordinator.read_holds WHERE pid = pg_backend_pid(
 -- the older history is gone; keeping more later does not bring it back.
 SELECT count(*) > 0 AS has_history FROM coordinator.history WHERE relid = 'rich'::regclass;
 SELECT coordinator.set_retain_history('rich', '0 seconds');
-SELECT since_passes('rich', :t0);
+SELECT wait_for(format('(SELECT since > %s FROM coordinator.frontiers WHERE object = %L::regclass)', :t0, 'rich')) AS since_passed;
 SELECT expect_error(format('SELECT * FROM coordinator.as_of(NULL::rich, %s)', :t0));
 SELECT coordinator.set_retain_history('rich', '1 hour');
 SELECT expect_error(format('SELECT * FROM coordinator.as_of(NULL::rich, %s)', :t0));
-SELECT history_gone('rich');
+SELECT wait_for($$NOT EXISTS (SELECT FROM coordinator.history WHERE relid = 'rich'::regclass)$$) AS history_gone;
 SELECT (SELECT count(*) FROM (SELECT * FROM rich EXCEPT ALL
                               SELECT * FROM coordinator.as_of(NULL::rich, coordinator.last_read_timestamp())) x) AS missing;
 

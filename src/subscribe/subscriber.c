@@ -1106,8 +1106,9 @@ emit_history(Subscriber *sub)
 
 		if (sub->done || (sub->opts.has_up_to && change->ts >= sub->opts.up_to))
 			break;
+		/* the row lives in history_context until the end */
 		old = MemoryContextSwitchTo(sub->data_context);
-		ZSetAdd(&sub->batch, heap_copy_minimal_tuple(change->row), change->diff);
+		ZSetAdd(&sub->batch, change->row, change->diff);
 		MemoryContextSwitchTo(old);
 		if (lnext(sub->history, lc) == NULL ||
 			((HistoryChange *) lfirst(lnext(sub->history, lc)))->ts != change->ts)
