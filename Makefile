@@ -24,6 +24,7 @@ OBJS = \
 	src/dataflow/subplan.o \
 	src/dataflow/sink.o \
 	src/dataflow/cut.o \
+	src/dataflow/privileges.o \
 	src/catalog/catalog.o \
 	src/commands/setup.o \
 	src/commands/utility.o \

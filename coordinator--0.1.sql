@@ -67,8 +67,10 @@ CREATE TABLE coordinator.catalog_webhooks (
 COMMENT ON TABLE coordinator.catalog_webhooks IS
     'the catalog of webhook sources: table, body format, headers kept, CHECK expression as written and analyzed, secrets it reads (see the view coordinator.webhook_sources)';
 
+-- The catalog tables are read through the views below, which show a role
+-- only the objects it may read.
 GRANT USAGE ON SCHEMA coordinator TO PUBLIC;
-GRANT SELECT ON coordinator.catalog_objects, coordinator.sources, coordinator.catalog_webhooks TO PUBLIC;
+REVOKE ALL ON coordinator.catalog_objects, coordinator.sources, coordinator.catalog_webhooks FROM PUBLIC;
 
 CREATE FUNCTION coordinator.create_materialized_view(name text, query text)
     RETURNS regclass
@@ -135,7 +137,8 @@ COMMENT ON FUNCTION coordinator.view_status() IS
 
 CREATE FUNCTION coordinator.worker_status(
     OUT worker int, OUT pid int, OUT state text, OUT dataflows int, OUT memory_bytes bigint,
-    OUT launches bigint, OUT decoded pg_lsn)
+    OUT launches bigint, OUT decoded pg_lsn, OUT last_exit text, OUT last_exit_at timestamptz,
+    OUT slot_invalidations bigint)
     RETURNS SETOF record
     LANGUAGE C STRICT
     AS 'MODULE_PATHNAME', 'coordinator_worker_status';
@@ -179,9 +182,10 @@ CREATE VIEW coordinator.objects AS
            s.error AS last_error, s.error_sqlstate AS last_error_sqlstate,
            o.created_at, o.plan, o.retain_history
       FROM coordinator.catalog_objects o
-      LEFT JOIN coordinator.view_status() s ON s.relid OPERATOR(pg_catalog.=) o.relid;
+      LEFT JOIN coordinator.view_status() s ON s.relid OPERATOR(pg_catalog.=) o.relid
+     WHERE pg_catalog.has_table_privilege(o.relid, 'SELECT');
 COMMENT ON VIEW coordinator.objects IS
-    'maintained objects: id, name, kind, definition as written, owner, state (pending, hydrating, running, failed), worker, last error (a data error, or why it failed), compiled plan, history retained';
+    'maintained objects the current role may read: id, name, kind, definition as written, owner, state (pending, hydrating, running, failed), worker, last error (a data error, or why it failed), compiled plan, history retained';
 
 CREATE VIEW coordinator.frontiers AS
     SELECT s.relid::pg_catalog.regclass AS object, 'materialized-view' AS kind,
@@ -218,7 +222,7 @@ COMMENT ON VIEW coordinator.materialization_lag IS
 CREATE VIEW coordinator.workers AS
     SELECT * FROM coordinator.worker_status();
 COMMENT ON VIEW coordinator.workers IS
-    'dataflow workers: index, pid (NULL when not running), state (hydrating, decoding, applying, idle, paused, no views, stopped), dataflows, memory of the process, launches since server start, WAL position decoded';
+    'dataflow workers: index, pid (NULL when not running), state (hydrating, decoding, applying, idle, paused, no views, stopped), dataflows, memory of the process, launches since server start, WAL position decoded, why and when it last exited, how many times its replication slot was invalidated (max_slot_wal_keep_size)';
 
 CREATE FUNCTION coordinator.arrangement_sizes(
     OUT relid oid, OUT operator_id int, OUT arrangement text, OUT records bigint, OUT bytes bigint)
@@ -287,6 +291,13 @@ CREATE FUNCTION coordinator.debug_pause_workers(paused bool, worker int DEFAULT 
 COMMENT ON FUNCTION coordinator.debug_pause_workers(bool, int) IS
     'test switch: while true, a dataflow worker (all of them when worker is NULL) stops consuming the WAL and its views fall behind';
 REVOKE ALL ON FUNCTION coordinator.debug_pause_workers(bool, int) FROM PUBLIC;
+
+CREATE FUNCTION coordinator.debug_inject_error(worker int) RETURNS void
+    LANGUAGE C STRICT
+    AS 'MODULE_PATHNAME', 'coordinator_debug_inject_error';
+COMMENT ON FUNCTION coordinator.debug_inject_error(int) IS
+    'test switch: the next step of the dataflow worker that applies changes fails with an ERROR, so the worker exits and is started again';
+REVOKE ALL ON FUNCTION coordinator.debug_inject_error(int) FROM PUBLIC;
 
 -- SUBSCRIBE (src/subscribe/): rows (mz_timestamp, [mz_progressed], mz_diff | mz_state, columns...).
 -- Called alone in a select list, their columns get their types (rewrite.c).
@@ -476,7 +487,8 @@ CREATE VIEW coordinator.webhook_sources AS
            coordinator.webhook_url(w.relid) AS url,
            w.body_format, w.include_headers, w.exclude_headers, w.header_columns,
            w.check_expression, w.secrets, w.created_at
-      FROM coordinator.catalog_webhooks w;
+      FROM coordinator.catalog_webhooks w
+     WHERE pg_catalog.has_table_privilege(w.relid, 'SELECT');
 COMMENT ON VIEW coordinator.webhook_sources IS
-    'webhook sources: table, URL to POST to (NULL while coordinator.webhook_port is 0), body format, headers kept, CHECK expression, secrets it reads';
+    'webhook sources the current role may read: table, URL to POST to (NULL while coordinator.webhook_port is 0), body format, headers kept, CHECK expression, secrets it reads';
 GRANT SELECT ON coordinator.webhook_sources TO PUBLIC;

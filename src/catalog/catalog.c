@@ -150,18 +150,10 @@ bool
 CatalogHasView(Oid relid)
 {
 	Oid			types[1] = {OIDOID};
-	Datum		values[1];
-	bool		found;
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	values[0] = ObjectIdGetDatum(relid);
-	if (SPI_execute_with_args("SELECT 1 FROM coordinator.catalog_objects WHERE relid OPERATOR(pg_catalog.=) $1",
-							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read coordinator.catalog_objects");
-	found = SPI_processed > 0;
-	SPI_finish();
-	return found;
+	return CatalogExecuteAsOwner("SELECT 1 FROM coordinator.catalog_objects WHERE relid OPERATOR(pg_catalog.=) $1",
+								 1, types, values, NULL, SPI_OK_SELECT, 0, NULL) > 0;
 }
 
 /*

@@ -29,6 +29,7 @@ PG_FUNCTION_INFO_V1(coordinator_check_setup);
 PG_FUNCTION_INFO_V1(coordinator_create_materialized_view);
 PG_FUNCTION_INFO_V1(coordinator_notify_catalog_change);
 PG_FUNCTION_INFO_V1(coordinator_debug_pause_workers);
+PG_FUNCTION_INFO_V1(coordinator_debug_inject_error);
 PG_FUNCTION_INFO_V1(coordinator_set_retain_history);
 
 /* coordinator.check_setup(): ERROR with a HINT if the server is not ready. */
@@ -84,6 +85,18 @@ coordinator_notify_catalog_change(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* worker must name a dataflow worker. */
+static void
+check_worker_number(int worker)
+{
+	if (worker < 0 || worker >= coordinator_dataflow_workers)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("there is no dataflow worker %d", worker),
+				 errhint("Workers are numbered from 0 to coordinator.dataflow_workers - 1 (%d).",
+						 coordinator_dataflow_workers - 1)));
+}
+
 /*
  * coordinator.debug_pause_workers(paused bool, worker int DEFAULT NULL): a
  * test switch.  While paused, a dataflow worker (every worker, if worker
@@ -100,13 +113,8 @@ coordinator_debug_pause_workers(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("paused must not be NULL")));
 	paused = PG_GETARG_BOOL(0);
-	if (!PG_ARGISNULL(1) &&
-		(PG_GETARG_INT32(1) < 0 || PG_GETARG_INT32(1) >= coordinator_dataflow_workers))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("there is no dataflow worker %d", PG_GETARG_INT32(1)),
-				 errhint("Workers are numbered from 0 to coordinator.dataflow_workers - 1 (%d).",
-						 coordinator_dataflow_workers - 1)));
+	if (!PG_ARGISNULL(1))
+		check_worker_number(PG_GETARG_INT32(1));
 	if (Coordinator == NULL)
 		PG_RETURN_VOID();
 	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
@@ -118,6 +126,25 @@ coordinator_debug_pause_workers(PG_FUNCTION_ARGS)
 	LWLockRelease(Coordinator->lock);
 	for (int i = 0; i < coordinator_dataflow_workers; i++)
 		CoordinatorWakeWorker(i);
+	PG_RETURN_VOID();
+}
+
+/*
+ * coordinator.debug_inject_error(worker int): a test switch.  The worker's
+ * next step that applies decoded changes to its views fails with an ERROR
+ * outside any one view, as a bug in the worker would: the worker exits,
+ * its coordinator starts it again and it rebuilds its views; other
+ * workers go on.  Superuser only (revoked from PUBLIC).
+ */
+Datum
+coordinator_debug_inject_error(PG_FUNCTION_ARGS)
+{
+	int			worker = PG_GETARG_INT32(0);
+
+	check_worker_number(worker);
+	if (Coordinator == NULL)
+		PG_RETURN_VOID();
+	Coordinator->workers[worker].inject_error = true;
 	PG_RETURN_VOID();
 }
 

@@ -53,14 +53,7 @@ coordinator_view_status(PG_FUNCTION_ARGS)
 	if (Coordinator == NULL)
 		PG_RETURN_VOID();
 
-	LWLockAcquire(Coordinator->lock, LW_SHARED);
-	for (int i = 0; i < Coordinator->max_views; i++)
-	{
-		if (Coordinator->views[i].state != VIEW_FREE)
-			relids = lappend_oid(relids, Coordinator->views[i].relid);
-	}
-	LWLockRelease(Coordinator->lock);
-
+	relids = CoordinatorReadableViews();
 	det = TimestampInputs(relids, GetActiveSnapshot());
 	for (int i = 0; i < det->ninputs; i++)
 	{
@@ -118,8 +111,8 @@ coordinator_worker_status(PG_FUNCTION_ARGS)
 	for (int i = 0; i < coordinator_dataflow_workers; i++)
 	{
 		CoordinatorWorker *w = &Coordinator->workers[i];
-		Datum		values[7];
-		bool		nulls[7] = {false};
+		Datum		values[10];
+		bool		nulls[10] = {false};
 		XLogRecPtr	decoded = pg_atomic_read_u64(&w->decoded);
 
 		values[0] = Int32GetDatum(i);
@@ -132,6 +125,11 @@ coordinator_worker_status(PG_FUNCTION_ARGS)
 		values[5] = Int64GetDatum(w->launches);
 		values[6] = LSNGetDatum(decoded);
 		nulls[6] = decoded == InvalidXLogRecPtr;
+		values[7] = CStringGetTextDatum(w->last_exit);
+		nulls[7] = w->last_exit_at == 0;
+		values[8] = TimestampTzGetDatum(w->last_exit_at);
+		nulls[8] = w->last_exit_at == 0;
+		values[9] = Int64GetDatum(w->slot_invalidations);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	LWLockRelease(Coordinator->lock);
@@ -143,17 +141,20 @@ Datum
 coordinator_arrangement_sizes(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	List	   *readable;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (Coordinator == NULL)
 		PG_RETURN_VOID();
 
+	readable = CoordinatorReadableViews();
 	LWLockAcquire(Coordinator->lock, LW_SHARED);
 	for (int i = 0; i < Coordinator->max_views; i++)
 	{
 		ArrangementStat *stats = Coordinator->arrangements + i * ARRANGEMENTS_PER_VIEW;
 
-		if (Coordinator->views[i].state == VIEW_FREE)
+		if (Coordinator->views[i].state == VIEW_FREE ||
+			!list_member_oid(readable, Coordinator->views[i].relid))
 			continue;
 		for (int k = 0; k < ARRANGEMENTS_PER_VIEW; k++)
 		{

@@ -35,6 +35,7 @@
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "utils/acl.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -78,6 +79,36 @@ maintained_cache_invalidate(Datum arg, Oid relid)
 		hash_destroy(maintained_cache);
 		maintained_cache = NULL;
 	}
+}
+
+/*
+ * The maintained views in the directory that the current role may read
+ * (SELECT): introspection shows nothing about the others.
+ */
+List *
+CoordinatorReadableViews(void)
+{
+	List	   *relids = NIL;
+	List	   *readable = NIL;
+	ListCell   *lc;
+
+	LWLockAcquire(Coordinator->lock, LW_SHARED);
+	for (int i = 0; i < Coordinator->max_views; i++)
+	{
+		if (Coordinator->views[i].state != VIEW_FREE)
+			relids = lappend_oid(relids, Coordinator->views[i].relid);
+	}
+	LWLockRelease(Coordinator->lock);
+	foreach(lc, relids)
+	{
+		bool		missing = false;
+
+		if (pg_class_aclcheck_ext(lfirst_oid(lc), GetUserId(), ACL_SELECT,
+								  &missing) == ACLCHECK_OK && !missing)
+			readable = lappend_oid(readable, lfirst_oid(lc));
+	}
+	list_free(relids);
+	return readable;
 }
 
 /*
@@ -237,6 +268,8 @@ CoordinatorWaitForViews(List *relids, XLogRecPtr target)
 							 errmsg("%s", error),
 							 errdetail("The error occurred while maintaining view \"%s\".",
 									   get_rel_name(relid)),
+							 error_code == ERRCODE_INSUFFICIENT_PRIVILEGE ?
+							 errhint("The view is maintained with its owner's rights; it reports this error until its owner may read the table again.") :
 							 errhint("The view reports this error until the rows that cause it are deleted or changed.")));
 				}
 				break;

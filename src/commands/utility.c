@@ -12,6 +12,7 @@
  *	  coordinator at commit.  The dataflow worker populates v.
  * REFRESH MATERIALIZED VIEW v (maintained): wait until v is current.
  * CREATE/DROP EXTENSION coordinator: tell the coordinator at commit.
+ * DROP DATABASE of coordinator.database: our processes leave it first.
  *
  * Everything else goes to the previous hook or standard_ProcessUtility,
  * exactly once.
@@ -217,6 +218,28 @@ refresh_maintained_view(RefreshMatViewStmt *stmt)
 	return true;
 }
 
+/* DROP DATABASE of coordinator.database: our processes leave it first. */
+static void
+drop_coordinator_database(PlannedStmt *pstmt, const char *queryString,
+						  bool readOnlyTree, ProcessUtilityContext context,
+						  ParamListInfo params, QueryEnvironment *queryEnv,
+						  DestReceiver *dest, QueryCompletion *qc)
+{
+	PG_TRY();
+	{
+		CoordinatorLeaveDatabase();
+		call_previous(pstmt, queryString, readOnlyTree, context, params,
+					  queryEnv, dest, qc);
+	}
+	PG_CATCH();
+	{
+		CoordinatorResumeAfterDropDatabase();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	CoordinatorResumeAfterDropDatabase();
+}
+
 static void
 coordinator_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 						   bool readOnlyTree, ProcessUtilityContext context,
@@ -273,6 +296,15 @@ coordinator_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			if (strcmp(strVal(lfirst(lc)), COORDINATOR_NAME) == 0)
 				catalog_changed = true;
 		}
+	}
+
+	/* our processes leave coordinator.database so that it can be dropped */
+	if (IsA(parsetree, DropdbStmt) && Coordinator != NULL &&
+		strcmp(((DropdbStmt *) parsetree)->dbname, coordinator_database) == 0)
+	{
+		drop_coordinator_database(pstmt, queryString, readOnlyTree, context,
+								  params, queryEnv, dest, qc);
+		return;
 	}
 
 	/* secrets are owned by roles but are not catalog objects (secrets.c) */

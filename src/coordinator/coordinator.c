@@ -40,9 +40,18 @@
 static BackgroundWorkerHandle *workers[COORDINATOR_MAX_WORKERS];
 static TimestampTz last_launch[COORDINATOR_MAX_WORKERS];
 
+/*
+ * The workers go with the coordinator that supervises them: a new
+ * coordinator could not, and would start a second worker of each index.
+ */
 static void
 coordinator_detach(int code, Datum arg)
 {
+	for (int i = 0; i < COORDINATOR_MAX_WORKERS; i++)
+	{
+		if (workers[i] != NULL)
+			TerminateBackgroundWorker(workers[i]);
+	}
 	Coordinator->coordinator_latch = NULL;
 	Coordinator->extension_ready = false;
 }
@@ -245,16 +254,13 @@ supervise_workers(void)
 
 		if (workers[i] == NULL)
 		{
-			long		secs;
-			int			usecs;
-			long		elapsed;
+			long		delay = CoordinatorRestartDelay(last_launch[i],
+														WORKER_RELAUNCH_DELAY_MS);
 
-			TimestampDifference(last_launch[i], GetCurrentTimestamp(), &secs, &usecs);
-			elapsed = secs * 1000 + usecs / 1000;
-			if (last_launch[i] == 0 || elapsed >= WORKER_RELAUNCH_DELAY_MS)
+			if (delay == 0)
 				launch_worker(i);
 			else
-				timeout = Min(timeout, WORKER_RELAUNCH_DELAY_MS - elapsed);
+				timeout = Min(timeout, delay);
 		}
 	}
 	return timeout;

@@ -7,9 +7,15 @@
  * only), so it can wait for coordinator.database to exist -- pg_regress,
  * for one, creates its database after the server starts.  Once it exists,
  * the launcher starts the coordinator in it and relaunches it whenever it
- * exits, at most once a second.  When coordinator.webhook_port is set it
- * starts the webhook listener there too, and relaunches it at most every
- * LISTENER_RESTART_MS (a port in use would otherwise fill the log).
+ * exits, at most once a second (a coordinator that fails at once would
+ * otherwise be relaunched in a tight loop).  When coordinator.webhook_port
+ * is set it starts the webhook listener there too, and relaunches it at
+ * most every LISTENER_RESTART_MS (a port in use would otherwise fill the
+ * log).
+ *
+ * While a DROP DATABASE of coordinator.database waits (dropping_database,
+ * set by the utility hook), the launcher stops both and starts neither;
+ * once the database is gone it waits for it to exist again.
  *
  *-------------------------------------------------------------------------
  */
@@ -36,6 +42,7 @@
 #include "coordinator/shmem.h"
 
 #define LAUNCHER_NAPTIME_MS 1000
+#define COORDINATOR_RESTART_MS 1000
 #define LISTENER_RESTART_MS 5000
 
 bool		CoordinatorIsOwnProcess = false;
@@ -80,6 +87,21 @@ lookup_database(void)
 	return dboid;
 }
 
+/* Milliseconds until interval_ms have passed since start (0: they have). */
+long
+CoordinatorRestartDelay(TimestampTz start, long interval_ms)
+{
+	long		secs;
+	int			usecs;
+	long		elapsed;
+
+	if (start == 0)
+		return 0;
+	TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
+	elapsed = secs * 1000 + usecs / 1000;
+	return elapsed >= interval_ms ? 0 : interval_ms - elapsed;
+}
+
 /*
  * Start a dynamic background worker of this library that the calling
  * process supervises (it is notified when the worker starts and stops).
@@ -120,6 +142,7 @@ CoordinatorLauncherMain(Datum main_arg)
 	BackgroundWorkerHandle *handle = NULL;
 	BackgroundWorkerHandle *listener = NULL;
 	TimestampTz listener_started = 0;
+	TimestampTz coordinator_started = 0;
 	bool		warned = false;
 
 	CoordinatorIsOwnProcess = true;
@@ -134,6 +157,9 @@ CoordinatorLauncherMain(Datum main_arg)
 	for (;;)
 	{
 		pid_t		pid;
+		long		timeout = LAUNCHER_NAPTIME_MS;
+		long		delay;
+		bool		dropping = Coordinator->dropping_database;
 
 		if (handle != NULL &&
 			GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED)
@@ -141,14 +167,32 @@ CoordinatorLauncherMain(Datum main_arg)
 			pfree(handle);
 			handle = NULL;
 		}
+		if (listener != NULL &&
+			GetBackgroundWorkerPid(listener, &pid) == BGWH_STOPPED)
+		{
+			pfree(listener);
+			listener = NULL;
+		}
 
-		if (handle == NULL)
+		if (dropping)
+		{
+			/* leave the database to DROP DATABASE (the coordinator stops its workers) */
+			if (handle != NULL)
+				TerminateBackgroundWorker(handle);
+			if (listener != NULL)
+				TerminateBackgroundWorker(listener);
+		}
+		else if (handle == NULL &&
+				 (delay = CoordinatorRestartDelay(coordinator_started, COORDINATOR_RESTART_MS)) > 0)
+			timeout = Min(timeout, delay);
+		else if (handle == NULL)
 		{
 			Oid			dboid = lookup_database();
 
 			if (OidIsValid(dboid))
 			{
 				Coordinator->database = dboid;
+				coordinator_started = GetCurrentTimestamp();
 				handle = CoordinatorStartWorker("CoordinatorMain", "coordinator",
 												"coordinator", ObjectIdGetDatum(dboid));
 				warned = false;
@@ -162,13 +206,7 @@ CoordinatorLauncherMain(Datum main_arg)
 			}
 		}
 
-		if (listener != NULL &&
-			GetBackgroundWorkerPid(listener, &pid) == BGWH_STOPPED)
-		{
-			pfree(listener);
-			listener = NULL;
-		}
-		if (listener == NULL && coordinator_webhook_port != 0 &&
+		if (listener == NULL && !dropping && coordinator_webhook_port != 0 &&
 			OidIsValid(Coordinator->database) &&
 			TimestampDifferenceExceeds(listener_started, GetCurrentTimestamp(),
 									   LISTENER_RESTART_MS))
@@ -179,6 +217,55 @@ CoordinatorLauncherMain(Datum main_arg)
 											  ObjectIdGetDatum(Coordinator->database));
 		}
 
-		CoordinatorWaitLatch(LAUNCHER_NAPTIME_MS);
+		CoordinatorWaitLatch(timeout);
 	}
+}
+
+/* Are any of our processes connected to coordinator.database? */
+static bool
+connected_to_database(void)
+{
+	bool		connected;
+
+	LWLockAcquire(Coordinator->lock, LW_SHARED);
+	connected = Coordinator->coordinator_latch != NULL || Coordinator->listener_running;
+	for (int i = 0; i < COORDINATOR_MAX_WORKERS; i++)
+		connected |= Coordinator->workers[i].pid != 0;
+	LWLockRelease(Coordinator->lock);
+	return connected;
+}
+
+/*
+ * DROP DATABASE of coordinator.database, in the dropping backend: ask the
+ * launcher to stop the coordinator (which stops its workers) and the
+ * webhook listener, and wait up to DROP_DATABASE_WAIT_MS for them to leave
+ * the database.  DROP DATABASE then proceeds as usual (and waits for other
+ * sessions itself).  CoordinatorResumeAfterDropDatabase must follow,
+ * whether the drop succeeded or not.
+ */
+#define DROP_DATABASE_WAIT_MS 10000
+
+void
+CoordinatorLeaveDatabase(void)
+{
+	TimestampTz start = GetCurrentTimestamp();
+
+	Coordinator->dropping_database = true;
+	CoordinatorWakeCoordinator();
+	while (connected_to_database() &&
+		   CoordinatorRestartDelay(start, DROP_DATABASE_WAIT_MS) > 0)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 20, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* The database is gone, or the drop failed: the launcher goes on. */
+void
+CoordinatorResumeAfterDropDatabase(void)
+{
+	Coordinator->dropping_database = false;
+	CoordinatorWakeCoordinator();
 }

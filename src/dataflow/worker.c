@@ -33,6 +33,8 @@
  */
 #include "postgres.h"
 
+#include <signal.h>
+
 #include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -82,6 +84,8 @@ typedef struct DataflowView
 	AttrNumber *columns;		/* root output column of each view column */
 	Sink	   *sink;
 	bool		failed;			/* stays failed until the worker restarts */
+	bool		rights_checked; /* its owner's rights were checked ... */
+	char	   *denied;			/* ... and this is why they fall short */
 	bool		dropped;
 	bool		changed;		/* written in the current tick */
 	uint64		sized_tick;		/* dataflow tick whose sizes are published */
@@ -103,12 +107,79 @@ static int	worker_index = -1;
 static List *worker_views = NIL;
 static MemoryContext worker_context = NULL;
 static CaptureBatch worker_batch;
+static volatile sig_atomic_t got_sigterm = false;
+static bool exit_recorded = false;
+
+/* SIGTERM: remember it, to say why the worker exited. */
+static void
+worker_sigterm(SIGNAL_ARGS)
+{
+	got_sigterm = true;
+	die(postgres_signal_arg);
+}
+
+/*
+ * Say why the worker exits, in coordinator.workers (last_exit); the first
+ * reason given wins.  slot_invalidated counts an exit forced by
+ * max_slot_wal_keep_size.
+ */
+static void
+record_exit(const char *reason, bool slot_invalidated)
+{
+	CoordinatorWorker *w = &Coordinator->workers[worker_index];
+
+	if (exit_recorded)
+		return;
+	exit_recorded = true;
+	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+	strlcpy(w->last_exit, reason, WORKER_EXIT_LEN);
+	w->last_exit_at = GetCurrentTimestamp();
+	if (slot_invalidated)
+		w->slot_invalidations++;
+	LWLockRelease(Coordinator->lock);
+}
+
+/*
+ * Has the worker's slot fallen further behind than max_slot_wal_keep_size
+ * allows?  Then the checkpointer is terminating the worker to invalidate
+ * the slot (it sends SIGTERM, waits for the slot's release, then marks it
+ * invalid).
+ */
+static bool
+slot_beyond_wal_limit(void)
+{
+	XLogRecPtr	restart;
+	WALAvailability availability;
+
+	if (MyReplicationSlot == NULL)
+		return false;
+	SpinLockAcquire(&MyReplicationSlot->mutex);
+	restart = MyReplicationSlot->data.restart_lsn;
+	SpinLockRelease(&MyReplicationSlot->mutex);
+	if (XLogRecPtrIsInvalid(restart))
+		return false;
+	availability = GetWALAvailability(restart);
+	return availability == WALAVAIL_UNRESERVED || availability == WALAVAIL_REMOVED;
+}
 
 static void
 worker_detach(int code, Datum arg)
 {
 	if (worker_index < 0)
 		return;
+	if (slot_beyond_wal_limit())
+	{
+		ereport(LOG,
+				(errmsg("coordinator dataflow worker %d: its replication slot fell more than max_slot_wal_keep_size behind and is invalidated",
+						worker_index),
+				 errdetail("The views of the worker are rebuilt from their tables when it starts again.")));
+		record_exit("replication slot invalidated: more than max_slot_wal_keep_size of WAL behind; views rebuilt from their tables",
+					true);
+	}
+	else if (got_sigterm)
+		record_exit("terminated", false);
+	else
+		record_exit(code == 0 ? "exited" : "exited with an error", false);
 	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
 	Coordinator->workers[worker_index].pid = 0;
 	Coordinator->workers[worker_index].latch = NULL;
@@ -239,12 +310,16 @@ typedef struct ViewCall
 	void	   *arg;
 } ViewCall;
 
+/* Run the call as the view's owner (privileges.c). */
 static void
 call_for_view(void *arg)
 {
 	ViewCall   *call = arg;
+	DataflowSavedUser saved;
 
+	DataflowBecomeOwner(call->view->relid, &saved);
 	call->fn(call->view, call->arg);
+	DataflowRestoreUser(&saved);
 }
 
 /*
@@ -398,6 +473,49 @@ set_activity(const char *activity)
 	LWLockRelease(Coordinator->lock);
 }
 
+static void
+check_view_rights(DataflowView *view, void *arg)
+{
+	char	   *denied = DataflowCheckRights(view->relid);
+
+	if (view->denied != NULL)
+		pfree(view->denied);
+	view->denied = denied != NULL ? MemoryContextStrdup(view->context, denied) : NULL;
+	view->rights_checked = true;
+}
+
+/*
+ * Check the owners' rights of the views again, in a transaction of its
+ * own, if they may have changed or a view is new (privileges.c).  Called
+ * before publishing, so a read at a time after a REVOKE sees its effect.
+ */
+static void
+check_rights(void)
+{
+	bool		unchecked = false;
+	ListCell   *lc;
+
+	foreach(lc, worker_views)
+		unchecked |= !((DataflowView *) lfirst(lc))->rights_checked;
+	if (!DataflowRightsStale() && !unchecked)
+		return;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	AcceptInvalidationMessages();
+	DataflowRightsChecked();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	foreach(lc, worker_views)
+	{
+		DataflowView *view = lfirst(lc);
+
+		if (!view->failed && !view->dropped)
+			run_for_view(view, check_view_rights, NULL);
+	}
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
 /*
  * Just before the transaction that wrote the views commits: the contents
  * of each view it changed are valid from since on (the end of the last
@@ -510,7 +628,13 @@ publish(XLogRecPtr upper, bool hydrated)
 		if (view->df != NULL)
 		{
 			int			code = 0;
-			const char *error = DataflowError(view->df, &code);
+			const char *error = view->denied;
+
+			/* a lost right hides the contents, data errors and all */
+			if (error != NULL)
+				code = ERRCODE_INSUFFICIENT_PRIVILEGE;
+			else
+				error = DataflowError(view->df, &code);
 
 			strlcpy(entry->error, error ? error : "", VIEW_ERROR_LEN);
 			entry->error_code = code;
@@ -628,6 +752,7 @@ hydrate(void)
 	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
 	Coordinator->workers[worker_index].hydrating_before = InvalidTransactionId;
 	LWLockRelease(Coordinator->lock);
+	check_rights();
 	publish(consistent, true);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return consistent;
@@ -717,6 +842,7 @@ apply_batch(XLogRecPtr upper)
 		ereport(LOG,
 				(errmsg("coordinator dataflow worker %d restarts to rebuild its views after a TRUNCATE",
 						worker_index)));
+		record_exit("restarted to rebuild its views after a TRUNCATE of a source", false);
 		proc_exit(0);
 	}
 
@@ -734,6 +860,13 @@ apply_batch(XLogRecPtr upper)
 			run_for_view(view, apply_view, NULL);
 	}
 	SendersApplyTransients(worker_batch.changes, upper);
+	if (Coordinator->workers[worker_index].inject_error)
+	{
+		Coordinator->workers[worker_index].inject_error = false;
+		ereport(ERROR,
+				(errmsg("coordinator dataflow worker %d: error injected by coordinator.debug_inject_error",
+						worker_index)));
+	}
 	record_contents(worker_batch.last_change_end, false);
 	replorigin_session_origin_lsn = upper;
 	xid = GetTopTransactionIdIfAny();
@@ -971,27 +1104,84 @@ wait_for_work(long timeout)
 	CoordinatorWaitLatch(timeout);
 }
 
+/*
+ * Take this worker's index.  A worker of the same index that is still
+ * exiting (its coordinator was terminated, and a new one launched us)
+ * holds its slot: wait for it to go.
+ */
+static void
+take_worker_index(void)
+{
+	for (;;)
+	{
+		pid_t		previous;
+
+		LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+		previous = Coordinator->workers[worker_index].pid;
+		if (previous == 0 || previous == MyProcPid || kill(previous, 0) != 0)
+		{
+			Coordinator->workers[worker_index].pid = MyProcPid;
+			Coordinator->workers[worker_index].latch = MyLatch;
+			LWLockRelease(Coordinator->lock);
+			return;
+		}
+		LWLockRelease(Coordinator->lock);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 100, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+static void worker_run(void);
+
 void
 DataflowWorkerMain(Datum main_arg)
+{
+	worker_index = DatumGetInt32(main_arg);
+	CoordinatorIsOwnProcess = true;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, worker_sigterm);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(Coordinator->database, InvalidOid, 0);
+
+	take_worker_index();
+	before_shmem_exit(worker_detach, 0);
+
+	/*
+	 * Functions that the views call resolve names at run time with the
+	 * safe search_path of Postgres 17's maintenance operations, whatever
+	 * objects other roles create in public; their own SET clauses apply.
+	 */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_SESSION);
+
+	PG_TRY();
+	{
+		worker_run();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		/* exiting: say why, in coordinator.workers, then report it */
+		HOLD_INTERRUPTS();
+		LWLockReleaseAll();
+		MemoryContextSwitchTo(TopMemoryContext);
+		edata = CopyErrorData();
+		record_exit(psprintf("error: %s", edata->message), false);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+static void
+worker_run(void)
 {
 	LogicalDecodingContext *ctx;
 	MemoryContext tick_context;
 	TimestampTz last_tick = 0;
 	TimestampTz last_compaction = 0;
-
-	worker_index = DatumGetInt32(main_arg);
-	CoordinatorIsOwnProcess = true;
-
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnectionByOid(Coordinator->database, InvalidOid, 0);
-
-	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
-	Coordinator->workers[worker_index].pid = MyProcPid;
-	Coordinator->workers[worker_index].latch = MyLatch;
-	LWLockRelease(Coordinator->lock);
-	before_shmem_exit(worker_detach, 0);
 
 	/* lives as long as the process; freed by its exit */
 	worker_context = AllocSetContextCreate(TopMemoryContext,
@@ -1111,6 +1301,7 @@ DataflowWorkerMain(Datum main_arg)
 			InvalidateSystemCaches();
 
 		apply_batch(upper);
+		check_rights();
 		publish(upper, false);
 		SendersProgress(upper);
 		CutNoteDecoded(worker_batch.decoded_xids);

@@ -32,6 +32,7 @@
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
+#include "coordinator/commands.h"
 #include "coordinator/shmem.h"
 #include "coordinator/subscribe.h"
 #include "coordinator/timestamp.h"
@@ -185,14 +186,16 @@ coordinator_read_holds(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Datum		values[4];
 	bool		nulls[4] = {false};
+	List	   *readable;
 
 	InitMaterializedSRF(fcinfo, 0);
+	readable = CoordinatorReadableViews();
 	LWLockAcquire(Coordinator->lock, LW_SHARED);
 	for (int i = 0; i < MaxBackends * HOLDS_PER_BACKEND; i++)
 	{
 		ReadHold   *h = &Coordinator->holds[i];
 
-		if (h->kind == READ_HOLD_FREE)
+		if (h->kind == READ_HOLD_FREE || !list_member_oid(readable, h->relid))
 			continue;
 		values[0] = Int32GetDatum(h->pid);
 		values[1] = ObjectIdGetDatum(h->relid);
@@ -205,7 +208,8 @@ coordinator_read_holds(PG_FUNCTION_ARGS)
 		CoordinatorSubscription *sub = SubscriptionSlot(i);
 
 		if (sub->state == SUBSCRIPTION_FREE || sub->state == SUBSCRIPTION_ENDED ||
-			!OidIsValid(sub->relid) || sub->as_of == InvalidXLogRecPtr)
+			!OidIsValid(sub->relid) || sub->as_of == InvalidXLogRecPtr ||
+			!list_member_oid(readable, sub->relid))
 			continue;
 		values[0] = Int32GetDatum(sub->pid);
 		values[1] = ObjectIdGetDatum(sub->relid);

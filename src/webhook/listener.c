@@ -48,6 +48,7 @@
 
 #include "coordinator/coordinator.h"
 #include "coordinator/processes.h"
+#include "coordinator/shmem.h"
 #include "coordinator/webhook.h"
 
 #define WEBHOOK_PATH_PREFIX "/api/webhook/"
@@ -521,6 +522,12 @@ WebhookUrl(const char *database, const char *schema, const char *name)
 	return url.data;
 }
 
+static void
+listener_detach(int code, Datum arg)
+{
+	Coordinator->listener_running = false;
+}
+
 void
 WebhookListenerMain(Datum main_arg)
 {
@@ -534,6 +541,8 @@ WebhookListenerMain(Datum main_arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), InvalidOid, 0);
 	pgstat_report_appname("coordinator webhook listener");
+	Coordinator->listener_running = true;
+	before_shmem_exit(listener_detach, 0);
 
 	/* A 200 promises a durable row: never acknowledge before the flush. */
 	if (synchronous_commit < SYNCHRONOUS_COMMIT_LOCAL_FLUSH)

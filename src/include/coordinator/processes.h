@@ -16,6 +16,7 @@
 
 #include "fmgr.h"
 #include "postmaster/bgworker.h"
+#include "utils/timestamp.h"
 
 /* true in the launcher, the coordinator and dataflow workers */
 extern bool CoordinatorIsOwnProcess;
@@ -24,6 +25,9 @@ extern BackgroundWorkerHandle *CoordinatorStartWorker(const char *function,
 													  const char *name,
 													  const char *type,
 													  Datum arg);
+extern long CoordinatorRestartDelay(TimestampTz start, long interval_ms);
+extern void CoordinatorLeaveDatabase(void);
+extern void CoordinatorResumeAfterDropDatabase(void);
 
 extern PGDLLEXPORT void CoordinatorLauncherMain(Datum main_arg);
 extern PGDLLEXPORT void CoordinatorMain(Datum main_arg);

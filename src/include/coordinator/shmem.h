@@ -29,6 +29,7 @@
 #include "coordinator/coordinator.h"
 
 #define VIEW_ERROR_LEN 256
+#define WORKER_EXIT_LEN 256
 
 typedef enum ViewState
 {
@@ -88,6 +89,11 @@ typedef struct CoordinatorWorker
 	char		activity[32];	/* what it is doing: see worker.c */
 	int			dataflows;		/* views it maintains */
 	int64		memory;			/* bytes allocated by the process */
+	bool		inject_error;	/* debug: fail the next apply step */
+	char		last_exit[WORKER_EXIT_LEN];	/* why it last exited */
+	TimestampTz last_exit_at;	/* ... and when (0: never) */
+	uint64		slot_invalidations; /* exits because its slot fell more
+									 * than max_slot_wal_keep_size behind */
 } CoordinatorWorker;
 
 /*
@@ -145,6 +151,9 @@ typedef struct CoordinatorShared
 	Oid			database;		/* set by the launcher once it exists */
 	Latch	   *launcher_latch;
 	Latch	   *coordinator_latch;
+	bool		listener_running;	/* the webhook listener is up */
+	bool		dropping_database;	/* a DROP DATABASE of coordinator.database
+									 * waits for our processes to leave it */
 	bool		extension_ready;	/* coordinator saw the extension */
 	pg_atomic_uint64 catalog_generation;	/* bumped by committed DDL */
 	uint64		loaded_generation;	/* what the coordinator has applied */
