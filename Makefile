@@ -32,6 +32,7 @@ OBJS = \
 	src/commands/reads.o \
 	src/commands/introspection.o \
 	src/commands/as_of.o \
+	src/commands/restore.o \
 	src/timestamp/timeline.o \
 	src/timestamp/selection.o \
 	src/timestamp/explain.o \

@@ -25,6 +25,28 @@ CREATE TABLE coordinator.catalog_objects (
 COMMENT ON TABLE coordinator.catalog_objects IS
     'the catalog of maintained objects: relation, kind, definition as written, compiled dataflow plan, owner, history kept (see the view coordinator.objects)';
 
+-- What pg_dump saves of maintained views (src/commands/restore.c).  A dump
+-- recreates each view as a plain materialized view WITH NO DATA, then loads
+-- this table (an extension configuration table): view is a regclass, so
+-- the restore maps each name to the new view, and the trigger makes each
+-- view maintained again.  Kept in step with catalog_objects.
+CREATE TABLE coordinator.view_options (
+    view regclass PRIMARY KEY,
+    retain_history interval NOT NULL
+);
+COMMENT ON TABLE coordinator.view_options IS
+    'internal: the maintained views and their options, as pg_dump saves them; a restore that loads it makes the views maintained again';
+SELECT pg_catalog.pg_extension_config_dump('coordinator.view_options', '');
+
+CREATE FUNCTION coordinator.restore_view() RETURNS trigger
+    LANGUAGE C
+    AS 'MODULE_PATHNAME', 'coordinator_restore_view';
+COMMENT ON FUNCTION coordinator.restore_view() IS
+    'internal: makes a materialized view loaded into coordinator.view_options by a restore maintained';
+REVOKE ALL ON FUNCTION coordinator.restore_view() FROM PUBLIC;
+CREATE TRIGGER restore_view AFTER INSERT ON coordinator.view_options
+    FOR EACH ROW EXECUTE FUNCTION coordinator.restore_view();
+
 -- Retained history (src/timestamp/history.c): the changes of each view
 -- after its since, for AS OF reads.  Written by the dataflow workers only;
 -- rebuilt from nothing when a worker hydrates, so it need not survive a
@@ -70,7 +92,8 @@ COMMENT ON TABLE coordinator.catalog_webhooks IS
 -- The catalog tables are read through the views below, which show a role
 -- only the objects it may read.
 GRANT USAGE ON SCHEMA coordinator TO PUBLIC;
-REVOKE ALL ON coordinator.catalog_objects, coordinator.sources, coordinator.catalog_webhooks FROM PUBLIC;
+REVOKE ALL ON coordinator.catalog_objects, coordinator.sources, coordinator.catalog_webhooks,
+    coordinator.view_options FROM PUBLIC;
 
 CREATE FUNCTION coordinator.create_materialized_view(name text, query text)
     RETURNS regclass
@@ -103,6 +126,10 @@ BEGIN
            AND d.objid OPERATOR(pg_catalog.=) o.relid
         RETURNING o.id)
     SELECT pg_catalog.count(*) INTO dropped FROM gone;
+    DELETE FROM coordinator.view_options v
+     USING pg_catalog.pg_event_trigger_dropped_objects() d
+     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND d.objid OPERATOR(pg_catalog.=) v.view::pg_catalog.oid;
     DELETE FROM coordinator.history h
      USING pg_catalog.pg_event_trigger_dropped_objects() d
      WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
@@ -177,11 +204,12 @@ COMMENT ON FUNCTION coordinator.explain_timestamp_json(text) IS
 
 CREATE VIEW coordinator.objects AS
     SELECT o.id, o.relid::pg_catalog.regclass AS name, o.relid, o.kind, o.definition,
-           o.owner::pg_catalog.regrole AS owner,
+           c.relowner::pg_catalog.regrole AS owner,
            COALESCE(s.state, 'pending') AS state, s.worker,
            s.error AS last_error, s.error_sqlstate AS last_error_sqlstate,
            o.created_at, o.plan, o.retain_history
       FROM coordinator.catalog_objects o
+      JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) o.relid
       LEFT JOIN coordinator.view_status() s ON s.relid OPERATOR(pg_catalog.=) o.relid
      WHERE pg_catalog.has_table_privilege(o.relid, 'SELECT');
 COMMENT ON VIEW coordinator.objects IS
@@ -417,8 +445,8 @@ DECLARE
     me oid := (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER);
     user_of regclass;
 BEGIN
-    SELECT w.relid::pg_catalog.regclass INTO user_of
-      FROM coordinator.catalog_webhooks w
+    SELECT w.name INTO user_of
+      FROM coordinator.webhook_sources w
       JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) w.relid
      WHERE c.relowner OPERATOR(pg_catalog.=) me
        AND drop_secret.name OPERATOR(pg_catalog.=) ANY (w.secrets)

@@ -98,8 +98,9 @@ CatalogExecuteAsOwner(const char *sql, int nargs, Oid *types, Datum *values,
 }
 
 /*
- * Insert a maintained view and its sources, owned by the current user,
- * keeping retain_history of history (NULL: the default).
+ * Insert a maintained view and its sources, created by the current user,
+ * keeping retain_history of history (NULL: as coordinator.view_options
+ * says when a restore loaded it there, else the default).
  */
 void
 CatalogInsertView(Oid relid, const char *definition, const char *plan,
@@ -120,7 +121,9 @@ CatalogInsertView(Oid relid, const char *definition, const char *plan,
 		nulls[4] = ' ';
 	CatalogExecuteAsOwner("INSERT INTO coordinator.catalog_objects (relid, kind, definition, plan, owner, retain_history) "
 						  "VALUES ($1, 'materialized view', $2, $3, $4, "
-						  "COALESCE($5, '1 second'::pg_catalog.interval)) RETURNING id",
+						  "COALESCE($5, (SELECT v.retain_history FROM coordinator.view_options v "
+						  "              WHERE v.view OPERATOR(pg_catalog.=) $1::pg_catalog.regclass), "
+						  "          '1 second'::pg_catalog.interval)) RETURNING id",
 						  5, types, values, nulls, SPI_OK_INSERT_RETURNING, 1, &id);
 
 	foreach(lc, sources)
@@ -131,6 +134,12 @@ CatalogInsertView(Oid relid, const char *definition, const char *plan,
 		CatalogExecuteAsOwner("INSERT INTO coordinator.sources (object_id, relid) VALUES ($1, $2)",
 							  2, stypes, svalues, NULL, SPI_OK_INSERT, 0, NULL);
 	}
+
+	/* what pg_dump saves (a restore's insert is there already) */
+	CatalogExecuteAsOwner("INSERT INTO coordinator.view_options (view, retain_history) "
+						  "SELECT o.relid, o.retain_history FROM coordinator.catalog_objects o "
+						  "WHERE o.id OPERATOR(pg_catalog.=) $1 ON CONFLICT (view) DO NOTHING",
+						  1, (Oid[]) {INT8OID}, &id, NULL, SPI_OK_INSERT, 0, NULL);
 }
 
 /* Change how much history a maintained view keeps. */
@@ -142,6 +151,9 @@ CatalogSetRetainHistory(Oid relid, Interval *retain_history)
 
 	CatalogExecuteAsOwner("UPDATE coordinator.catalog_objects SET retain_history = $2 "
 						  "WHERE relid OPERATOR(pg_catalog.=) $1",
+						  2, types, values, NULL, SPI_OK_UPDATE, 0, NULL);
+	CatalogExecuteAsOwner("UPDATE coordinator.view_options SET retain_history = $2 "
+						  "WHERE view OPERATOR(pg_catalog.=) $1",
 						  2, types, values, NULL, SPI_OK_UPDATE, 0, NULL);
 }
 

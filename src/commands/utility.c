@@ -114,8 +114,8 @@ retain_history_option(DefElem *def)
  * Maintained views need the whole old row of every UPDATE and DELETE of a
  * source in the WAL.  Set REPLICA IDENTITY FULL if it is not, and say so.
  */
-static void
-ensure_replica_identity_full(Oid relid)
+void
+CoordinatorEnsureReplicaIdentityFull(Oid relid)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
 	char		identity = rel->rd_rel->relreplident;
@@ -154,10 +154,7 @@ create_maintained_view(PlannedStmt *pstmt, const char *queryString,
 	CreateTableAsStmt *stmt = castNode(CreateTableAsStmt, pstmt->utilityStmt);
 	IntoClause *into = stmt->into;
 	CompiledView *compiled;
-	ObjectAddress view_address;
-	ObjectAddress extension_address;
 	Oid			relid;
-	char	   *definition;
 	ListCell   *lc;
 
 	CoordinatorCheckSetup();
@@ -179,7 +176,7 @@ create_maintained_view(PlannedStmt *pstmt, const char *queryString,
 
 	compiled = CompileView(castNode(Query, stmt->query), queryString);
 	foreach(lc, compiled->sources)
-		ensure_replica_identity_full(lfirst_oid(lc));
+		CoordinatorEnsureReplicaIdentityFull(lfirst_oid(lc));
 
 	/* the dataflow worker populates the view after commit */
 	into->skipData = true;
@@ -188,14 +185,30 @@ create_maintained_view(PlannedStmt *pstmt, const char *queryString,
 	CommandCounterIncrement();
 
 	relid = RangeVarGetRelid(into->rel, NoLock, false);
+	CoordinatorRecordView(relid, castNode(Query, stmt->query), compiled,
+						  retain_history);
+}
+
+/*
+ * Record materialized view relid, of the analyzed query, compiled, as
+ * maintained: it depends on the extension, the catalog has it, and the
+ * coordinator learns of it at commit.
+ */
+void
+CoordinatorRecordView(Oid relid, Query *query, CompiledView *compiled,
+					  Interval *retain_history)
+{
+	ObjectAddress view_address;
+	ObjectAddress extension_address;
+
 	ObjectAddressSet(view_address, RelationRelationId, relid);
 	ObjectAddressSet(extension_address, ExtensionRelationId,
 					 get_extension_oid(COORDINATOR_NAME, false));
 	recordDependencyOn(&view_address, &extension_address, DEPENDENCY_NORMAL);
 
-	definition = pg_get_querydef(castNode(Query, stmt->query), true);
-	CatalogInsertView(relid, definition, CompiledViewToString(compiled),
-					  compiled->sources, retain_history);
+	CatalogInsertView(relid, pg_get_querydef(query, true),
+					  CompiledViewToString(compiled), compiled->sources,
+					  retain_history);
 	CoordinatorNotifyCatalogChange();
 }
 

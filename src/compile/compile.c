@@ -210,13 +210,14 @@ check_source(Oid relid, bool inh)
 
 static bool prepare_walker(Node *node, void *context);
 
-/* The query of a maintained view, rewritten, as a subquery to inline. */
-static Query *
-maintained_view_query(Oid relid)
+/*
+ * The query of materialized view rel as its rule stores it (analyzed, not
+ * rewritten), copied; NULL if it has none.
+ */
+Query *
+CompileStoredQuery(Relation rel)
 {
-	Relation	rel = table_open(relid, AccessShareLock);
 	Query	   *query = NULL;
-	List	   *rewritten;
 
 	for (int i = 0; rel->rd_rules != NULL && i < rel->rd_rules->numLocks; i++)
 	{
@@ -225,6 +226,17 @@ maintained_view_query(Oid relid)
 		if (rule->event == CMD_SELECT && list_length(rule->actions) == 1)
 			query = copyObject(linitial_node(Query, rule->actions));
 	}
+	return query;
+}
+
+/* The query of a maintained view, rewritten, as a subquery to inline. */
+static Query *
+maintained_view_query(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	Query	   *query = CompileStoredQuery(rel);
+	List	   *rewritten;
+
 	table_close(rel, NoLock);
 	if (query == NULL)
 		elog(ERROR, "could not find the query of materialized view %u", relid);

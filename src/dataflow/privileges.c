@@ -39,6 +39,7 @@
 #include "utils/rls.h"
 #include "utils/syscache.h"
 
+#include "coordinator/compile.h"
 #include "coordinator/dataflow.h"
 
 static bool rights_stale = true;
@@ -153,7 +154,7 @@ DataflowCheckRights(Oid relid)
 {
 	Relation	rel = try_relation_open(relid, AccessShareLock);
 	Oid			owner;
-	Query	   *query = NULL;
+	Query	   *query;
 	List	   *rtes = NIL;
 	ListCell   *lc;
 	DataflowSavedUser saved;
@@ -162,13 +163,7 @@ DataflowCheckRights(Oid relid)
 	if (rel == NULL)
 		return NULL;
 	owner = rel->rd_rel->relowner;
-	for (int i = 0; rel->rd_rules != NULL && i < rel->rd_rules->numLocks; i++)
-	{
-		RewriteRule *rule = rel->rd_rules->rules[i];
-
-		if (rule->event == CMD_SELECT && list_length(rule->actions) == 1)
-			query = copyObject(linitial_node(Query, rule->actions));
-	}
+	query = CompileStoredQuery(rel);
 	table_close(rel, NoLock);
 	if (query == NULL)
 		return NULL;

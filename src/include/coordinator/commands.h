@@ -12,6 +12,8 @@
 #include "datatype/timestamp.h"
 #include "nodes/pg_list.h"
 
+#include "coordinator/compile.h"
+
 /* setup.c */
 extern void CoordinatorCheckSetup(void);
 
@@ -19,6 +21,10 @@ extern void CoordinatorCheckSetup(void);
 extern void CoordinatorInstallHooks(void);
 extern void CoordinatorCheckRetainHistory(Interval *retain);
 extern void CoordinatorInstallUtilityHook(void);
+extern void CoordinatorEnsureReplicaIdentityFull(Oid relid);
+extern void CoordinatorRecordView(Oid relid, Query *query,
+								  CompiledView *compiled,
+								  Interval *retain_history);
 extern void CoordinatorInstallReadHooks(void);
 
 /* reads.c */

@@ -10,6 +10,7 @@
 
 #include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
+#include "utils/relcache.h"
 
 /*
  * The plan of a view: the PlannedStmt Postgres's planner made for its
@@ -23,6 +24,7 @@ typedef struct CompiledView
 } CompiledView;
 
 extern CompiledView *CompileView(Query *query, const char *source_text);
+extern Query *CompileStoredQuery(Relation rel);
 extern char *CompiledViewToString(CompiledView *view);
 extern PlannedStmt *CompiledPlanFromString(const char *plan);
 

@@ -1,0 +1,131 @@
+/*-------------------------------------------------------------------------
+ *
+ * restore.c
+ *	  Maintained views come back from pg_dump.
+ *
+ * pg_dump saves a maintained view as Postgres sees it, a materialized view
+ * (CREATE ... WITH NO DATA, and a REFRESH in the post-data section), and,
+ * since coordinator.view_options is a configuration table of the
+ * extension, that table's rows: each view's name (a regclass, which the
+ * restore maps to the new relation) and options.  A restore creates the
+ * materialized views, then loads the table, whose trigger
+ * (coordinator.restore_view) compiles each view's query from its rule, as
+ * CREATE compiles it, and records the view as maintained; the worker
+ * populates it after commit, and the restore's REFRESH waits until it is
+ * current (utility.c).
+ *
+ * Row triggers fire after the whole COPY, so every listed view is there:
+ * a view over other maintained views restores them first.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "catalog/pg_class.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "coordinator/catalog.h"
+#include "coordinator/commands.h"
+#include "coordinator/compile.h"
+
+PG_FUNCTION_INFO_V1(coordinator_restore_view);
+
+static void restore_view(Oid relid);
+
+/* Is relid listed in coordinator.view_options? */
+static bool
+listed(Oid relid)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+
+	return CatalogExecuteAsOwner("SELECT 1 FROM coordinator.view_options "
+								 "WHERE view OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
+								 1, types, values, NULL, SPI_OK_SELECT, 0, NULL) > 0;
+}
+
+/* Restore the listed maintained views that a query reads, first. */
+static bool
+restore_read_views_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		if (rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_MATVIEW &&
+			rte->relid != *(Oid *) context && listed(rte->relid))
+			restore_view(rte->relid);
+		return false;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, restore_read_views_walker, context,
+								 QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, restore_read_views_walker, context);
+}
+
+/*
+ * Make materialized view relid maintained, compiling its stored query as
+ * CREATE would; nothing to do if it is already.
+ */
+static void
+restore_view(Oid relid)
+{
+	Relation	rel;
+	Query	   *query;
+	CompiledView *compiled;
+	ListCell   *lc;
+
+	check_stack_depth();
+	if (CatalogHasView(relid))
+		return;
+	rel = table_open(relid, AccessExclusiveLock);
+	if (rel->rd_rel->relkind != RELKIND_MATVIEW)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a materialized view", RelationGetRelationName(rel)),
+				 errdetail("Only materialized views can be listed in coordinator.view_options.")));
+	query = CompileStoredQuery(rel);
+	table_close(rel, NoLock);
+	if (query == NULL)
+		elog(ERROR, "could not find the query of materialized view %u", relid);
+
+	(void) restore_read_views_walker((Node *) query, &relid);
+	CommandCounterIncrement();
+
+	compiled = CompileView(query, NULL);
+	foreach(lc, compiled->sources)
+		CoordinatorEnsureReplicaIdentityFull(lfirst_oid(lc));
+	CoordinatorRecordView(relid, query, compiled, NULL);
+	CommandCounterIncrement();
+}
+
+/*
+ * coordinator.restore_view(): AFTER INSERT row trigger on
+ * coordinator.view_options.  Only the extension's owner may insert there
+ * (a CREATE's own insert finds the view maintained already).
+ */
+Datum
+coordinator_restore_view(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	bool		isnull;
+	Datum		view;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		elog(ERROR, "coordinator.restore_view must run AFTER INSERT FOR EACH ROW");
+	view = heap_getattr(trigdata->tg_trigtuple, 1,
+						RelationGetDescr(trigdata->tg_relation), &isnull);
+	if (!isnull)
+		restore_view(DatumGetObjectId(view));
+	return PointerGetDatum(NULL);
+}
