@@ -168,6 +168,21 @@ CatalogHasView(Oid relid)
 								 1, types, values, NULL, SPI_OK_SELECT, 0, NULL) > 0;
 }
 
+/* A maintained view that reads table relid, or InvalidOid if none does. */
+Oid
+CatalogViewReading(Oid relid)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	Datum		view = ObjectIdGetDatum(InvalidOid);
+
+	CatalogExecuteAsOwner("SELECT o.relid FROM coordinator.sources s "
+						  "JOIN coordinator.catalog_objects o ON o.id OPERATOR(pg_catalog.=) s.object_id "
+						  "WHERE s.relid OPERATOR(pg_catalog.=) $1 ORDER BY o.id LIMIT 1",
+						  1, types, values, NULL, SPI_OK_SELECT, 1, &view);
+	return DatumGetObjectId(view);
+}
+
 /*
  * Every maintained view, ordered by id, as a List of CatalogView allocated
  * in the caller's memory context.  Needs a transaction with a snapshot.

@@ -231,6 +231,83 @@ refresh_maintained_view(RefreshMatViewStmt *stmt)
 	return true;
 }
 
+/*
+ * A table that a maintained view reads cannot get inheritance children:
+ * the view's plan, made at CREATE, scans the table alone, while its query
+ * would read the children too.  (Partitioned tables are refused as
+ * sources, so ATTACH PARTITION never concerns a source.)
+ */
+static void
+refuse_child_of_source(RangeVar *parent_rv)
+{
+	Oid			parent = RangeVarGetRelid(parent_rv, NoLock, true);
+	Oid			view;
+
+	if (!OidIsValid(parent) || !CatalogExtensionExists())
+		return;
+	view = CatalogViewReading(parent);
+	if (OidIsValid(view))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot add an inheritance child to table \"%s\"",
+						get_rel_name(parent)),
+				 errdetail("Maintained view \"%s\" reads the table, and maintained views do not read inheritance children.",
+						   get_rel_name(view)),
+				 errhint("Drop the maintained views that read it first.")));
+}
+
+/*
+ * Maintained views need the whole old row of every UPDATE and DELETE of a
+ * source: its REPLICA IDENTITY stays FULL while a view reads it.
+ */
+static void
+refuse_replica_identity(RangeVar *table_rv, ReplicaIdentityStmt *ri)
+{
+	Oid			table = RangeVarGetRelid(table_rv, NoLock, true);
+	Oid			view;
+
+	if (ri->identity_type == REPLICA_IDENTITY_FULL || !OidIsValid(table) ||
+		!CatalogExtensionExists())
+		return;
+	view = CatalogViewReading(table);
+	if (OidIsValid(view))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" must keep REPLICA IDENTITY FULL",
+						get_rel_name(table)),
+				 errdetail("Maintained view \"%s\" reads the table and needs the old row of every UPDATE and DELETE in the WAL.",
+						   get_rel_name(view)),
+				 errhint("Drop the maintained views that read it first.")));
+}
+
+/* DDL on the tables that maintained views read. */
+static void
+check_source_ddl(Node *parsetree)
+{
+	ListCell   *lc;
+
+	if (IsA(parsetree, CreateStmt))
+	{
+		foreach(lc, ((CreateStmt *) parsetree)->inhRelations)
+			refuse_child_of_source(lfirst_node(RangeVar, lc));
+	}
+	else if (IsA(parsetree, AlterTableStmt))
+	{
+		AlterTableStmt *stmt = (AlterTableStmt *) parsetree;
+
+		foreach(lc, stmt->cmds)
+		{
+			AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+			if (cmd->subtype == AT_AddInherit)
+				refuse_child_of_source(castNode(RangeVar, cmd->def));
+			else if (cmd->subtype == AT_ReplicaIdentity)
+				refuse_replica_identity(stmt->relation,
+										castNode(ReplicaIdentityStmt, cmd->def));
+		}
+	}
+}
+
 /* DROP DATABASE of coordinator.database: our processes leave it first. */
 static void
 drop_coordinator_database(PlannedStmt *pstmt, const char *queryString,
@@ -319,6 +396,10 @@ coordinator_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 								  params, queryEnv, dest, qc);
 		return;
 	}
+
+	if ((IsA(parsetree, CreateStmt) || IsA(parsetree, AlterTableStmt)) &&
+		coordinator_preloaded)
+		check_source_ddl(parsetree);
 
 	/* secrets are owned by roles but are not catalog objects (secrets.c) */
 	if (IsA(parsetree, DropRoleStmt) && coordinator_preloaded && CatalogExtensionExists())
