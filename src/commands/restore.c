@@ -50,9 +50,15 @@ listed(Oid relid)
 								 1, types, values, NULL, SPI_OK_SELECT, 0, NULL) > 0;
 }
 
-/* Restore the listed maintained views that a query reads, first. */
+/*
+ * Prepare a stored query for compilation: restore the listed maintained
+ * views it reads first, and check its privileges as the restoring role
+ * rather than as the view's owner (the relcache sets checkAsUser to the
+ * owner): a dump grants privileges only after loading the data.  The
+ * worker checks the owner's rights once the view runs (privileges.c).
+ */
 static bool
-restore_read_views_walker(Node *node, void *context)
+prepare_walker(Node *node, void *context)
 {
 	if (node == NULL)
 		return false;
@@ -60,15 +66,16 @@ restore_read_views_walker(Node *node, void *context)
 	{
 		RangeTblEntry *rte = (RangeTblEntry *) node;
 
+		rte->checkAsUser = InvalidOid;
 		if (rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_MATVIEW &&
 			rte->relid != *(Oid *) context && listed(rte->relid))
 			restore_view(rte->relid);
 		return false;
 	}
 	if (IsA(node, Query))
-		return query_tree_walker((Query *) node, restore_read_views_walker, context,
+		return query_tree_walker((Query *) node, prepare_walker, context,
 								 QTW_EXAMINE_RTES_BEFORE);
-	return expression_tree_walker(node, restore_read_views_walker, context);
+	return expression_tree_walker(node, prepare_walker, context);
 }
 
 /*
@@ -97,7 +104,7 @@ restore_view(Oid relid)
 	if (query == NULL)
 		elog(ERROR, "could not find the query of materialized view %u", relid);
 
-	(void) restore_read_views_walker((Node *) query, &relid);
+	(void) prepare_walker((Node *) query, &relid);
 	CommandCounterIncrement();
 
 	compiled = CompileView(query, NULL);
