@@ -2,6 +2,29 @@
 
 \echo Use "CREATE EXTENSION coordinator" to load this file. \quit
 
+-- Extension security: everything below lives in schema coordinator and
+-- runs with a superuser's rights, so the schema must not be one that a
+-- role other than a superuser owns or may create objects in (CREATE
+-- EXTENSION uses an existing schema of that name as it is).
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
+                 JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
+                WHERE n.nspname OPERATOR(pg_catalog.=) 'coordinator' AND NOT r.rolsuper)
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n,
+                         pg_catalog.aclexplode(n.nspacl) a
+                    LEFT JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) a.grantee
+                   WHERE n.nspname OPERATOR(pg_catalog.=) 'coordinator'
+                     AND a.privilege_type OPERATOR(pg_catalog.=) 'CREATE'
+                     AND NOT COALESCE(r.rolsuper, false))
+    THEN
+        RAISE EXCEPTION 'schema "coordinator" already exists and is not owned and writable by superusers only'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Drop or rename that schema, then run CREATE EXTENSION coordinator again.';
+    END IF;
+END
+$$;
+
 -- Refuse to install on a server that cannot run maintained views.
 CREATE FUNCTION coordinator.check_setup() RETURNS void
     LANGUAGE C STRICT

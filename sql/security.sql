@@ -132,6 +132,20 @@ SELECT coordinator.debug_inject_error(0);
 SELECT coordinator.debug_pause_workers(true);
 RESET ROLE;
 
+-- install time: CREATE EXTENSION refuses a schema coordinator that a role
+-- other than a superuser owns or may create objects in
+SET client_min_messages = warning;
+DROP EXTENSION coordinator CASCADE;
+RESET client_min_messages;
+DROP SCHEMA coordinator;
+CREATE SCHEMA coordinator AUTHORIZATION sec_other;
+CREATE EXTENSION coordinator;
+ALTER SCHEMA coordinator OWNER TO CURRENT_USER;
+GRANT CREATE ON SCHEMA coordinator TO sec_other;
+CREATE EXTENSION coordinator;
+REVOKE CREATE ON SCHEMA coordinator FROM sec_other;
+CREATE EXTENSION coordinator;
+
 DROP SCHEMA sec CASCADE;
 DROP FUNCTION public.sec_helper(int);
 DROP ROLE sec_readers;
