@@ -112,6 +112,7 @@ view_of_argument(FunctionCallInfo fcinfo)
 	Oid			argtype = get_fn_expr_argtype(fcinfo->flinfo, 0);
 	Oid			relid = OidIsValid(argtype) ? get_typ_typrelid(argtype) : InvalidOid;
 
+	CoordinatorRefuseDuringRecovery("coordinator.as_of");
 	if (!OidIsValid(relid) || !CoordinatorIsMaintainedView(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),

@@ -82,6 +82,21 @@ maintained_cache_invalidate(Datum arg, Oid relid)
 }
 
 /*
+ * On a standby the views are not maintained (they are replicated as the
+ * primary's worker wrote them): what needs their frontiers cannot run.
+ */
+void
+CoordinatorRefuseDuringRecovery(const char *what)
+{
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("recovery is in progress"),
+				 errdetail("Maintained views are maintained on the primary; a standby shows them as they were last replicated."),
+				 errhint("%s cannot be executed during recovery; run it on the primary.", what)));
+}
+
+/*
  * The maintained views in the directory that the current role may read
  * (SELECT): introspection shows nothing about the others.
  */

@@ -24,10 +24,12 @@
 #include "access/table.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
 #include "commands/defrem.h"
 #include "commands/extension.h"
 #include "commands/tablecmds.h"
+#include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "tcop/utility.h"
@@ -220,6 +222,7 @@ refresh_maintained_view(RefreshMatViewStmt *stmt)
 
 	if (!CoordinatorIsMaintainedView(relid))
 		return false;
+	CoordinatorRefuseDuringRecovery("REFRESH MATERIALIZED VIEW of a maintained view");
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_MATVIEW, get_rel_name(relid));
 	if (stmt->skipData)
@@ -280,17 +283,79 @@ refuse_replica_identity(RangeVar *table_rv, ReplicaIdentityStmt *ri)
 				 errhint("Drop the maintained views that read it first.")));
 }
 
+/* An unlogged table's changes are not in the WAL: a source stays logged. */
+static void
+refuse_unlogged(RangeVar *table_rv)
+{
+	Oid			table = RangeVarGetRelid(table_rv, NoLock, true);
+	Oid			view;
+
+	if (!OidIsValid(table) || !CatalogExtensionExists())
+		return;
+	view = CatalogViewReading(table);
+	if (OidIsValid(view))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot make table \"%s\" unlogged", get_rel_name(table)),
+				 errdetail("Maintained view \"%s\" reads the table from the WAL.",
+						   get_rel_name(view)),
+				 errhint("Drop the maintained views that read it first.")));
+}
+
+/*
+ * CREATE OR REPLACE VIEW of a plain view that a maintained view reads
+ * (maybe through other plain views): the maintained view expanded the old
+ * definition at CREATE and would not follow.
+ */
+static void
+refuse_replacing_read_view(RangeVar *view_rv)
+{
+	Oid			view = RangeVarGetRelid(view_rv, NoLock, true);
+	Oid			types[1] = {OIDOID};
+	Datum		values[1];
+	Datum		reader = ObjectIdGetDatum(InvalidOid);
+
+	if (!OidIsValid(view) || get_rel_relkind(view) != RELKIND_VIEW ||
+		!CatalogExtensionExists())
+		return;
+	values[0] = ObjectIdGetDatum(view);
+	CatalogExecuteAsOwner("WITH RECURSIVE readers(relid) AS ("
+						  "  SELECT $1"
+						  "  UNION"
+						  "  SELECT r.ev_class FROM readers"
+						  "    JOIN pg_catalog.pg_depend d"
+						  "      ON d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+						  "     AND d.refobjid OPERATOR(pg_catalog.=) readers.relid"
+						  "     AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+						  "    JOIN pg_catalog.pg_rewrite r ON r.oid OPERATOR(pg_catalog.=) d.objid"
+						  "   WHERE r.ev_class OPERATOR(pg_catalog.<>) readers.relid)"
+						  "SELECT o.relid FROM readers"
+						  "  JOIN coordinator.catalog_objects o ON o.relid OPERATOR(pg_catalog.=) readers.relid"
+						  " ORDER BY o.id LIMIT 1",
+						  1, types, values, NULL, SPI_OK_SELECT, 1, &reader);
+	if (OidIsValid(DatumGetObjectId(reader)))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot replace view \"%s\"", get_rel_name(view)),
+				 errdetail("Maintained view \"%s\" reads it and keeps the definition it had at CREATE.",
+						   get_rel_name(DatumGetObjectId(reader))),
+				 errhint("Drop the maintained views that read it, replace the view, then create them again.")));
+}
+
 /* DDL on the tables that maintained views read. */
 static void
 check_source_ddl(Node *parsetree)
 {
 	ListCell   *lc;
 
-	if (IsA(parsetree, CreateStmt))
+	if (IsA(parsetree, CreateStmt) || IsA(parsetree, CreateForeignTableStmt))
 	{
+		/* a CreateForeignTableStmt begins with its CreateStmt */
 		foreach(lc, ((CreateStmt *) parsetree)->inhRelations)
 			refuse_child_of_source(lfirst_node(RangeVar, lc));
 	}
+	else if (IsA(parsetree, ViewStmt) && ((ViewStmt *) parsetree)->replace)
+		refuse_replacing_read_view(((ViewStmt *) parsetree)->view);
 	else if (IsA(parsetree, AlterTableStmt))
 	{
 		AlterTableStmt *stmt = (AlterTableStmt *) parsetree;
@@ -304,6 +369,8 @@ check_source_ddl(Node *parsetree)
 			else if (cmd->subtype == AT_ReplicaIdentity)
 				refuse_replica_identity(stmt->relation,
 										castNode(ReplicaIdentityStmt, cmd->def));
+			else if (cmd->subtype == AT_SetUnLogged)
+				refuse_unlogged(stmt->relation);
 		}
 	}
 }
@@ -397,7 +464,8 @@ coordinator_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		return;
 	}
 
-	if ((IsA(parsetree, CreateStmt) || IsA(parsetree, AlterTableStmt)) &&
+	if ((IsA(parsetree, CreateStmt) || IsA(parsetree, CreateForeignTableStmt) ||
+		 IsA(parsetree, AlterTableStmt) || IsA(parsetree, ViewStmt)) &&
 		coordinator_preloaded)
 		check_source_ddl(parsetree);
 

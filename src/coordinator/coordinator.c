@@ -269,13 +269,18 @@ supervise_workers(void)
 void
 CoordinatorMain(Datum main_arg)
 {
+	uint32		launcher_generation;
+
 	CoordinatorIsOwnProcess = true;
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), InvalidOid, 0);
 
+	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
 	Coordinator->coordinator_latch = MyLatch;
+	launcher_generation = Coordinator->launcher_generation;
+	LWLockRelease(Coordinator->lock);
 	before_shmem_exit(coordinator_detach, 0);
 	Coordinator->loaded_generation = 0;
 
@@ -283,6 +288,14 @@ CoordinatorMain(Datum main_arg)
 	{
 		uint64		generation = pg_atomic_read_u64(&Coordinator->catalog_generation);
 		long		timeout;
+
+		/* a new launcher (the old one was terminated) starts its own */
+		if (Coordinator->launcher_generation != launcher_generation)
+		{
+			ereport(LOG,
+					(errmsg("coordinator exits: its launcher was restarted")));
+			proc_exit(0);
+		}
 
 		if (generation != Coordinator->loaded_generation ||
 			!Coordinator->extension_ready)

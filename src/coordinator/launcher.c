@@ -151,8 +151,24 @@ CoordinatorLauncherMain(Datum main_arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 
+	/*
+	 * A launcher that was terminated left its coordinator running: tell it
+	 * to go (it exits when the generation moves), and wait, so that there
+	 * is never a second coordinator.
+	 */
+	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+	Coordinator->launcher_generation++;
 	Coordinator->launcher_latch = MyLatch;
+	LWLockRelease(Coordinator->lock);
 	before_shmem_exit(launcher_detach, 0);
+	while (Coordinator->coordinator_latch != NULL)
+	{
+		CoordinatorWakeCoordinator();
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 100, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
 
 	for (;;)
 	{

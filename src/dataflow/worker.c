@@ -41,6 +41,7 @@
 #include "access/transam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/pg_class.h"
 #include "commands/matview.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -50,6 +51,7 @@
 #include "replication/slot.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
@@ -408,6 +410,28 @@ view_write_end(DataflowView *view, ViewWrite *w, XLogRecPtr first_commit,
 	table_close(w->view_rel, NoLock);
 }
 
+/*
+ * Lock the tables the view reads (from its stored plan) before the
+ * snapshot that hydrates it is taken.  A table rewrite (ALTER TABLE ...
+ * TYPE, say) that committed between the snapshot and the scan would leave
+ * the scan reading the new file, whose rows the snapshot cannot see, and
+ * decoding never replays a rewrite: the rows would be lost.
+ */
+static void
+lock_sources(DataflowView *view)
+{
+	PlannedStmt *plan = CompiledPlanFromString(view->plan);
+	ListCell   *lc;
+
+	foreach(lc, plan->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_RELATION)
+			LockRelationOid(rte->relid, AccessShareLock);
+	}
+}
+
 /* Build the view's dataflow from its plan. */
 static void
 build_view(DataflowView *view, void *arg)
@@ -738,6 +762,8 @@ hydrate(void)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	XactIsoLevel = XACT_REPEATABLE_READ;
+	foreach(lc, worker_views)
+		lock_sources(lfirst(lc));
 	consistent = create_slot(slotname);
 	PushActiveSnapshot(GetTransactionSnapshot());
 
@@ -1037,6 +1063,7 @@ reconcile(void)
 	Snapshot	snap;
 	XLogRecPtr	cut;
 	TransactionId xid;
+	int			nadded;
 
 	foreach(lc, relids)
 		new_views |= !has_view(lfirst_oid(lc));
@@ -1076,8 +1103,12 @@ reconcile(void)
 	set_activity("hydrating");
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	snap = CutTakeSnapshot(&cut);
+	PushActiveSnapshot(GetTransactionSnapshot());
 	added = add_views(relids);
+	foreach(lc, added)
+		lock_sources(lfirst(lc));
+	PopActiveSnapshot();
+	snap = CutTakeSnapshot(&cut);
 	foreach(lc, added)
 	{
 		DataflowView *view = lfirst(lc);
@@ -1087,15 +1118,17 @@ reconcile(void)
 		view->cut = cut;
 		SeenXidsCopy(&view->seen, snap, view->context);
 	}
+	/* added lives in the transaction's memory: done with it before commit */
 	xid = GetTopTransactionIdIfAny();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
 	foreach(lc, added)
 		((DataflowView *) lfirst(lc))->written_xid = xid;
+	nadded = list_length(added);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	ereport(LOG,
 			(errmsg("coordinator dataflow worker %d hydrated %d new maintained views while running",
-					worker_index, list_length(added))));
+					worker_index, nadded)));
 }
 
 static void

@@ -1316,6 +1316,7 @@ coordinator_subscribe(PG_FUNCTION_ARGS)
 					 errmsg("coordinator.subscribe streams without end: it cannot be called in FROM"),
 					 errhint("Call it in the select list, e.g. DECLARE c CURSOR FOR SELECT coordinator.subscribe('v'); FETCH 10 c; or give up_to.")));
 		funcctx = SRF_FIRSTCALL_INIT();
+		CoordinatorRefuseDuringRecovery("SUBSCRIBE");
 		sub = subscriber_open(&opts);
 		funcctx->user_fctx = sub;
 		cb = MemoryContextAlloc(funcctx->multi_call_memory_ctx, sizeof(MemoryContextCallback));
@@ -1366,6 +1367,7 @@ coordinator_subscribe_open(PG_FUNCTION_ARGS)
 	MemoryContext old;
 
 	read_options(fcinfo, &opts);
+	CoordinatorRefuseDuringRecovery("SUBSCRIBE");
 	sub = subscriber_open(&opts);
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	polling_subscribers = lappend(polling_subscribers, sub);

@@ -30,6 +30,7 @@ extern void CoordinatorInstallReadHooks(void);
 /* reads.c */
 extern bool CoordinatorIsMaintainedView(Oid relid);
 extern List *CoordinatorReadableViews(void);
+extern void CoordinatorRefuseDuringRecovery(const char *what);
 extern List *CoordinatorMaintainedViewsIn(List *rtable);
 extern void CoordinatorWaitForViews(List *relids, XLogRecPtr target);
 extern void CoordinatorNoteSnapshotUse(void);

@@ -150,6 +150,9 @@ typedef struct CoordinatorShared
 	LWLock	   *lock;
 	Oid			database;		/* set by the launcher once it exists */
 	Latch	   *launcher_latch;
+	uint32		launcher_generation;	/* bumped by each launcher start: a
+										 * coordinator of an older launcher
+										 * exits */
 	Latch	   *coordinator_latch;
 	bool		listener_running;	/* the webhook listener is up */
 	bool		dropping_database;	/* a DROP DATABASE of coordinator.database
