@@ -107,7 +107,7 @@ restore_view(Oid relid)
 	(void) prepare_walker((Node *) query, &relid);
 	CommandCounterIncrement();
 
-	compiled = CompileView(query, NULL);
+	compiled = CompileView(query, NULL, true);
 	foreach(lc, compiled->sources)
 		CoordinatorEnsureReplicaIdentityFull(lfirst_oid(lc));
 	CoordinatorRecordView(relid, query, compiled, NULL);

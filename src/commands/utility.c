@@ -176,7 +176,7 @@ create_maintained_view(PlannedStmt *pstmt, const char *queryString,
 		return;
 	}
 
-	compiled = CompileView(castNode(Query, stmt->query), queryString);
+	compiled = CompileView(castNode(Query, stmt->query), queryString, true);
 	foreach(lc, compiled->sources)
 		CoordinatorEnsureReplicaIdentityFull(lfirst_oid(lc));
 

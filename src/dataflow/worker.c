@@ -36,6 +36,7 @@
 #include <signal.h>
 
 #include "access/heapam.h"
+#include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/transam.h"
@@ -43,6 +44,7 @@
 #include "access/xlog.h"
 #include "catalog/pg_class.h"
 #include "commands/matview.h"
+#include "common/hashfn.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -62,6 +64,7 @@
 
 #include "coordinator/capture.h"
 #include "coordinator/catalog.h"
+#include "coordinator/compile.h"
 #include "coordinator/dataflow.h"
 #include "coordinator/processes.h"
 #include "coordinator/shmem.h"
@@ -432,7 +435,106 @@ lock_sources(DataflowView *view)
 	}
 }
 
-/* Build the view's dataflow from its plan. */
+/*
+ * The row layout of each table the worker's dataflows read, as they were
+ * built: a source whose layout changes (ALTER TABLE ... ADD, DROP or ALTER
+ * COLUMN) restarts the worker, whose dataflows were built for the old one.
+ */
+typedef struct SourceLayout
+{
+	Oid			relid;
+	uint32		layout;
+} SourceLayout;
+
+static List *source_layouts = NIL;
+
+/* A hash of the columns of table relid, or 0 if it is gone. */
+static uint32
+source_layout(Oid relid)
+{
+	Relation	rel = try_relation_open(relid, AccessShareLock);
+	uint32		layout;
+	TupleDesc	desc;
+
+	if (rel == NULL)
+		return 0;
+	desc = RelationGetDescr(rel);
+	layout = hash_uint32(desc->natts);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		layout = hash_combine(layout, hash_uint32(att->atttypid));
+		layout = hash_combine(layout, hash_uint32((uint32) att->atttypmod));
+		layout = hash_combine(layout, hash_uint32(att->attisdropped));
+	}
+	relation_close(rel, AccessShareLock);
+	return layout;
+}
+
+static void
+record_source_layouts(List *sources)
+{
+	ListCell   *lc;
+	ListCell   *ls;
+	MemoryContext old;
+
+	foreach(lc, sources)
+	{
+		bool		known = false;
+		SourceLayout *entry;
+
+		foreach(ls, source_layouts)
+			known |= ((SourceLayout *) lfirst(ls))->relid == lfirst_oid(lc);
+		if (known)
+			continue;
+		entry = MemoryContextAlloc(worker_context, sizeof(SourceLayout));
+		entry->relid = lfirst_oid(lc);
+		entry->layout = source_layout(entry->relid);
+		old = MemoryContextSwitchTo(worker_context);
+		source_layouts = lappend(source_layouts, entry);
+		MemoryContextSwitchTo(old);
+	}
+}
+
+/*
+ * After a tick that decoded catalog changes: has a source's layout
+ * changed?  Then the worker exits, and the new one compiles and hydrates
+ * its views for the new layout, as after a TRUNCATE.
+ */
+static void
+restart_if_layout_changed(void)
+{
+	ListCell   *lc;
+	Oid			changed = InvalidOid;
+	MemoryContext old = CurrentMemoryContext;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	foreach(lc, source_layouts)
+	{
+		SourceLayout *entry = lfirst(lc);
+		uint32		now = source_layout(entry->relid);
+
+		if (now != 0 && now != entry->layout)
+			changed = entry->relid;
+	}
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(old);
+	if (!OidIsValid(changed))
+		return;
+	ereport(LOG,
+			(errmsg("coordinator dataflow worker %d restarts to rebuild its views after the columns of table %u changed",
+					worker_index, changed)));
+	record_exit("restarted to rebuild its views after ALTER TABLE changed the columns of a source", false);
+	proc_exit(0);
+}
+
+/*
+ * Build the view's dataflow, compiling the view's query as its rule
+ * stores it (resolved at CREATE, and kept valid by Postgres's dependencies)
+ * for the tables as they are now.  Rights are checked apart (privileges.c).
+ */
 static void
 build_view(DataflowView *view, void *arg)
 {
@@ -440,9 +542,14 @@ build_view(DataflowView *view, void *arg)
 	MemoryContext old = MemoryContextSwitchTo(view->context);
 	ListCell   *lc;
 	int			ncolumns;
+	Relation	rel = relation_open(view->relid, AccessShareLock);
+	Query	   *query = CompileStoredQuery(rel);
 
+	relation_close(rel, NoLock);
+	if (query == NULL)
+		elog(ERROR, "could not find the query of materialized view %u", view->relid);
 	/* the plan lives as long as the dataflow that points into it */
-	plan = CompiledPlanFromString(view->plan);
+	plan = CompileView(query, NULL, false)->plan;
 	MemoryContextSwitchTo(old);
 
 	view->df = DataflowCreate(view->relid, plan, view->context);
@@ -452,6 +559,7 @@ build_view(DataflowView *view, void *arg)
 		worker_batch.sources = list_append_unique_oid(worker_batch.sources,
 													  lfirst_oid(lc));
 	MemoryContextSwitchTo(old);
+	record_source_layouts(view->df->sources);
 }
 
 /*
@@ -1331,7 +1439,10 @@ worker_run(void)
 		 * transaction a rebuild of every entry it uses, milliseconds.
 		 */
 		if (worker_batch.catalog_changed)
+		{
 			InvalidateSystemCaches();
+			restart_if_layout_changed();
+		}
 
 		apply_batch(upper);
 		check_rights();

@@ -803,7 +803,7 @@ subscriber_open(SubscribeOptions *opts)
 		else
 		{
 			Query	   *query = analyze_query(sub->target.query);
-			CompiledView *compiled = CompileView(query, sub->target.query);
+			CompiledView *compiled = CompileView(query, sub->target.query, true);
 			ListCell   *lc;
 
 			foreach(lc, compiled->sources)

@@ -23,7 +23,8 @@ typedef struct CompiledView
 	List	   *sources;		/* OIDs of the tables scanned */
 } CompiledView;
 
-extern CompiledView *CompileView(Query *query, const char *source_text);
+extern CompiledView *CompileView(Query *query, const char *source_text,
+								 bool check_rights);
 extern Query *CompileStoredQuery(Relation rel);
 extern char *CompiledViewToString(CompiledView *view);
 extern PlannedStmt *CompiledPlanFromString(const char *plan);
