@@ -19,8 +19,11 @@
  * subqueries, turns EXISTS and IN into semi- and anti-joins and resolves
  * every operator and function.  The plan is checked node by node here,
  * so that what the dataflow cannot maintain is refused at CREATE, and
- * stored with nodeToString: the worker runs exactly what was resolved at
- * CREATE, whatever its search_path.
+ * stored with nodeToString (for introspection).  A worker compiles the
+ * view again when it builds the dataflow, from the query the view's rule
+ * stores: resolved at CREATE (OIDs, whatever search_path says later) and
+ * kept valid by Postgres's dependencies, but planned for the tables' columns
+ * as they are now (a dropped or retyped column the view does not use).
  *
  *-------------------------------------------------------------------------
  */
