@@ -14,11 +14,10 @@
  * ALTER TABLE ... ENABLE ROW LEVEL SECURITY.  Each of these invalidates a
  * syscache entry (pg_class, pg_auth_members, pg_authid), which marks the
  * rights stale here; before it next publishes its views, the worker checks
- * them again (DataflowCheckRights): the view's query, as its rule stores
- * it, rewritten (plain views expanded, each read with its own owner's
- * rights), must pass the executor's permission check as the view's owner,
- * and no table it reads may have row-level security that applies to the
- * reader.  While that fails, the view is still maintained but every read
+ * them again (DataflowCheckRights): the relations the view's query names,
+ * as its rule stores it, must pass the executor's permission check as the
+ * view's owner, and no table the dataflow reads may have row-level
+ * security that applies to the owner.  While that fails, the view is still maintained but every read
  * of it fails with 42501, as a REFRESH would; once the right is back,
  * reads see the current contents, with nothing to rebuild.
  *
@@ -32,7 +31,6 @@
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
-#include "rewrite/rewriteHandler.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -147,12 +145,16 @@ relkind_word(char relkind)
 /*
  * May the owner of view relid still read what it reads?  Returns NULL if
  * so (or if the view is gone), else the message a read of the view raises,
- * with SQLSTATE 42501.  In a transaction.
+ * with SQLSTATE 42501.  The check takes no lock (a DROP locks the tables,
+ * then the views; a check that locked a view and then its tables would
+ * deadlock with it): it reads the view's relcache entry, as the latest
+ * invalidations left it.  sources are the tables the dataflow reads.  In a
+ * transaction.
  */
 char *
-DataflowCheckRights(Oid relid)
+DataflowCheckRights(Oid relid, List *sources)
 {
-	Relation	rel = try_relation_open(relid, AccessShareLock);
+	Relation	rel;
 	Oid			owner;
 	Query	   *query;
 	List	   *rtes = NIL;
@@ -160,34 +162,41 @@ DataflowCheckRights(Oid relid)
 	DataflowSavedUser saved;
 	char	   *denied = NULL;
 
+	AcceptInvalidationMessages();
+	rel = RelationIdGetRelation(relid);
 	if (rel == NULL)
 		return NULL;
 	owner = rel->rd_rel->relowner;
 	query = CompileStoredQuery(rel);
-	table_close(rel, NoLock);
+	RelationClose(rel);
 	if (query == NULL)
 		return NULL;
 
-	/* plain views expand with checkAsUser = their owner, as in a read */
-	AcquireRewriteLocks(query, true, false);
-	foreach(lc, QueryRewrite(query))
-		(void) relation_rtes_walker(lfirst(lc), &rtes);
-
+	/*
+	 * The relations the query names, with checkAsUser = the owner (set by
+	 * the relcache): a plain view is checked as a read of it checks it, its
+	 * own tables being its owner's business.
+	 */
+	(void) relation_rtes_walker((Node *) query, &rtes);
 	DataflowBecomeOwner(relid, &saved);
 	foreach(lc, rtes)
 	{
 		RangeTblEntry *rte = lfirst(lc);
-		Oid			reader = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : owner;
 
 		if (!ExecCheckRTPerms(list_make1(rte), false))
+		{
 			denied = psprintf("permission denied for %s %s",
 							  relkind_word(get_rel_relkind(rte->relid)),
 							  get_rel_name(rte->relid));
-		else if (check_enable_rls(rte->relid, reader, true) == RLS_ENABLED)
-			denied = psprintf("row-level security of table %s applies to the owner of maintained view %s",
-							  get_rel_name(rte->relid), get_rel_name(relid));
-		if (denied != NULL)
 			break;
+		}
+	}
+	foreach(lc, sources)
+	{
+		if (denied == NULL &&
+			check_enable_rls(lfirst_oid(lc), owner, true) == RLS_ENABLED)
+			denied = psprintf("row-level security of table %s applies to the owner of maintained view %s",
+							  get_rel_name(lfirst_oid(lc)), get_rel_name(relid));
 	}
 	DataflowRestoreUser(&saved);
 	return denied;

@@ -608,8 +608,15 @@ set_activity(const char *activity)
 static void
 check_view_rights(DataflowView *view, void *arg)
 {
-	char	   *denied = DataflowCheckRights(view->relid);
+	char	   *denied;
 
+	if (view->df == NULL)
+	{
+		/* not built (its build failed): nothing is published for it */
+		view->rights_checked = true;
+		return;
+	}
+	denied = DataflowCheckRights(view->relid, view->df->sources);
 	if (view->denied != NULL)
 		pfree(view->denied);
 	view->denied = denied != NULL ? MemoryContextStrdup(view->context, denied) : NULL;

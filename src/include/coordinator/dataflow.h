@@ -187,7 +187,7 @@ extern void DataflowRightsChecked(void);
 extern Oid	DataflowViewOwner(Oid relid);
 extern void DataflowBecomeOwner(Oid relid, DataflowSavedUser *saved);
 extern void DataflowRestoreUser(DataflowSavedUser *saved);
-extern char *DataflowCheckRights(Oid relid);
+extern char *DataflowCheckRights(Oid relid, List *sources);
 
 /* errors.c: data errors are part of the result, counted like rows */
 extern void DataErrorAdd(Dataflow *df, const char *message, int sqlerrcode,
