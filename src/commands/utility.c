@@ -235,6 +235,19 @@ refresh_maintained_view(RefreshMatViewStmt *stmt)
 }
 
 /*
+ * A maintained view that reads the table table_rv names (its OID goes to
+ * *table), or InvalidOid if none does (or there is no such table).
+ */
+static Oid
+view_reading(RangeVar *table_rv, Oid *table)
+{
+	*table = RangeVarGetRelid(table_rv, NoLock, true);
+	if (!OidIsValid(*table) || !CatalogExtensionExists())
+		return InvalidOid;
+	return CatalogViewReading(*table);
+}
+
+/*
  * A table that a maintained view reads cannot get inheritance children:
  * the view's plan, made at CREATE, scans the table alone, while its query
  * would read the children too.  (Partitioned tables are refused as
@@ -243,12 +256,9 @@ refresh_maintained_view(RefreshMatViewStmt *stmt)
 static void
 refuse_child_of_source(RangeVar *parent_rv)
 {
-	Oid			parent = RangeVarGetRelid(parent_rv, NoLock, true);
-	Oid			view;
+	Oid			parent;
+	Oid			view = view_reading(parent_rv, &parent);
 
-	if (!OidIsValid(parent) || !CatalogExtensionExists())
-		return;
-	view = CatalogViewReading(parent);
 	if (OidIsValid(view))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -266,13 +276,12 @@ refuse_child_of_source(RangeVar *parent_rv)
 static void
 refuse_replica_identity(RangeVar *table_rv, ReplicaIdentityStmt *ri)
 {
-	Oid			table = RangeVarGetRelid(table_rv, NoLock, true);
+	Oid			table;
 	Oid			view;
 
-	if (ri->identity_type == REPLICA_IDENTITY_FULL || !OidIsValid(table) ||
-		!CatalogExtensionExists())
+	if (ri->identity_type == REPLICA_IDENTITY_FULL)
 		return;
-	view = CatalogViewReading(table);
+	view = view_reading(table_rv, &table);
 	if (OidIsValid(view))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -287,12 +296,9 @@ refuse_replica_identity(RangeVar *table_rv, ReplicaIdentityStmt *ri)
 static void
 refuse_unlogged(RangeVar *table_rv)
 {
-	Oid			table = RangeVarGetRelid(table_rv, NoLock, true);
-	Oid			view;
+	Oid			table;
+	Oid			view = view_reading(table_rv, &table);
 
-	if (!OidIsValid(table) || !CatalogExtensionExists())
-		return;
-	view = CatalogViewReading(table);
 	if (OidIsValid(view))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
