@@ -3,6 +3,7 @@
 # Ends with one line "N passed, N failed" and a non-zero exit on failure.
 #
 #   bash scripts/test.sh
+#   COORDINATOR_LONG=1 bash scripts/test.sh    # also test/long/ (about 20 minutes)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 install_dependencies
@@ -56,6 +57,18 @@ for t in "$TREE"/test/t/*.pl; do
 		done
 	fi
 done
+
+# Long runs (minutes each: sqlsmith, valgrind, a 10-minute soak), on request
+if [ "${COORDINATOR_LONG:-0}" = 1 ]; then
+	echo "== long"
+	for t in sqlsmith valgrind soak; do
+		set +e
+		bash "$TREE/test/long/$t.sh"
+		rc=$?
+		set -e
+		if [ "$rc" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+	done
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

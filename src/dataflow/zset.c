@@ -54,6 +54,7 @@ RowFromSlot(TupleTableSlot *slot)
 {
 	TupleDesc	desc = slot->tts_tupleDescriptor;
 	Datum	   *values;
+	MinimalTuple tuple;
 	bool		detoast = false;
 
 	slot_getallattrs(slot);
@@ -69,6 +70,10 @@ RowFromSlot(TupleTableSlot *slot)
 	if (!detoast)
 		return heap_form_minimal_tuple(desc, slot->tts_values, slot->tts_isnull);
 
+	/*
+	 * The detoasted copies are only needed to form the tuple: free them, as
+	 * the caller's context may live as long as the view (an arrangement's).
+	 */
 	values = palloc(sizeof(Datum) * desc->natts);
 	for (int i = 0; i < desc->natts; i++)
 	{
@@ -77,7 +82,14 @@ RowFromSlot(TupleTableSlot *slot)
 			VARATT_IS_EXTENDED(DatumGetPointer(values[i])))
 			values[i] = PointerGetDatum(detoast_attr((struct varlena *) DatumGetPointer(values[i])));
 	}
-	return heap_form_minimal_tuple(desc, values, slot->tts_isnull);
+	tuple = heap_form_minimal_tuple(desc, values, slot->tts_isnull);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		if (values[i] != slot->tts_values[i])
+			pfree(DatumGetPointer(values[i]));
+	}
+	pfree(values);
+	return tuple;
 }
 
 /* The part of a MinimalTuple that holds the row (not its length word). */
