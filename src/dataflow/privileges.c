@@ -148,8 +148,8 @@ relkind_word(char relkind)
  * with SQLSTATE 42501.  The check takes no lock (a DROP locks the tables,
  * then the views; a check that locked a view and then its tables would
  * deadlock with it): it reads the view's relcache entry, as the latest
- * invalidations left it.  sources are the tables the dataflow reads.  In a
- * transaction.
+ * invalidations left it (the caller accepts them first).  sources are the
+ * tables the dataflow reads.  In a transaction.
  */
 char *
 DataflowCheckRights(Oid relid, List *sources)
@@ -162,7 +162,6 @@ DataflowCheckRights(Oid relid, List *sources)
 	DataflowSavedUser saved;
 	char	   *denied = NULL;
 
-	AcceptInvalidationMessages();
 	rel = RelationIdGetRelation(relid);
 	if (rel == NULL)
 		return NULL;

@@ -6,11 +6,11 @@
 #
 # The server runs as the `postgres` OS user when we are root (Postgres
 # refuses root), as ourselves otherwise; it listens only on a unix socket in
-# its own directory /tmp/h2-<name>.XXXXXX, so two checks never collide.
+# its own directory /tmp/coordinator-long-<name>.XXXXXX, so two checks never collide.
 # LONG_KEEP=1 keeps the directory (data, logs) after a PASS; after a FAIL it
 # is always kept and its path printed.
 
-# ROOT, PG_BIN, as_root, as_pg, pkg_version, plugin_allow_list_conf
+# ROOT, PG_BIN, as_root, as_pg, pkg_version, init_throwaway_server
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/common.sh"
 
 LONG_NAME=${LONG_NAME:-long}
@@ -35,31 +35,21 @@ long_init_instance() {
 	local name=$1 port=$2 extra=${3:-}
 	LONG_NAME=$name
 	LONG_PORT=$port
-	LONG_DIR=$(mktemp -d "/tmp/h2-$name.XXXXXX")
+	LONG_DIR=$(mktemp -d "/tmp/coordinator-long-$name.XXXXXX")
 	chmod 755 "$LONG_DIR"
 	[ "$(id -u)" = 0 ] && chown "$PG_OS_USER" "$LONG_DIR"
 	LONG_LOG=$LONG_DIR/server.log
 	trap long_on_exit EXIT
 	trap 'exit 130' INT TERM
-	as_pg "$PG_BIN/initdb" -D "$LONG_DIR/data" -A trust -E UTF8 --locale=C.UTF-8 >"$LONG_DIR/initdb.log" 2>&1 ||
-		{ cat "$LONG_DIR/initdb.log"; exit 1; }
-	# output_plugin_libraries only on servers that have it (15.19+):
-	# plugin_allow_list_conf asks the server binary for its settings, the
-	# same list pg_settings shows, without a start and a restart
+	# the common throwaway server (scripts/common.sh), then our settings
+	init_throwaway_server "$LONG_DIR" "$port"
 	as_pg tee -a "$LONG_DIR/data/postgresql.conf" >/dev/null <<CONF
 
 # test/long ($name)
-port = $port
-listen_addresses = ''
-unix_socket_directories = '$LONG_DIR'
-shared_preload_libraries = 'coordinator'
-wal_level = logical
-coordinator.database = 'postgres'
 max_replication_slots = 10
 max_worker_processes = 16
 logging_collector = off
 log_line_prefix = '%m [%p] %b '
-$(plugin_allow_list_conf)
 $extra
 CONF
 }

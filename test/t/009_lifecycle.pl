@@ -23,6 +23,7 @@ use Time::HiRes qw(usleep);
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use CoordinatorNode;
+use LifecycleViews;
 use IPC::Run;
 
 my $nworkers = 2;
@@ -31,53 +32,15 @@ my $node = CoordinatorNode->new('lifecycle',
 
 # Writer rows: id >= 1, amount >= 0, grp in 0..9 (so each is in every view).
 # pgbench rows: ids from 900000001, amounts of either sign, groups moving.
-$node->safe_psql('postgres', q{
-	CREATE EXTENSION coordinator;
-	CREATE TABLE g (grp int PRIMARY KEY, name text);
-	INSERT INTO g SELECT i, 'group ' || i FROM generate_series(0, 9) i;
-	CREATE TABLE t (id int PRIMARY KEY, grp int, amount int);
-	ALTER TABLE g REPLICA IDENTITY FULL;
-	ALTER TABLE t REPLICA IDENTITY FULL;
-	INSERT INTO t SELECT 900000000 + i, i % 10, i % 101 - 50 FROM generate_series(1, 2000) i;
-	CREATE MATERIALIZED VIEW pos WITH (incremental) AS
-		SELECT id, grp, amount * 2 AS doubled FROM t WHERE amount >= 0;
-	CREATE MATERIALIZED VIEW by_grp WITH (incremental) AS
-		SELECT grp, count(*) AS n, sum(amount) AS total FROM t GROUP BY grp;
-	CREATE MATERIALIZED VIEW named WITH (incremental) AS
-		SELECT t.id, g.name, t.amount FROM t JOIN g ON g.grp = t.grp;
-});
+LifecycleViews::create($node, 900000000, 2000);
 
-my %views = (
-	pos    => 'SELECT id, grp, amount * 2 AS doubled FROM t WHERE amount >= 0',
-	by_grp => 'SELECT grp, count(*) AS n, sum(amount) AS total FROM t GROUP BY grp',
-	named  => 'SELECT t.id, g.name, t.amount FROM t JOIN g ON g.grp = t.grp',
-);
+sub wait_running { LifecycleViews::wait_running($node); }
 
-sub wait_running
-{
-	$node->poll_query_until('postgres', q{
-		SELECT count(*) = 3 FROM coordinator.objects WHERE state = 'running'})
-	  or die 'views not running';
-}
-
-# For each view: extra rows in the view, missing rows, rows in the view,
-# rows in the query.  Reads are strict: they wait for every commit so far.
 sub check_views
 {
 	my ($what) = @_;
 	wait_running();
-	for my $v (sort keys %views)
-	{
-		my $q = $views{$v};
-		my ($extra, $missing, $in_view, $in_query) = split /\|/,
-		  $node->safe_psql('postgres', qq{
-			SELECT (SELECT count(*) FROM (TABLE $v EXCEPT ALL $q) a),
-			       (SELECT count(*) FROM ($q EXCEPT ALL TABLE $v) b),
-			       (SELECT count(*) FROM $v),
-			       (SELECT count(*) FROM ($q) c)});
-		is("$extra $missing", '0 0', "$what: $v equals its query");
-		is($in_view, $in_query, "$what: $v has as many rows as its query");
-	}
+	LifecycleViews::check_views($node, $what);
 }
 
 # pgbench: single-row statements in their own transactions (no deadlocks):

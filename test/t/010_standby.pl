@@ -16,62 +16,14 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use CoordinatorNode;
+use LifecycleViews;
 
 my $primary = CoordinatorNode->new('primary', "max_wal_senders = 5\n");
 
-$primary->safe_psql('postgres', q{
-	CREATE EXTENSION coordinator;
-	CREATE TABLE g (grp int PRIMARY KEY, name text);
-	INSERT INTO g SELECT i, 'group ' || i FROM generate_series(0, 9) i;
-	CREATE TABLE t (id int PRIMARY KEY, grp int, amount int);
-	ALTER TABLE g REPLICA IDENTITY FULL;
-	ALTER TABLE t REPLICA IDENTITY FULL;
-	INSERT INTO t SELECT i, i % 10, i % 101 - 50 FROM generate_series(1, 1000) i;
-	CREATE MATERIALIZED VIEW pos WITH (incremental) AS
-		SELECT id, grp, amount * 2 AS doubled FROM t WHERE amount >= 0;
-	CREATE MATERIALIZED VIEW by_grp WITH (incremental) AS
-		SELECT grp, count(*) AS n, sum(amount) AS total FROM t GROUP BY grp;
-	CREATE MATERIALIZED VIEW named WITH (incremental) AS
-		SELECT t.id, g.name, t.amount FROM t JOIN g ON g.grp = t.grp;
-});
+LifecycleViews::create($primary, 0, 1000);
 
-my %views = (
-	pos    => 'SELECT id, grp, amount * 2 AS doubled FROM t WHERE amount >= 0',
-	by_grp => 'SELECT grp, count(*) AS n, sum(amount) AS total FROM t GROUP BY grp',
-	named  => 'SELECT t.id, g.name, t.amount FROM t JOIN g ON g.grp = t.grp',
-);
-
-# "extra missing in_view in_query" for view $v on $node
-sub compare
-{
-	my ($node, $v) = @_;
-	my $q = $views{$v};
-	return $node->safe_psql('postgres', qq{
-		SET statement_timeout = '10s';
-		SELECT (SELECT count(*) FROM (TABLE $v EXCEPT ALL $q) a) || ' ' ||
-		       (SELECT count(*) FROM ($q EXCEPT ALL TABLE $v) b) || ' ' ||
-		       (SELECT count(*) FROM $v) || ' ' ||
-		       (SELECT count(*) FROM ($q) c)});
-}
-
-sub check_views
-{
-	my ($node, $what) = @_;
-	for my $v (sort keys %views)
-	{
-		my ($extra, $missing, $in_view, $in_query) = split / /, compare($node, $v);
-		is("$extra $missing", '0 0', "$what: $v equals its query");
-		is($in_view, $in_query, "$what: $v has as many rows as its query");
-	}
-}
-
-sub wait_running
-{
-	my ($node) = @_;
-	$node->poll_query_until('postgres', q{
-		SELECT count(*) = 3 FROM coordinator.objects WHERE state = 'running'})
-	  or die 'views not running on ' . $node->name;
-}
+sub check_views { LifecycleViews::check_views(@_); }
+sub wait_running { LifecycleViews::wait_running(@_); }
 
 sub dml
 {
