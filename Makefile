@@ -12,6 +12,7 @@ OBJS = \
 	src/capture/plugin.o \
 	src/capture/decoder.o \
 	src/compile/compile.o \
+	src/compile/decorrelate.o \
 	src/dataflow/worker.o \
 	src/dataflow/zset.o \
 	src/dataflow/arrangement.o \

@@ -125,6 +125,25 @@ CREATE FUNCTION coordinator.create_materialized_view(name text, query text)
 COMMENT ON FUNCTION coordinator.create_materialized_view(text, text) IS
     'CREATE MATERIALIZED VIEW name WITH (incremental) AS query, for clients that cannot pass reloptions';
 
+-- The value of a correlated scalar subquery rewritten into a grouped join
+-- (src/compile/decorrelate.c): a group's only row, or 21000 for two rows.
+CREATE FUNCTION coordinator.single_value_transfn(internal, anyelement)
+    RETURNS internal
+    LANGUAGE C IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'coordinator_single_value_transfn';
+CREATE FUNCTION coordinator.single_value_finalfn(internal, anyelement)
+    RETURNS anyelement
+    LANGUAGE C IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'coordinator_single_value_finalfn';
+CREATE AGGREGATE coordinator.single_value(anyelement) (
+    SFUNC = coordinator.single_value_transfn,
+    STYPE = internal,
+    FINALFUNC = coordinator.single_value_finalfn,
+    FINALFUNC_EXTRA
+);
+COMMENT ON AGGREGATE coordinator.single_value(anyelement) IS
+    'the value of the only row of a group; more than one row is an error (21000), as for a scalar subquery';
+
 CREATE FUNCTION coordinator.notify_catalog_change() RETURNS void
     LANGUAGE C STRICT
     AS 'MODULE_PATHNAME', 'coordinator_notify_catalog_change';

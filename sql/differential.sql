@@ -120,7 +120,20 @@ INSERT INTO views VALUES
 ('v76', $$SELECT t1.id, t2.w FROM t1 JOIN t2 ON t1.id = t2.id AND t2.w > (SELECT min(v) FROM t1)$$),
 ('v77', $$SELECT g, ARRAY(SELECT k FROM t3 ORDER BY k NULLS FIRST, name) AS ks FROM t1 WHERE id < 5$$),
 ('v78', $$SELECT g, count(*) AS n FROM t1 WHERE NOT (g = ANY (SELECT k FROM t3 WHERE name IS NOT NULL)) OR EXISTS (SELECT 1 FROM t2 WHERE w > 45) GROUP BY g$$),
-('v79', $$SELECT id, v FROM t1 WHERE v > 45 OR EXISTS (SELECT 1 FROM t2 WHERE t2.id = t1.id AND t2.w > 30)$$);
+('v79', $$SELECT id, v FROM t1 WHERE v > 45 OR EXISTS (SELECT 1 FROM t2 WHERE t2.id = t1.id AND t2.w > 30)$$),
+-- correlated scalar subqueries (rewritten into grouped joins): in the
+-- select list, WHERE and HAVING, several keys, nested, under an outer join,
+-- over no rows (count gives 0), with ORDER BY inside an aggregate
+('v80', $$SELECT id, (SELECT max(w) FROM t2 WHERE t2.k = t1.g) AS mx, (SELECT count(*) FROM t2 WHERE t2.k = t1.g) AS n FROM t1$$),
+('v81', $$SELECT id, v FROM t1 WHERE v > (SELECT avg(w) FROM t2 WHERE t2.id = t1.id AND w IS NOT NULL)$$),
+('v82', $$SELECT g, count(*) AS n, (SELECT string_agg(name, ',' ORDER BY name) FROM t3 WHERE t3.k = t1.g) AS names FROM t1 GROUP BY g$$),
+('v83', $$SELECT k, name FROM t3 WHERE (SELECT count(*) FROM t1 WHERE t1.g = t3.k AND t1.v > 10) > 1 OR name LIKE 'x%'$$),
+('v84', $$SELECT id, s, (SELECT sum(v) FROM t1 x WHERE x.g = t1.g AND x.s = t1.s) AS same FROM t1$$),
+('v85', $$SELECT k, (SELECT max((SELECT count(*) FROM t2 WHERE t2.k = t1.id)) FROM t1 WHERE t1.g = t3.k) AS deepest FROM t3$$),
+('v86', $$SELECT g, sum(v) AS s FROM t1 GROUP BY g HAVING sum(v) > (SELECT sum(w) FROM t2 WHERE t2.k = t1.g)$$),
+('v87', $$SELECT t3.k, t2.id, (SELECT count(v) FROM t1 WHERE t1.g = t2.k) AS n FROM t3 LEFT JOIN t2 ON t2.k = t3.k$$),
+('v88', $$SELECT id, (SELECT count(*) FROM t3 WHERE t3.name = t1.s || '') AS c, (SELECT bool_and(w > 10) FROM t2 WHERE t2.id = t1.id + 1) AS b FROM t1$$),
+('v89', $$SELECT id, g, v FROM t1 WHERE v = (SELECT max(v) FROM t1 x WHERE x.g = t1.g)$$);
 
 -- create them all; a refusal here is a test failure
 DO $$

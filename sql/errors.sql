@@ -64,4 +64,21 @@ SELECT * FROM named ORDER BY g;
 DELETE FROM big WHERE g = 2 AND v = 5;
 SELECT * FROM named ORDER BY g;
 
+-- the same for a correlated one (a grouped join, see decorrelate.c): two
+-- rows for a key is the error, even for a key no outer row has
+CREATE TABLE names (g int, name text);
+INSERT INTO names VALUES (1, 'one'), (2, 'two');
+CREATE MATERIALIZED VIEW labelled WITH (incremental) AS
+  SELECT g, v, (SELECT name FROM names WHERE names.g = big.g) AS name FROM big;
+SELECT * FROM labelled ORDER BY g, v;
+INSERT INTO names VALUES (2, 'deux');
+SELECT * FROM labelled ORDER BY g, v;
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM names WHERE name = 'two';
+SELECT * FROM labelled ORDER BY g, v;
+INSERT INTO names VALUES (7, 'seven'), (7, 'sept');
+SELECT * FROM labelled ORDER BY g, v;
+DELETE FROM names WHERE name = 'sept';
+SELECT * FROM labelled ORDER BY g, v;
+
 DROP SCHEMA er CASCADE;

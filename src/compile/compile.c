@@ -17,7 +17,8 @@
  * (../dataflow/graph.c maps each node to an operator).  The planner does
  * the work a dataflow compiler would: it expands views, pulls up
  * subqueries, turns EXISTS and IN into semi- and anti-joins and resolves
- * every operator and function.  The plan is checked node by node here,
+ * every operator and function; correlated scalar subqueries, which it
+ * would leave as SubPlans, are rewritten into joins first (decorrelate.c).  The plan is checked node by node here,
  * so that what the dataflow cannot maintain is refused at CREATE, and
  * stored with nodeToString (for introspection).  A worker compiles the
  * view again when it builds the dataflow, from the query the view's rule
@@ -302,6 +303,7 @@ prepare_query(Query *query)
 		check_source(rte->relid, rte->inh);
 	}
 	query_tree_walker(query, prepare_walker, NULL, 0);
+	CompileDecorrelate(query);
 }
 
 static bool
@@ -339,7 +341,7 @@ check_expressions_walker(Node *node, CheckContext *context)
 		SubPlan    *sp = (SubPlan *) node;
 
 		if (sp->parParam != NIL || sp->args != NIL)
-			refuse("a correlated subquery that is not a join (a correlated scalar subquery, or a correlated subquery under OR or in the select list)", -1);
+			refuse("a correlated subquery that cannot be rewritten as a join (correlate it by equalities ANDed in its WHERE, without GROUP BY, HAVING, DISTINCT or LIMIT)", -1);
 		if (sp->subLinkType == MULTIEXPR_SUBLINK || sp->subLinkType == CTE_SUBLINK)
 			refuse("this subquery", -1);
 		check_plan(context->stmt, list_nth(context->stmt->subplans, sp->plan_id - 1),

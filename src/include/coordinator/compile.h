@@ -26,6 +26,9 @@ typedef struct CompiledView
 extern CompiledView *CompileView(Query *query, const char *source_text,
 								 bool check_rights);
 extern Query *CompileStoredQuery(Relation rel);
+
+/* decorrelate.c */
+extern void CompileDecorrelate(Query *query);
 extern char *CompiledViewToString(CompiledView *view);
 extern PlannedStmt *CompiledPlanFromString(const char *plan);
 
