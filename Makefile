@@ -21,6 +21,7 @@ OBJS = \
 	src/dataflow/map.o \
 	src/dataflow/join.o \
 	src/dataflow/reduce.o \
+	src/dataflow/aggregate.o \
 	src/dataflow/feeder.o \
 	src/dataflow/subplan.o \
 	src/dataflow/sink.o \

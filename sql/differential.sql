@@ -133,7 +133,11 @@ INSERT INTO views VALUES
 ('v86', $$SELECT g, sum(v) AS s FROM t1 GROUP BY g HAVING sum(v) > (SELECT sum(w) FROM t2 WHERE t2.k = t1.g)$$),
 ('v87', $$SELECT t3.k, t2.id, (SELECT count(v) FROM t1 WHERE t1.g = t2.k) AS n FROM t3 LEFT JOIN t2 ON t2.k = t3.k$$),
 ('v88', $$SELECT id, (SELECT count(*) FROM t3 WHERE t3.name = t1.s || '') AS c, (SELECT bool_and(w > 10) FROM t2 WHERE t2.id = t1.id + 1) AS b FROM t1$$),
-('v89', $$SELECT id, g, v FROM t1 WHERE v = (SELECT max(v) FROM t1 x WHERE x.g = t1.g)$$);
+('v89', $$SELECT id, g, v FROM t1 WHERE v = (SELECT max(v) FROM t1 x WHERE x.g = t1.g)$$),
+-- aggregates kept as states (count, sum, avg of integers): a global one
+-- that is often over no rows, FILTER, HAVING
+('v90', $$SELECT count(*) AS n, sum(v) AS total, avg(v) AS mean, count(v) FILTER (WHERE v < 0) AS neg FROM t1 WHERE v > 90$$),
+('v91', $$SELECT k, sum(w) AS s, avg(w) AS a, count(*) AS n FROM t2 GROUP BY k HAVING sum(w) > 20$$);
 
 -- create them all; a refusal here is a test failure
 DO $$

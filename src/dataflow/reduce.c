@@ -20,6 +20,10 @@
  * A group without grouping columns (a global aggregate, a LIMIT) always
  * exists, so a global aggregate over no rows gives Postgres's answer.
  *
+ * An Agg whose aggregates can all be inverted (count, sum and avg of
+ * integers, aggregate.c) keeps per-group states instead of the rows, and
+ * a change costs one transition per aggregate.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -42,6 +46,7 @@ typedef struct ReduceOpState
 	TupleTableSlot *slot_b;
 	TupleTableSlot *input;
 	Arrangement *arr;
+	LinearAggs *linear;			/* invertible aggregates: no rows kept */
 	ArrGroup   *global;			/* the one group when nkeys == 0 */
 	List	   *retired;		/* outputs retracted in tick retired_tick:
 								 * their tuples are in its delta */
@@ -87,6 +92,61 @@ key_hash(ReduceOpState *rs, MinimalTuple row)
 		h = (h << 1 | h >> 31) ^ kh;
 	}
 	return h;
+}
+
+/* The group's output from its aggregates' states (rs->linear). */
+static void
+evaluate_linear(DataflowOp *op, Dataflow *df, ArrGroup *g)
+{
+	ReduceOpState *rs = op->state;
+	MemoryContext context = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		TupleTableSlot *out = LinearAggsProject(rs->linear, g);
+
+		if (out != NULL)
+		{
+			MemoryContextSwitchTo(rs->arr->context);
+			g->output = list_make1(RowFromSlot(out));
+		}
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata = DataErrorCatch(df, context, 1);
+
+		if (edata == NULL)
+			PG_RE_THROW();
+		g->error = MemoryContextStrdup(rs->arr->context, edata->message);
+		g->error_code = edata->sqlerrcode;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(context);
+	if (g->output != NIL)
+		ZSetAdd(&op->delta, linitial(g->output), 1);
+}
+
+/*
+ * Add a row to its group's aggregate states (rs->linear).  A data error in
+ * the aggregates' arguments leaves the row out, counted as an error with
+ * its weight.
+ */
+static void
+update_linear(ReduceOpState *rs, Dataflow *df, ArrGroup *g, MinimalTuple row,
+			  int64 diff)
+{
+	MemoryContext context = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		LinearAggsUpdate(rs->linear, g, row, diff);
+	}
+	PG_CATCH();
+	{
+		if (DataErrorCatch(df, context, diff) == NULL)
+			PG_RE_THROW();
+	}
+	PG_END_TRY();
 }
 
 /* Run the node over the group's rows; its output replaces the group's. */
@@ -184,7 +244,10 @@ reduce_step(DataflowOp *op, Dataflow *df)
 
 		g = rs->nkeys == 0 ? rs->global :
 			ArrangementGroup(rs->arr, key_hash(rs, row), row, true);
-		ArrangementUpdate(rs->arr, g, row, in->rows[i].diff);
+		if (rs->linear != NULL)
+			update_linear(rs, df, g, row, in->rows[i].diff);
+		else
+			ArrangementUpdate(rs->arr, g, row, in->rows[i].diff);
 		if (!g->dirty)
 		{
 			g->dirty = true;
@@ -216,8 +279,15 @@ reduce_step(DataflowOp *op, Dataflow *df)
 			g->error = NULL;
 		}
 
-		if (g->rows == NULL && g != rs->global)
+		if (g != rs->global &&
+			(rs->linear != NULL ? LinearAggsEmpty(g) : g->rows == NULL))
+		{
+			if (rs->linear != NULL)
+				LinearAggsFree(rs->linear, g);
 			ArrangementRemoveGroup(rs->arr, g);
+		}
+		else if (rs->linear != NULL)
+			evaluate_linear(op, df, g);
 		else
 			evaluate(op, df, g);
 	}
@@ -330,6 +400,11 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 	rs->input = MakeSingleTupleTableSlot(input->desc, &TTSOpsMinimalTuple);
 	rs->arr = DataflowArrange(df, plan, "reduce groups",
 							  rs->nkeys > 0 ? key_equal : NULL, rs);
+	if (IsA(plan, Agg))
+		rs->linear = LinearAggsCreate((AggState *) rs->node, rs->nkeys, rs->keycols,
+									  input->desc, rs->arr->context);
+	if (rs->linear != NULL)
+		rs->arr->name = "reduce aggregate states";
 	if (rs->nkeys == 0)
 		rs->global = ArrangementGroup(rs->arr, 0, NULL, true);
 	op->inputs = list_make1(input);

@@ -81,6 +81,7 @@ struct ArrGroup
 	List	   *output;			/* reduce: MinimalTuples last emitted */
 	char	   *error;			/* reduce: data error last emitted */
 	int			error_code;
+	void	   *extra;			/* reduce: invertible aggregates' states */
 };
 
 typedef bool (*ArrKeyEqual) (void *arg, MinimalTuple a, MinimalTuple b);
@@ -212,6 +213,17 @@ extern DataflowOp *UnitCreate(Dataflow *df);
 extern DataflowOp *UnionCreate(Dataflow *df, Plan *plan, List *inputs);
 extern DataflowOp *JoinCreate(Dataflow *df, Join *plan, DataflowOp *outer, DataflowOp *inner);
 extern DataflowOp *ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input);
+
+/* aggregate.c: invertible aggregates, per-group states instead of rows */
+typedef struct LinearAggs LinearAggs;
+
+extern LinearAggs *LinearAggsCreate(AggState *node, int nkeys, AttrNumber *keycols,
+									TupleDesc input, MemoryContext context);
+extern void LinearAggsUpdate(LinearAggs *la, ArrGroup *g, MinimalTuple row,
+							 int64 diff);
+extern bool LinearAggsEmpty(ArrGroup *g);
+extern void LinearAggsFree(LinearAggs *la, ArrGroup *g);
+extern TupleTableSlot *LinearAggsProject(LinearAggs *la, ArrGroup *g);
 
 /* feeder.c: a plan node that returns rows given to it, for reduce */
 extern Plan *FeederPlan(TupleDesc desc);
