@@ -284,18 +284,27 @@ SinkEnd(void)
 }
 
 /*
- * Insert one copy of the row in slot (any slot type of rel's row type);
- * hash is its RowHash.
+ * Write one copy of the row in slot (any slot type of rel's row type);
+ * hash is its RowHash.  If replace is not NULL, the new copy replaces the
+ * tuple at replace, taken out of the index by sink_take: one heap update,
+ * HOT when the indexed columns are unchanged and the page has room,
+ * instead of a delete, an insert and its index entries.
  */
 static void
-sink_insert(Sink *sink, Relation rel, TupleTableSlot *slot, uint64 hash)
+sink_insert(Sink *sink, Relation rel, TupleTableSlot *slot, uint64 hash,
+			ItemPointer replace)
 {
 	TupleTableSlot *heapslot = apply.heapslot;
+	bool		update_indexes = true;
 	List	   *recheck;
 
 	ExecCopySlot(heapslot, slot);
-	table_tuple_insert(rel, heapslot, GetCurrentCommandId(true), 0, NULL);
-	if (apply.rri->ri_NumIndices > 0)
+	if (replace != NULL)
+		simple_table_tuple_update(rel, replace, heapslot, GetActiveSnapshot(),
+								  &update_indexes);
+	else
+		table_tuple_insert(rel, heapslot, GetCurrentCommandId(true), 0, NULL);
+	if (update_indexes && apply.rri->ri_NumIndices > 0)
 	{
 		recheck = ExecInsertIndexTuples(apply.rri, heapslot, apply.estate,
 										false, false, NULL, NIL);
@@ -305,12 +314,13 @@ sink_insert(Sink *sink, Relation rel, TupleTableSlot *slot, uint64 hash)
 }
 
 /*
- * Delete one copy of the row in slot (hash is its RowHash).  ERRORs if the
- * heap holds none: the view and its dataflow disagree, and only a rebuild
- * can repair that.
+ * Find one copy of the row in slot (hash is its RowHash) and take it out of
+ * the index; the caller deletes or replaces the tuple at the TID returned.
+ * ERRORs if the heap holds none: the view and its dataflow disagree, and
+ * only a rebuild can repair that.
  */
-static void
-sink_delete(Sink *sink, Relation rel, TupleTableSlot *slot, uint64 hash)
+static ItemPointerData
+sink_take(Sink *sink, Relation rel, TupleTableSlot *slot, uint64 hash)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	SinkEntry  *entry;
@@ -329,7 +339,6 @@ sink_delete(Sink *sink, Relation rel, TupleTableSlot *slot, uint64 hash)
 					  apply.fetchslot->tts_values, apply.fetchslot->tts_isnull))
 			continue;
 
-		simple_heap_delete(rel, &tid);
 		if (entry->nextra == 0)
 			hash_search(sink->rows, &hash, HASH_REMOVE, NULL);
 		else
@@ -341,7 +350,7 @@ sink_delete(Sink *sink, Relation rel, TupleTableSlot *slot, uint64 hash)
 			else
 				entry->extra[i] = last;
 		}
-		return;
+		return tid;
 	}
 
 	ereport(ERROR,
@@ -349,6 +358,7 @@ sink_delete(Sink *sink, Relation rel, TupleTableSlot *slot, uint64 hash)
 			 errmsg("maintained view \"%s\" is out of sync with its dataflow",
 					RelationGetRelationName(rel)),
 			 errdetail("A row to be deleted is not in the view.")));
+	pg_unreachable();
 }
 
 /* Delete every row of the view (TRUNCATE of its source). */
@@ -474,13 +484,18 @@ RowDeltaConsume(RowDelta *delta, TupleTableSlot *slot)
 }
 
 /*
- * Write the consolidated delta to the sink: deletions first, then
- * insertions; rows whose weights summed to zero cost nothing.
+ * Write the consolidated delta to the sink: the copies to delete are found
+ * first, then each insertion replaces one of them (an update of that
+ * tuple) while any are left, and the rest are deleted; rows whose weights
+ * summed to zero cost nothing.
  */
 void
 RowDeltaApply(RowDelta *delta, Sink *sink, Relation rel)
 {
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(delta->desc, &TTSOpsMinimalTuple);
+	ItemPointerData *taken = NULL;
+	int			ntaken = 0;
+	int			maxtaken = 0;
 
 	for (int pass = 0; pass < 2; pass++)
 	{
@@ -497,15 +512,29 @@ RowDeltaApply(RowDelta *delta, Sink *sink, Relation rel)
 				ExecStoreMinimalTuple(row->tuple, slot, false);
 				for (int64 n = Abs(row->weight); n > 0; n--)
 				{
-					if (row->weight < 0)
-						sink_delete(sink, rel, slot, entry->hash);
-					else
-						sink_insert(sink, rel, slot, entry->hash);
+					if (row->weight > 0)
+					{
+						sink_insert(sink, rel, slot, entry->hash,
+									ntaken > 0 ? &taken[--ntaken] : NULL);
+						continue;
+					}
+					if (ntaken == maxtaken)
+					{
+						maxtaken = Max(16, maxtaken * 2);
+						taken = taken == NULL ?
+							palloc(maxtaken * sizeof(ItemPointerData)) :
+							repalloc(taken, maxtaken * sizeof(ItemPointerData));
+					}
+					taken[ntaken++] = sink_take(sink, rel, slot, entry->hash);
 				}
 			}
 			CHECK_FOR_INTERRUPTS();
 		}
 	}
+	while (ntaken > 0)
+		simple_heap_delete(rel, &taken[--ntaken]);
+	if (taken != NULL)
+		pfree(taken);
 	ExecDropSingleTupleTableSlot(slot);
 }
 

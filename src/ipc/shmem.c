@@ -219,8 +219,12 @@ CoordinatorXactCallback(XactEvent event, void *arg)
 				last_commit_end = XactLastCommitEnd;
 				if (!CoordinatorIsOwnProcess)
 					OracleApplyWrite(last_commit_end);
+				/* a worker's own writes are never decoded: no need to wake it */
 				for (int i = 0; i < coordinator_dataflow_workers; i++)
-					CoordinatorWakeWorker(i);
+				{
+					if (Coordinator->workers[i].latch != MyLatch)
+						CoordinatorWakeWorker(i);
+				}
 			}
 			break;
 		case XACT_EVENT_ABORT:
