@@ -26,10 +26,10 @@ typedef struct CompiledView
 extern CompiledView *CompileView(Query *query, const char *source_text,
 								 bool check_rights);
 extern Query *CompileStoredQuery(Relation rel);
-
-/* decorrelate.c */
-extern void CompileDecorrelate(Query *query);
 extern char *CompiledViewToString(CompiledView *view);
 extern PlannedStmt *CompiledPlanFromString(const char *plan);
+
+/* decorrelate.c: correlated scalar subqueries become joins */
+extern void CompileDecorrelate(Query *query);
 
 #endif							/* COORDINATOR_COMPILE_H */
