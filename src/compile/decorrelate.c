@@ -45,7 +45,6 @@
  */
 #include "postgres.h"
 
-#include "catalog/namespace.h"
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
@@ -330,6 +329,9 @@ decorrelate_sublink(SubLink *sublink, DecorrelateContext *ctx)
 	List	   *colnames = NIL;
 	List	   *quals = NIL;
 	TargetEntry *value;
+	Var		   *v;
+	CaseExpr   *c;
+	CaseWhen   *when;
 	Index		rtindex;
 	int			nkeys;
 	int			i;
@@ -379,29 +381,26 @@ decorrelate_sublink(SubLink *sublink, DecorrelateContext *ctx)
 	join->rtindex = 0;			/* no RTE: nothing refers to the join */
 	ctx->joins = lappend(ctx->joins, join);
 
+	/* no row: NULL, as the LEFT JOIN gives it */
 	value = value_entry(sub);
-	{
-		Var		   *v = makeVar(rtindex, nkeys + 1, exprType((Node *) value->expr),
-								exprTypmod((Node *) value->expr),
-								exprCollation((Node *) value->expr), 0);
-		CaseExpr   *c;
-		CaseWhen   *when;
+	v = makeVar(rtindex, nkeys + 1, exprType((Node *) value->expr),
+				exprTypmod((Node *) value->expr),
+				exprCollation((Node *) value->expr), 0);
+	if (!sub->hasAggs)
+		return (Node *) v;
 
-		if (!sub->hasAggs)
-			return (Node *) v;	/* no row: NULL, as the LEFT JOIN gives */
-
-		when = makeNode(CaseWhen);
-		when->expr = (Expr *) makeVar(rtindex, nkeys + 2, BOOLOID, -1, InvalidOid, 0);
-		when->result = (Expr *) v;
-		when->location = -1;
-		c = makeNode(CaseExpr);
-		c->casetype = v->vartype;
-		c->casecollid = v->varcollid;
-		c->args = list_make1(when);
-		c->defresult = (Expr *) empty_subquery(sublink, &corr);
-		c->location = sublink->location;
-		return (Node *) c;
-	}
+	/* with aggregates, no row is the subquery's value over no rows */
+	when = makeNode(CaseWhen);
+	when->expr = (Expr *) makeVar(rtindex, nkeys + 2, BOOLOID, -1, InvalidOid, 0);
+	when->result = (Expr *) v;
+	when->location = -1;
+	c = makeNode(CaseExpr);
+	c->casetype = v->vartype;
+	c->casecollid = v->varcollid;
+	c->args = list_make1(when);
+	c->defresult = (Expr *) empty_subquery(sublink, &corr);
+	c->location = sublink->location;
+	return (Node *) c;
 }
 
 static Node *

@@ -59,8 +59,7 @@ typedef struct LinearAgg
 	Oid			transtype;
 	int16		translen;
 	bool		transbyval;
-	Datum		initval;
-	bool		initnull;
+	Datum		initval;		/* never NULL: see linear_agg */
 	int16		resultlen;
 	bool		resultbyval;
 	FunctionCallInfo fcinfo;	/* for transfn and invtransfn */
@@ -76,14 +75,14 @@ struct LinearAggs
 								 * expect it */
 	TupleTableSlot *key;		/* a group's key row, likewise */
 	TupleTableSlot *nulls;		/* the key row of a group without rows */
+	bool	   *pass;			/* per aggregate: does the row pass FILTER */
 	MemoryContext context;		/* the states */
 };
 
 /* per group: its row count, then a state per aggregate */
 typedef struct LinearState
 {
-	Datum		value;
-	bool		isnull;
+	Datum		value;			/* never NULL */
 	int64		count;			/* inputs in the state (non-NULL if strict) */
 } LinearState;
 
@@ -117,6 +116,8 @@ linear_agg(LinearAggs *la, LinearAgg *agg, Aggref *aggref)
 	Form_pg_aggregate form;
 	Datum		initval;
 	bool		initnull;
+	Oid			input;
+	Oid			ioparam;
 	ListCell   *lc;
 	int			i;
 
@@ -127,7 +128,9 @@ linear_agg(LinearAggs *la, LinearAgg *agg, Aggref *aggref)
 	if (!HeapTupleIsValid(tuple))
 		return false;
 	form = (Form_pg_aggregate) GETSTRUCT(tuple);
-	if (!invertible(form->aggmtransfn) || form->aggmfinalextra)
+	initval = SysCacheGetAttr(AGGFNOID, tuple, Anum_pg_aggregate_aggminitval, &initnull);
+	/* all of invertible()'s have an initial state, so states are never NULL */
+	if (!invertible(form->aggmtransfn) || form->aggmfinalextra || initnull)
 	{
 		ReleaseSysCache(tuple);
 		return false;
@@ -137,18 +140,10 @@ linear_agg(LinearAggs *la, LinearAgg *agg, Aggref *aggref)
 	if (OidIsValid(form->aggmfinalfn))
 		fmgr_info(form->aggmfinalfn, &agg->finalfn);
 	agg->transtype = form->aggmtranstype;
-	initval = SysCacheGetAttr(AGGFNOID, tuple, Anum_pg_aggregate_aggminitval, &initnull);
 	get_typlenbyval(agg->transtype, &agg->translen, &agg->transbyval);
-	agg->initnull = initnull;
-	if (!initnull)
-	{
-		Oid			input;
-		Oid			ioparam;
-
-		getTypeInputInfo(agg->transtype, &input, &ioparam);
-		agg->initval = OidInputFunctionCall(input, TextDatumGetCString(initval),
-											ioparam, -1);
-	}
+	getTypeInputInfo(agg->transtype, &input, &ioparam);
+	agg->initval = OidInputFunctionCall(input, TextDatumGetCString(initval),
+										ioparam, -1);
 	ReleaseSysCache(tuple);
 	get_typlenbyval(aggref->aggtype, &agg->resultlen, &agg->resultbyval);
 
@@ -233,48 +228,30 @@ LinearAggsCreate(AggState *node, int nkeys, AttrNumber *keycols,
 	la->input = MakeSingleTupleTableSlot(input, ops);
 	la->key = MakeSingleTupleTableSlot(input, ops);
 	la->nulls = ExecStoreAllNullTuple(MakeSingleTupleTableSlot(input, ops));
+	la->pass = palloc(sizeof(bool) * Max(la->naggs, 1));
 	la->context = context;
 	return la;
 }
 
-/* Make value (a transition's result) the state, copied if it is new. */
+/* Make value (a transition's result, or the initial state) the state. */
 static void
 set_state(LinearAgg *agg, LinearState *st, Datum value, MemoryContext context)
 {
 	Datum		old = st->value;
-	bool		oldnull = st->isnull;
 	MemoryContext caller;
 
-	st->isnull = false;
 	if (agg->transbyval)
 	{
 		st->value = value;
 		return;
 	}
-	if (!oldnull && DatumGetPointer(old) == DatumGetPointer(value))
+	if (DatumGetPointer(old) == DatumGetPointer(value))
 		return;					/* changed in place */
 	caller = MemoryContextSwitchTo(context);
 	st->value = datumCopy(value, false, agg->translen);
 	MemoryContextSwitchTo(caller);
-	if (!oldnull)
+	if (DatumGetPointer(old) != NULL)
 		pfree(DatumGetPointer(old));
-}
-
-static void
-reset_state(LinearAgg *agg, LinearState *st, MemoryContext context)
-{
-	if (!agg->transbyval && !st->isnull)
-		pfree(DatumGetPointer(st->value));
-	st->isnull = true;
-	st->count = 0;
-	if (!agg->initnull)
-	{
-		MemoryContext old = MemoryContextSwitchTo(context);
-
-		st->value = datumCopy(agg->initval, agg->transbyval, agg->translen);
-		st->isnull = false;
-		MemoryContextSwitchTo(old);
-	}
 }
 
 /* The group's state, created in its initial form on first use. */
@@ -289,10 +266,7 @@ group_state(LinearAggs *la, ArrGroup *g)
 									offsetof(LinearGroup, states) +
 									sizeof(LinearState) * la->naggs);
 		for (int i = 0; i < la->naggs; i++)
-		{
-			lg->states[i].isnull = true;
-			reset_state(&la->aggs[i], &lg->states[i], la->context);
-		}
+			set_state(&la->aggs[i], &lg->states[i], la->aggs[i].initval, la->context);
 		g->extra = lg;
 	}
 	return lg;
@@ -315,24 +289,15 @@ transition(LinearAggs *la, LinearAgg *agg, LinearState *st, bool add)
 				return;
 		}
 	}
-	if (add)
+	if (!add)
 	{
-		if (fn->fn_strict && st->isnull)
-		{
-			/* the first value becomes the state, as in nodeAgg.c */
-			set_state(agg, st, fcinfo->args[1].value, la->context);
-			st->count = 1;
-			return;
-		}
-	}
-	else
-	{
-		if (st->count <= 0 || st->isnull)
+		if (st->count <= 0)
 			elog(ERROR, "coordinator: removing a value an aggregate does not hold");
 		if (st->count == 1)
 		{
 			/* the last value: back to the initial state, as WindowAgg does */
-			reset_state(agg, st, la->context);
+			set_state(agg, st, agg->initval, la->context);
+			st->count = 0;
 			return;
 		}
 	}
@@ -340,7 +305,7 @@ transition(LinearAggs *la, LinearAgg *agg, LinearState *st, bool add)
 	InitFunctionCallInfoData(*fcinfo, fn, agg->nargs + 1, InvalidOid,
 							 (Node *) la->node, NULL);
 	fcinfo->args[0].value = st->value;
-	fcinfo->args[0].isnull = st->isnull;
+	fcinfo->args[0].isnull = false;
 	old = MemoryContextSwitchTo(la->econtext->ecxt_per_tuple_memory);
 	result = FunctionCallInvoke(fcinfo);
 	MemoryContextSwitchTo(old);
@@ -389,7 +354,7 @@ void
 LinearAggsUpdate(LinearAggs *la, ArrGroup *g, MinimalTuple row, int64 diff)
 {
 	LinearGroup *lg = group_state(la, g);
-	bool	   *pass = palloc(sizeof(bool) * Max(la->naggs, 1));
+	bool	   *pass = la->pass;
 
 	ResetExprContext(la->econtext);
 	ExecForceStoreMinimalTuple(row, la->input, false);
@@ -405,7 +370,6 @@ LinearAggsUpdate(LinearAggs *la, ArrGroup *g, MinimalTuple row, int64 diff)
 	}
 	ResetExprContext(la->econtext);
 	ExecClearTuple(la->input);
-	pfree(pass);
 }
 
 /* Does group g hold no rows? */
@@ -429,7 +393,7 @@ LinearAggsFree(LinearAggs *la, ArrGroup *g)
 		return;
 	for (int i = 0; i < la->naggs; i++)
 	{
-		if (!la->aggs[i].transbyval && !lg->states[i].isnull)
+		if (!la->aggs[i].transbyval)
 			pfree(DatumGetPointer(lg->states[i].value));
 	}
 	pfree(lg);
@@ -461,23 +425,17 @@ LinearAggsProject(LinearAggs *la, ArrGroup *g)
 		{
 			LOCAL_FCINFO(fcinfo, 1);
 
-			if (agg->finalfn.fn_strict && st->isnull)
-			{
-				*value = (Datum) 0;
-				*isnull = true;
-				continue;
-			}
 			InitFunctionCallInfoData(*fcinfo, &agg->finalfn, 1, InvalidOid,
 									 (Node *) la->node, NULL);
 			fcinfo->args[0].value = st->value;
-			fcinfo->args[0].isnull = st->isnull;
+			fcinfo->args[0].isnull = false;
 			*value = FunctionCallInvoke(fcinfo);
 			*isnull = fcinfo->isnull;
 		}
 		else
 		{
 			*value = st->value;
-			*isnull = st->isnull;
+			*isnull = false;
 		}
 	}
 	econtext->ecxt_outertuple = la->nulls;
