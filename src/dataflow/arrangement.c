@@ -13,37 +13,144 @@
  * owner provides one (a reduce: groups follow the type's equality, as in
  * GROUP BY); without one, rows with the same key hash form one group and
  * the owner tests candidate matches itself (a join evaluates its clauses).
+ * Either way a row's group is a function of the row, so a row is found by
+ * its image alone.
+ *
+ * The layout is compact, because an arrangement can hold every row of a
+ * large table (issue 8's aim: at most twice the heap).  A row is one
+ * allocation: its links and multiplicity, then its MinimalTuple inline (and,
+ * where the owner counts matches, the count after it); its hash lives in
+ * the tuple's padding, which no comparison reads.  Rows, groups and key
+ * rows are carved from large blocks, without chunk headers or rounding to
+ * powers of two, and freed to one free list per size.  Both tables are
+ * chained, with bucket arrays that double as they fill.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "utils/hsearch.h"
 #include "utils/memutils.h"
 
 #include "coordinator/dataflow.h"
 
-typedef struct GroupSlot
-{
-	uint32		keyhash;		/* hash key */
-	ArrGroup   *groups;
-} GroupSlot;
+#define FIRST_BLOCK		(8 * 1024)
+#define MAX_BLOCK		(1024 * 1024)
+#define FIRST_BUCKETS	64
 
-typedef struct RowSlot
-{
-	uint32		rowhash;		/* hash key */
-	ArrRow	   *rows;
-} RowSlot;
+/*
+ * The row hash of an arranged row, in its MinimalTuple's padding: the
+ * bytes between t_len and t_infomask2, which RowImageEqual and
+ * RowImageHash do not read and the executor ignores.
+ */
+#define TUPLE_HASH(t) \
+	(*(uint32 *) ((char *) (t) + offsetof(MinimalTupleData, mt_padding)))
+StaticAssertDecl(offsetof(MinimalTupleData, mt_padding) % sizeof(uint32) == 0 &&
+				 offsetof(MinimalTupleData, mt_padding) + sizeof(uint32) <=
+				 MINIMAL_TUPLE_DATA_OFFSET,
+				 "the row hash must fit in a MinimalTuple's padding");
+StaticAssertDecl(sizeof(ArrRow) == MAXALIGN(sizeof(ArrRow)),
+				 "an arranged row's tuple must be aligned");
 
-static HTAB *
-uint32_table(const char *name, Size entrysize, MemoryContext context)
+/* Bytes of an arranged row whose tuple is len bytes long. */
+static inline Size
+row_size(Arrangement *a, uint32 len)
 {
-	HASHCTL		ctl;
+	return sizeof(ArrRow) + MAXALIGN(len) + (a->matches ? sizeof(int64) : 0);
+}
 
-	ctl.keysize = sizeof(uint32);
-	ctl.entrysize = entrysize;
-	ctl.hcxt = context;
-	return hash_create(name, 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+/* size bytes, MAXALIGNed, from a free list or the current block. */
+static void *
+arr_alloc(Arrangement *a, Size size)
+{
+	void	   *p;
+
+	size = MAXALIGN(size);
+	if (size > ARR_SMALL_LIMIT)
+		return MemoryContextAlloc(a->context, size);
+	p = a->free[size / MAXIMUM_ALIGNOF];
+	if (p != NULL)
+	{
+		a->free[size / MAXIMUM_ALIGNOF] = *(void **) p;
+		return p;
+	}
+	if (a->block_left < size)
+	{
+		/* the rest of the block goes to the free list of its size */
+		if (a->block_left > 0)
+		{
+			*(void **) a->block = a->free[a->block_left / MAXIMUM_ALIGNOF];
+			a->free[a->block_left / MAXIMUM_ALIGNOF] = a->block;
+		}
+		a->block = MemoryContextAlloc(a->context, a->next_block);
+		a->block_left = a->next_block;
+		a->next_block = Min(a->next_block * 2, MAX_BLOCK);
+	}
+	p = a->block;
+	a->block += size;
+	a->block_left -= size;
+	return p;
+}
+
+static void
+arr_free(Arrangement *a, void *p, Size size)
+{
+	size = MAXALIGN(size);
+	if (size > ARR_SMALL_LIMIT)
+	{
+		pfree(p);
+		return;
+	}
+	*(void **) p = a->free[size / MAXIMUM_ALIGNOF];
+	a->free[size / MAXIMUM_ALIGNOF] = p;
+}
+
+static void **
+new_buckets(Arrangement *a, Size n)
+{
+	return MemoryContextAllocExtended(a->context, n * sizeof(void *),
+									  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+}
+
+/*
+ * Double a chained table whose entries link to the next one at
+ * link_offset; hash gives an entry's hash.
+ */
+static void
+table_grow(Arrangement *a, ArrTable *t, Size link_offset, uint32 (*hash) (void *))
+{
+	Size		nbuckets = ((Size) t->mask + 1) * 2;
+	void	  **buckets = new_buckets(a, nbuckets);
+
+	for (Size i = 0; i <= t->mask; i++)
+	{
+		void	   *e = t->buckets[i];
+
+		while (e != NULL)
+		{
+			void	  **link = (void **) ((char *) e + link_offset);
+			void	   *next = *link;
+			Size		b = hash(e) & (nbuckets - 1);
+
+			*link = buckets[b];
+			buckets[b] = e;
+			e = next;
+		}
+	}
+	pfree(t->buckets);
+	t->buckets = buckets;
+	t->mask = nbuckets - 1;
+}
+
+static uint32
+row_hash(void *e)
+{
+	return TUPLE_HASH(ArrRowTuple((ArrRow *) e));
+}
+
+static uint32
+group_hash(void *e)
+{
+	return ((ArrGroup *) e)->keyhash;
 }
 
 Arrangement *
@@ -56,11 +163,25 @@ ArrangementCreate(MemoryContext parent, const char *name,
 
 	MemoryContextSetIdentifier(context, name);
 	a->context = context;
-	a->groups = uint32_table("coordinator arrangement groups", sizeof(GroupSlot), context);
-	a->rows = uint32_table("coordinator arrangement rows", sizeof(RowSlot), context);
+	a->next_block = FIRST_BLOCK;
+	a->groups.buckets = new_buckets(a, FIRST_BUCKETS);
+	a->groups.mask = FIRST_BUCKETS - 1;
+	a->rows.buckets = new_buckets(a, FIRST_BUCKETS);
+	a->rows.mask = FIRST_BUCKETS - 1;
 	a->key_equal = key_equal;
 	a->key_arg = key_arg;
 	return a;
+}
+
+/*
+ * Each row keeps a count of its own (ArrRowMatches), zero when the row
+ * comes.  Only before the first row.
+ */
+void
+ArrangementKeepMatches(Arrangement *a)
+{
+	Assert(a->nrows == 0);
+	a->matches = true;
 }
 
 /*
@@ -70,67 +191,74 @@ ArrangementCreate(MemoryContext parent, const char *name,
 ArrGroup *
 ArrangementGroup(Arrangement *a, uint32 keyhash, MinimalTuple row, bool create)
 {
-	GroupSlot  *slot;
+	ArrGroup  **bucket;
 	ArrGroup   *g;
-	bool		found;
 
-	slot = hash_search(a->groups, &keyhash, create ? HASH_ENTER : HASH_FIND, &found);
-	if (slot == NULL)
-		return NULL;
-	if (!found)
-		slot->groups = NULL;
-	for (g = slot->groups; g != NULL; g = g->hnext)
+	if (create && a->ngroups > a->groups.mask)
+		table_grow(a, &a->groups, offsetof(ArrGroup, hnext), group_hash);
+	bucket = (ArrGroup **) &a->groups.buckets[keyhash & a->groups.mask];
+	for (g = *bucket; g != NULL; g = g->hnext)
 	{
-		if (a->key_equal == NULL || a->key_equal(a->key_arg, g->keyrow, row))
+		if (g->keyhash == keyhash &&
+			(a->key_equal == NULL || a->key_equal(a->key_arg, g->keyrow, row)))
 			return g;
 	}
 	if (!create)
 		return NULL;
-	g = MemoryContextAllocZero(a->context, sizeof(ArrGroup));
+	g = arr_alloc(a, sizeof(ArrGroup));
+	memset(g, 0, sizeof(ArrGroup));
 	g->keyhash = keyhash;
 	if (a->key_equal != NULL)
 	{
 		/* the group's key, kept while the group exists even if empty */
-		g->keyrow = (MinimalTuple) MemoryContextAlloc(a->context, row->t_len);
+		g->keyrow = arr_alloc(a, row->t_len);
 		memcpy(g->keyrow, row, row->t_len);
 	}
-	g->hnext = slot->groups;
-	slot->groups = g;
+	g->hnext = *bucket;
+	*bucket = g;
+	a->ngroups++;
 	return g;
 }
 
 /*
  * Add diff to the multiplicity of row in group.  Returns the row's entry,
- * or NULL if its multiplicity fell to zero (the entry is then freed).  The
- * row is copied into the arrangement when first seen.
+ * or NULL if its multiplicity is zero (the entry is then freed).  The row
+ * is copied into the arrangement when first seen.
  */
 ArrRow *
 ArrangementUpdate(Arrangement *a, ArrGroup *group, MinimalTuple row, int64 diff)
 {
 	uint32		rowhash = RowImageHash(row);
-	RowSlot    *slot;
-	ArrRow	   *r;
 	ArrRow	  **link;
-	bool		found;
+	ArrRow	   *r;
 
-	slot = hash_search(a->rows, &rowhash, HASH_ENTER, &found);
-	if (!found)
-		slot->rows = NULL;
-	for (link = &slot->rows; (r = *link) != NULL; link = &r->hnext)
+	if (a->nrows > a->rows.mask)
+		table_grow(a, &a->rows, offsetof(ArrRow, hnext), row_hash);
+	for (link = (ArrRow **) &a->rows.buckets[rowhash & a->rows.mask];
+		 (r = *link) != NULL; link = &r->hnext)
 	{
-		if (r->group == group && RowImageEqual(r->tuple, row))
+		MinimalTuple t = ArrRowTuple(r);
+
+		if (TUPLE_HASH(t) == rowhash && RowImageEqual(t, row))
 			break;
 	}
 
 	if (r == NULL)
 	{
-		r = MemoryContextAllocZero(a->context, sizeof(ArrRow));
-		r->tuple = (MinimalTuple) MemoryContextAlloc(a->context, row->t_len);
-		memcpy(r->tuple, row, row->t_len);
-		r->rowhash = rowhash;
-		r->group = group;
-		r->hnext = slot->rows;
-		slot->rows = r;
+		MinimalTuple t;
+
+		if (diff == 0)
+			return NULL;
+		r = arr_alloc(a, row_size(a, row->t_len));
+		t = ArrRowTuple(r);
+		memcpy(t, row, row->t_len);
+		TUPLE_HASH(t) = rowhash;
+		r->mult = 0;
+		if (a->matches)
+			*ArrRowMatches(r) = 0;
+		r->hnext = NULL;
+		*link = r;
+		r->prev = NULL;
 		r->next = group->rows;
 		if (group->rows != NULL)
 			group->rows->prev = r;
@@ -138,19 +266,14 @@ ArrangementUpdate(Arrangement *a, ArrGroup *group, MinimalTuple row, int64 diff)
 		group->nrows++;
 		a->nrows++;
 		a->tuple_bytes += row->t_len;
-		link = &slot->rows;
 	}
 
 	r->mult += diff;
 	if (r->mult != 0)
 		return r;
 
-	/* unlink from the row hash chain */
-	for (link = &slot->rows; *link != r; link = &(*link)->hnext)
-		;
+	/* unlink from the row table */
 	*link = r->hnext;
-	if (slot->rows == NULL)
-		hash_search(a->rows, &rowhash, HASH_REMOVE, NULL);
 	/* and from its group */
 	if (r->prev != NULL)
 		r->prev->next = r->next;
@@ -160,9 +283,8 @@ ArrangementUpdate(Arrangement *a, ArrGroup *group, MinimalTuple row, int64 diff)
 		r->next->prev = r->prev;
 	group->nrows--;
 	a->nrows--;
-	a->tuple_bytes -= r->tuple->t_len;
-	pfree(r->tuple);
-	pfree(r);
+	a->tuple_bytes -= ArrRowTuple(r)->t_len;
+	arr_free(a, r, row_size(a, ArrRowTuple(r)->t_len));
 	return NULL;
 }
 
@@ -170,28 +292,24 @@ ArrangementUpdate(Arrangement *a, ArrGroup *group, MinimalTuple row, int64 diff)
 void
 ArrangementRemoveGroup(Arrangement *a, ArrGroup *group)
 {
-	GroupSlot  *slot;
 	ArrGroup  **link;
 
 	Assert(group->rows == NULL);
-	slot = hash_search(a->groups, &group->keyhash, HASH_FIND, NULL);
-	if (slot == NULL)
-		return;
-	for (link = &slot->groups; *link != NULL; link = &(*link)->hnext)
+	for (link = (ArrGroup **) &a->groups.buckets[group->keyhash & a->groups.mask];
+		 *link != NULL; link = &(*link)->hnext)
 	{
 		if (*link == group)
 		{
 			*link = group->hnext;
+			a->ngroups--;
 			break;
 		}
 	}
-	if (slot->groups == NULL)
-		hash_search(a->groups, &group->keyhash, HASH_REMOVE, NULL);
 	if (group->output != NIL)
 		list_free_deep(group->output);
 	if (group->error != NULL)
 		pfree(group->error);
 	if (group->keyrow != NULL)
-		pfree(group->keyrow);
-	pfree(group);
+		arr_free(a, group->keyrow, group->keyrow->t_len);
+	arr_free(a, group, sizeof(ArrGroup));
 }

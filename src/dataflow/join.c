@@ -227,7 +227,7 @@ join_side(DataflowOp *op, Dataflow *df, ZSet *delta, bool outer)
 		g = ArrangementGroup(theirs, h, NULL, false);
 		for (ArrRow *o = g ? g->rows : NULL; o != NULL; o = o->next)
 		{
-			ExecStoreMinimalTuple(o->tuple, other_slot, false);
+			ExecStoreMinimalTuple(ArrRowTuple(o), other_slot, false);
 			if (!matches(js, df, d * o->mult))
 				continue;
 			m += o->mult;
@@ -235,10 +235,11 @@ join_side(DataflowOp *op, Dataflow *df, ZSet *delta, bool outer)
 				emit(op, df, js->outer_slot, js->inner_slot, d * o->mult);
 			if (theirs_track)
 			{
-				bool		before = own_output(type, !outer, o->matches);
-				bool		after = own_output(type, !outer, o->matches + d);
+				int64	   *count = ArrRowMatches(o);
+				bool		before = own_output(type, !outer, *count);
+				bool		after = own_output(type, !outer, *count + d);
 
-				o->matches += d;
+				*count += d;
 				if (before != after)
 					emit_own(op, df, !outer, (after ? 1 : -1) * o->mult);
 			}
@@ -248,8 +249,8 @@ join_side(DataflowOp *op, Dataflow *df, ZSet *delta, bool outer)
 
 		g = ArrangementGroup(mine, h, NULL, true);
 		e = ArrangementUpdate(mine, g, r, d);
-		if (e != NULL)
-			e->matches = m;
+		if (e != NULL && mine->matches)
+			*ArrRowMatches(e) = m;
 		else if (g->rows == NULL)
 			ArrangementRemoveGroup(mine, g);
 	}
@@ -324,6 +325,10 @@ JoinCreate(Dataflow *df, Join *plan, DataflowOp *outer, DataflowOp *inner)
 											 js->output, df->parent, NULL);
 	js->outer = DataflowArrange(df, &plan->plan, "join outer", NULL, NULL);
 	js->inner = DataflowArrange(df, &plan->plan, "join inner", NULL, NULL);
+	if (tracks_matches(js->jointype, true))
+		ArrangementKeepMatches(js->outer);
+	if (tracks_matches(js->jointype, false))
+		ArrangementKeepMatches(js->inner);
 	op->inputs = list_make2(outer, inner);
 	op->state = js;
 	return op;

@@ -164,7 +164,7 @@ evaluate(DataflowOp *op, Dataflow *df, ArrGroup *g)
 	{
 		if (r->mult < 0)
 			elog(ERROR, "coordinator: negative multiplicity in a reduce");
-		rows[n].tuple = r->tuple;
+		rows[n].tuple = ArrRowTuple(r);
 		rows[n].diff = r->mult;
 		n++;
 	}

@@ -348,7 +348,7 @@ group_rows(ArrGroup *g, MemoryContext context, bool copy, int *n)
 	*n = 0;
 	for (ArrRow *r = g->rows; r != NULL; r = r->next)
 	{
-		rows[*n].tuple = copy ? heap_copy_minimal_tuple(r->tuple) : r->tuple;
+		rows[*n].tuple = copy ? heap_copy_minimal_tuple(ArrRowTuple(r)) : ArrRowTuple(r);
 		rows[*n].diff = r->mult;
 		(*n)++;
 	}
@@ -413,7 +413,7 @@ trace_zset(Arrangement *trace, int sign, ZSet *z)
 
 	ZSetReset(z);
 	for (ArrRow *r = g ? g->rows : NULL; r != NULL; r = r->next)
-		ZSetAdd(z, r->tuple, sign * r->mult);
+		ZSetAdd(z, ArrRowTuple(r), sign * r->mult);
 }
 
 /*

@@ -57,21 +57,27 @@ extern bool RowImageEqual(MinimalTuple a, MinimalTuple b);
  */
 typedef struct ArrGroup ArrGroup;
 
+/*
+ * An arranged row: its links and multiplicity, then its MinimalTuple
+ * (ArrRowTuple), then in an arrangement that keeps them, its match count
+ * (ArrRowMatches: a join's preserved side, the weight of the rows it
+ * matches on the other side).
+ */
 typedef struct ArrRow
 {
 	struct ArrRow *next;		/* within the group */
 	struct ArrRow *prev;
-	struct ArrRow *hnext;		/* same row hash */
-	ArrGroup   *group;
-	MinimalTuple tuple;
-	uint32		rowhash;
+	struct ArrRow *hnext;		/* same bucket of the row table */
 	int64		mult;
-	int64		matches;		/* join: weight of matching rows opposite */
 } ArrRow;
+
+#define ArrRowTuple(r)	((MinimalTuple) ((char *) (r) + sizeof(ArrRow)))
+#define ArrRowMatches(r) \
+	((int64 *) ((char *) ArrRowTuple(r) + MAXALIGN(ArrRowTuple(r)->t_len)))
 
 struct ArrGroup
 {
-	ArrGroup   *hnext;			/* same key hash */
+	ArrGroup   *hnext;			/* same bucket of the group table */
 	uint32		keyhash;
 	MinimalTuple keyrow;		/* with an equality test: a row of the key */
 	ArrRow	   *rows;
@@ -86,21 +92,39 @@ struct ArrGroup
 
 typedef bool (*ArrKeyEqual) (void *arg, MinimalTuple a, MinimalTuple b);
 
+/* larger allocations of an arrangement are palloc'd */
+#define ARR_SMALL_LIMIT 1024
+
+/* a chained hash table: buckets, a power of two of them */
+typedef struct ArrTable
+{
+	void	  **buckets;
+	uint32		mask;			/* buckets - 1 */
+} ArrTable;
+
 typedef struct Arrangement
 {
 	MemoryContext context;
-	HTAB	   *groups;			/* key hash -> chain of ArrGroup */
-	HTAB	   *rows;			/* row hash -> chain of ArrRow */
+	ArrTable	groups;			/* key hash -> chain of ArrGroup */
+	ArrTable	rows;			/* row hash -> chain of ArrRow */
 	ArrKeyEqual key_equal;		/* NULL: the key hash alone groups rows */
 	void	   *key_arg;
+	bool		matches;		/* rows keep a match count */
 	int64		nrows;
+	int64		ngroups;
 	Size		tuple_bytes;
 	const char *name;			/* what it holds, for introspection */
 	int			node;			/* plan node id of its operator */
+	/* allocation (arrangement.c): free lists by size / MAXALIGN, a block */
+	char	   *block;
+	Size		block_left;
+	Size		next_block;
+	void	   *free[ARR_SMALL_LIMIT / MAXIMUM_ALIGNOF + 1];
 } Arrangement;
 
 extern Arrangement *ArrangementCreate(MemoryContext parent, const char *name,
 									  ArrKeyEqual key_equal, void *key_arg);
+extern void ArrangementKeepMatches(Arrangement *a);
 extern ArrGroup *ArrangementGroup(Arrangement *a, uint32 keyhash,
 								  MinimalTuple row, bool create);
 extern ArrRow *ArrangementUpdate(Arrangement *a, ArrGroup *group,
