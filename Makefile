@@ -13,6 +13,7 @@ OBJS = \
 	src/capture/decoder.o \
 	src/compile/compile.o \
 	src/compile/decorrelate.o \
+	src/compile/prune.o \
 	src/dataflow/worker.o \
 	src/dataflow/zset.o \
 	src/dataflow/arrangement.o \
@@ -61,7 +62,7 @@ PG_CPPFLAGS += -DHAVE_SUBPLAN_HASHTABLESTALE
 endif
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
-REGRESS = setup create_view dml types refused dependencies transactions function_form truncate ddl injection errors isolation_guc timestamps subscribe history webhook security random_dml differential
+REGRESS = setup create_view dml types arrangements refused dependencies transactions function_form truncate ddl injection errors isolation_guc timestamps subscribe history webhook security random_dml differential
 REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=./test/regress.conf --outputdir=./output_regress --load-extension=coordinator
 
 ISOLATION = concurrent_reads create_during_writes linearizable subscribe read_holds concurrent_ddl

@@ -523,6 +523,7 @@ CompileView(Query *query, const char *source_text, bool check_rights)
 	check_plan(view->plan, view->plan->planTree, &view->sources);
 	if (view->sources == NIL)
 		refuse("a query without a table in FROM", -1);
+	CompilePruneColumns(view->plan);
 
 	/* the creator must be able to read what the view shows */
 	if (check_rights)

@@ -44,7 +44,7 @@ tables=(orders orders_plain)
 	echo "INSERT INTO customers SELECT c, c % 100, 'customer ' || c FROM generate_series(0, $CUSTOMERS - 1) c;"
 	for t in "${tables[@]}"; do
 		echo "CREATE TABLE $t (id int, customer int, amount int);"
-		echo "INSERT INTO $t SELECT i, i % $CUSTOMERS, (i::bigint * 7919) % 1000 FROM generate_series(1, $ROWS) i;"
+		echo "INSERT INTO $t SELECT i, i % $CUSTOMERS, (i::bigint * 7919 % 100003) % 1000 FROM generate_series(1, $ROWS) i;"
 		echo "CREATE INDEX ON $t (id);"
 	done
 	echo "CREATE TABLE events (id bigint, grp int, v int);"

@@ -32,4 +32,7 @@ extern PlannedStmt *CompiledPlanFromString(const char *plan);
 /* decorrelate.c: correlated scalar subqueries become joins */
 extern void CompileDecorrelate(Query *query);
 
+/* prune.c: columns a join arranges but never reads become NULL */
+extern void CompilePruneColumns(PlannedStmt *stmt);
+
 #endif							/* COORDINATOR_COMPILE_H */
