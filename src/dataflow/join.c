@@ -258,11 +258,29 @@ join_side(DataflowOp *op, Dataflow *df, ZSet *delta, bool outer)
 	ExecClearTuple(js->inner_slot);
 }
 
+/*
+ * d(O join I) is dO join I + O' join dI, or as well dI join O + I' join dO:
+ * take the side with the smaller change first.  When both arrangements are
+ * empty (hydration) the first side probes nothing, and the larger side then
+ * probes the smaller one's arrangement, which stays in cache, instead of
+ * walking the large side's groups row by row scattered over its memory.
+ */
 static void
 join_step(DataflowOp *op, Dataflow *df)
 {
-	join_side(op, df, DataflowOpInput(op, df, 0), true);
-	join_side(op, df, DataflowOpInput(op, df, 1), false);
+	ZSet	   *outer = DataflowOpInput(op, df, 0);
+	ZSet	   *inner = DataflowOpInput(op, df, 1);
+
+	if (inner->nrows < outer->nrows)
+	{
+		join_side(op, df, inner, false);
+		join_side(op, df, outer, true);
+	}
+	else
+	{
+		join_side(op, df, outer, true);
+		join_side(op, df, inner, false);
+	}
 	ZSetConsolidate(&op->delta);
 }
 

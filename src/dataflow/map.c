@@ -92,7 +92,19 @@ map_row(DataflowOp *op, Dataflow *df, MapOpState *ms, int64 diff)
 static void
 scan_step(DataflowOp *op, Dataflow *df)
 {
-	ZSetConsolidate(&op->delta);
+	/*
+	 * Only insertions (hydration, an insert-only tick): nothing can cancel,
+	 * and the operators downstream take duplicates as they come; keep the
+	 * scan's order, which is the order of the rows in memory.
+	 */
+	for (int i = 0; i < op->delta.nrows; i++)
+	{
+		if (op->delta.rows[i].diff < 0)
+		{
+			ZSetConsolidate(&op->delta);
+			return;
+		}
+	}
 }
 
 /*

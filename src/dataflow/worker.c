@@ -889,6 +889,8 @@ hydrate(void)
 	replorigin_session_origin_lsn = consistent;
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	if (XactLastCommitEnd != InvalidXLogRecPtr)
+		XLogFlush(XactLastCommitEnd);
 
 	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
 	Coordinator->workers[worker_index].hydrating_before = InvalidTransactionId;
@@ -1240,6 +1242,14 @@ reconcile(void)
 	nadded = list_length(added);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+
+	/*
+	 * The commit was asynchronous: flush it now, or the next decode stops
+	 * in the middle of our own records until the WAL writer flushes them
+	 * (up to wal_writer_delay), and the new views stay unreadable.
+	 */
+	if (XactLastCommitEnd != InvalidXLogRecPtr)
+		XLogFlush(XactLastCommitEnd);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	ereport(LOG,
 			(errmsg("coordinator dataflow worker %d hydrated %d new maintained views while running",
@@ -1416,6 +1426,7 @@ worker_run(void)
 				continue;
 			}
 			set_activity(Coordinator->workers[worker_index].paused ? "paused" : "idle");
+			pgstat_report_stat(false);
 			wait_for_work(WORKER_NAPTIME_MS);
 			continue;
 		}
@@ -1457,6 +1468,14 @@ worker_run(void)
 		SendersProgress(upper);
 		CutNoteDecoded(worker_batch.decoded_xids);
 		LogicalConfirmReceivedLocation(upper);
+
+		/*
+		 * Report the tick's table statistics (at most once a second), as a
+		 * backend does when idle: without them autovacuum never sees the
+		 * rows the worker inserts into and deletes from the views and
+		 * coordinator.history, which then grow without bound.
+		 */
+		pgstat_report_stat(false);
 		MemoryContextSwitchTo(worker_context);
 
 		CHECK_FOR_INTERRUPTS();

@@ -109,38 +109,89 @@ RowImageEqual(MinimalTuple a, MinimalTuple b)
 		memcmp(ROW_BODY(a), ROW_BODY(b), ROW_BODY_LEN(a)) == 0;
 }
 
-typedef struct SortRow
+/* A row with its image hash, the unit of consolidation's sort. */
+typedef struct HashedRow
 {
 	uint32		hash;
-	int			index;
-} SortRow;
+	ZRow		row;
+} HashedRow;
 
 static int
-sortrow_cmp(const void *a, const void *b, void *arg)
+hashedrow_cmp(const void *a, const void *b)
 {
-	const SortRow *x = a;
-	const SortRow *y = b;
-	ZRow	   *sort_rows = arg;
-	MinimalTuple tx;
-	MinimalTuple ty;
+	const HashedRow *x = a;
+	const HashedRow *y = b;
+	MinimalTuple tx = x->row.tuple;
+	MinimalTuple ty = y->row.tuple;
 
 	if (x->hash != y->hash)
 		return x->hash < y->hash ? -1 : 1;
-	tx = sort_rows[x->index].tuple;
-	ty = sort_rows[y->index].tuple;
 	if (tx->t_len != ty->t_len)
 		return tx->t_len < ty->t_len ? -1 : 1;
 	return memcmp(ROW_BODY(tx), ROW_BODY(ty), ROW_BODY_LEN(tx));
 }
 
+#define RADIX_BITS	11
+#define RADIX_SIZE	(1 << RADIX_BITS)
+#define RADIX_PASSES 3			/* 33 bits >= 32 */
+#define RADIX_MIN_ROWS 1024		/* fewer rows: qsort, without the counts */
+
+/*
+ * Sort n rows by hash: a least-significant-digit radix sort, three passes
+ * of 11 bits, moving whole entries so that later passes read sequentially.
+ * Returns whichever of a and tmp holds the result.
+ */
+static HashedRow *
+radix_sort(HashedRow *a, HashedRow *tmp, int n)
+{
+	uint32	   *counts = palloc0(sizeof(uint32) * RADIX_SIZE * RADIX_PASSES);
+
+	for (int i = 0; i < n; i++)
+	{
+		uint32		h = a[i].hash;
+
+		for (int p = 0; p < RADIX_PASSES; p++)
+			counts[p * RADIX_SIZE + ((h >> (p * RADIX_BITS)) & (RADIX_SIZE - 1))]++;
+	}
+	for (int p = 0; p < RADIX_PASSES; p++)
+	{
+		uint32	   *c = counts + p * RADIX_SIZE;
+		uint32		sum = 0;
+		HashedRow  *swap;
+
+		for (int b = 0; b < RADIX_SIZE; b++)
+		{
+			uint32		k = c[b];
+
+			c[b] = sum;
+			sum += k;
+		}
+		for (int i = 0; i < n; i++)
+			tmp[c[(a[i].hash >> (p * RADIX_BITS)) & (RADIX_SIZE - 1)]++] = a[i];
+		swap = a;
+		a = tmp;
+		tmp = swap;
+	}
+	pfree(counts);
+	return a;
+}
+
 /*
  * Sum the weights of equal rows and drop the rows that cancel.  The order
  * of the result is unspecified.
+ *
+ * The rows are sorted by image hash (radix sort: linear, and sequential in
+ * memory; qsort for a few rows), so equal rows are adjacent; a run of equal hashes is summed at
+ * once when its rows are all equal (the common case: duplicates), and
+ * sorted by image otherwise (a collision).  Tuples are only read within
+ * runs of equal hashes.
  */
 void
 ZSetConsolidate(ZSet *z)
 {
-	SortRow    *order;
+	HashedRow  *a;
+	HashedRow  *tmp = NULL;
+	HashedRow  *sorted;
 	ZRow	   *out;
 	int			n = 0;
 
@@ -150,28 +201,52 @@ ZSetConsolidate(ZSet *z)
 			z->nrows = 0;
 		return;
 	}
-	order = palloc_extended(sizeof(SortRow) * z->nrows, MCXT_ALLOC_HUGE);
+	a = palloc_extended(sizeof(HashedRow) * z->nrows, MCXT_ALLOC_HUGE);
 	for (int i = 0; i < z->nrows; i++)
 	{
-		order[i].hash = RowImageHash(z->rows[i].tuple);
-		order[i].index = i;
+		a[i].hash = RowImageHash(z->rows[i].tuple);
+		a[i].row = z->rows[i];
 	}
-	qsort_arg(order, z->nrows, sizeof(SortRow), sortrow_cmp, z->rows);
+	if (z->nrows < RADIX_MIN_ROWS)
+	{
+		qsort(a, z->nrows, sizeof(HashedRow), hashedrow_cmp);
+		sorted = a;
+	}
+	else
+	{
+		tmp = palloc_extended(sizeof(HashedRow) * z->nrows, MCXT_ALLOC_HUGE);
+		sorted = radix_sort(a, tmp, z->nrows);
+	}
 
 	out = palloc_extended(sizeof(ZRow) * z->nrows, MCXT_ALLOC_HUGE);
 	for (int i = 0; i < z->nrows;)
 	{
-		ZRow		row = z->rows[order[i].index];
 		int			j = i + 1;
+		bool		same = true;
 
-		while (j < z->nrows && order[j].hash == order[i].hash &&
-			   RowImageEqual(z->rows[order[j].index].tuple, row.tuple))
-			row.diff += z->rows[order[j++].index].diff;
-		if (row.diff != 0)
-			out[n++] = row;
+		while (j < z->nrows && sorted[j].hash == sorted[i].hash)
+		{
+			same = same && RowImageEqual(sorted[j].row.tuple, sorted[i].row.tuple);
+			j++;
+		}
+		if (!same)
+			qsort(sorted + i, j - i, sizeof(HashedRow), hashedrow_cmp);
+		for (int k = i; k < j;)
+		{
+			ZRow		row = sorted[k].row;
+			int			l = k + 1;
+
+			while (l < j && (same || RowImageEqual(sorted[l].row.tuple, row.tuple)))
+				row.diff += sorted[l++].row.diff;
+			if (row.diff != 0)
+				out[n++] = row;
+			k = l;
+		}
 		i = j;
 	}
-	pfree(order);
+	pfree(a);
+	if (tmp != NULL)
+		pfree(tmp);
 	z->rows = out;
 	z->nrows = n;
 	z->maxrows = z->nrows > 0 ? z->nrows : 0;
