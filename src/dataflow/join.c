@@ -249,10 +249,13 @@ join_side(DataflowOp *op, Dataflow *df, ZSet *delta, bool outer)
 
 		g = ArrangementGroup(mine, h, NULL, true);
 		e = ArrangementUpdate(mine, g, r, d);
-		if (e != NULL && mine->matches)
+		if (e == NULL)
+		{
+			if (g->rows == NULL)
+				ArrangementRemoveGroup(mine, g);
+		}
+		else if (mine->matches)
 			*ArrRowMatches(e) = m;
-		else if (g->rows == NULL)
-			ArrangementRemoveGroup(mine, g);
 	}
 	ExecClearTuple(js->outer_slot);
 	ExecClearTuple(js->inner_slot);

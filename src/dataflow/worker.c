@@ -847,6 +847,19 @@ create_slot(const char *slotname)
 }
 
 /*
+ * A hydration's commit is asynchronous, as a tick's: flush it at once, or
+ * the next decode stops in the middle of the worker's own records until the
+ * WAL writer flushes them (up to wal_writer_delay), and the new views stay
+ * unreadable that long.
+ */
+static void
+flush_hydration(void)
+{
+	if (XactLastCommitEnd != InvalidXLogRecPtr)
+		XLogFlush(XactLastCommitEnd);
+}
+
+/*
  * Create the slot and hydrate every view at its consistent point.  Returns
  * the consistent point.
  */
@@ -889,8 +902,7 @@ hydrate(void)
 	replorigin_session_origin_lsn = consistent;
 	PopActiveSnapshot();
 	CommitTransactionCommand();
-	if (XactLastCommitEnd != InvalidXLogRecPtr)
-		XLogFlush(XactLastCommitEnd);
+	flush_hydration();
 
 	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
 	Coordinator->workers[worker_index].hydrating_before = InvalidTransactionId;
@@ -1242,14 +1254,7 @@ reconcile(void)
 	nadded = list_length(added);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
-
-	/*
-	 * The commit was asynchronous: flush it now, or the next decode stops
-	 * in the middle of our own records until the WAL writer flushes them
-	 * (up to wal_writer_delay), and the new views stay unreadable.
-	 */
-	if (XactLastCommitEnd != InvalidXLogRecPtr)
-		XLogFlush(XactLastCommitEnd);
+	flush_hydration();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	ereport(LOG,
 			(errmsg("coordinator dataflow worker %d hydrated %d new maintained views while running",
