@@ -229,7 +229,8 @@ ZSetConsolidate(ZSet *z)
 			same = same && RowImageEqual(sorted[j].row.tuple, sorted[i].row.tuple);
 			j++;
 		}
-		if (!same)
+		/* a collision: order the run by image (qsort above already did) */
+		if (!same && tmp != NULL)
 			qsort(sorted + i, j - i, sizeof(HashedRow), hashedrow_cmp);
 		for (int k = i; k < j;)
 		{
