@@ -295,7 +295,8 @@ COMMENT ON VIEW coordinator.workers IS
     'dataflow workers: index, pid (NULL when not running), state (hydrating, decoding, applying, idle, paused, no views, stopped), dataflows, memory of the process, launches since server start, WAL position decoded, why and when it last exited, how many times its replication slot was invalidated (max_slot_wal_keep_size)';
 
 CREATE FUNCTION coordinator.arrangement_sizes(
-    OUT relid oid, OUT operator_id int, OUT arrangement text, OUT records bigint, OUT bytes bigint)
+    OUT relid oid, OUT operator_id int, OUT arrangement text, OUT records bigint, OUT bytes bigint,
+    OUT shared_by int)
     RETURNS SETOF record
     LANGUAGE C STRICT
     AS 'MODULE_PATHNAME', 'coordinator_arrangement_sizes';
@@ -303,10 +304,11 @@ COMMENT ON FUNCTION coordinator.arrangement_sizes() IS
     'the arrangements of every dataflow, from shared memory';
 
 CREATE VIEW coordinator.arrangements AS
-    SELECT a.relid::pg_catalog.regclass AS object, a.operator_id, a.arrangement, a.records, a.bytes
+    SELECT a.relid::pg_catalog.regclass AS object, a.operator_id, a.arrangement, a.records, a.bytes,
+           a.shared_by
       FROM coordinator.arrangement_sizes() a;
 COMMENT ON VIEW coordinator.arrangements IS
-    'every arrangement (indexed state) of every dataflow: its view, the plan node of its operator (EXPLAIN VERBOSE numbering), what it holds, distinct rows, bytes';
+    'every arrangement (indexed state) of every dataflow: its view, the plan node of its operator (EXPLAIN VERBOSE numbering), what it holds, distinct rows, bytes, and how many joins read it (more than 1: one arrangement shared with other views, its bytes counted once per view)';
 
 CREATE VIEW coordinator.dataflows AS
     SELECT s.relid::pg_catalog.regclass AS object, s.worker, s.arranged_rows, s.dataflow_bytes

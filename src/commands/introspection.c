@@ -158,8 +158,8 @@ coordinator_arrangement_sizes(PG_FUNCTION_ARGS)
 			continue;
 		for (int k = 0; k < ARRANGEMENTS_PER_VIEW; k++)
 		{
-			Datum		values[5];
-			bool		nulls[5] = {false};
+			Datum		values[6];
+			bool		nulls[6] = {false};
 
 			if (stats[k].relid != Coordinator->views[i].relid)
 				continue;
@@ -169,6 +169,7 @@ coordinator_arrangement_sizes(PG_FUNCTION_ARGS)
 			values[2] = CStringGetTextDatum(stats[k].name);
 			values[3] = Int64GetDatum(stats[k].records);
 			values[4] = Int64GetDatum(stats[k].bytes);
+			values[5] = Int32GetDatum(stats[k].shared_by);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}

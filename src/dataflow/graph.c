@@ -241,7 +241,8 @@ DataflowPush(Dataflow *df, Oid relid, HeapTuple tuple, int64 diff)
 
 /*
  * The rows held in the dataflow's arrangements, and the memory the whole
- * dataflow holds (arrangements, operator state, executor nodes).
+ * dataflow holds (arrangements, shared ones in full, operator state,
+ * executor nodes).
  */
 void
 DataflowSize(Dataflow *df, int64 *rows, int64 *bytes)
@@ -249,9 +250,40 @@ DataflowSize(Dataflow *df, int64 *rows, int64 *bytes)
 	ListCell   *lc;
 
 	*rows = 0;
-	foreach(lc, df->arrangements)
-		*rows += ((Arrangement *) lfirst(lc))->nrows;
 	*bytes = MemoryContextMemAllocated(df->context, true);
+	foreach(lc, df->arrangements)
+	{
+		Arrangement *a = lfirst(lc);
+
+		*rows += a->nrows;
+		/* a shared arrangement's memory is not the dataflow's */
+		if (a->shared != NULL)
+			*bytes += MemoryContextMemAllocated(a->context, true);
+	}
+}
+
+/*
+ * The dataflow's contents are those of the worker's other views, as of the
+ * end of the last tick: its joins read the arrangements they can share
+ * (shared.c).
+ */
+void
+DataflowShare(Dataflow *df)
+{
+	ListCell   *lc;
+
+	foreach(lc, df->joins)
+		JoinShare(lfirst(lc), df);
+}
+
+/* The dataflow is going, or failed: let go of what it shares. */
+void
+DataflowUnshare(Dataflow *df)
+{
+	ListCell   *lc;
+
+	foreach(lc, df->joins)
+		JoinUnshare(lfirst(lc), df);
 }
 
 /*

@@ -20,6 +20,15 @@
  * When that count crosses zero the row's NULL-extended output (outer
  * joins), its own output (semi-join) or its absence (anti-join) changes.
  *
+ * A side that is a scan of a table and keeps no match counts may share its
+ * arrangement with the joins of other views that arrange the same rows by
+ * the same key (shared.c).  Whichever join runs first in a tick applies the
+ * change; a join that finds a side already updated takes that side's change
+ * first (the formula's first term reads the other side's old state, the
+ * second this side's new one), and when both sides are, it computes
+ *
+ *		dO join I_new  +  O_new join dI  -  dO join dI
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -55,7 +64,20 @@ typedef struct JoinOpState
 	TupleTableSlot *output;
 	Arrangement *outer;
 	Arrangement *inner;
+	List	   *keyexprs[2];	/* outer's and inner's key expressions ... */
+	List	   *hashfns[2];		/* ... their hash functions */
+	List	   *collations;
+	List	   *signature[2];	/* shareable side: what it holds (shared.c) */
 } JoinOpState;
+
+/* The key hashes of a side's change, each computed once per step. */
+typedef struct SideChange
+{
+	ZSet	   *rows;
+	bool		outer;
+	uint32	   *hash;
+	bool	   *ok;				/* false: its key raised a data error */
+} SideChange;
 
 #define PAIRS_EMITTED(t)	((t) == JOIN_INNER || (t) == JOIN_LEFT || \
 							 (t) == JOIN_FULL || (t) == JOIN_RIGHT)
@@ -196,34 +218,71 @@ emit_own(DataflowOp *op, Dataflow *df, bool outer, int64 w)
 		emit(op, df, js->outer_null, js->inner_slot, w);
 }
 
+/* The key hashes of a side's change. */
+static SideChange
+side_change(JoinOpState *js, Dataflow *df, ZSet *rows, bool outer)
+{
+	SideChange	c = {rows, outer, NULL, NULL};
+	TupleTableSlot *slot = outer ? js->outer_slot : js->inner_slot;
+
+	c.hash = palloc(sizeof(uint32) * Max(rows->nrows, 1));
+	c.ok = palloc(sizeof(bool) * Max(rows->nrows, 1));
+	for (int i = 0; i < rows->nrows; i++)
+	{
+		ExecStoreMinimalTuple(rows->rows[i].tuple, slot, false);
+		c.ok[i] = key_hash(js, df, outer, rows->rows[i].diff, &c.hash[i]);
+	}
+	ExecClearTuple(slot);
+	return c;
+}
+
+/* Add the rows of a side's change to an arrangement without match counts. */
+static void
+arrange_change(Arrangement *a, SideChange *c, int64 sign)
+{
+	for (int i = 0; i < c->rows->nrows; i++)
+	{
+		ArrGroup   *g;
+
+		if (!c->ok[i])
+			continue;
+		g = ArrangementGroup(a, c->hash[i], NULL, true);
+		if (ArrangementUpdate(a, g, c->rows->rows[i].tuple,
+							  sign * c->rows->rows[i].diff) == NULL &&
+			g->rows == NULL)
+			ArrangementRemoveGroup(a, g);
+	}
+}
+
 /*
- * The change of one side against the other side's arrangement, then into
- * this side's arrangement.  Run for the outer side first, then the inner:
- * that is d(O join I) = dO join I + O' join dI.
+ * A side's change, times sign, against theirs, an arrangement of the other
+ * side; then into mine, this side's arrangement, unless mine is NULL (it
+ * holds the change already).  Run for the outer side first, then the
+ * inner: that is d(O join I) = dO join I + O' join dI.
  */
 static void
-join_side(DataflowOp *op, Dataflow *df, ZSet *delta, bool outer)
+join_side(DataflowOp *op, Dataflow *df, SideChange *c, int64 sign,
+		  Arrangement *theirs, Arrangement *mine)
 {
 	JoinOpState *js = op->state;
 	JoinType	type = js->jointype;
+	bool		outer = c->outer;
 	TupleTableSlot *slot = outer ? js->outer_slot : js->inner_slot;
 	TupleTableSlot *other_slot = outer ? js->inner_slot : js->outer_slot;
-	Arrangement *mine = outer ? js->outer : js->inner;
-	Arrangement *theirs = outer ? js->inner : js->outer;
-	bool		theirs_track = tracks_matches(type, !outer);
+	bool		theirs_track = theirs->matches;
 
-	for (int i = 0; i < delta->nrows; i++)
+	for (int i = 0; i < c->rows->nrows; i++)
 	{
-		MinimalTuple r = delta->rows[i].tuple;
-		int64		d = delta->rows[i].diff;
-		uint32		h;
+		MinimalTuple r = c->rows->rows[i].tuple;
+		int64		d = sign * c->rows->rows[i].diff;
+		uint32		h = c->hash[i];
 		ArrGroup   *g;
 		ArrRow	   *e;
 		int64		m = 0;
 
-		ExecStoreMinimalTuple(r, slot, false);
-		if (!key_hash(js, df, outer, d, &h))
+		if (!c->ok[i])
 			continue;
+		ExecStoreMinimalTuple(r, slot, false);
 		g = ArrangementGroup(theirs, h, NULL, false);
 		for (ArrRow *o = g ? g->rows : NULL; o != NULL; o = o->next)
 		{
@@ -247,6 +306,8 @@ join_side(DataflowOp *op, Dataflow *df, ZSet *delta, bool outer)
 		if (own_output(type, outer, m))
 			emit_own(op, df, outer, d);
 
+		if (mine == NULL || mine->shared != NULL)
+			continue;
 		g = ArrangementGroup(mine, h, NULL, true);
 		e = ArrangementUpdate(mine, g, r, d);
 		if (e == NULL)
@@ -259,30 +320,73 @@ join_side(DataflowOp *op, Dataflow *df, ZSet *delta, bool outer)
 	}
 	ExecClearTuple(js->outer_slot);
 	ExecClearTuple(js->inner_slot);
+
+	/*
+	 * A shared arrangement takes the change after the probes, which run the
+	 * view's own expressions: an error there leaves it untouched.
+	 */
+	if (mine != NULL && mine->shared != NULL)
+	{
+		SharedArrangementBeginUpdate(mine->shared);
+		arrange_change(mine, c, sign);
+		SharedArrangementEndUpdate(mine->shared);
+	}
+}
+
+/*
+ * Both sides shared and already updated in this tick: their old states are
+ * gone, so dO join I_new + O_new join dI counts dO join dI twice; take it
+ * off once, joining dI with an arrangement of dO.
+ */
+static void
+join_updated(DataflowOp *op, Dataflow *df, SideChange *outer, SideChange *inner)
+{
+	JoinOpState *js = op->state;
+	Arrangement *change = ArrangementCreate(CurrentMemoryContext, "join change",
+											NULL, NULL);
+
+	join_side(op, df, outer, 1, js->inner, NULL);
+	join_side(op, df, inner, 1, js->outer, NULL);
+	arrange_change(change, outer, 1);
+	join_side(op, df, inner, -1, change, NULL);
+	MemoryContextDelete(change->context);
+}
+
+/* Does side a hold this tick's change already (another view's join)? */
+static bool
+updated(Arrangement *a)
+{
+	return a->shared != NULL && SharedArrangementUpdated(a->shared);
 }
 
 /*
  * d(O join I) is dO join I + O' join dI, or as well dI join O + I' join dO:
- * take the side with the smaller change first.  When both arrangements are
- * empty (hydration) the first side probes nothing, and the larger side then
- * probes the smaller one's arrangement, which stays in cache, instead of
- * walking the large side's groups row by row scattered over its memory.
+ * take the side with the smaller change first, or the one already updated.
+ * When both arrangements are empty (hydration) the first side probes
+ * nothing, and the larger side then probes the smaller one's arrangement,
+ * which stays in cache, instead of walking the large side's groups row by
+ * row scattered over its memory.
  */
 static void
 join_step(DataflowOp *op, Dataflow *df)
 {
-	ZSet	   *outer = DataflowOpInput(op, df, 0);
-	ZSet	   *inner = DataflowOpInput(op, df, 1);
+	JoinOpState *js = op->state;
+	SideChange	outer = side_change(js, df, DataflowOpInput(op, df, 0), true);
+	SideChange	inner = side_change(js, df, DataflowOpInput(op, df, 1), false);
+	bool		outer_done = updated(js->outer);
+	bool		inner_done = updated(js->inner);
 
-	if (inner->nrows < outer->nrows)
+	if (outer_done && inner_done)
+		join_updated(op, df, &outer, &inner);
+	else if (inner_done || (!outer_done && inner.rows->nrows < outer.rows->nrows))
 	{
-		join_side(op, df, inner, false);
-		join_side(op, df, outer, true);
+		join_side(op, df, &inner, 1, js->outer, inner_done ? NULL : js->inner);
+		join_side(op, df, &outer, 1, js->inner, js->outer);
 	}
 	else
 	{
-		join_side(op, df, outer, true);
-		join_side(op, df, inner, false);
+		join_side(op, df, &outer, 1, js->inner, outer_done ? NULL : js->outer);
+		join_side(op, df, &inner, 1, js->outer, js->inner);
 	}
 	ZSetConsolidate(&op->delta);
 }
@@ -310,7 +414,33 @@ join_keys(JoinOpState *js, List *clauses, PlanState *parent)
 		fmgr_info(lhash, &key->outer_hash);
 		fmgr_info(rhash, &key->inner_hash);
 		key->collation = clause->inputcollid;
+		js->keyexprs[0] = lappend(js->keyexprs[0], linitial(clause->args));
+		js->keyexprs[1] = lappend(js->keyexprs[1], lsecond(clause->args));
+		js->hashfns[0] = lappend_oid(js->hashfns[0], lhash);
+		js->hashfns[1] = lappend_oid(js->hashfns[1], rhash);
+		js->collations = lappend_oid(js->collations, clause->inputcollid);
 	}
+}
+
+/*
+ * What the arrangement of a side holds, if another view's join may share
+ * it: the side is a scan of a table, and its rows keep no match counts.
+ */
+static List *
+side_signature(JoinOpState *js, Plan *child, DataflowOp *input, bool outer)
+{
+	int			side = outer ? 0 : 1;
+
+	if (tracks_matches(js->jointype, outer) || !OidIsValid(input->source))
+		return NIL;
+	/* nothing between the join and its scan but order and buffering */
+	while (IsA(child, Hash) || IsA(child, Sort) ||
+		   IsA(child, IncrementalSort) || IsA(child, Material))
+		child = outerPlan(child);
+	if (!IsA(child, SeqScan))
+		return NIL;
+	return SharedSignature(input->source, (Scan *) child, js->keyexprs[side],
+						   js->hashfns[side], js->collations);
 }
 
 DataflowOp *
@@ -350,7 +480,69 @@ JoinCreate(Dataflow *df, Join *plan, DataflowOp *outer, DataflowOp *inner)
 		ArrangementKeepMatches(js->outer);
 	if (tracks_matches(js->jointype, false))
 		ArrangementKeepMatches(js->inner);
+	js->signature[0] = side_signature(js, outerPlan(plan), outer, true);
+	js->signature[1] = side_signature(js, innerPlan(plan), inner, false);
 	op->inputs = list_make2(outer, inner);
 	op->state = js;
+	df->joins = lappend(df->joins, op);
 	return op;
+}
+
+/*
+ * Read the shared arrangement of each side that can share one (the
+ * dataflow's contents are those of the worker's other views: see
+ * shared.c), freeing the join's own.
+ */
+void
+JoinShare(DataflowOp *op, Dataflow *df)
+{
+	JoinOpState *js = op->state;
+
+	/* subplan.c steps such a join more than once a tick */
+	if (op->deps != NIL)
+		return;
+	for (int side = 0; side < 2; side++)
+	{
+		Arrangement **mine = side == 0 ? &js->outer : &js->inner;
+		Arrangement *other = side == 0 ? js->inner : js->outer;
+		Arrangement *shared;
+
+		if (js->signature[side] == NIL || (*mine)->shared != NULL)
+			continue;
+		/* a self-join's sides both change in its step: one stays its own */
+		if (other->shared != NULL &&
+			SharedArrangementFind(js->signature[side]) == other->shared)
+			continue;
+		shared = SharedArrangementAttach(js->signature[side], *mine);
+		if (shared != *mine)
+		{
+			ListCell   *lc;
+
+			foreach(lc, df->arrangements)
+			{
+				if (lfirst(lc) == *mine)
+					lfirst(lc) = shared;
+			}
+			MemoryContextDelete((*mine)->context);
+			*mine = shared;
+		}
+	}
+}
+
+/* Let go of the shared arrangements the join reads. */
+void
+JoinUnshare(DataflowOp *op, Dataflow *df)
+{
+	JoinOpState *js = op->state;
+
+	for (int side = 0; side < 2; side++)
+	{
+		Arrangement **mine = side == 0 ? &js->outer : &js->inner;
+
+		if (*mine == NULL || (*mine)->shared == NULL)
+			continue;
+		df->arrangements = list_delete_ptr(df->arrangements, *mine);
+		SharedArrangementRelease((*mine)->shared);
+		*mine = NULL;
+	}
 }

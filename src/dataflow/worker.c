@@ -92,6 +92,7 @@ typedef struct DataflowView
 	bool		rights_checked; /* its owner's rights were checked ... */
 	char	   *denied;			/* ... and this is why they fall short */
 	bool		dropped;
+	bool		sharing;		/* its joins read shared arrangements */
 	bool		changed;		/* written in the current tick */
 	uint64		sized_tick;		/* dataflow tick whose sizes are published */
 	TransactionId written_xid;	/* the last transaction that wrote its heap */
@@ -339,6 +340,13 @@ run_for_view(DataflowView *view, void (*fn) (DataflowView *, void *), void *arg)
 
 	if (edata != NULL)
 	{
+		/* the other views read what the error left half-done */
+		if (SharedArrangementsTorn())
+			ereport(ERROR,
+					(errmsg("coordinator dataflow worker %d restarts: an error left an arrangement that views share half-updated",
+							worker_index),
+					 errdetail("The error, in maintained view with OID %u: %s",
+							   view->relid, edata->message)));
 		SinkInvalidate(view->sink);
 		view_fail(view, edata->message);
 		FreeErrorData(edata);
@@ -723,6 +731,8 @@ publish_arrangements(DataflowView *view, CoordinatorView *entry)
 		s->relid = view->relid;
 		s->records += a->nrows;
 		s->bytes += MemoryContextMemAllocated(a->context, true);
+		s->shared_by = Max(s->shared_by,
+						   a->shared != NULL ? SharedArrangementConsumers(a->shared) : 1);
 		n++;
 	}
 }
@@ -860,6 +870,52 @@ flush_hydration(void)
 }
 
 /*
+ * After a tick that brought the views to upper, before it is published:
+ * the views whose contents are now those of the others (all of them after
+ * the worker's hydration, a new view once it has caught up) share their
+ * joins' arrangements.  Failed and dropped views let go of theirs first,
+ * so that an arrangement that no running view updates any more is freed,
+ * never shared again.  Sizes are published again when sharing changed.
+ */
+static void
+share_arrangements(XLogRecPtr upper)
+{
+	ListCell   *lc;
+	bool		changed = false;
+
+	foreach(lc, worker_views)
+	{
+		DataflowView *view = lfirst(lc);
+
+		if (view->sharing && (view->failed || view->dropped))
+		{
+			DataflowUnshare(view->df);
+			view->sharing = false;
+			changed = true;
+		}
+	}
+	foreach(lc, worker_views)
+	{
+		DataflowView *view = lfirst(lc);
+
+		if (view->df != NULL && !view->sharing && !view->failed &&
+			!view->dropped && (!view->catching_up || upper >= view->cut))
+		{
+			DataflowShare(view->df);
+			view->sharing = true;
+			changed = true;
+		}
+	}
+	foreach(lc, worker_views)
+	{
+		DataflowView *view = lfirst(lc);
+
+		if (changed && view->df != NULL)
+			view->sized_tick = 0;
+	}
+}
+
+/*
  * Create the slot and hydrate every view at its consistent point.  Returns
  * the consistent point.
  */
@@ -908,6 +964,7 @@ hydrate(void)
 	Coordinator->workers[worker_index].hydrating_before = InvalidTransactionId;
 	LWLockRelease(Coordinator->lock);
 	check_rights();
+	share_arrangements(consistent);
 	publish(consistent, true);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return consistent;
@@ -1006,6 +1063,7 @@ apply_batch(XLogRecPtr upper)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
+	SharedArrangementsNextTick();
 	foreach(lc, worker_views)
 	{
 		DataflowView *view = lfirst(lc);
@@ -1205,6 +1263,8 @@ reconcile(void)
 			keep = lappend(keep, view);
 		else
 		{
+			if (view->df != NULL)
+				DataflowUnshare(view->df);
 			MemoryContextDelete(view->context);
 			pfree(view);
 		}
@@ -1469,6 +1529,7 @@ worker_run(void)
 
 		apply_batch(upper);
 		check_rights();
+		share_arrangements(upper);
 		publish(upper, false);
 		SendersProgress(upper);
 		CutNoteDecoded(worker_batch.decoded_xids);

@@ -91,6 +91,7 @@ struct ArrGroup
 };
 
 typedef bool (*ArrKeyEqual) (void *arg, MinimalTuple a, MinimalTuple b);
+typedef struct SharedArrangement SharedArrangement;
 
 /* larger allocations of an arrangement are palloc'd */
 #define ARR_SMALL_LIMIT 1024
@@ -115,6 +116,7 @@ typedef struct Arrangement
 	Size		tuple_bytes;
 	const char *name;			/* what it holds, for introspection */
 	int			node;			/* plan node id of its operator */
+	SharedArrangement *shared;	/* read by the views that need it (shared.c) */
 	/* allocation (arrangement.c): free lists by size / MAXALIGN, a block */
 	char	   *block;
 	Size		block_left;
@@ -130,6 +132,22 @@ extern ArrGroup *ArrangementGroup(Arrangement *a, uint32 keyhash,
 extern ArrRow *ArrangementUpdate(Arrangement *a, ArrGroup *group,
 								 MinimalTuple row, int64 diff);
 extern void ArrangementRemoveGroup(Arrangement *a, ArrGroup *group);
+
+/*
+ * shared.c: an arrangement of a source by a key, one for every view of the
+ * worker that needs it.
+ */
+extern List *SharedSignature(Oid relid, Scan *scan, List *keys, List *hashfns,
+							 List *collations);
+extern SharedArrangement *SharedArrangementFind(List *signature);
+extern Arrangement *SharedArrangementAttach(List *signature, Arrangement *a);
+extern void SharedArrangementRelease(SharedArrangement *sa);
+extern int	SharedArrangementConsumers(SharedArrangement *sa);
+extern void SharedArrangementsNextTick(void);
+extern bool SharedArrangementUpdated(SharedArrangement *sa);
+extern void SharedArrangementBeginUpdate(SharedArrangement *sa);
+extern void SharedArrangementEndUpdate(SharedArrangement *sa);
+extern bool SharedArrangementsTorn(void);
 
 /*
  * The dataflow of one view: operators built from the view's plan
@@ -172,6 +190,7 @@ struct Dataflow
 	List	   *subplan_owners;	/* PlanStates whose subPlan lists may hold
 								 * them: parent, the nodes reduces re-run */
 	List	   *arrangements;	/* of the stateful operators */
+	List	   *joins;			/* join operators, whose inputs may share */
 	DataflowOp   *root;
 	uint64		tick;
 	bool		hydrated;		/* a first tick has run */
@@ -189,6 +208,8 @@ struct RowDelta;
 extern void DataflowProject(ZSet *z, AttrNumber *columns, TupleTableSlot *root,
 							TupleTableSlot *row, struct RowDelta *delta);
 extern DataflowOp *DataflowBuild(Dataflow *df, Plan *plan);
+extern void DataflowShare(Dataflow *df);
+extern void DataflowUnshare(Dataflow *df);
 extern DataflowOp *DataflowOpCreate(Dataflow *df, const char *name, Plan *plan,
 								DataflowOpStep step);
 extern ZSet *DataflowOpOutput(DataflowOp *op, Dataflow *df);
@@ -236,6 +257,8 @@ extern DataflowOp *MapCreate(Dataflow *df, Plan *plan, DataflowOp *input);
 extern DataflowOp *UnitCreate(Dataflow *df);
 extern DataflowOp *UnionCreate(Dataflow *df, Plan *plan, List *inputs);
 extern DataflowOp *JoinCreate(Dataflow *df, Join *plan, DataflowOp *outer, DataflowOp *inner);
+extern void JoinShare(DataflowOp *op, Dataflow *df);
+extern void JoinUnshare(DataflowOp *op, Dataflow *df);
 extern DataflowOp *ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input);
 
 /* aggregate.c: invertible aggregates, per-group states instead of rows */

@@ -118,6 +118,7 @@ typedef struct ArrangementStat
 	char		name[ARRANGEMENT_NAME_LEN];
 	int64		records;
 	int64		bytes;
+	int			shared_by;		/* joins that read it, this view's and others' */
 } ArrangementStat;
 
 #define ARRANGEMENTS_PER_VIEW 32
