@@ -336,15 +336,27 @@ join_side(DataflowOp *op, Dataflow *df, SideChange *c, int64 sign,
 /*
  * Both sides shared and already updated in this tick: their old states are
  * gone, so dO join I_new + O_new join dI counts dO join dI twice; take it
- * off once, joining dI with an arrangement of dO.
+ * off once, joining dI with an arrangement of dO.  When one side was empty
+ * before the tick (the worker's hydration) its change is all of it, and
+ * the join's change is that side's change against the other's new state.
  */
 static void
 join_updated(DataflowOp *op, Dataflow *df, SideChange *outer, SideChange *inner)
 {
 	JoinOpState *js = op->state;
-	Arrangement *change = ArrangementCreate(CurrentMemoryContext, "join change",
-											NULL, NULL);
+	Arrangement *change;
 
+	if (SharedArrangementWasEmpty(js->outer->shared))
+	{
+		join_side(op, df, outer, 1, js->inner, NULL);
+		return;
+	}
+	if (SharedArrangementWasEmpty(js->inner->shared))
+	{
+		join_side(op, df, inner, 1, js->outer, NULL);
+		return;
+	}
+	change = ArrangementCreate(CurrentMemoryContext, "join change", NULL, NULL);
 	join_side(op, df, outer, 1, js->inner, NULL);
 	join_side(op, df, inner, 1, js->outer, NULL);
 	arrange_change(change, outer, 1);
@@ -507,7 +519,7 @@ JoinShare(DataflowOp *op, Dataflow *df)
 		Arrangement *other = side == 0 ? js->inner : js->outer;
 		Arrangement *shared;
 
-		if (js->signature[side] == NIL || (*mine)->shared != NULL)
+		if (js->signature[side] == NIL || *mine == NULL || (*mine)->shared != NULL)
 			continue;
 		/* a self-join's sides both change in its step: one stays its own */
 		if (other->shared != NULL &&

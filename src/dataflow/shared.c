@@ -17,18 +17,20 @@
  * from plan to plan normalized away.  Equal signatures (equal()) hold equal
  * rows under equal keys.
  *
- * A view hydrates with arrangements of its own, and shares them once its
- * contents are those of the worker's other views: at the worker's start,
- * after every view hydrated at the same snapshot, and for a view created
- * while the worker runs, once it has caught up (worker.c).  Its own
- * arrangement then becomes the shared one, or is freed for the equal one
- * already shared.
+ * A view shares once its contents are those of the worker's other views
+ * (worker.c).  At the worker's start every view hydrates at one snapshot,
+ * in one tick: each shares before it hydrates, so the first to hydrate
+ * fills an arrangement and the others find it already holding that tick's
+ * change, the whole table.  A view created while the worker runs hydrates
+ * at a cut of its own, with arrangements of its own, and shares once it
+ * has caught up.  Its own arrangement then becomes the shared one, or is
+ * freed for the equal one already shared.
  *
  * In a tick every consumer sees the same change of the source.  The first
  * consumer to run applies it (SharedArrangementBeginUpdate); later ones
  * find the arrangement already updated in this tick and skip the update,
  * computing their join's change from the new state instead of the old
- * (join.c).  An error while applying the change would leave the
+ * (join.c), or from nothing when it was empty before the tick.  An error while applying the change would leave the
  * arrangement half-updated for everyone: the worker then restarts and
  * hydrates again (SharedArrangementsTorn).
  *
@@ -47,6 +49,7 @@ struct SharedArrangement
 	Arrangement *arrangement;
 	int			consumers;		/* joins that read it */
 	uint64		updated_tick;	/* the last tick that applied its change */
+	bool		empty_before;	/* ... and it was empty before that change */
 	bool		updating;		/* applying a change now */
 };
 
@@ -141,7 +144,6 @@ SharedArrangementAttach(List *signature, Arrangement *a)
 	sa->signature = copyObject(signature);
 	sa->arrangement = a;
 	sa->consumers = 1;
-	sa->updated_tick = shared_tick;
 	MemoryContextSwitchTo(shared_context);
 	shared_arrangements = lappend(shared_arrangements, sa);
 	MemoryContextSwitchTo(old);
@@ -181,12 +183,20 @@ SharedArrangementUpdated(SharedArrangement *sa)
 	return sa->updated_tick == shared_tick;
 }
 
+/* Was sa empty before this tick's change (which it holds)? */
+bool
+SharedArrangementWasEmpty(SharedArrangement *sa)
+{
+	return SharedArrangementUpdated(sa) && sa->empty_before;
+}
+
 /* Apply this tick's change to sa: it is torn until the end. */
 void
 SharedArrangementBeginUpdate(SharedArrangement *sa)
 {
 	Assert(!SharedArrangementUpdated(sa));
 	sa->updated_tick = shared_tick;
+	sa->empty_before = sa->arrangement->nrows == 0;
 	sa->updating = true;
 }
 

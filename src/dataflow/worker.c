@@ -572,7 +572,9 @@ build_view(DataflowView *view, void *arg)
 
 /*
  * Hydration of one view: build its dataflow, feed it its sources under the
- * slot snapshot, make the heap equal to the result.
+ * slot snapshot, make the heap equal to the result.  With a non-NULL arg
+ * (the worker's hydration, every view at one snapshot in one tick) the
+ * dataflow shares its arrangements before it runs (shared.c).
  */
 static void
 hydrate_view(DataflowView *view, void *arg)
@@ -580,6 +582,11 @@ hydrate_view(DataflowView *view, void *arg)
 	ViewWrite	w;
 
 	build_view(view, NULL);
+	if (arg != NULL)
+	{
+		DataflowShare(view->df);
+		view->sharing = true;
+	}
 
 	DataflowBeginTick(view->df);
 	if (!DataflowFeedSources(view->df))
@@ -871,11 +878,12 @@ flush_hydration(void)
 
 /*
  * After a tick that brought the views to upper, before it is published:
- * the views whose contents are now those of the others (all of them after
- * the worker's hydration, a new view once it has caught up) share their
- * joins' arrangements.  Failed and dropped views let go of theirs first,
- * so that an arrangement that no running view updates any more is freed,
- * never shared again.  Sizes are published again when sharing changed.
+ * the views whose contents are now those of the others (a view created
+ * while the worker runs, once it has caught up; the worker's hydration
+ * shares as it goes) share their joins' arrangements.  Failed and dropped
+ * views let go of theirs first, so that an arrangement that no running
+ * view updates any more is freed, never shared again.  Sizes are
+ * published again when sharing changed.
  */
 static void
 share_arrangements(XLogRecPtr upper)
@@ -951,8 +959,9 @@ hydrate(void)
 	consistent = create_slot(slotname);
 	PushActiveSnapshot(GetTransactionSnapshot());
 
+	SharedArrangementsNextTick();
 	foreach(lc, worker_views)
-		run_for_view(lfirst(lc), hydrate_view, NULL);
+		run_for_view(lfirst(lc), hydrate_view, &consistent);
 
 	record_contents(consistent, true);
 	replorigin_session_origin_lsn = consistent;

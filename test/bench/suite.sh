@@ -219,7 +219,7 @@ nrows=$(psql_ -c "SELECT count(*) FROM orders")
 # a second join + aggregate over the same join: it shares both of the
 # join's arrangements (shared.c); what it adds to the worker's memory
 joined2() { echo "SELECT c.region, avg(o.amount) AS mean FROM $1 o JOIN customers c ON o.customer = c.customer GROUP BY c.region"; }
-worker_mem() { psql_ -c "SELECT memory FROM coordinator.workers WHERE dataflows > 0 LIMIT 1"; }
+worker_mem() { psql_ -c "SELECT memory_bytes FROM coordinator.workers WHERE dataflows > 0 LIMIT 1"; }
 mem_before=$(worker_mem)
 psql_ >/dev/null <<SQL
 SET client_min_messages = warning;

@@ -145,6 +145,7 @@ extern void SharedArrangementRelease(SharedArrangement *sa);
 extern int	SharedArrangementConsumers(SharedArrangement *sa);
 extern void SharedArrangementsNextTick(void);
 extern bool SharedArrangementUpdated(SharedArrangement *sa);
+extern bool SharedArrangementWasEmpty(SharedArrangement *sa);
 extern void SharedArrangementBeginUpdate(SharedArrangement *sa);
 extern void SharedArrangementEndUpdate(SharedArrangement *sa);
 extern bool SharedArrangementsTorn(void);
