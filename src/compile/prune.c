@@ -1,19 +1,21 @@
 /*-------------------------------------------------------------------------
  *
  * prune.c
- *	  Drop the columns a join arranges but never reads.
+ *	  Drop the columns a join or an aggregate arranges but never reads.
  *
- * The planner gives a scan under a join its table's physical target list
- * (every column) whenever the join does not ask for a particular one:
- * projecting costs a little, and the executor's join only keeps the row for
- * a moment.  A dataflow join keeps every row of both inputs in its
- * arrangements for as long as the view exists, so a column no operator
- * reads costs memory per row forever.  For each scan under a join (through
- * the Hash, Sort or Material nodes the dataflow passes over), the target
- * entries that the join does not read become NULL constants of the same
- * type: the row keeps its shape (positions and types, which the join's
- * expressions refer to), and its MinimalTuple keeps only a null bit for
- * them.
+ * The planner gives a scan under a join or an aggregate its table's
+ * physical target list (every column) whenever the node above does not ask
+ * for a particular one: projecting costs a little, and the executor only
+ * keeps the row for a moment.  A dataflow join keeps every row of both
+ * inputs in its arrangements for as long as the view exists, and so does
+ * an aggregate whose aggregates cannot be inverted (min, max, string_agg:
+ * a group keeps its rows), so a column no operator reads costs memory per
+ * row forever.  For each scan under a join or an Agg (through the Hash,
+ * Sort or Material nodes the dataflow passes over), the target entries
+ * that the node does not read become NULL constants of the same type: the
+ * row keeps its shape (positions and types, which the node's expressions
+ * refer to), and its MinimalTuple keeps only a null bit for them.  Rows
+ * that differed only there become one arranged row with a multiplicity.
  *
  *-------------------------------------------------------------------------
  */
@@ -115,7 +117,7 @@ is_scan(Plan *plan)
 	}
 }
 
-/* Under one side of a join, which reads refs of it. */
+/* Under one side of a join, or an Agg, which reads refs of it. */
 static void
 prune_side(Plan *plan, Refs refs)
 {
@@ -175,6 +177,25 @@ prune_join(Join *join)
 	prune_side(innerPlan(join), sides[1]);
 }
 
+/*
+ * Under an Agg, which reads its input in its expressions (the aggregates'
+ * arguments, filters and orderings among them) and its grouping columns.
+ * Grouping sets are left alone.
+ */
+static void
+prune_agg(Agg *agg)
+{
+	Refs		refs = {OUTER_VAR, NULL, false};
+
+	if (agg->groupingSets != NIL || agg->chain != NIL)
+		return;
+	add_refs(&refs, (Node *) agg->plan.targetlist);
+	add_refs(&refs, (Node *) agg->plan.qual);
+	for (int i = 0; i < agg->numCols; i++)
+		refs.columns = bms_add_member(refs.columns, agg->grpColIdx[i]);
+	prune_side(outerPlan(agg), refs);
+}
+
 static void
 prune_plan(Plan *plan)
 {
@@ -185,6 +206,8 @@ prune_plan(Plan *plan)
 	check_stack_depth();
 	if (IsA(plan, HashJoin) || IsA(plan, MergeJoin) || IsA(plan, NestLoop))
 		prune_join((Join *) plan);
+	else if (IsA(plan, Agg))
+		prune_agg((Agg *) plan);
 	prune_plan(outerPlan(plan));
 	prune_plan(innerPlan(plan));
 	switch (nodeTag(plan))
@@ -205,7 +228,7 @@ prune_plan(Plan *plan)
 	}
 }
 
-/* Prune every join of a planned view, its subplans' included. */
+/* Prune under every join and Agg of a planned view, its subplans' included. */
 void
 CompilePruneColumns(PlannedStmt *stmt)
 {
