@@ -224,14 +224,12 @@ CALL run_rounds(:rounds, 1001);
 -- every view equalled its query after every round
 SELECT * FROM failures ORDER BY round, name;
 
--- the catalogue's joins share arrangements (shared.c): the rounds ran
--- through joins that found a side already updated by another view's
-SELECT count(*) FILTER (WHERE shared_by > 1) AS shared, count(*) AS arrangements
+-- the catalogue's joins share arrangements (shared.c), so the rounds ran
+-- through joins that found a side already updated by another view's (which
+-- ones share depends on the plans, made with the statistics of the moment)
+SELECT count(*) FILTER (WHERE shared_by > 1) > 0 AS shared
   FROM coordinator.arrangements a JOIN views ON a.object = views.name::regclass
  WHERE a.arrangement LIKE 'join%';
-SELECT string_agg(DISTINCT views.name, ' ' ORDER BY views.name) AS sharing
-  FROM coordinator.arrangements a JOIN views ON a.object = views.name::regclass
- WHERE a.shared_by > 1;
 
 -- the comparison does see a stale view: hold the dataflow back and read
 -- without waiting (coordinator.isolation = serializable)
