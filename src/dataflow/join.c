@@ -522,7 +522,7 @@ JoinShare(DataflowOp *op, Dataflow *df)
 		if (js->signature[side] == NIL || *mine == NULL || (*mine)->shared != NULL)
 			continue;
 		/* a self-join's sides both change in its step: one stays its own */
-		if (other->shared != NULL &&
+		if (other != NULL && other->shared != NULL &&
 			SharedArrangementFind(js->signature[side]) == other->shared)
 			continue;
 		shared = SharedArrangementAttach(js->signature[side], *mine);

@@ -30,9 +30,10 @@
  * consumer to run applies it (SharedArrangementBeginUpdate); later ones
  * find the arrangement already updated in this tick and skip the update,
  * computing their join's change from the new state instead of the old
- * (join.c), or from nothing when it was empty before the tick.  An error while applying the change would leave the
- * arrangement half-updated for everyone: the worker then restarts and
- * hydrates again (SharedArrangementsTorn).
+ * (join.c), or from nothing when it was empty before the tick.  An error
+ * while applying the change would leave the arrangement half-updated for
+ * everyone: the worker then restarts and hydrates again
+ * (SharedArrangementsTorn).
  *
  *-------------------------------------------------------------------------
  */

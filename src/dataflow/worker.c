@@ -572,9 +572,9 @@ build_view(DataflowView *view, void *arg)
 
 /*
  * Hydration of one view: build its dataflow, feed it its sources under the
- * slot snapshot, make the heap equal to the result.  With a non-NULL arg
- * (the worker's hydration, every view at one snapshot in one tick) the
- * dataflow shares its arrangements before it runs (shared.c).
+ * slot snapshot, make the heap equal to the result.  arg points to a bool:
+ * true at the worker's hydration (every view at one snapshot in one tick),
+ * where the dataflow shares its arrangements before it runs (shared.c).
  */
 static void
 hydrate_view(DataflowView *view, void *arg)
@@ -582,7 +582,7 @@ hydrate_view(DataflowView *view, void *arg)
 	ViewWrite	w;
 
 	build_view(view, NULL);
-	if (arg != NULL)
+	if (*(bool *) arg)
 	{
 		DataflowShare(view->df);
 		view->sharing = true;
@@ -932,6 +932,7 @@ hydrate(void)
 {
 	char		slotname[NAMEDATALEN];
 	XLogRecPtr	consistent;
+	bool		share = true;
 	ListCell   *lc;
 
 	snprintf(slotname, sizeof(slotname), "coordinator_%u_%d",
@@ -961,7 +962,7 @@ hydrate(void)
 
 	SharedArrangementsNextTick();
 	foreach(lc, worker_views)
-		run_for_view(lfirst(lc), hydrate_view, &consistent);
+		run_for_view(lfirst(lc), hydrate_view, &share);
 
 	record_contents(consistent, true);
 	replorigin_session_origin_lsn = consistent;
@@ -1260,6 +1261,7 @@ reconcile(void)
 	XLogRecPtr	cut;
 	TransactionId xid;
 	int			nadded;
+	bool		share = false;	/* at a cut: shares once caught up */
 
 	foreach(lc, relids)
 		new_views |= !has_view(lfirst_oid(lc));
@@ -1311,7 +1313,7 @@ reconcile(void)
 	{
 		DataflowView *view = lfirst(lc);
 
-		run_for_view(view, hydrate_view, NULL);
+		run_for_view(view, hydrate_view, &share);
 		view->catching_up = true;
 		view->cut = cut;
 		SeenXidsCopy(&view->seen, snap, view->context);
