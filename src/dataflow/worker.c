@@ -914,13 +914,11 @@ share_arrangements(XLogRecPtr upper)
 			changed = true;
 		}
 	}
+	if (!changed)
+		return;
+	/* the readers' counts changed in other views' arrangements too */
 	foreach(lc, worker_views)
-	{
-		DataflowView *view = lfirst(lc);
-
-		if (changed && view->df != NULL)
-			view->sized_tick = 0;
-	}
+		((DataflowView *) lfirst(lc))->sized_tick = 0;
 }
 
 /*
