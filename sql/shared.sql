@@ -106,7 +106,9 @@ SELECT view, arrangement, shared_by FROM sh.sharing() WHERE view = 'by_region';
 TRUNCATE customers;
 INSERT INTO customers SELECT c, 'r' || (c % 3) FROM generate_series(0, 69) c;
 SELECT * FROM sh.differences();
-SELECT view, arrangement, records, shared_by FROM sh.sharing();
+-- (the new worker plans the views again, with the table sizes of that
+-- moment: which side of a join is outer may differ, so sides are not named)
+SELECT view, records, shared_by FROM sh.sharing() ORDER BY 1, 2, 3;
 UPDATE orders SET customer = customer % 40 WHERE id % 2 = 0;
 SELECT * FROM sh.differences();
 
