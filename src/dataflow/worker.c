@@ -696,6 +696,7 @@ record_contents(XLogRecPtr since, bool hydrated)
 		entry = CoordinatorFindView(view->relid);
 		if (entry == NULL)
 			continue;
+		entry->prev_xid = hydrated ? InvalidTransactionId : entry->last_xid;
 		entry->prev_since = hydrated ? InvalidXLogRecPtr : entry->since;
 		entry->prev_upper = hydrated ? InvalidXLogRecPtr : pg_atomic_read_u64(&entry->upper);
 		entry->since = since;
@@ -775,6 +776,7 @@ publish(XLogRecPtr upper, bool hydrated)
 			entry->history_since = upper;
 			entry->history_since_wall = GetCurrentTimestamp();
 			entry->last_xid = view->written_xid;
+			entry->prev_xid = InvalidTransactionId;
 			entry->prev_since = InvalidXLogRecPtr;
 			entry->prev_upper = InvalidXLogRecPtr;
 			view->catching_up = false;

@@ -697,13 +697,23 @@ add_history(void *arg, XLogRecPtr first_commit, XLogRecPtr ts,
 static void
 read_view_snapshot(Subscriber *sub)
 {
-	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
-	TimestampDetermination *det = TimestampInputs(list_make1_oid(sub->target.relid), snap);
+	Snapshot	snap;
+	TimestampDetermination *det;
 	Relation	rel;
 	TableScanDesc scan;
 	TupleTableSlot *slot;
 	MemoryContext old;
 
+	for (;;)
+	{
+		snap = RegisterSnapshot(GetLatestSnapshot());
+		det = TimestampInputs(list_make1_oid(sub->target.relid), snap);
+		/* the worker committed twice since the snapshot: take another */
+		if (!det->inputs[0].old_snapshot)
+			break;
+		UnregisterSnapshot(snap);
+		CHECK_FOR_INTERRUPTS();
+	}
 	if (det->inputs[0].upper == InvalidXLogRecPtr)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -7,9 +7,12 @@
  * The inputs of a read are the maintained views it reads.  What a
  * statement reads of a view is what its snapshot sees: the contents the
  * view's last worker transaction wrote, or the previous contents if the
- * snapshot does not see that transaction (the worker records both in the
- * directory before it commits, see shmem.h).  Their interval of validity
- * is the input's [since, upper).
+ * snapshot sees only the transaction that wrote those (the worker records
+ * both in the directory before it commits, see shmem.h).  Their interval
+ * of validity is the input's [since, upper).  A snapshot older than both
+ * (taken before a wait during which the worker committed twice) reads
+ * contents whose interval is no longer known: the input is stale, and the
+ * reader takes a new snapshot (reads.c).
  *
  *	strict serializable: query timestamp = max(oracle read timestamp, since)
  *	serializable:        query timestamp = max(since, upper - 1), the freshest
@@ -69,6 +72,7 @@ TimestampInputs(List *relids, Snapshot snapshot)
 		TimestampInput *in = &det->inputs[i++];
 		CoordinatorView *entry;
 		TransactionId last_xid = InvalidTransactionId;
+		TransactionId prev_xid = InvalidTransactionId;
 		XLogRecPtr	since = InvalidXLogRecPtr;
 		XLogRecPtr	upper = InvalidXLogRecPtr;
 		XLogRecPtr	prev_since = InvalidXLogRecPtr;
@@ -86,6 +90,7 @@ TimestampInputs(List *relids, Snapshot snapshot)
 			upper = pg_atomic_read_u64(&entry->upper);
 			since = entry->since;
 			last_xid = entry->last_xid;
+			prev_xid = entry->prev_xid;
 			prev_since = entry->prev_since;
 			prev_upper = entry->prev_upper;
 			history_since = entry->history_since;
@@ -100,11 +105,13 @@ TimestampInputs(List *relids, Snapshot snapshot)
 			in->since = since;
 			in->upper = Max(upper, since) + 1;
 		}
-		else if (prev_upper != InvalidXLogRecPtr)
+		else if (prev_upper != InvalidXLogRecPtr && xid_visible(prev_xid, snapshot))
 		{
 			in->since = prev_since;
 			in->upper = prev_upper + 1;
 		}
+		else
+			in->old_snapshot = true;
 		/* history reaches back from the contents (history.c) */
 		in->history_since = history_since != InvalidXLogRecPtr ?
 			Min(history_since, in->since) : in->since;

@@ -53,12 +53,15 @@ typedef struct CoordinatorView
 	 * that last changed them.  The worker sets since, last_xid and the
 	 * previous contents' interval just before that transaction commits,
 	 * so a reader whose snapshot does not see last_xid knows it reads the
-	 * previous contents (timestamp.c).
+	 * previous contents, if its snapshot sees prev_xid, the transaction
+	 * that wrote those; a snapshot that sees neither is older than both
+	 * and reflects no known interval (selection.c).
 	 */
 	XLogRecPtr	since;
 	TransactionId last_xid;		/* the worker transaction that wrote them */
-	XLogRecPtr	prev_since;		/* the contents before last_xid ... */
-	XLogRecPtr	prev_upper;		/* ... and how far they were complete */
+	TransactionId prev_xid;		/* the one that wrote the previous contents, */
+	XLogRecPtr	prev_since;		/* ... valid from prev_since ... */
+	XLogRecPtr	prev_upper;		/* ... to prev_upper */
 
 	/*
 	 * Retained history (history.c): the view can be read as of any time

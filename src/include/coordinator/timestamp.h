@@ -50,6 +50,8 @@ typedef struct TimestampInput
 	XLogRecPtr	history_since;	/* read frontier: AS OF reads reach back
 								 * to it through the history */
 	XLogRecPtr	upper;			/* write frontier (exclusive); 0: none */
+	bool		old_snapshot;	/* upper is 0 because the snapshot predates
+								 * every contents the directory knows */
 } TimestampInput;
 
 /* How a read's timestamp was (or would be) chosen: EXPLAIN TIMESTAMP. */
