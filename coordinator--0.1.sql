@@ -126,7 +126,8 @@ COMMENT ON FUNCTION coordinator.create_materialized_view(text, text) IS
     'CREATE MATERIALIZED VIEW name WITH (incremental) AS query, for clients that cannot pass reloptions';
 
 -- The value of a correlated scalar subquery rewritten into a grouped join
--- (src/compile/decorrelate.c): a group's only row, or 21000 for two rows.
+-- (src/compile/decorrelate.c): a group's first row, and what an outer row
+-- reads of it: the value, or 21000 if the group has two rows.
 CREATE FUNCTION coordinator.single_value_transfn(internal, anyelement)
     RETURNS internal
     LANGUAGE C IMMUTABLE PARALLEL SAFE
@@ -142,7 +143,13 @@ CREATE AGGREGATE coordinator.single_value(anyelement) (
     FINALFUNC_EXTRA
 );
 COMMENT ON AGGREGATE coordinator.single_value(anyelement) IS
-    'the value of the only row of a group; more than one row is an error (21000), as for a scalar subquery';
+    'the value of the first row of a group (of its only row, where coordinator.subquery_value reads it)';
+CREATE FUNCTION coordinator.subquery_value(value anyelement, rows bigint)
+    RETURNS anyelement
+    LANGUAGE C IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'coordinator_subquery_value';
+COMMENT ON FUNCTION coordinator.subquery_value(anyelement, bigint) IS
+    'value, read by an outer row from a scalar subquery''s group of that many rows: more than one row is an error (21000)';
 
 CREATE FUNCTION coordinator.notify_catalog_change() RETURNS void
     LANGUAGE C STRICT

@@ -75,21 +75,51 @@ SELECT * FROM named ORDER BY g;
 DELETE FROM big WHERE g = 2 AND v = 5;
 SELECT * FROM named ORDER BY g;
 
--- the same for a correlated one (a grouped join, see decorrelate.c): two
--- rows for a key is the error, even for a key no outer row has
+-- the same for a correlated one (a grouped join, see decorrelate.c): as in
+-- Postgres, two rows for a key is the error of the outer rows that read that
+-- key, and only of them; it comes and goes with the key's rows and with them
 CREATE TABLE names (g int, name text);
 INSERT INTO names VALUES (1, 'one'), (2, 'two');
 CREATE MATERIALIZED VIEW labelled WITH (incremental) AS
   SELECT g, v, (SELECT name FROM names WHERE names.g = big.g) AS name FROM big;
+CREATE MATERIALIZED VIEW labelled_where WITH (incremental) AS
+  SELECT g, v FROM big WHERE (SELECT name FROM names WHERE names.g = big.g) <> 'one';
 SELECT * FROM labelled ORDER BY g, v;
+-- an inner row comes: a key that an outer row reads has two rows
 INSERT INTO names VALUES (2, 'deux');
 SELECT * FROM labelled ORDER BY g, v;
 \echo :LAST_ERROR_SQLSTATE
+SELECT * FROM labelled_where ORDER BY g, v;
+-- an inner row goes: the error with it
 DELETE FROM names WHERE name = 'two';
 SELECT * FROM labelled ORDER BY g, v;
+SELECT * FROM labelled_where ORDER BY g, v;
+-- two rows for a key that no outer row reads: no error, as in Postgres
 INSERT INTO names VALUES (7, 'seven'), (7, 'sept');
+SELECT * FROM labelled ORDER BY g, v;
+SELECT g, v, (SELECT name FROM names WHERE names.g = big.g) AS name FROM big ORDER BY g, v;
+-- outer rows come and read the key: the error, as Postgres raises it
+INSERT INTO big VALUES (7, 70), (7, 71);
+SELECT * FROM labelled ORDER BY g, v;
+\echo :LAST_ERROR_SQLSTATE
+SELECT g, v, (SELECT name FROM names WHERE names.g = big.g) AS name FROM big ORDER BY g, v;
+SELECT * FROM labelled_where ORDER BY g, v;
+-- one of them goes: the other still reads the key
+DELETE FROM big WHERE g = 7 AND v = 70;
+SELECT * FROM labelled ORDER BY g, v;
+-- the other goes: no outer row reads the key any more
+DELETE FROM big WHERE g = 7;
+SELECT * FROM labelled ORDER BY g, v;
+SELECT * FROM labelled_where ORDER BY g, v;
+-- an outer row again, then the key's second row goes
+INSERT INTO big VALUES (7, 72);
 SELECT * FROM labelled ORDER BY g, v;
 DELETE FROM names WHERE name = 'sept';
 SELECT * FROM labelled ORDER BY g, v;
+SELECT * FROM labelled_where ORDER BY g, v;
+SELECT (SELECT count(*) FROM (TABLE labelled EXCEPT ALL
+          SELECT g, v, (SELECT name FROM names WHERE names.g = big.g) FROM big) d) AS extra,
+       (SELECT count(*) FROM (SELECT g, v, (SELECT name FROM names WHERE names.g = big.g) FROM big
+          EXCEPT ALL TABLE labelled) d) AS missing;
 
 DROP SCHEMA er CASCADE;

@@ -19,6 +19,10 @@ SELECT * FROM "Odd Schema"."Odd ""View""" ORDER BY b;
 -- refusals come through with their position in the statement
 SELECT coordinator.create_materialized_view('bad', 'SELECT a, now() FROM src');
 
+-- nor WITH NO DATA, as in CREATE MATERIALIZED VIEW ... WITH (incremental)
+SELECT coordinator.create_materialized_view('nodata', 'SELECT a FROM src WITH NO DATA');
+SELECT to_regclass('ff.nodata');
+
 -- the query cannot carry a second statement
 SELECT coordinator.create_materialized_view('inj', 'SELECT a FROM src; DROP TABLE canary');
 SELECT coordinator.create_materialized_view('inj', 'SELECT a FROM src WITH NO DATA; DROP TABLE canary');

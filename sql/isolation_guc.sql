@@ -64,5 +64,31 @@ SELECT dblink_disconnect('canceller');
 SELECT coordinator.debug_pause_workers(false);
 SELECT * FROM v ORDER BY a;
 
+-- serializable reads wait until a new view is populated, and see it
+-- populated: right after CREATE, the snapshot the read took before its wait
+-- saw the view empty.  Repeated, from psql and from a procedure.
+SET coordinator.isolation = 'serializable';
+CREATE TABLE four (a int);
+INSERT INTO four SELECT generate_series(1, 4);
+CREATE MATERIALIZED VIEW fresh1 WITH (incremental) AS SELECT a FROM four;
+SELECT count(*) FROM fresh1;
+CREATE MATERIALIZED VIEW fresh2 WITH (incremental) AS SELECT a FROM four;
+SELECT count(*) FROM fresh2;
+CREATE MATERIALIZED VIEW fresh3 WITH (incremental) AS SELECT a * 2 FROM four;
+SELECT count(*) FROM fresh3;
+CREATE PROCEDURE create_and_read(n int) LANGUAGE plpgsql AS $$
+DECLARE
+  c bigint;
+BEGIN
+  FOR i IN 4..n + 3 LOOP
+    EXECUTE format('CREATE MATERIALIZED VIEW fresh%s WITH (incremental) AS SELECT a FROM four', i);
+    COMMIT;
+    EXECUTE format('SELECT count(*) FROM fresh%s', i) INTO c;
+    RAISE NOTICE 'fresh%: % rows', i, c;
+  END LOOP;
+END $$;
+CALL create_and_read(5);
+RESET coordinator.isolation;
+
 DROP EXTENSION dblink;
 DROP SCHEMA ig CASCADE;

@@ -67,6 +67,31 @@ CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT oid FROM pg_class;
 CREATE TEMP TABLE tmp (a int);
 CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM tmp;
 
+-- system columns, wherever they are read: a decoded change has none of
+-- its own (tableoid too: the view names its tables)
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a, xmin FROM t;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM t WHERE ctid > '(0,0)';
+CREATE MATERIALIZED VIEW r WITH (incremental) AS
+  SELECT t.a FROM t JOIN u ON t.xmax = u.xmax;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS
+  SELECT a FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.a = t.a AND u.cmin::text = '0');
+CREATE MATERIALIZED VIEW r WITH (incremental) AS
+  SELECT a, (SELECT max(cmax::text) FROM u) FROM t;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS
+  SELECT count(*) FROM (SELECT a, tableoid FROM t) x;
+CREATE VIEW sys AS SELECT a, xmin AS x FROM t;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM sys;
+DO $$
+BEGIN
+  EXECUTE 'CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a, tableoid FROM t';
+EXCEPTION WHEN feature_not_supported THEN
+  RAISE NOTICE 'feature_not_supported: %', SQLERRM;
+END $$;
+
+-- WITH NO DATA: a maintained view is always populated
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM t WITH NO DATA;
+\echo :LAST_ERROR_SQLSTATE
+
 -- the SQLSTATE is feature_not_supported
 DO $$
 BEGIN

@@ -10,7 +10,7 @@
  * before the statement began ends at or before T, so the view reflects all
  * of them: read-your-writes across sessions.  In REPEATABLE READ and
  * SERIALIZABLE, T is chosen once per transaction.  Under 'serializable'
- * the read only waits for the view to be hydrated.
+ * the read only waits for the view to be hydrated (and sees it populated).
  *
  * The executor's snapshot was taken before the wait.  After it, the
  * contents of each view the snapshot sees must reflect T (selection.c): in
@@ -356,7 +356,9 @@ CoordinatorNoteSnapshotUse(void)
  * forward: nothing has read with it.  Otherwise (SERIALIZABLE, whose
  * snapshot predicate locking has registered, or a later statement) raise
  * a serialization failure rather than return a stale answer.  Without a
- * target (serializable reads), wait for hydration only.
+ * target (serializable reads), wait for hydration only, and read with a
+ * snapshot that sees the view's contents (a snapshot taken before the wait
+ * may see it not yet populated), where the snapshot can still be taken.
  */
 static TimestampDetermination *
 wait_and_read(QueryDesc *qd, List *relids, XLogRecPtr target)
@@ -371,11 +373,15 @@ wait_and_read(QueryDesc *qd, List *relids, XLogRecPtr target)
 		/* the worker marked the view populated: see that in the relcache */
 		AcceptInvalidationMessages();
 		det = TimestampInputs(relids, qd->snapshot);
-		if (target == InvalidXLogRecPtr || !TimestampStaleInput(det, target, &stale))
+		if (!TimestampStaleInput(det, target, &stale))
 			return det;
 
 		if (IsolationUsesXactSnapshot() &&
 			(IsolationIsSerializable() || snapshot_used_lxid == MyProc->lxid))
+		{
+			/* serializable: what the transaction's snapshot sees */
+			if (target == InvalidXLogRecPtr)
+				return det;
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 					 errmsg("could not read maintained view \"%s\" at the transaction's timestamp",
@@ -383,6 +389,7 @@ wait_and_read(QueryDesc *qd, List *relids, XLogRecPtr target)
 					 errdetail("The transaction reads at timestamp %s, which the contents of the view in its snapshot do not reflect.",
 							   TimestampString(target)),
 					 errhint("Retry the transaction; read maintained views in READ COMMITTED, or first in a REPEATABLE READ transaction; or set coordinator.isolation to 'serializable'.")));
+		}
 		if (IsolationUsesXactSnapshot())
 		{
 			/* refresh the transaction snapshot in place */

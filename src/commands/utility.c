@@ -159,6 +159,14 @@ create_maintained_view(PlannedStmt *pstmt, const char *queryString,
 	Oid			relid;
 	ListCell   *lc;
 
+	/* the view is always populated: it has no unpopulated state to start in */
+	if (into->skipData)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("maintained views do not support WITH NO DATA"),
+				 errdetail("A maintained view is populated by its dataflow as soon as it is created, and kept current."),
+				 errhint("Create it without WITH NO DATA, or create a materialized view without WITH (incremental), populated by REFRESH MATERIALIZED VIEW.")));
+
 	CoordinatorCheckSetup();
 	if (!CatalogExtensionExists())
 		ereport(ERROR,

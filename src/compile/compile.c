@@ -34,6 +34,7 @@
 
 #include "access/table.h"
 #include "catalog/catalog.h"
+#include "catalog/heap.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_proc.h"
@@ -142,6 +143,48 @@ check_immutable(Query *query)
 				 compile_errposition(ctx.location)));
 	}
 	refuse(ctx.what, ctx.location);
+}
+
+/*
+ * System columns are not part of the change stream: a decoded row has no
+ * ctid, xmin, xmax, cmin or cmax of its own, and a view's rows would keep
+ * the values of the transaction that hydrated it.  tableoid is refused
+ * with them: the view names its tables, so it would be a constant.
+ */
+static bool
+find_system_column_walker(Node *node, Var **found)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var) && ((Var *) node)->varattno < 0)
+	{
+		*found = (Var *) node;
+		return true;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, find_system_column_walker,
+								 found, 0);
+	return expression_tree_walker(node, find_system_column_walker, found);
+}
+
+/*
+ * Refuse a system column anywhere in query or its subqueries; with its
+ * position if with_position (the query as written, not a view's expansion).
+ */
+static void
+check_system_columns(Query *query, bool with_position)
+{
+	Var		   *var = NULL;
+
+	if (!query_tree_walker(query, find_system_column_walker, &var, 0))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("maintained views do not support system column \"%s\"",
+					NameStr(SystemAttributeDefinition(var->varattno)->attname)),
+			 errdetail("System columns are not part of the changes a maintained view is computed from."),
+			 errhint("A materialized view without WITH (incremental) supports it, refreshed by REFRESH MATERIALIZED VIEW."),
+			 compile_errposition(with_position ? var->location : -1)));
 }
 
 /* Refuse the clauses of one (sub)query that cannot be maintained. */
@@ -511,6 +554,7 @@ CompileView(Query *query, const char *source_text, bool check_rights)
 
 	/* refusals with positions, on the query as written */
 	check_clauses(query);
+	check_system_columns(query, true);
 	check_immutable(query);
 
 	rewritten = QueryRewrite(copyObject(query));
@@ -518,6 +562,7 @@ CompileView(Query *query, const char *source_text, bool check_rights)
 		refuse("a query rewritten by rules into several queries", -1);
 	q = linitial_node(Query, rewritten);
 	prepare_query(q);
+	check_system_columns(q, false);
 	check_immutable(q);
 
 	view->plan = plan_view(q, source_text);

@@ -27,11 +27,14 @@
  * aggregate, its value over an empty input, computed by the same
  * subquery with its correlation replaced by false (uncorrelated, so an
  * initPlan run once).  A subquery without aggregates returns its one
- * row's value: coordinator.single_value() takes it and raises Postgres's
- * "more than one row returned by a subquery used as an expression"
- * (21000) for a key with two rows, a data error of the view (errors.c).
- * Unlike Postgres, that error is raised for such a key even when no outer
- * row has it.
+ * row's value: the grouped subquery gives a row of its key
+ * (coordinator.single_value()) and how many rows the key has, and the
+ * outer row reads them with coordinator.subquery_value(value, rows),
+ * which raises Postgres's "more than one row returned by a subquery used
+ * as an expression" (21000) for a key with two rows.  As in Postgres, the
+ * error belongs to the outer rows that read such a key, and only they
+ * raise it: a data error of the view (errors.c), counted with their
+ * weight, which comes and goes with them and with the key's rows.
  *
  * Rewritten: scalar subqueries in the select list, WHERE and HAVING of a
  * query, whose correlation is a conjunction of equalities in their WHERE
@@ -55,6 +58,7 @@
 #include "parser/parse_oper.h"
 #include "rewrite/rewriteManip.h"
 #include "utils/datum.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
@@ -228,6 +232,38 @@ value_entry(Query *sub)
 	return NULL;
 }
 
+/* count(*), the number of rows of a group */
+static Expr *
+count_rows(void)
+{
+	Aggref	   *agg = makeNode(Aggref);
+
+	agg->aggfnoid = F_COUNT_;
+	agg->aggtype = INT8OID;
+	agg->aggstar = true;
+	agg->aggkind = AGGKIND_NORMAL;
+	agg->aggsplit = AGGSPLIT_SIMPLE;
+	agg->location = -1;
+	return (Expr *) agg;
+}
+
+/*
+ * coordinator.subquery_value(value, rows): what an outer row reads of a
+ * subquery without aggregates, from its key's row in the grouped subquery.
+ */
+static Expr *
+subquery_value(Var *value, Var *rows)
+{
+	Oid			argtypes[2] = {ANYELEMENTOID, INT8OID};
+	Oid			fn = LookupFuncName(list_make2(makeString("coordinator"),
+											   makeString("subquery_value")),
+									2, argtypes, false);
+
+	return (Expr *) makeFuncExpr(fn, value->vartype, list_make2(value, rows),
+								 value->varcollid, value->varcollid,
+								 COERCE_EXPLICIT_CALL);
+}
+
 /* coordinator.single_value(expr), an Aggref over the subquery's value */
 static Expr *
 single_value(Expr *value)
@@ -252,7 +288,8 @@ single_value(Expr *value)
 
 /*
  * The subquery grouped by its correlation: the keys, then the value, then
- * a column that is true for every row.
+ * a column that is true for every row; without aggregates, then the
+ * number of rows of the key.
  */
 static Query *
 grouped_subquery(Query *sub, Correlation *corr, List **colnames)
@@ -293,6 +330,11 @@ grouped_subquery(Query *sub, Correlation *corr, List **colnames)
 									ref + 2, "present", false));
 	*colnames = lappend(*colnames, makeString("value"));
 	*colnames = lappend(*colnames, makeString("present"));
+	if (!g->hasAggs)
+	{
+		tlist = lappend(tlist, makeTargetEntry(count_rows(), ref + 3, "rows", false));
+		*colnames = lappend(*colnames, makeString("rows"));
+	}
 	g->targetList = tlist;
 	g->hasAggs = true;
 	return g;
@@ -387,7 +429,8 @@ decorrelate_sublink(SubLink *sublink, DecorrelateContext *ctx)
 				exprTypmod((Node *) value->expr),
 				exprCollation((Node *) value->expr), 0);
 	if (!sub->hasAggs)
-		return (Node *) v;
+		return (Node *) subquery_value(v, makeVar(rtindex, nkeys + 3, INT8OID,
+												  -1, InvalidOid, 0));
 
 	/* with aggregates, no row is the subquery's value over no rows */
 	when = makeNode(CaseWhen);
@@ -456,8 +499,9 @@ CompileDecorrelate(Query *query)
 }
 
 /*
- * coordinator.single_value(anyelement): the value of a group's only row;
- * an error for a group of two rows, as for a scalar subquery.
+ * coordinator.single_value(anyelement): the value of a group's first row
+ * (of its only row, where the value is read: subquery_value below raises
+ * the error of a group of two rows).
  */
 typedef struct SingleValueState
 {
@@ -476,9 +520,7 @@ coordinator_single_value_transfn(PG_FUNCTION_ARGS)
 	if (!AggCheckCallContext(fcinfo, &aggcontext))
 		elog(ERROR, "coordinator_single_value_transfn called in non-aggregate context");
 	if (!PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_CARDINALITY_VIOLATION),
-				 errmsg("more than one row returned by a subquery used as an expression")));
+		PG_RETURN_POINTER(PG_GETARG_POINTER(0));
 
 	state = MemoryContextAllocZero(aggcontext, sizeof(SingleValueState));
 	state->seen = true;
@@ -510,4 +552,23 @@ coordinator_single_value_finalfn(PG_FUNCTION_ARGS)
 	if (state->isnull)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(state->value);
+}
+
+/*
+ * coordinator.subquery_value(value anyelement, rows bigint): value, read
+ * by an outer row from its key's row of a grouped subquery with that many
+ * rows; more than one row is Postgres's error for a scalar subquery.  Not
+ * strict: NULL rows (no row for the key) gives NULL.
+ */
+PG_FUNCTION_INFO_V1(coordinator_subquery_value);
+Datum
+coordinator_subquery_value(PG_FUNCTION_ARGS)
+{
+	if (!PG_ARGISNULL(1) && PG_GETARG_INT64(1) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_CARDINALITY_VIOLATION),
+				 errmsg("more than one row returned by a subquery used as an expression")));
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 }

@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "executor/executor.h"
+#include "miscadmin.h"
 #include "nodes/extensible.h"
 #include "nodes/makefuncs.h"
 
@@ -118,32 +119,143 @@ FeederPlan(TupleDesc desc)
 }
 
 /*
- * The feeder under a copy of the Sort that orders plan's output (plan
- * itself, or under a Unique, Limit or Material that keeps its order), or
- * the feeder alone when nothing orders it.  Where the plan's order
- * matters (a reduce re-running Unique, Limit or WindowAgg, an
- * ARRAY(subquery)), the executor sorts the rows fed.
+ * The Sort that would order rows in the order of plan's output, with its
+ * keys as columns of that output; NULL if the output has no order.
+ *
+ * A node reads its input in the order the planner gave it, which is not
+ * always a Sort right below it: the planner leaves a Sort out where its
+ * input already comes ordered, from a Sort further down, through nodes that
+ * keep their input's order: a WindowAgg reading another WindowAgg's output,
+ * a Result or a sorted Agg over a Sort, the outer side of a merge or nested
+ * loop join.  The order is followed down to the Sort (or MergeAppend) that
+ * makes it, and its keys mapped back up through each projection; keys a
+ * projection drops end the order there (the columns that still order the
+ * output are a prefix of the Sort's keys).
+ */
+static Sort *
+output_order(Plan *plan)
+{
+	Sort	   *sort;
+	Plan	   *child;
+	Index		varno = OUTER_VAR;
+	int			n = 0;
+
+	if (plan == NULL)
+		return NULL;
+	check_stack_depth();
+	switch (nodeTag(plan))
+	{
+		case T_Sort:
+			sort = makeNode(Sort);
+			memcpy(sort, plan, sizeof(Sort));
+			return sort;
+		case T_IncrementalSort:
+			sort = makeNode(Sort);
+			memcpy(sort, &((IncrementalSort *) plan)->sort, sizeof(Sort));
+			NodeSetTag(sort, T_Sort);
+			return sort;
+		case T_MergeAppend:
+			{
+				MergeAppend *merge = (MergeAppend *) plan;
+
+				sort = makeNode(Sort);
+				sort->numCols = merge->numCols;
+				sort->sortColIdx = merge->sortColIdx;
+				sort->sortOperators = merge->sortOperators;
+				sort->collations = merge->collations;
+				sort->nullsFirst = merge->nullsFirst;
+				return sort;
+			}
+		case T_Unique:
+		case T_Limit:
+		case T_Material:
+			/* no projection: the same columns in the same order */
+			return output_order(outerPlan(plan));
+		case T_WindowAgg:
+		case T_Result:
+			child = outerPlan(plan);
+			break;
+		case T_Agg:
+			if (((Agg *) plan)->aggstrategy != AGG_SORTED)
+				return NULL;
+			child = outerPlan(plan);
+			break;
+		case T_SubqueryScan:
+			child = ((SubqueryScan *) plan)->subplan;
+			varno = ((SubqueryScan *) plan)->scan.scanrelid;
+			break;
+		case T_NestLoop:
+		case T_MergeJoin:
+			/* the outer side's order, unless unmatched inner rows follow */
+			if (((Join *) plan)->jointype == JOIN_RIGHT ||
+				((Join *) plan)->jointype == JOIN_FULL)
+				return NULL;
+			child = outerPlan(plan);
+			break;
+		default:
+			return NULL;
+	}
+
+	/* a projecting node: its output columns that are the keys */
+	sort = output_order(child);
+	if (sort == NULL)
+		return NULL;
+	{
+		AttrNumber *cols = palloc(sizeof(AttrNumber) * Max(sort->numCols, 1));
+
+		for (; n < sort->numCols; n++)
+		{
+			ListCell   *lc;
+
+			cols[n] = InvalidAttrNumber;
+			foreach(lc, plan->targetlist)
+			{
+				TargetEntry *tle = lfirst_node(TargetEntry, lc);
+				Var		   *var = (Var *) tle->expr;
+
+				if (IsA(var, Var) && var->varno == varno &&
+					var->varattno == sort->sortColIdx[n])
+				{
+					cols[n] = tle->resno;
+					break;
+				}
+			}
+			if (cols[n] == InvalidAttrNumber)
+				break;
+		}
+		if (n == 0)
+			return NULL;
+		sort->numCols = n;
+		sort->sortColIdx = cols;
+	}
+	return sort;
+}
+
+/*
+ * The feeder under a Sort that orders the rows fed as plan's output is
+ * ordered (output_order), or the feeder alone when nothing orders it.
+ * Where the plan's order matters (a reduce re-running Unique, Limit or
+ * WindowAgg, an ARRAY(subquery)), the executor sorts the rows fed.
  */
 Plan *
 FeederSortedLike(Plan *plan, Plan *feeder)
 {
-	Sort	   *sort;
+	Sort	   *sort = output_order(plan);
+	List	   *tlist = NIL;
+	ListCell   *lc;
 
-	if (IsA(plan, Sort))
-	{
-		sort = makeNode(Sort);
-		memcpy(sort, plan, sizeof(Sort));
-	}
-	else if (IsA(plan, IncrementalSort))
-	{
-		sort = makeNode(Sort);
-		memcpy(sort, &((IncrementalSort *) plan)->sort, sizeof(Sort));
-		NodeSetTag(sort, T_Sort);
-	}
-	else if (IsA(plan, Unique) || IsA(plan, Limit) || IsA(plan, Material))
-		return FeederSortedLike(outerPlan(plan), feeder);
-	else
+	if (sort == NULL)
 		return feeder;
+	/* the Sort returns the feeder's columns as they are */
+	foreach(lc, feeder->targetlist)
+	{
+		TargetEntry *tle = copyObject(lfirst_node(TargetEntry, lc));
+
+		((Var *) tle->expr)->varno = OUTER_VAR;
+		tlist = lappend(tlist, tle);
+	}
+	sort->plan.targetlist = tlist;
+	sort->plan.qual = NIL;
 	sort->plan.lefttree = feeder;
 	sort->plan.righttree = NULL;
 	sort->plan.initPlan = NIL;
