@@ -160,6 +160,10 @@ coordinator_set_retain_history(PG_FUNCTION_ARGS)
 	Oid			relid = PG_GETARG_OID(0);
 	Interval   *retain = PG_GETARG_INTERVAL_P(1);
 
+	if (get_rel_name(relid) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
 	if (!CoordinatorIsMaintainedView(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),

@@ -129,7 +129,10 @@ coordinator_restore_view(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
 		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		elog(ERROR, "coordinator.restore_view must run AFTER INSERT FOR EACH ROW");
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("coordinator.restore_view must run AFTER INSERT FOR EACH ROW"),
+				 errdetail("It is the trigger of coordinator.view_options.")));
 	view = heap_getattr(trigdata->tg_trigtuple, 1,
 						RelationGetDescr(trigdata->tg_relation), &isnull);
 	if (!isnull)

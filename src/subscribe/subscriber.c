@@ -387,12 +387,22 @@ check_bounds(XLogRecPtr as_of, XLogRecPtr up_to)
 						(unsigned long long) as_of, (unsigned long long) up_to)));
 }
 
-/* The options of subscribe() and subscribe_open(), which share arguments. */
+/*
+ * The options of subscribe() and subscribe_open(), which share arguments.
+ * A NULL target is an error; a NULL snapshot or progress is its default,
+ * a NULL as_of, up_to or upsert_key is absent (the functions are not
+ * STRICT for these).
+ */
 static void
 read_options(FunctionCallInfo fcinfo, SubscribeOptions *opts)
 {
 	memset(opts, 0, sizeof(*opts));
-	opts->target = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("what to subscribe to must not be NULL"),
+				 errhint("Name a relation or give a query.")));
+	opts->target = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	opts->snapshot = PG_ARGISNULL(1) ? true : PG_GETARG_BOOL(1);
 	opts->progress = PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2);
 	opts->has_as_of = !PG_ARGISNULL(3);
@@ -1386,6 +1396,25 @@ coordinator_subscribe_open(PG_FUNCTION_ARGS)
 }
 
 /*
+ * A fetch's timeout in milliseconds, at most INT_MAX (a month counts 30
+ * days, as interval comparison does).  ERRORs if it is negative; computed
+ * in floating point, so no interval overflows.
+ */
+static long
+timeout_milliseconds(Interval *timeout)
+{
+	double		ms = (double) timeout->time / 1000.0 +
+		(double) timeout->day * (USECS_PER_DAY / 1000) +
+		(double) timeout->month * DAYS_PER_MONTH * (USECS_PER_DAY / 1000);
+
+	if (ms < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("timeout must not be negative")));
+	return (long) Min(ms, (double) INT_MAX);
+}
+
+/*
  * coordinator.subscribe_fetch(id, max_rows, timeout) RETURNS SETOF record:
  * up to max_rows rows, waiting up to timeout for the first.
  */
@@ -1398,29 +1427,22 @@ coordinator_subscribe_fetch(PG_FUNCTION_ARGS)
 
 	if (SRF_IS_FIRSTCALL())
 	{
-		int64		id = PG_GETARG_INT64(0);
-		int32		max_rows = PG_ARGISNULL(1) ? 1000 : PG_GETARG_INT32(1);
-		Interval   *timeout = PG_ARGISNULL(2) ? NULL : PG_GETARG_INTERVAL_P(2);
-		long		timeout_ms = 1000;
+		int32		max_rows;
+		long		timeout_ms;
 
+		/* a NULL max_rows or timeout is its default; an id has none */
+		if (PG_ARGISNULL(0))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("the subscription's id must not be NULL")));
+		max_rows = PG_ARGISNULL(1) ? 1000 : PG_GETARG_INT32(1);
+		timeout_ms = PG_ARGISNULL(2) ? 1000 : timeout_milliseconds(PG_GETARG_INTERVAL_P(2));
 		if (max_rows < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("max_rows must not be negative")));
-		if (timeout != NULL)
-		{
-			int64		us = timeout->time +
-				(int64) timeout->day * USECS_PER_DAY +
-				(int64) timeout->month * 30 * USECS_PER_DAY;
-
-			if (us < 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("timeout must not be negative")));
-			timeout_ms = (long) Min(us / 1000, (int64) INT_MAX);
-		}
 		funcctx = SRF_FIRSTCALL_INIT();
-		sub = find_polling(id);
+		sub = find_polling(PG_GETARG_INT64(0));
 
 		/*
 		 * Under strict serializable, once there are rows, wait until every

@@ -519,12 +519,13 @@ coordinator_webhook_url(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
 	char	   *relname = get_rel_name(relid);
+	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
 	char	   *url;
 
-	if (relname == NULL)
+	/* no such relation (or dropped meanwhile): no URL */
+	if (relname == NULL || nspname == NULL)
 		PG_RETURN_NULL();
-	url = WebhookUrl(get_database_name(MyDatabaseId),
-					 get_namespace_name(get_rel_namespace(relid)), relname);
+	url = WebhookUrl(get_database_name(MyDatabaseId), nspname, relname);
 	if (url == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(url));
