@@ -555,11 +555,22 @@ CREATE FUNCTION coordinator.create_webhook_source(
 COMMENT ON FUNCTION coordinator.create_webhook_source(text, text, boolean, text[], text[], text, text[]) IS
     'create a table that receives HTTP POSTs to /api/webhook/<database>/<schema>/<name>: body (text, json, json array or bytes), optional headers, CHECK over body, headers and secrets';
 
+CREATE FUNCTION coordinator.make_webhook_source(
+    source regclass, body_format text DEFAULT 'text',
+    include_headers boolean DEFAULT false, exclude_headers text[] DEFAULT '{}',
+    header_columns text[] DEFAULT '{}',
+    check_expression text DEFAULT NULL, secrets text[] DEFAULT '{}')
+    RETURNS regclass
+    LANGUAGE C VOLATILE
+    AS 'MODULE_PATHNAME', 'coordinator_make_webhook_source';
+COMMENT ON FUNCTION coordinator.make_webhook_source(regclass, text, boolean, text[], text[], text, text[]) IS
+    'make an existing table of the caller a webhook source (its rows stay; it needs the columns create_webhook_source would give it), e.g. again after DROP EXTENSION and CREATE EXTENSION';
+
 CREATE FUNCTION coordinator.webhook_url(source regclass) RETURNS text
     LANGUAGE C STRICT STABLE
     AS 'MODULE_PATHNAME', 'coordinator_webhook_url';
 COMMENT ON FUNCTION coordinator.webhook_url(regclass) IS
-    'the URL that accepts POSTs for a table, from coordinator.webhook_listen_address and coordinator.webhook_port (NULL when the port is 0)';
+    'the URL that accepts POSTs for a webhook source, from coordinator.webhook_listen_address and coordinator.webhook_port (NULL when the port is 0); an error (42809) for a table that is not a source';
 
 CREATE VIEW coordinator.webhook_sources AS
     SELECT w.relid::pg_catalog.regclass AS name, w.relid,

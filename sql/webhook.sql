@@ -1,6 +1,6 @@
 -- Webhook sources without HTTP (this instance runs no listener; TAP test
 -- 008_webhook posts to one): HMAC, secrets, creation and what it refuses,
--- the catalog and dependencies.
+-- the catalog and dependencies, sources outliving DROP EXTENSION.
 CREATE SCHEMA wh;
 SET search_path = wh, public;
 \set VERBOSITY default
@@ -123,6 +123,55 @@ SELECT coordinator.create_webhook_source('rolled_back');
 ROLLBACK;
 SELECT count(*) FROM pg_class WHERE relname = 'rolled_back';
 SELECT count(*) FROM coordinator.webhook_sources WHERE name::text = 'rolled_back';
+
+-- coordinator.webhook_url names only sources.
+CREATE TABLE orders (body text);
+SELECT coordinator.webhook_url('as_json');
+SELECT coordinator.webhook_url('orders');
+
+-- make_webhook_source: an existing table of the caller with the columns
+-- create_webhook_source would give it.
+SELECT coordinator.make_webhook_source('orders', body_format => 'json');
+SELECT coordinator.make_webhook_source('as_json', body_format => 'json');
+SELECT coordinator.make_webhook_source('json_ids');
+SELECT coordinator.make_webhook_source('orders', header_columns => '{X-Id}');
+SET ROLE wh_alice;
+SELECT coordinator.make_webhook_source('wh.orders');
+RESET ROLE;
+SELECT coordinator.make_webhook_source('orders');
+SELECT name, url FROM coordinator.webhook_sources WHERE name = 'orders'::regclass;
+DROP TABLE orders;
+
+-- DROP EXTENSION keeps every source and its rows, as a plain table, with a
+-- NOTICE giving the call that makes it a source again; the CHECK's
+-- dependencies go with it, and the extension's functions in a CHECK
+-- (signed reads coordinator.hmac) never took the table with them.
+-- Maintained views over a source are dropped with the extension.
+CREATE FUNCTION is_hi(t text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$SELECT t = 'hi'$$;
+SELECT coordinator.create_webhook_source('hi', check_expression => 'wh.is_hi(body)');
+INSERT INTO hi VALUES ('hi');
+INSERT INTO signed (body, headers) VALUES ('signed row', '{}');
+BEGIN;
+DROP EXTENSION coordinator CASCADE;
+SELECT relname FROM pg_class WHERE relnamespace = 'wh'::regnamespace AND relkind IN ('r', 'm')
+ ORDER BY relname;
+SELECT (SELECT count(*) FROM signed) AS signed, (SELECT count(*) FROM as_json) AS as_json,
+       (SELECT count(*) FROM hi) AS hi;
+DROP FUNCTION is_hi(text);
+SELECT count(*) FROM hi;
+CREATE EXTENSION coordinator;
+SELECT coordinator.make_webhook_source('hi');
+SELECT name FROM coordinator.webhook_sources ORDER BY name::text;
+ROLLBACK;
+-- also without CASCADE, when no maintained view is in the way
+DROP MATERIALIZED VIEW json_ids;
+BEGIN;
+DROP EXTENSION coordinator;
+SELECT count(*) FROM signed;
+ROLLBACK;
+SELECT name FROM coordinator.webhook_sources ORDER BY name::text;
+DROP TABLE hi;
+DROP FUNCTION is_hi(text);
 
 -- A secret can be dropped once no source reads it.
 SET ROLE wh_alice;

@@ -44,6 +44,8 @@ int			coordinator_webhook_port = 0;
 char	   *coordinator_webhook_listen_address = NULL;
 int			coordinator_webhook_body_limit = 2 * 1024 * 1024;
 int			coordinator_webhook_concurrency_limit = 500;
+int			coordinator_webhook_max_connections = 600;
+int			coordinator_webhook_request_timeout = 10000;
 
 static const struct config_enum_entry isolation_options[] = {
 	{"strict serializable", COORDINATOR_ISOLATION_STRICT_SERIALIZABLE, false},
@@ -138,6 +140,15 @@ _PG_init(void)
 							GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("coordinator.webhook_request_timeout",
+							"Time a webhook client has to send a whole request.",
+							"Counted from the connection's accept, or from its last response on a kept-alive connection; then the listener closes the connection.",
+							&coordinator_webhook_request_timeout,
+							10000, 100, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
 	/*
 	 * Without the preload there are no workers, no shared memory and no
 	 * hooks; coordinator.check_setup() says so.  PGC_POSTMASTER settings
@@ -205,6 +216,15 @@ _PG_init(void)
 							NULL,
 							&coordinator_webhook_concurrency_limit,
 							500, 1, 10000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("coordinator.webhook_max_connections",
+							"Webhook connections open at once.",
+							"Near the limit the listener closes the connections that have waited longest without sending a whole request.",
+							&coordinator_webhook_max_connections,
+							600, 16, 100000,
 							PGC_POSTMASTER,
 							0,
 							NULL, NULL, NULL);

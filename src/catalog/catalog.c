@@ -278,6 +278,67 @@ CatalogInsertWebhook(CatalogWebhook *source, const char *check_expression)
 }
 
 /*
+ * Is relid a webhook source?  Reads the catalog as its owner, so any role
+ * may ask.  Needs a transaction with a snapshot.
+ */
+bool
+CatalogIsWebhook(Oid relid)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+
+	return CatalogExecuteAsOwner("SELECT 1 FROM coordinator.catalog_webhooks "
+								 "WHERE relid OPERATOR(pg_catalog.=) $1",
+								 1, types, values, NULL, SPI_OK_SELECT, 0, NULL) > 0;
+}
+
+/*
+ * Every webhook source: their relids (a List of Oids) and, in *calls, for
+ * each the call of coordinator.make_webhook_source that defines it again
+ * (a List of char *), both in the caller's memory context.  Reads the
+ * catalog as its owner; needs a transaction with a snapshot.
+ */
+List *
+CatalogListWebhooks(List **calls)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	List	   *result = NIL;
+	Oid			save_userid;
+	int			save_sec_context;
+
+	*calls = NIL;
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(CatalogOwner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT relid, pg_catalog.format("
+					"'SELECT coordinator.make_webhook_source(%L, body_format => %L, "
+					"include_headers => %s, exclude_headers => %L, header_columns => %L, "
+					"check_expression => %L, secrets => %L)', "
+					"relid::pg_catalog.regclass, body_format, include_headers::pg_catalog.text, exclude_headers, "
+					"header_columns, check_expression, secrets) "
+					"FROM coordinator.catalog_webhooks ORDER BY relid",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read coordinator.catalog_webhooks");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		bool		isnull;
+		Datum		relid = SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull);
+		Datum		call = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		result = lappend_oid(result, DatumGetObjectId(relid));
+		*calls = lappend(*calls, TextDatumGetCString(call));
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return result;
+}
+
+/*
  * The webhook source stored for relid, allocated in the caller's memory
  * context, or NULL.  Needs a transaction with a snapshot.
  */

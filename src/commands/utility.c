@@ -11,7 +11,8 @@
  *	  DROP TABLE ... CASCADE drops v), record v in the catalog and tell the
  *	  coordinator at commit.  The dataflow worker populates v.
  * REFRESH MATERIALIZED VIEW v (maintained): wait until v is current.
- * CREATE/DROP EXTENSION coordinator: tell the coordinator at commit.
+ * CREATE/DROP EXTENSION coordinator: tell the coordinator at commit; at
+ *	  DROP, webhook sources become plain tables (source.c).
  * DROP DATABASE of coordinator.database: our processes leave it first.
  *
  * Everything else goes to the previous hook or standard_ProcessUtility,
@@ -419,6 +420,8 @@ coordinator_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 	bool		catalog_changed = false;
+	List	   *webhook_sources = NIL;
+	List	   *webhook_calls = NIL;
 
 	if (IsA(parsetree, CreateTableAsStmt) &&
 		((CreateTableAsStmt *) parsetree)->objtype == OBJECT_MATVIEW)
@@ -467,6 +470,9 @@ coordinator_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			if (strcmp(strVal(lfirst(lc)), COORDINATOR_NAME) == 0)
 				catalog_changed = true;
 		}
+		/* webhook sources become plain tables: say so once the drop is done */
+		if (catalog_changed && coordinator_preloaded && CatalogExtensionExists())
+			webhook_sources = WebhookSourcesBeforeDropExtension(&webhook_calls);
 	}
 
 	/* our processes leave coordinator.database so that it can be dropped */
@@ -489,6 +495,9 @@ coordinator_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	call_previous(pstmt, queryString, readOnlyTree, context, params, queryEnv,
 				  dest, qc);
+
+	if (webhook_sources != NIL)
+		WebhookSourcesAfterDropExtension(webhook_sources, webhook_calls);
 
 	if (IsA(parsetree, DropOwnedStmt) && coordinator_preloaded && CatalogExtensionExists())
 		WebhookSecretsDropOwned(((DropOwnedStmt *) parsetree)->roles);

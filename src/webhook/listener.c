@@ -25,6 +25,21 @@
  * the next batch, which is what lets one process keep up with many
  * clients.
  *
+ * Slow clients: MHD never waits for one client (every socket is
+ * non-blocking), but each open connection holds a slot, and its own
+ * timeout is one of inactivity, which a client sending a byte a second
+ * never reaches.  So every connection is tracked from its accept
+ * (MHD_OPTION_NOTIFY_CONNECTION), oldest first: one that has not sent a
+ * whole request within coordinator.webhook_request_timeout of its accept
+ * (or of its last response, when kept alive) is closed, and when more
+ * than seven eighths of coordinator.webhook_max_connections are open, the
+ * oldest connections that have not sent a whole request are closed until
+ * they are not.  A connection whose request is complete (waiting for its
+ * batch, or being answered) is never closed that way.  New clients thus
+ * always find room, and a flood of slow connections costs a valid request
+ * nothing but its place in the next batch.  Closing is shutdown() of the
+ * socket, which MHD then sees as the client leaving.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -35,6 +50,7 @@
 #include <unistd.h>
 
 #include "access/xact.h"
+#include "lib/ilist.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -52,7 +68,10 @@
 #include "coordinator/webhook.h"
 
 #define WEBHOOK_PATH_PREFIX "/api/webhook/"
-/* Idle keep-alive connections and stalled uploads are closed after this. */
+/*
+ * MHD's own timeout, of inactivity: for a response the client does not
+ * read.  Requests are bounded by coordinator.webhook_request_timeout.
+ */
 #define WEBHOOK_CONNECTION_TIMEOUT_S 60
 /* How long a shutdown keeps answering 503 before it closes the socket. */
 #define WEBHOOK_SHUTDOWN_GRACE_MS 200
@@ -67,6 +86,20 @@ typedef struct Request
 	bool		answered;		/* req.status is set: respond on resume */
 } Request;
 
+/*
+ * One open connection, MHD's per-connection context ("socket_context"),
+ * from MHD_CONNECTION_NOTIFY_STARTED to MHD_CONNECTION_NOTIFY_CLOSED,
+ * which frees it.
+ */
+typedef struct Connection
+{
+	dlist_node	node;			/* in connections, by since */
+	MHD_socket	fd;
+	TimestampTz since;			/* accepted, or its last response sent */
+	bool		busy;			/* its request is complete: never shed */
+	bool		shed;			/* shutdown() called, MHD closes it next */
+} Connection;
+
 /* The con_cls of a request answered at its first call. */
 static char answered_at_once;
 
@@ -78,6 +111,96 @@ static int	npending = 0;
 static int	pending_capacity = 0;
 static bool shutting_down = false;
 static volatile sig_atomic_t in_batch = false;
+
+/* Open connections, the oldest (smallest since) first; in connections_context. */
+static dlist_head connections = DLIST_STATIC_INIT(connections);
+static MemoryContext connections_context = NULL;
+static int	nconnections = 0;
+static int	nshed = 0;
+
+/* The Connection of an MHD connection (NULL only if MHD has none). */
+static Connection *
+connection_of(struct MHD_Connection *connection)
+{
+	const union MHD_ConnectionInfo *info;
+
+	info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return info != NULL ? (Connection *) info->socket_context : NULL;
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: track a connection from accept to close. */
+static void
+notify_connection(void *cls, struct MHD_Connection *connection,
+				  void **socket_context, enum MHD_ConnectionNotificationCode code)
+{
+	Connection *conn = *socket_context;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+	{
+		const union MHD_ConnectionInfo *info;
+
+		info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+		conn = MemoryContextAllocZero(connections_context, sizeof(Connection));
+		conn->fd = info != NULL ? info->connect_fd : MHD_INVALID_SOCKET;
+		conn->since = GetCurrentTimestamp();
+		dlist_push_tail(&connections, &conn->node);
+		nconnections++;
+		*socket_context = conn;
+	}
+	else if (code == MHD_CONNECTION_NOTIFY_CLOSED && conn != NULL)
+	{
+		dlist_delete(&conn->node);
+		nconnections--;
+		if (conn->shed)
+			nshed--;
+		pfree(conn);
+		*socket_context = NULL;
+	}
+}
+
+/* Connections open past this many are shed, oldest first. */
+static int
+shed_threshold(void)
+{
+	return coordinator_webhook_max_connections - coordinator_webhook_max_connections / 8;
+}
+
+/*
+ * Close the connections that have not sent a whole request in time, and
+ * the oldest that have not sent one while too many are open.  Returns the
+ * milliseconds until the next connection's time is up, at most max_ms.
+ */
+static long
+shed_connections(long max_ms)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int			excess = nconnections - nshed - shed_threshold();
+	dlist_iter	iter;
+
+	dlist_foreach(iter, &connections)
+	{
+		Connection *conn = dlist_container(Connection, node, iter.cur);
+		TimestampTz deadline;
+
+		if (conn->busy || conn->shed)
+			continue;
+		deadline = TimestampTzPlusMilliseconds(conn->since,
+											   coordinator_webhook_request_timeout);
+		if (deadline > now && excess <= 0)
+		{
+			/* the rest are younger: this one's deadline is the next */
+			long		ms = (long) ((deadline - now + 999) / 1000);
+
+			return Min(ms, max_ms);
+		}
+		if (conn->fd != MHD_INVALID_SOCKET)
+			(void) shutdown(conn->fd, SHUT_RDWR);
+		conn->shed = true;
+		nshed++;
+		excess--;
+	}
+	return max_ms;
+}
 
 static enum MHD_Result
 respond(struct MHD_Connection *connection, unsigned int status, const char *message)
@@ -316,16 +439,29 @@ access_handler(void *cls, struct MHD_Connection *connection, const char *url,
 		return respond(connection, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down");
 	r->connection = connection;
 	add_pending(r);
+	if (connection_of(connection) != NULL)
+		connection_of(connection)->busy = true;
 	MHD_suspend_connection(connection);
 	return MHD_YES;
 }
 
+/*
+ * A request ended (answered, or its connection closed): a kept-alive
+ * connection has coordinator.webhook_request_timeout again for the next.
+ */
 static void
 request_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
 				  enum MHD_RequestTerminationCode toe)
 {
 	Request    *r = *con_cls;
+	Connection *conn = connection_of(connection);
 
+	if (conn != NULL)
+	{
+		conn->busy = false;
+		conn->since = GetCurrentTimestamp();
+		dlist_move_tail(&connections, &conn->node);
+	}
 	if (r == NULL || *con_cls == &answered_at_once)
 		return;
 	MemoryContextDelete(r->context);
@@ -461,10 +597,11 @@ start_daemon(void)
 							access_handler, NULL,
 							MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
 							MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+							MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
 							MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
 							MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) WEBHOOK_CONNECTION_TIMEOUT_S,
 							MHD_OPTION_CONNECTION_LIMIT,
-							(unsigned int) (coordinator_webhook_concurrency_limit + 64),
+							(unsigned int) coordinator_webhook_max_connections,
 							MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,
 							any ? MHD_OPTION_END : MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &addr,
 							MHD_OPTION_END);
@@ -556,6 +693,8 @@ WebhookListenerMain(Datum main_arg)
 											 ALLOCSET_DEFAULT_SIZES);
 	batch_context = AllocSetContextCreate(TopMemoryContext, "webhook batch",
 										  ALLOCSET_DEFAULT_SIZES);
+	connections_context = AllocSetContextCreate(TopMemoryContext, "webhook connections",
+												ALLOCSET_SMALL_SIZES);
 
 	daemon_handle = start_daemon();
 	if (daemon_handle == NULL)
@@ -575,6 +714,7 @@ WebhookListenerMain(Datum main_arg)
 	while (!ShutdownRequestPending)
 	{
 		WaitEvent	event;
+		long		wait_ms;
 
 		if (ConfigReloadPending)
 		{
@@ -582,12 +722,13 @@ WebhookListenerMain(Datum main_arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 		MHD_run(daemon_handle);
+		wait_ms = shed_connections(1000);
 		if (npending > 0)
 		{
 			append_pending(batch_context);
 			continue;
 		}
-		(void) WaitEventSetWait(events, mhd_timeout(1000), &event, 1, PG_WAIT_EXTENSION);
+		(void) WaitEventSetWait(events, mhd_timeout(wait_ms), &event, 1, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		/*
 		 * Absorbs ProcSignalBarriers: DROP DATABASE waits for every process.

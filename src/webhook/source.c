@@ -16,17 +16,36 @@
  * at creation whatever search_path says later, and the table depends on
  * them.  It must be boolean, must read the request, may not contain
  * subqueries, and may call only IMMUTABLE functions apart from now().
+ * The table does not depend on the extension's own functions (hmac,
+ * constant_time_eq): they live exactly as long as the catalog row that
+ * holds the CHECK, and a dependency on them would let DROP EXTENSION ...
+ * CASCADE drop the user's table with its rows.
+ *
+ * DROP EXTENSION coordinator drops the catalog, so every source becomes a
+ * plain table: the utility hook lists the sources before the drop and,
+ * once it is done, tells the user about each one (with the call that makes
+ * it a source again) and removes the dependencies its CHECK had recorded.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
 #include "catalog/dependency.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
-#include "commands/dbcommands.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_ts_config.h"
+#include "catalog/pg_ts_dict.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -38,12 +57,15 @@
 #include "parser/parse_expr.h"
 #include "parser/parse_node.h"
 #include "parser/parser.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/formatting.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
+#include "utils/syscache.h"
+#include "utils/rel.h"
 #include "utils/varlena.h"
 
 #include "coordinator/catalog.h"
@@ -52,6 +74,7 @@
 #include "coordinator/webhook.h"
 
 PG_FUNCTION_INFO_V1(coordinator_create_webhook_source);
+PG_FUNCTION_INFO_V1(coordinator_make_webhook_source);
 PG_FUNCTION_INFO_V1(coordinator_webhook_url);
 
 static const char *const body_format_names[] = {
@@ -375,18 +398,107 @@ require_secret(const char *name)
 	SPI_finish();
 }
 
+/* The type column body has for a body format. */
+static Oid
+body_type(WebhookBodyFormat format)
+{
+	return format == WEBHOOK_BODY_TEXT ? TEXTOID :
+		format == WEBHOOK_BODY_BYTES ? BYTEAOID : JSONBOID;
+}
+
 /*
- * coordinator.create_webhook_source(name, body_format, include_headers,
- *     exclude_headers, header_columns, check_expression, secrets) RETURNS regclass
+ * An existing table can become a source if it is an ordinary permanent
+ * table of the current user, not a source yet, with the columns
+ * create_webhook_source would have given it (more columns are fine: the
+ * listener leaves them to their defaults).
  */
-Datum
-coordinator_create_webhook_source(PG_FUNCTION_ARGS)
+static void
+check_existing_table(Oid relid, const CatalogWebhook *source, List *columns)
+{
+	const char *relname = get_rel_name(relid);
+	ListCell   *lc;
+
+	if (get_rel_relkind(relid) != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table", relname),
+				 errdetail("Only ordinary tables can be webhook sources.")));
+	if (get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("webhook sources cannot be temporary tables"),
+				 errdetail("The listener appends to the table from a session of its own.")));
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, relname);
+	if (CatalogIsWebhook(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("table \"%s\" is already a webhook source", relname)));
+
+	foreach(lc, columns)
+	{
+		const char *column = strVal(lfirst(lc));
+		AttrNumber	attnum = get_attnum(relid, column);
+		Oid			expected;
+		Oid			actual;
+
+		expected = foreach_current_index(lc) == 0 ? body_type(source->body_format) :
+			source->include_headers && foreach_current_index(lc) == 1 ? JSONBOID : TEXTOID;
+		if (attnum == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("table \"%s\" has no column \"%s\"", relname, column),
+					 errdetail("A webhook source with these arguments stores the request in column \"%s\" of type %s.",
+							   column, format_type_be(expected))));
+		actual = get_atttype(relid, attnum);
+		if (actual != expected)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of table \"%s\" is of type %s, not %s",
+							column, relname, format_type_be(actual), format_type_be(expected))));
+	}
+}
+
+/*
+ * The table does not depend on the extension's own functions in its
+ * CHECK: they go only with the extension, which takes the CHECK with it,
+ * and DROP EXTENSION ... CASCADE must not drop the table through them.
+ */
+static bool
+forget_extension_function(Oid funcid, void *context)
+{
+	Oid			relid = *(Oid *) context;
+
+	if (getExtensionOfObject(ProcedureRelationId, funcid) ==
+		get_extension_oid(COORDINATOR_NAME, false))
+		deleteDependencyRecordsForSpecific(RelationRelationId, relid, DEPENDENCY_NORMAL,
+										   ProcedureRelationId, funcid);
+	return false;
+}
+
+static bool
+forget_extension_functions_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	(void) check_functions_in_node(node, forget_extension_function, context);
+	return expression_tree_walker(node, forget_extension_functions_walker, context);
+}
+
+/*
+ * coordinator.create_webhook_source(name, ...) and
+ * coordinator.make_webhook_source(source, ...): the arguments after the
+ * first are the same, (body_format, include_headers, exclude_headers,
+ * header_columns, check_expression, secrets).  existing is the table to
+ * make a source, or InvalidOid to create one named by the first argument.
+ */
+static Oid
+define_source(FunctionCallInfo fcinfo, Oid existing)
 {
 	static const char *const argnames[] = {
 		"name", "body_format", "include_headers", "exclude_headers",
 		"header_columns", "check_expression", "secrets"
 	};
-	RangeVar   *rv;
 	CatalogWebhook source;
 	List	   *exclude;
 	List	   *headers;
@@ -394,8 +506,8 @@ coordinator_create_webhook_source(PG_FUNCTION_ARGS)
 	List	   *columns;
 	char	   *check_text = NULL;
 	Node	   *check = NULL;
-	StringInfoData sql;
 	Oid			nspid;
+	char	   *relname;
 	ListCell   *lc;
 	char	   *url;
 
@@ -406,16 +518,30 @@ coordinator_create_webhook_source(PG_FUNCTION_ARGS)
 		if (i != 5 && PG_ARGISNULL(i))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("%s must not be NULL", argnames[i])));
+					 errmsg("%s must not be NULL", i == 0 && OidIsValid(existing) ? "source" : argnames[i])));
 	}
 
-	rv = makeRangeVarFromNameList(textToQualifiedNameList(PG_GETARG_TEXT_PP(0)));
-	nspid = RangeVarGetCreationNamespace(rv);
-	if (isAnyTempNamespace(nspid))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("webhook sources cannot be temporary tables"),
-				 errdetail("The listener appends to the table from a session of its own.")));
+	if (OidIsValid(existing))
+	{
+		relname = get_rel_name(existing);
+		nspid = get_rel_namespace(existing);
+		if (relname == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("relation with OID %u does not exist", existing)));
+	}
+	else
+	{
+		RangeVar   *rv = makeRangeVarFromNameList(textToQualifiedNameList(PG_GETARG_TEXT_PP(0)));
+
+		relname = rv->relname;
+		nspid = RangeVarGetCreationNamespace(rv);
+		if (isAnyTempNamespace(nspid))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("webhook sources cannot be temporary tables"),
+					 errdetail("The listener appends to the table from a session of its own.")));
+	}
 
 	memset(&source, 0, sizeof(source));
 	source.body_format = WebhookParseBodyFormat(text_to_cstring(PG_GETARG_TEXT_PP(1)));
@@ -460,32 +586,42 @@ coordinator_create_webhook_source(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(5))
 	{
 		check_text = text_to_cstring(PG_GETARG_TEXT_PP(5));
-		check = analyze_check(rv->relname, check_text, source.body_format, secrets);
+		check = analyze_check(relname, check_text, source.body_format, secrets);
 	}
 	else if (secrets != NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("secrets are only read by a check_expression")));
 
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE TABLE %s (body %s NOT NULL",
-					 quote_qualified_identifier(get_namespace_name(nspid), rv->relname),
-					 source.body_format == WEBHOOK_BODY_TEXT ? "pg_catalog.text" :
-					 source.body_format == WEBHOOK_BODY_BYTES ? "pg_catalog.bytea" :
-					 "pg_catalog.jsonb");
-	if (source.include_headers)
-		appendStringInfoString(&sql, ", headers pg_catalog.jsonb NOT NULL");
-	for_each_from(lc, columns, source.include_headers ? 2 : 1)
-		appendStringInfo(&sql, ", %s pg_catalog.text", quote_identifier(strVal(lfirst(lc))));
-	appendStringInfoChar(&sql, ')');
+	if (OidIsValid(existing))
+	{
+		check_existing_table(existing, &source, columns);
+		source.relid = existing;
+	}
+	else
+	{
+		StringInfoData sql;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute(sql.data, false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not create table for webhook source");
-	SPI_finish();
-	CommandCounterIncrement();
-	source.relid = get_relname_relid(rv->relname, nspid);
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "CREATE TABLE %s (body %s NOT NULL",
+						 quote_qualified_identifier(get_namespace_name(nspid), relname),
+						 source.body_format == WEBHOOK_BODY_TEXT ? "pg_catalog.text" :
+						 source.body_format == WEBHOOK_BODY_BYTES ? "pg_catalog.bytea" :
+						 "pg_catalog.jsonb");
+		if (source.include_headers)
+			appendStringInfoString(&sql, ", headers pg_catalog.jsonb NOT NULL");
+		for_each_from(lc, columns, source.include_headers ? 2 : 1)
+			appendStringInfo(&sql, ", %s pg_catalog.text", quote_identifier(strVal(lfirst(lc))));
+		appendStringInfoChar(&sql, ')');
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute(sql.data, false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not create table for webhook source");
+		SPI_finish();
+		CommandCounterIncrement();
+		source.relid = get_relname_relid(relname, nspid);
+	}
 
 	if (check != NULL)
 	{
@@ -493,6 +629,8 @@ coordinator_create_webhook_source(PG_FUNCTION_ARGS)
 
 		ObjectAddressSet(table, RelationRelationId, source.relid);
 		recordDependencyOnExpr(&table, check, NIL, DEPENDENCY_NORMAL);
+		CommandCounterIncrement();
+		(void) forget_extension_functions_walker(check, &source.relid);
 		source.check_plan = nodeToString(check);
 	}
 	source.exclude_headers = string_values(exclude);
@@ -500,17 +638,41 @@ coordinator_create_webhook_source(PG_FUNCTION_ARGS)
 	source.secrets = string_values(secrets);
 	CatalogInsertWebhook(&source, check_text);
 
-	url = WebhookUrl(get_database_name(MyDatabaseId), get_namespace_name(nspid), rv->relname);
+	url = WebhookUrl(get_database_name(MyDatabaseId), get_namespace_name(nspid), relname);
 	if (url != NULL)
 		ereport(NOTICE,
 				(errmsg("URL to POST data is '%s'", url)));
 	else
 		ereport(NOTICE,
 				(errmsg("webhook source \"%s\" accepts no requests while coordinator.webhook_port is 0",
-						rv->relname),
+						relname),
 				 errhint("Set coordinator.webhook_port in postgresql.conf and restart the server.")));
+	return source.relid;
+}
 
-	PG_RETURN_OID(source.relid);
+/*
+ * coordinator.create_webhook_source(name, body_format, include_headers,
+ *     exclude_headers, header_columns, check_expression, secrets) RETURNS regclass
+ */
+Datum
+coordinator_create_webhook_source(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_OID(define_source(fcinfo, InvalidOid));
+}
+
+/*
+ * coordinator.make_webhook_source(source regclass, body_format, ...)
+ *     RETURNS regclass: an existing table becomes a source, e.g. again
+ * after DROP EXTENSION and CREATE EXTENSION.  Its rows stay.
+ */
+Datum
+coordinator_make_webhook_source(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("source must not be NULL")));
+	PG_RETURN_OID(define_source(fcinfo, PG_GETARG_OID(0)));
 }
 
 /* coordinator.webhook_url(source regclass) RETURNS text */
@@ -525,8 +687,104 @@ coordinator_webhook_url(PG_FUNCTION_ARGS)
 	/* no such relation (or dropped meanwhile): no URL */
 	if (relname == NULL || nspname == NULL)
 		PG_RETURN_NULL();
+	if (!CatalogIsWebhook(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("table \"%s\" is not a webhook source", relname),
+				 errhint("coordinator.make_webhook_source('%s') makes it one, if it has a column body; coordinator.create_webhook_source(name) creates a new one.",
+						 quote_qualified_identifier(nspname, relname))));
 	url = WebhookUrl(get_database_name(MyDatabaseId), nspname, relname);
 	if (url == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(url));
+}
+
+/*
+ * Delete the dependencies a CHECK recorded for the table: those of the
+ * table itself (not of a column) on functions, operators, types,
+ * collations and text search objects, but for the type a typed table is
+ * OF.  A table has no others of these kinds.  Needs a transaction.
+ */
+static void
+forget_check_dependencies(Oid relid)
+{
+	Relation	depend;
+	ScanKeyData key[3];
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	HeapTuple	classtuple;
+	Oid			oftype = InvalidOid;
+
+	classtuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (HeapTupleIsValid(classtuple))
+	{
+		oftype = ((Form_pg_class) GETSTRUCT(classtuple))->reloftype;
+		ReleaseSysCache(classtuple);
+	}
+
+	depend = table_open(DependRelationId, RowExclusiveLock);
+	ScanKeyInit(&key[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RelationRelationId));
+	ScanKeyInit(&key[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	ScanKeyInit(&key[2], Anum_pg_depend_objsubid, BTEqualStrategyNumber, F_INT4EQ,
+				Int32GetDatum(0));
+	scan = systable_beginscan(depend, DependDependerIndexId, true, NULL, 3, key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tuple);
+
+		if (dep->deptype != DEPENDENCY_NORMAL)
+			continue;
+		if (dep->refclassid == ProcedureRelationId ||
+			dep->refclassid == OperatorRelationId ||
+			dep->refclassid == CollationRelationId ||
+			dep->refclassid == TSConfigRelationId ||
+			dep->refclassid == TSDictionaryRelationId ||
+			(dep->refclassid == TypeRelationId && dep->refobjid != oftype))
+			CatalogTupleDelete(depend, &tuple->t_self);
+	}
+	systable_endscan(scan);
+	table_close(depend, RowExclusiveLock);
+}
+
+/*
+ * Before DROP EXTENSION coordinator: the sources, with the calls that
+ * define them again (see CatalogListWebhooks), in the caller's context.
+ */
+List *
+WebhookSourcesBeforeDropExtension(List **calls)
+{
+	return CatalogListWebhooks(calls);
+}
+
+/*
+ * After DROP EXTENSION coordinator: each source still there is now a plain
+ * table.  Say so, with the call that makes it a source again, and remove
+ * the dependencies its CHECK recorded (on functions, operators, types,
+ * collations and text search objects): a plain table has no CHECK, and
+ * must not keep a DROP FUNCTION from working, or let DROP FUNCTION ...
+ * CASCADE drop it.
+ */
+void
+WebhookSourcesAfterDropExtension(List *relids, List *calls)
+{
+	ListCell   *lc1;
+	ListCell   *lc2;
+
+	forboth(lc1, relids, lc2, calls)
+	{
+		Oid			relid = lfirst_oid(lc1);
+		char	   *relname = get_rel_name(relid);
+
+		if (relname == NULL)
+			continue;
+		forget_check_dependencies(relid);
+		ereport(NOTICE,
+				(errmsg("table \"%s\" is no longer a webhook source", relname),
+				 errdetail("The table and its rows are kept; the listener no longer appends to it."),
+				 errhint("After CREATE EXTENSION coordinator (and its secrets created again), %s makes it a source again.",
+						 (char *) lfirst(lc2))));
+	}
+	CommandCounterIncrement();
 }

@@ -37,6 +37,8 @@ struct CatalogWebhook;
 extern void CatalogInsertWebhook(struct CatalogWebhook *source,
 								 const char *check_expression);
 extern struct CatalogWebhook *CatalogLoadWebhook(Oid relid);
+extern bool CatalogIsWebhook(Oid relid);
+extern List *CatalogListWebhooks(List **calls);
 extern char *CatalogLookupSecret(Oid owner, const char *name);
 
 #endif							/* COORDINATOR_CATALOG_H */

@@ -35,6 +35,8 @@ extern int	coordinator_webhook_port;
 extern char *coordinator_webhook_listen_address;
 extern int	coordinator_webhook_body_limit;
 extern int	coordinator_webhook_concurrency_limit;
+extern int	coordinator_webhook_max_connections;
+extern int	coordinator_webhook_request_timeout;
 
 /* true once _PG_init ran from shared_preload_libraries */
 extern bool coordinator_preloaded;

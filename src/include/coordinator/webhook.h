@@ -3,8 +3,9 @@
  * webhook.h
  *	  Webhook sources: tables that an HTTP listener appends POSTs to.
  *
- * source.c   coordinator.create_webhook_source: the table, the CHECK
- *            expression analyzed and stored, the catalog row.
+ * source.c   coordinator.create_webhook_source and make_webhook_source:
+ *            the table, the CHECK expression analyzed and stored, the
+ *            catalog row; sources becoming plain tables at DROP EXTENSION.
  * append.c   one batch of requests in one transaction: resolve the source,
  *            decode the body, evaluate the CHECK, insert the rows.
  * listener.c the background worker serving HTTP with libmicrohttpd.
@@ -72,6 +73,8 @@ typedef struct WebhookRequest
 extern WebhookBodyFormat WebhookParseBodyFormat(const char *format);
 extern const char *WebhookBodyFormatName(WebhookBodyFormat format);
 extern char *WebhookHeaderColumnName(const char *header);
+extern List *WebhookSourcesBeforeDropExtension(List **calls);
+extern void WebhookSourcesAfterDropExtension(List *relids, List *calls);
 
 /* secrets.c: the utility hook keeps secrets in step with their owners */
 struct RoleSpec;
