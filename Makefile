@@ -63,7 +63,7 @@ PG_CPPFLAGS += -DHAVE_SUBPLAN_HASHTABLESTALE
 endif
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
-REGRESS = setup create_view dml types arrangements shared refused dependencies transactions function_form truncate ddl injection errors isolation_guc timestamps subscribe history webhook security random_dml differential
+REGRESS = setup create_view dml types arrangements shared refused dependencies transactions function_form truncate ddl injection errors isolation_guc timestamps subscribe history webhook security least_privilege random_dml differential
 REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=./test/regress.conf --outputdir=./output_regress --load-extension=coordinator
 
 ISOLATION = concurrent_reads create_during_writes linearizable subscribe read_holds concurrent_ddl
