@@ -420,15 +420,15 @@ CREATE FUNCTION coordinator.subscription_status(
     LANGUAGE C STRICT
     AS 'MODULE_PATHNAME', 'coordinator_subscription_status';
 COMMENT ON FUNCTION coordinator.subscription_status() IS
-    'the open subscriptions, from shared memory';
+    'the open subscriptions, from shared memory; what they read (relid, name) only for roles with the privileges of their owner or of pg_read_all_stats';
 
 CREATE VIEW coordinator.subscriptions AS
     SELECT s.id, s.pid, s.userid::pg_catalog.regrole AS owner, s.kind,
-           CASE WHEN pg_catalog.pg_has_role(s.userid, 'USAGE') THEN s.name END AS object,
+           s.name AS object,
            s.worker, s.state, s.as_of, s.buffered_bytes, s.created_at
       FROM coordinator.subscription_status() s;
 COMMENT ON VIEW coordinator.subscriptions IS
-    'open subscriptions: session pid, owner, what they read (only for roles that can act as the owner), worker, state, snapshot timestamp, bytes the worker holds for them';
+    'open subscriptions: session pid, owner, what they read (only for roles with the privileges of the owner or of pg_read_all_stats), worker, state, snapshot timestamp, bytes the worker holds for them';
 GRANT SELECT ON coordinator.subscriptions TO PUBLIC;
 
 -- Webhook sources (src/webhook/): HTTP POSTs to

@@ -1,12 +1,17 @@
 /*-------------------------------------------------------------------------
  *
  * privileges.c
- *	  A maintained view is maintained with its owner's rights.
+ *	  Code a role wrote runs with that role's rights.
  *
  * As REFRESH MATERIALIZED VIEW does, the worker evaluates a view's
  * expressions as the view's owner, in a security-restricted operation
  * (DataflowBecomeOwner), so a function in the view runs with the owner's
- * rights, never the superuser's.
+ * rights, never the superuser's.  A query subscription's transient
+ * dataflow runs the same way as the role that subscribed (its rights are
+ * checked as a view owner's are: DataflowCheckUserRights), and the
+ * webhook listener plans and runs a source's CHECK and INSERT as the
+ * table's owner (DataflowBecomeUser).  Settings the code changes end with
+ * the call.
  *
  * CREATE checks that the creator may read what the query reads
  * (compile.c) and refuses sources with row-level security.  Rights change
@@ -31,6 +36,7 @@
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -90,23 +96,44 @@ DataflowViewOwner(Oid relid)
 /*
  * Become the owner of view relid until DataflowRestoreUser, in a
  * security-restricted operation, as REFRESH MATERIALIZED VIEW runs the
- * query.  An error in between restores the user with the subtransaction.
+ * query (see DataflowBecomeUser).
  */
 void
 DataflowBecomeOwner(Oid relid, DataflowSavedUser *saved)
 {
-	Oid			owner = DataflowViewOwner(relid);
-
-	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
-	if (OidIsValid(owner))
-		SetUserIdAndSecContext(owner, saved->sec_context |
-							   SECURITY_LOCAL_USERID_CHANGE |
-							   SECURITY_RESTRICTED_OPERATION);
+	DataflowBecomeUser(DataflowViewOwner(relid), saved);
 }
 
+/*
+ * Become userid until DataflowRestoreUser, in a security-restricted
+ * operation: code that userid wrote (a view's functions, a subscription's
+ * query, a webhook source's CHECK, defaults and triggers) runs with
+ * userid's rights, never those of the process that runs it.
+ *
+ * As REFRESH MATERIALIZED VIEW does, settings that the code changes
+ * (set_config) end with the call, so they reach neither the next owner's
+ * code nor the process; and Postgres refuses to queue a deferred trigger
+ * in a security-restricted operation, where it would fire at commit with
+ * the process's rights.  An invalid userid (a relation gone) keeps the
+ * current user but still restricts.  An error in between restores all of
+ * it with the (sub)transaction.  In a transaction.
+ */
+void
+DataflowBecomeUser(Oid userid, DataflowSavedUser *saved)
+{
+	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
+	SetUserIdAndSecContext(OidIsValid(userid) ? userid : saved->userid,
+						   saved->sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	saved->nestlevel = NewGUCNestLevel();
+}
+
+/* Be who we were before DataflowBecomeUser, with its settings. */
 void
 DataflowRestoreUser(DataflowSavedUser *saved)
 {
+	AtEOXact_GUC(false, saved->nestlevel);
 	SetUserIdAndSecContext(saved->userid, saved->sec_context);
 }
 
@@ -199,4 +226,59 @@ DataflowCheckRights(Oid relid, List *sources)
 	}
 	DataflowRestoreUser(&saved);
 	return denied;
+}
+
+/*
+ * May userid still read what a subscription's query reads?  rtes are the
+ * relations the query names, as the subscriber analyzed it (checked as
+ * the executor checks a query of userid's); sources are the tables its
+ * dataflow reads, none of which may have row-level security that applies
+ * to userid.  Returns NULL if so, else the message that ends the
+ * subscription with SQLSTATE 42501.  Takes no lock, as DataflowCheckRights.
+ * In a transaction.
+ */
+char *
+DataflowCheckUserRights(Oid userid, List *rtes, List *sources)
+{
+	DataflowSavedUser saved;
+	ListCell   *lc;
+	char	   *denied = NULL;
+
+	DataflowBecomeUser(userid, &saved);
+	foreach(lc, rtes)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+
+		if (get_rel_relkind(rte->relid) == '\0')
+			continue;			/* dropped: the subscription ends for that */
+		if (!ExecCheckRTPerms(list_make1(rte), false))
+		{
+			denied = psprintf("permission denied for %s %s",
+							  relkind_word(get_rel_relkind(rte->relid)),
+							  get_rel_name(rte->relid));
+			break;
+		}
+	}
+	foreach(lc, sources)
+	{
+		if (denied == NULL &&
+			check_enable_rls(lfirst_oid(lc), userid, true) == RLS_ENABLED)
+			denied = psprintf("row-level security of table %s applies to the subscriber",
+							  get_rel_name(lfirst_oid(lc)));
+	}
+	DataflowRestoreUser(&saved);
+	return denied;
+}
+
+/*
+ * The relations a query names (RTE_RELATION entries, in subqueries,
+ * sublinks and CTEs too), copied into CurrentMemoryContext.
+ */
+List *
+DataflowNamedRelations(Query *query)
+{
+	List	   *rtes = NIL;
+
+	(void) relation_rtes_walker((Node *) query, &rtes);
+	return copyObject(rtes);
 }

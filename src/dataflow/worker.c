@@ -639,8 +639,9 @@ check_view_rights(DataflowView *view, void *arg)
 }
 
 /*
- * Check the owners' rights of the views again, in a transaction of its
- * own, if they may have changed or a view is new (privileges.c).  Called
+ * Check the owners' rights of the views again, and the subscribers' rights
+ * of the query subscriptions, in a transaction of its own, if they may
+ * have changed or a view is new (privileges.c).  Called
  * before publishing, so a read at a time after a REVOKE sees its effect.
  */
 static void
@@ -666,6 +667,7 @@ check_rights(void)
 		if (!view->failed && !view->dropped)
 			run_for_view(view, check_view_rights, NULL);
 	}
+	SendersCheckRights();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 }

@@ -18,6 +18,13 @@
  * is ended with an error, so a slow subscriber costs bounded memory and
  * never holds the dataflow back.
  *
+ * A query's transient dataflow runs with the subscriber's rights, as a
+ * maintained view runs with its owner's (../dataflow/privileges.c): as the
+ * role that opened the subscription, in a security-restricted operation,
+ * with the worker's search_path.  The subscriber's rights are checked at
+ * the hydration and again whenever rights may have changed
+ * (SendersCheckRights); a lost right ends the subscription with 42501.
+ *
  * A query's transient dataflow is hydrated between ticks at a consistent
  * cut (../dataflow/cut.c): fed under a snapshot S, then only the changes S
  * did not see.  Its rows are sent at the cut's time H; the subscriber
@@ -66,6 +73,8 @@ typedef struct Sender
 	bool		gone;			/* detach at the next service */
 
 	/* a transient dataflow */
+	Oid			userid;			/* runs as the subscriber */
+	List	   *rtes;			/* the relations its query names */
 	Dataflow   *df;
 	AttrNumber *columns;
 	TupleDesc	desc;
@@ -244,18 +253,33 @@ hydrate_transient(Sender *s, const char *plan_text)
 		Snapshot	snap;
 		int			ncolumns;
 		RowDelta   *delta;
+		char	   *denied;
+		DataflowSavedUser saved;
 
 		snap = CutTakeSnapshot(&s->hydrated_at);
 
 		MemoryContextSwitchTo(s->context);
 		SeenXidsCopy(&s->seen, snap, s->context);
 		plan = CompiledPlanFromString(plan_text);
+		s->rtes = (List *) stringToNode(plan_text + strlen(plan_text) + 1);
 		s->desc = ExecCleanTypeFromTL(plan->planTree->targetlist);
+		MemoryContextSwitchTo(old);
+
+		/* the subscriber's code runs with the subscriber's rights */
+		DataflowBecomeUser(s->userid, &saved);
+		MemoryContextSwitchTo(s->context);
 		s->df = DataflowCreate(InvalidOid, plan, s->context);
 		s->columns = DataflowResultColumns(s->df, &ncolumns);
 		s->root = MakeSingleTupleTableSlot(s->df->root->desc, &TTSOpsMinimalTuple);
 		s->row = MakeSingleTupleTableSlot(s->desc, &TTSOpsVirtual);
 		MemoryContextSwitchTo(old);
+
+		/* which must still allow what the query reads */
+		denied = DataflowCheckUserRights(s->userid, s->rtes, s->df->sources);
+		if (denied != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg_internal("%s", denied)));
 
 		DataflowBeginTick(s->df);
 		if (!DataflowFeedSources(s->df))
@@ -264,6 +288,7 @@ hydrate_transient(Sender *s, const char *plan_text)
 					 errmsg("a table the subscription reads was dropped")));
 		delta = RowDeltaCreate(s->desc, CurrentMemoryContext);
 		DataflowProject(DataflowRun(s->df), s->columns, s->root, s->row, delta);
+		DataflowRestoreUser(&saved);
 		if (!enqueue(s, SUBMSG_HYDRATED, InvalidTransactionId, s->hydrated_at, 0, NULL))
 			end_for_buffer(s);
 		RowDeltaForEach(delta, enqueue_hydrated_row, s);
@@ -306,6 +331,7 @@ attach(CoordinatorSubscription *sub)
 	s = MemoryContextAllocZero(senders_context, sizeof(Sender));
 	s->id = sub->id;
 	s->relid = sub->relid;
+	s->userid = sub->userid;
 	s->max_buffer = sub->max_buffer;
 	s->seg = seg;
 	s->context = AllocSetContextCreate(senders_context, "coordinator subscription",
@@ -472,7 +498,9 @@ transient_tick(void *arg)
 	RowDelta   *delta;
 	const char *error;
 	int			code = 0;
+	DataflowSavedUser saved;
 
+	DataflowBecomeUser(s->userid, &saved);
 	DataflowBeginTick(s->df);
 	foreach(lc, tick->changes)
 	{
@@ -489,11 +517,36 @@ transient_tick(void *arg)
 	}
 	delta = RowDeltaCreate(s->desc, CurrentMemoryContext);
 	DataflowProject(DataflowRun(s->df), s->columns, s->root, s->row, delta);
+	DataflowRestoreUser(&saved);
 	RowDeltaForEach(delta, collect_row, s);
 	RowDeltaFree(delta);
 	error = DataflowError(s->df, &code);
 	if (error != NULL)
 		end_subscription(s, code, error);
+}
+
+/*
+ * Rights may have changed (a REVOKE, a lost membership, row-level security
+ * enabled): check each transient dataflow's subscriber again, and end the
+ * subscriptions whose subscriber may no longer read what they read.  In a
+ * transaction.
+ */
+void
+SendersCheckRights(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, senders)
+	{
+		Sender	   *s = lfirst(lc);
+		char	   *denied;
+
+		if (s->df == NULL || s->gone)
+			continue;
+		denied = DataflowCheckUserRights(s->userid, s->rtes, s->df->sources);
+		if (denied != NULL)
+			end_subscription(s, ERRCODE_INSUFFICIENT_PRIVILEGE, denied);
+	}
 }
 
 /*

@@ -43,6 +43,7 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
@@ -74,6 +75,7 @@
 #include "coordinator/catalog.h"
 #include "coordinator/commands.h"
 #include "coordinator/compile.h"
+#include "coordinator/dataflow.h"
 #include "coordinator/shmem.h"
 #include "coordinator/subscribe.h"
 #include "coordinator/timestamp.h"
@@ -544,12 +546,13 @@ report_end(Subscriber *sub)
 
 /*
  * Take a slot, create the queue and wait until the worker has attached.
- * plan: a query's compiled plan, or NULL for a view.
+ * plan: a query's compiled plan, or NULL for a view; rtes: the text of the
+ * relations the query names, whose rights the worker checks again.
  */
 static void
-request(Subscriber *sub, int worker, const char *plan)
+request(Subscriber *sub, int worker, const char *plan, const char *rtes)
 {
-	Size		plan_len = plan != NULL ? strlen(plan) + 1 : 1;
+	Size		plan_len = plan != NULL ? strlen(plan) + 1 + strlen(rtes) + 1 : 1;
 	Size		queue_offset = MAXALIGN(offsetof(SubscriptionSegment, plan) + plan_len);
 	SubscriptionSegment *header;
 	shm_mq	   *mq;
@@ -562,7 +565,10 @@ request(Subscriber *sub, int worker, const char *plan)
 	header->plan_len = plan_len;
 	header->queue_offset = queue_offset;
 	if (plan != NULL)
-		memcpy(header->plan, plan, plan_len);
+	{
+		memcpy(header->plan, plan, strlen(plan) + 1);
+		memcpy(header->plan + strlen(plan) + 1, rtes, strlen(rtes) + 1);
+	}
 	else
 		header->plan[0] = '\0';
 	mq = shm_mq_create((char *) header + queue_offset, SUBSCRIPTION_QUEUE_SIZE);
@@ -768,6 +774,7 @@ subscriber_open(SubscribeOptions *opts)
 	MemoryContext old = MemoryContextSwitchTo(context);
 	Subscriber *sub = palloc0(sizeof(Subscriber));
 	char	   *plan = NULL;
+	char	   *rtes = NULL;
 	int			worker;
 
 	if (!exit_callback_registered)
@@ -823,6 +830,7 @@ subscriber_open(SubscribeOptions *opts)
 		else
 		{
 			Query	   *query = analyze_query(sub->target.query);
+			List	   *named = DataflowNamedRelations(query);
 			CompiledView *compiled = CompileView(query, sub->target.query, true);
 			ListCell   *lc;
 
@@ -849,10 +857,11 @@ subscriber_open(SubscribeOptions *opts)
 				MemoryContextSwitchTo(old);
 			}
 			plan = CompiledViewToString(compiled);
+			rtes = nodeToString(named);
 			worker = choose_worker();
 		}
 
-		request(sub, worker, plan);
+		request(sub, worker, plan, rtes);
 		if (OidIsValid(sub->target.relid))
 			read_view_snapshot(sub);
 		if (sub->done)
@@ -1477,7 +1486,10 @@ coordinator_subscribe_close(PG_FUNCTION_ARGS)
 
 /*
  * coordinator.subscription_status(): one row per subscription, for the
- * view coordinator.subscriptions.
+ * view coordinator.subscriptions.  As pg_stat_activity shows a query,
+ * what a subscription reads (relid, name) shows only to roles that have
+ * the privileges of its subscriber or of pg_read_all_stats (superusers
+ * have both); the other columns show to everyone.
  */
 Datum
 coordinator_subscription_status(PG_FUNCTION_ARGS)
@@ -1492,6 +1504,7 @@ coordinator_subscription_status(PG_FUNCTION_ARGS)
 		CoordinatorSubscription slot;
 		Datum		values[11];
 		bool		nulls[11] = {0};
+		bool		visible;
 
 		LWLockAcquire(Coordinator->lock, LW_SHARED);
 		slot = *SubscriptionSlot(i);
@@ -1501,10 +1514,13 @@ coordinator_subscription_status(PG_FUNCTION_ARGS)
 		values[0] = Int64GetDatum((int64) slot.id);
 		values[1] = Int32GetDatum(slot.pid);
 		values[2] = ObjectIdGetDatum(slot.userid);
+		visible = has_privs_of_role(GetUserId(), slot.userid) ||
+			has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 		values[3] = CStringGetTextDatum(OidIsValid(slot.relid) ? "materialized-view" : "query");
 		values[4] = ObjectIdGetDatum(slot.relid);
-		nulls[4] = !OidIsValid(slot.relid);
+		nulls[4] = !OidIsValid(slot.relid) || !visible;
 		values[5] = CStringGetTextDatum(slot.name);
+		nulls[5] = !visible;
 		values[6] = Int32GetDatum(slot.worker);
 		values[7] = CStringGetTextDatum(SubscriptionStateName(slot.state));
 		values[8] = Int64GetDatum((int64) slot.as_of);

@@ -13,8 +13,12 @@
  * ids (PGPROC_MAX_CACHED_SUBXIDS) and so keeps everyone's snapshots cheap.
  *
  * A request runs as the owner of its table, in a security-restricted
- * operation: the CHECK's functions and the table's triggers get the
- * owner's rights, never the listener's.
+ * operation (../dataflow/privileges.c): the CHECK's functions, the
+ * table's defaults, triggers and index expressions get the owner's
+ * rights, never the listener's.  So does the planning of the CHECK and of
+ * the INSERT, which folds constant expressions by running their functions.
+ * Names the owner's code resolves at run time see the search_path
+ * pg_catalog, pg_temp, as in the dataflow workers.
  *
  * What the client learns is only the status and a fixed message; why a
  * request failed goes to the server log: at DEBUG1 when the request was at
@@ -49,6 +53,7 @@
 #include "utils/guc.h"
 
 #include "coordinator/catalog.h"
+#include "coordinator/dataflow.h"
 #include "coordinator/webhook.h"
 
 /*
@@ -113,6 +118,12 @@ WebhookAppendInit(void)
 	source_entries = hash_create("webhook sources", 64, &ctl, HASH_ELEM | HASH_BLOBS);
 	CacheRegisterRelcacheCallback(invalidate_source, (Datum) 0);
 	database_name = MemoryContextStrdup(TopMemoryContext, get_database_name(MyDatabaseId));
+
+	/*
+	 * Functions, defaults and triggers of the sources resolve names at run
+	 * time without what other roles create in public, as in the workers.
+	 */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_SESSION);
 }
 
 /*
@@ -203,6 +214,7 @@ lookup_source(Oid relid)
 	CatalogWebhook *source;
 	MemoryContext old;
 	uint64		invalidations_before = invalidations;
+	DataflowSavedUser saved;
 
 	entry = hash_search(source_entries, &relid, HASH_ENTER, &found);
 	if (found && entry->valid)
@@ -231,10 +243,16 @@ lookup_source(Oid relid)
 	entry->owner = relation_owner(relid);
 	entry->name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 											 get_rel_name(relid));
+	MemoryContextSwitchTo(old);
+
+	/* planning runs the owner's functions (constant folding) */
+	DataflowBecomeUser(entry->owner, &saved);
+	old = MemoryContextSwitchTo(entry->context);
 	entry->check = source->check_plan == NULL ? NULL :
 		expression_planner((Expr *) stringToNode(source->check_plan));
 	MemoryContextSwitchTo(old);
 	prepare_insert(entry);
+	DataflowRestoreUser(&saved);
 	/* usable now; but if the table changed meanwhile, build it again next time */
 	entry->valid = invalidations == invalidations_before;
 	return entry;
@@ -413,9 +431,7 @@ append_request(WebhookRequest *req, volatile AppendStage *stage,
 	List	   *rows;
 	ListCell   *lc;
 	int			n;
-	Oid			save_userid;
-	int			save_sec_context;
-	int			nestlevel;
+	DataflowSavedUser saved;
 
 	*stage = STAGE_RESOLVE;
 	nspid = strcmp(req->database, database_name) == 0 ?
@@ -467,16 +483,12 @@ append_request(WebhookRequest *req, volatile AppendStage *stage,
 	 * REFRESH MATERIALIZED VIEW does).  An error ends both with the
 	 * subtransaction.
 	 */
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(entry->owner, save_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	nestlevel = NewGUCNestLevel();
+	DataflowBecomeUser(entry->owner, &saved);
 
 	rows = body_rows(req, source->body_format, raw);
 	if (entry->check != NULL && !passes_check(req, entry, raw, all_headers, stage))
 	{
-		AtEOXact_GUC(false, nestlevel);
-		SetUserIdAndSecContext(save_userid, save_sec_context);
+		DataflowRestoreUser(&saved);
 		return;
 	}
 
@@ -504,8 +516,7 @@ append_request(WebhookRequest *req, volatile AppendStage *stage,
 			elog(ERROR, "could not insert into %s", entry->name);
 	}
 
-	AtEOXact_GUC(false, nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	DataflowRestoreUser(&saved);
 	finish(req, 200, "");
 }
 

@@ -222,19 +222,23 @@ extern List *SubplanDeps(Dataflow *df, Plan *plan);
 extern void SubplanDepend(Dataflow *df, DataflowOp *op, Plan *plan, List *deps);
 extern void SubplanDependentStep(DataflowOp *op, Dataflow *df);
 
-/* privileges.c: a view is maintained with its owner's rights */
+/* privileges.c: a role's code runs with that role's rights */
 typedef struct DataflowSavedUser
 {
 	Oid			userid;
 	int			sec_context;
+	int			nestlevel;		/* of the GUCs the code may set */
 } DataflowSavedUser;
 
 extern bool DataflowRightsStale(void);
 extern void DataflowRightsChecked(void);
 extern Oid	DataflowViewOwner(Oid relid);
 extern void DataflowBecomeOwner(Oid relid, DataflowSavedUser *saved);
+extern void DataflowBecomeUser(Oid userid, DataflowSavedUser *saved);
 extern void DataflowRestoreUser(DataflowSavedUser *saved);
 extern char *DataflowCheckRights(Oid relid, List *sources);
+extern char *DataflowCheckUserRights(Oid userid, List *rtes, List *sources);
+extern List *DataflowNamedRelations(Query *query);
 
 /* errors.c: data errors are part of the result, counted like rows */
 extern void DataErrorAdd(Dataflow *df, const char *message, int sqlerrcode,

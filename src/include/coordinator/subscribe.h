@@ -64,7 +64,9 @@ typedef struct CoordinatorSubscription
  */
 typedef struct SubscriptionSegment
 {
-	Size		plan_len;		/* bytes of plan text, with its NUL */
+	Size		plan_len;		/* bytes of plan text and of the text of the
+								 * relations the query names, each with its
+								 * NUL */
 	Size		queue_offset;
 	char		plan[FLEXIBLE_ARRAY_MEMBER];
 } SubscriptionSegment;
@@ -121,6 +123,7 @@ extern void SendersCommitted(TransactionId xid, XLogRecPtr ts);
 extern void SendersProgress(XLogRecPtr upper);
 extern List *SendersTransientSources(void);
 extern void SendersApplyTransients(List *changes, XLogRecPtr upper);
+extern void SendersCheckRights(void);
 
 /* subscriber.c */
 extern TupleDesc SubscriptionShape(const char *target, bool progress, List *keys);
