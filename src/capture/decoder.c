@@ -20,12 +20,15 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "access/xlogutils.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "replication/decode.h"
 #include "replication/logical.h"
 #include "replication/slot.h"
 #include "replication/snapbuild.h"
+#include "storage/latch.h"
 #include "storage/proc.h"
 #include "storage/procarray.h"
 #include "utils/snapmgr.h"
@@ -54,6 +57,31 @@ CaptureSetupOrigin(const char *name)
 }
 
 /*
+ * The reader's page callback.  read_local_xlog_page waits for WAL that is
+ * not flushed yet (a record can straddle the flush position) in a sleep
+ * loop that never checks the postmaster: a worker waiting there would
+ * outlive a killed postmaster and keep its shared memory, so the next
+ * postmaster could not start.  Wait here instead, until the page's
+ * requested bytes are flushed, in waits that end with the postmaster and
+ * on interrupts; the latch is left alone (it tells the main loop of work).
+ */
+static int
+capture_page_read(XLogReaderState *state, XLogRecPtr targetPagePtr, int reqLen,
+				  XLogRecPtr targetRecPtr, char *cur_page)
+{
+	XLogRecPtr	needed = targetPagePtr + reqLen;
+
+	while (!RecoveryInProgress() && GetFlushRecPtr(NULL) < needed)
+	{
+		(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1L,
+						 PG_WAIT_EXTENSION);
+		CHECK_FOR_INTERRUPTS();
+	}
+	return read_local_xlog_page(state, targetPagePtr, reqLen, targetRecPtr,
+								cur_page);
+}
+
+/*
  * Create this process's temporary slot and make the slot's initial snapshot
  * the snapshot of the current transaction, which must be REPEATABLE READ
  * and must not have taken a snapshot yet.  Waits for every transaction
@@ -75,7 +103,7 @@ CaptureCreateSlot(const char *name)
 
 	ctx = CreateInitDecodingContext(COORDINATOR_NAME, NIL, true,
 									InvalidXLogRecPtr,
-									XL_ROUTINE(.page_read = read_local_xlog_page,
+									XL_ROUTINE(.page_read = capture_page_read,
 											   .segment_open = wal_segment_open,
 											   .segment_close = wal_segment_close),
 									NULL, NULL, NULL);
@@ -101,7 +129,7 @@ CaptureStartStreaming(void)
 	LogicalDecodingContext *ctx;
 
 	ctx = CreateDecodingContext(InvalidXLogRecPtr, NIL, false,
-								XL_ROUTINE(.page_read = read_local_xlog_page,
+								XL_ROUTINE(.page_read = capture_page_read,
 										   .segment_open = wal_segment_open,
 										   .segment_close = wal_segment_close),
 								NULL, NULL, NULL);

@@ -28,7 +28,9 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "replication/message.h"
+#include "storage/latch.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -114,7 +116,8 @@ CutTakeSnapshot(XLogRecPtr *h)
 			break;
 		if (tries >= CUT_MAX_TRIES)
 			elog(ERROR, "could not take a snapshot consistent with the decoded WAL");
-		pg_usleep(1000L);
+		(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1L,
+						 PG_WAIT_EXTENSION);
 		CHECK_FOR_INTERRUPTS();
 	}
 	*h = LogLogicalMessage("coordinator", "", 0, false);
