@@ -35,7 +35,11 @@
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "catalog/pg_type.h"
 #include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -202,6 +206,64 @@ wait_error_context(void *arg)
 	}
 }
 
+/* How many processes waits_for_me follows before it gives up. */
+#define WAIT_CHAIN_MAX 64
+
+/*
+ * Does process pid wait, directly or through others, for a heavyweight
+ * lock this backend (or its lock group) holds?  Follows pg_blocking_pids
+ * from pid, breadth first, over at most WAIT_CHAIN_MAX processes; only
+ * processes waiting for a lock are asked, so a worker that is not blocked
+ * costs one read of its PGPROC.  Our waits for the workers are invisible
+ * to the deadlock detector: a reader waiting for a worker that waits for
+ * the reader's lock (or for a DROP queued behind it) would wait forever.
+ */
+static bool
+waits_for_me(int pid)
+{
+	int			leader = MyProc->lockGroupLeader != NULL ?
+		MyProc->lockGroupLeader->pid : MyProcPid;
+	List	   *queue = list_make1_int(pid);
+	List	   *seen = NIL;
+	bool		found = false;
+
+	while (queue != NIL && !found && list_length(seen) < WAIT_CHAIN_MAX)
+	{
+		int			p = linitial_int(queue);
+		PGPROC	   *proc;
+		ArrayType  *blockers;
+		Datum	   *elems;
+		int			n;
+
+		queue = list_delete_first(queue);
+		if (list_member_int(seen, p))
+			continue;
+		seen = lappend_int(seen, p);
+		/* a read without a lock: whether it waits at all is only a hint */
+		proc = BackendPidGetProc(p);
+		if (proc == NULL || proc->waitLock == NULL)
+			continue;
+		blockers = DatumGetArrayTypeP(DirectFunctionCall1(pg_blocking_pids,
+														  Int32GetDatum(p)));
+		deconstruct_array(blockers, INT4OID, sizeof(int32), true, TYPALIGN_INT,
+						  &elems, NULL, &n);
+		for (int i = 0; i < n && !found; i++)
+		{
+			int			b = DatumGetInt32(elems[i]);
+
+			if (b == MyProcPid || b == leader)
+				found = true;
+			else
+				queue = lappend_int(queue, b);
+		}
+		pfree(elems);
+		pfree(blockers);
+	}
+	list_free(queue);
+	list_free(seen);
+	return found;
+}
+
 /*
  * Wait until every view in relids can be read: hydrated, and if target is
  * valid, with upper at or past it.  ERRORs if a view failed.
@@ -232,6 +294,7 @@ CoordinatorWaitForViews(List *relids, XLogRecPtr target)
 			ViewState	state = VIEW_FREE;
 			XLogRecPtr	upper = InvalidXLogRecPtr;
 			int			worker = 0;
+			pid_t		worker_pid = 0;
 			char		error[VIEW_ERROR_LEN];
 			int			error_code = 0;
 			TransactionId hydrating_before = InvalidTransactionId;
@@ -246,6 +309,7 @@ CoordinatorWaitForViews(List *relids, XLogRecPtr target)
 				strlcpy(error, entry->error, sizeof(error));
 				error_code = entry->error_code;
 				hydrating_before = Coordinator->workers[worker].hydrating_before;
+				worker_pid = Coordinator->workers[worker].pid;
 			}
 			LWLockRelease(Coordinator->lock);
 
@@ -306,6 +370,19 @@ CoordinatorWaitForViews(List *relids, XLogRecPtr target)
 								get_rel_name(relid)),
 						 errdetail("The dataflow worker is waiting for this transaction, which has written, to end."),
 						 errhint("Commit or roll back, then read the view; or read it before writing in the transaction.")));
+			}
+
+			/* the worker waits for a lock of ours: it would never catch up */
+			if (worker_pid != 0 && waits_for_me(worker_pid))
+			{
+				ConditionVariableCancelSleep();
+				error_context_stack = callback.previous;
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_DEADLOCK_DETECTED),
+						 errmsg("deadlock detected while waiting for maintained view \"%s\"",
+								get_rel_name(relid)),
+						 errdetail("The dataflow worker that maintains the view waits for a lock this transaction holds, or for a process that waits for one."),
+						 errhint("Read maintained views before taking locks that conflict with their maintenance, or in another transaction.")));
 			}
 
 			if (entry == NULL)
@@ -480,7 +557,8 @@ coordinator_ExecutorStart(QueryDesc *qd, int eflags)
 
 /*
  * The maintained views in a planned statement's range table.  ERRORs if
- * one was created in this transaction.
+ * one was created in this transaction, or if the statement writes one or
+ * locks its rows.
  */
 List *
 CoordinatorMaintainedViewsIn(List *rtable)
@@ -492,10 +570,31 @@ CoordinatorMaintainedViewsIn(List *rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
 
-		if (rte->rtekind == RTE_RELATION &&
-			rte->relkind == RELKIND_MATVIEW &&
-			CoordinatorIsMaintainedView(rte->relid))
-			relids = list_append_unique_oid(relids, rte->relid);
+		if (rte->rtekind != RTE_RELATION ||
+			rte->relkind != RELKIND_MATVIEW ||
+			!CoordinatorIsMaintainedView(rte->relid))
+			continue;
+
+		/*
+		 * Postgres refuses writes and row locks of a materialized view when
+		 * the executor starts, after this hook: refuse them here, before
+		 * any wait, which would hold the lock the statement took on the
+		 * view (and that the worker's writes conflict with).
+		 */
+		if (rte->rellockmode == RowShareLock)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("cannot lock rows in materialized view \"%s\"",
+							get_rel_name(rte->relid)),
+					 errdetail("Its rows are written only by its dataflow.")));
+		if (rte->rellockmode > RowShareLock)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("cannot change materialized view \"%s\"",
+							get_rel_name(rte->relid)),
+					 errdetail("It is a maintained view: it changes only with the tables its query reads."),
+					 errhint("Change those tables instead.")));
+		relids = list_append_unique_oid(relids, rte->relid);
 	}
 
 	foreach(lc, relids)
