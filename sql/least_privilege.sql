@@ -145,7 +145,8 @@ CREATE MATERIALIZED VIEW lp.deferred WITH (incremental) AS
 RESET ROLE;
 SELECT count(*) FROM lp.deferred;
 SELECT count(*) AS queued FROM lp.queued;
-SELECT DISTINCT * FROM lp.log ORDER BY 1;
+-- (lp.v may log again meanwhile, as the GRANT above brings it back)
+SELECT DISTINCT * FROM lp.log WHERE what = 'deferred trigger' ORDER BY 1;
 
 DROP SCHEMA lp CASCADE;
 DROP ROLE lp_user, lp_other, lp_stats;

@@ -672,6 +672,11 @@ coordinator_make_webhook_source(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("source must not be NULL")));
+	/* define_source takes InvalidOid to mean "create a table" */
+	if (get_rel_name(PG_GETARG_OID(0)) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", PG_GETARG_OID(0))));
 	PG_RETURN_OID(define_source(fcinfo, PG_GETARG_OID(0)));
 }
 
