@@ -170,6 +170,30 @@ relkind_word(char relkind)
 }
 
 /*
+ * The message of the first relation in rtes that the current user may not
+ * read as the executor checks it, or NULL.  A relation dropped meanwhile is
+ * skipped: what reads it ends for that reason.
+ */
+static char *
+rtes_denied(List *rtes)
+{
+	ListCell   *lc;
+
+	foreach(lc, rtes)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+		char		relkind = get_rel_relkind(rte->relid);
+
+		if (relkind == '\0')
+			continue;
+		if (!ExecCheckRTPerms(list_make1(rte), false))
+			return psprintf("permission denied for %s %s",
+							relkind_word(relkind), get_rel_name(rte->relid));
+	}
+	return NULL;
+}
+
+/*
  * May the owner of view relid still read what it reads?  Returns NULL if
  * so (or if the view is gone), else the message a read of the view raises,
  * with SQLSTATE 42501.  The check takes no lock (a DROP locks the tables,
@@ -205,18 +229,7 @@ DataflowCheckRights(Oid relid, List *sources)
 	 */
 	(void) relation_rtes_walker((Node *) query, &rtes);
 	DataflowBecomeOwner(relid, &saved);
-	foreach(lc, rtes)
-	{
-		RangeTblEntry *rte = lfirst(lc);
-
-		if (!ExecCheckRTPerms(list_make1(rte), false))
-		{
-			denied = psprintf("permission denied for %s %s",
-							  relkind_word(get_rel_relkind(rte->relid)),
-							  get_rel_name(rte->relid));
-			break;
-		}
-	}
+	denied = rtes_denied(rtes);
 	foreach(lc, sources)
 	{
 		if (denied == NULL &&
@@ -245,20 +258,7 @@ DataflowCheckUserRights(Oid userid, List *rtes, List *sources)
 	char	   *denied = NULL;
 
 	DataflowBecomeUser(userid, &saved);
-	foreach(lc, rtes)
-	{
-		RangeTblEntry *rte = lfirst(lc);
-
-		if (get_rel_relkind(rte->relid) == '\0')
-			continue;			/* dropped: the subscription ends for that */
-		if (!ExecCheckRTPerms(list_make1(rte), false))
-		{
-			denied = psprintf("permission denied for %s %s",
-							  relkind_word(get_rel_relkind(rte->relid)),
-							  get_rel_name(rte->relid));
-			break;
-		}
-	}
+	denied = rtes_denied(rtes);
 	foreach(lc, sources)
 	{
 		if (denied == NULL &&

@@ -23,6 +23,7 @@ use Time::HiRes qw(usleep);
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use CoordinatorNode;
+use Processes;
 use LifecycleViews;
 use IPC::Run;
 
@@ -142,33 +143,6 @@ sub pid_of
 	my ($type) = @_;
 	return $node->safe_psql('postgres',
 		"SELECT pid FROM pg_stat_activity WHERE backend_type = '$type'");
-}
-
-# processes whose parent is $ppid (not zombies)
-sub children_of
-{
-	my ($ppid) = @_;
-	my @kids;
-	opendir(my $dh, '/proc') or die $!;
-	for my $pid (grep { /^\d+$/ } readdir $dh)
-	{
-		open(my $fh, '<', "/proc/$pid/stat") or next;
-		my $stat = <$fh>;
-		close $fh;
-		push @kids, $pid
-		  if defined $stat && $stat =~ /\)\s+([^Z\s])\s+(\d+)/ && $2 == $ppid;
-	}
-	closedir $dh;
-	return @kids;
-}
-
-sub alive
-{
-	my ($pid) = @_;
-	open(my $fh, '<', "/proc/$pid/stat") or return 0;
-	my $stat = <$fh>;
-	close $fh;
-	return defined $stat && $stat !~ /\)\s+Z\s/;
 }
 
 check_views('at start');

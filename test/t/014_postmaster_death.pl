@@ -15,6 +15,7 @@ use Time::HiRes qw(usleep);
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use CoordinatorNode;
+use Processes;
 
 my $tries = $ENV{COORDINATOR_PM_DEATH_TRIES} // 20;
 
@@ -25,32 +26,6 @@ $node->safe_psql('postgres', q{
 	ALTER TABLE t REPLICA IDENTITY FULL;
 	CREATE MATERIALIZED VIEW v WITH (incremental) AS SELECT count(*) AS n FROM t;
 });
-
-sub alive
-{
-	my ($pid) = @_;
-	open(my $fh, '<', "/proc/$pid/stat") or return 0;
-	my $stat = <$fh>;
-	close $fh;
-	return defined $stat && $stat !~ /\)\s+Z\s/;
-}
-
-sub children_of
-{
-	my ($ppid) = @_;
-	my @kids;
-	opendir(my $dh, '/proc') or die $!;
-	for my $pid (grep { /^\d+$/ } readdir $dh)
-	{
-		open(my $fh, '<', "/proc/$pid/stat") or next;
-		my $stat = <$fh>;
-		close $fh;
-		push @kids, $pid
-		  if defined $stat && $stat =~ /\)\s+([^Z\s])\s+(\d+)/ && $2 == $ppid;
-	}
-	closedir $dh;
-	return @kids;
-}
 
 my ($waited, $exited, $started) = (0, 0, 0);
 for my $try (1 .. $tries)
