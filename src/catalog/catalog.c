@@ -20,6 +20,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -166,6 +167,25 @@ CatalogHasView(Oid relid)
 
 	return CatalogExecuteAsOwner("SELECT 1 FROM coordinator.catalog_objects WHERE relid OPERATOR(pg_catalog.=) $1",
 								 1, types, values, NULL, SPI_OK_SELECT, 0, NULL) > 0;
+}
+
+/*
+ * Did the current transaction make relid a maintained view (CREATE, or a
+ * restore's coordinator.view_options row)?  Such a view is not the
+ * coordinator's until the transaction commits.
+ */
+bool
+CatalogViewCreatedHere(Oid relid)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	Datum		xmin = TransactionIdGetDatum(InvalidTransactionId);
+
+	if (CatalogExecuteAsOwner("SELECT xmin FROM coordinator.catalog_objects "
+							  "WHERE relid OPERATOR(pg_catalog.=) $1",
+							  1, types, values, NULL, SPI_OK_SELECT, 1, &xmin) == 0)
+		return false;
+	return TransactionIdIsCurrentTransactionId(DatumGetTransactionId(xmin));
 }
 
 /* A maintained view that reads table relid, or InvalidOid if none does. */
