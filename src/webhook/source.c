@@ -491,9 +491,12 @@ forget_extension_functions_walker(Node *node, void *context)
  * first are the same, (body_format, include_headers, exclude_headers,
  * header_columns, check_expression, secrets).  existing is the table to
  * make a source, or InvalidOid to create one named by the first argument.
+ * A restore (restoring) defines a source as the dump saved it: secrets are
+ * not in a dump, so those the CHECK reads need not exist yet (the listener
+ * answers 404 until the table's owner creates them again).
  */
 static Oid
-define_source(FunctionCallInfo fcinfo, Oid existing)
+define_source(FunctionCallInfo fcinfo, Oid existing, bool restoring)
 {
 	static const char *const argnames[] = {
 		"name", "body_format", "include_headers", "exclude_headers",
@@ -580,7 +583,8 @@ define_source(FunctionCallInfo fcinfo, Oid existing)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("a secret named \"%s\" cannot be used in a CHECK expression", name),
 					 errdetail("body and headers name the request.")));
-		require_secret(name);
+		if (!restoring)
+			require_secret(name);
 	}
 
 	if (!PG_ARGISNULL(5))
@@ -657,7 +661,7 @@ define_source(FunctionCallInfo fcinfo, Oid existing)
 Datum
 coordinator_create_webhook_source(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_OID(define_source(fcinfo, InvalidOid));
+	PG_RETURN_OID(define_source(fcinfo, InvalidOid, false));
 }
 
 /*
@@ -672,7 +676,28 @@ coordinator_make_webhook_source(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("source must not be NULL")));
-	PG_RETURN_OID(define_source(fcinfo, PG_GETARG_OID(0)));
+	PG_RETURN_OID(define_source(fcinfo, PG_GETARG_OID(0), false));
+}
+
+/*
+ * Make table relid a webhook source again, as a dump saved it: values and
+ * nulls are a row of coordinator.webhook_options, whose columns after the
+ * first are make_webhook_source's arguments (see restore.c).
+ */
+void
+WebhookRestoreSource(Oid relid, Datum *values, bool *nulls)
+{
+	LOCAL_FCINFO(fcinfo, 7);
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 7, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = ObjectIdGetDatum(relid);
+	fcinfo->args[0].isnull = false;
+	for (int i = 1; i < 7; i++)
+	{
+		fcinfo->args[i].value = values[i];
+		fcinfo->args[i].isnull = nulls[i];
+	}
+	(void) define_source(fcinfo, relid, true);
 }
 
 /* coordinator.webhook_url(source regclass) RETURNS text */
