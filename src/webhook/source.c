@@ -489,14 +489,15 @@ forget_extension_functions_walker(Node *node, void *context)
  * coordinator.create_webhook_source(name, ...) and
  * coordinator.make_webhook_source(source, ...): the arguments after the
  * first are the same, (body_format, include_headers, exclude_headers,
- * header_columns, check_expression, secrets).  existing is the table to
- * make a source, or InvalidOid to create one named by the first argument.
+ * header_columns, check_expression, secrets).  With make_existing the
+ * first argument is the table to make a source (an OID, maybe of nothing);
+ * otherwise the name of the table to create.
  * A restore (restoring) defines a source as the dump saved it: secrets are
  * not in a dump, so those the CHECK reads need not exist yet (the listener
  * answers 404 until the table's owner creates them again).
  */
 static Oid
-define_source(FunctionCallInfo fcinfo, Oid existing, bool restoring)
+define_source(FunctionCallInfo fcinfo, bool make_existing, bool restoring)
 {
 	static const char *const argnames[] = {
 		"name", "body_format", "include_headers", "exclude_headers",
@@ -513,6 +514,7 @@ define_source(FunctionCallInfo fcinfo, Oid existing, bool restoring)
 	char	   *relname;
 	ListCell   *lc;
 	char	   *url;
+	Oid			existing = InvalidOid;
 
 	/* the listener serves coordinator.database only */
 	CoordinatorCheckSetup();
@@ -521,11 +523,12 @@ define_source(FunctionCallInfo fcinfo, Oid existing, bool restoring)
 		if (i != 5 && PG_ARGISNULL(i))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("%s must not be NULL", i == 0 && OidIsValid(existing) ? "source" : argnames[i])));
+					 errmsg("%s must not be NULL", i == 0 && make_existing ? "source" : argnames[i])));
 	}
 
-	if (OidIsValid(existing))
+	if (make_existing)
 	{
+		existing = PG_GETARG_OID(0);
 		relname = get_rel_name(existing);
 		nspid = get_rel_namespace(existing);
 		if (relname == NULL)
@@ -597,7 +600,7 @@ define_source(FunctionCallInfo fcinfo, Oid existing, bool restoring)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("secrets are only read by a check_expression")));
 
-	if (OidIsValid(existing))
+	if (make_existing)
 	{
 		check_existing_table(existing, &source, columns);
 		source.relid = existing;
@@ -661,7 +664,7 @@ define_source(FunctionCallInfo fcinfo, Oid existing, bool restoring)
 Datum
 coordinator_create_webhook_source(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_OID(define_source(fcinfo, InvalidOid, false));
+	PG_RETURN_OID(define_source(fcinfo, false, false));
 }
 
 /*
@@ -676,7 +679,7 @@ coordinator_make_webhook_source(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("source must not be NULL")));
-	PG_RETURN_OID(define_source(fcinfo, PG_GETARG_OID(0), false));
+	PG_RETURN_OID(define_source(fcinfo, true, false));
 }
 
 /*
@@ -697,7 +700,7 @@ WebhookRestoreSource(Oid relid, Datum *values, bool *nulls)
 		fcinfo->args[i].value = values[i];
 		fcinfo->args[i].isnull = nulls[i];
 	}
-	(void) define_source(fcinfo, relid, true);
+	(void) define_source(fcinfo, true, true);
 }
 
 /* coordinator.webhook_url(source regclass) RETURNS text */
