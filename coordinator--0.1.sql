@@ -112,11 +112,40 @@ CREATE TABLE coordinator.catalog_webhooks (
 COMMENT ON TABLE coordinator.catalog_webhooks IS
     'the catalog of webhook sources: table, body format, headers kept, CHECK expression as written and analyzed, secrets it reads (see the view coordinator.webhook_sources)';
 
+-- What pg_dump saves of webhook sources (src/commands/restore.c), as
+-- view_options for views: catalog_webhooks holds the table's OID and the
+-- analyzed CHECK, which name objects by OID and mean nothing in another
+-- database.  This configuration table holds each source as its definition
+-- was given (source is a regclass, which a restore maps to the new table);
+-- its trigger makes each restored table a source again.  Kept in step with
+-- catalog_webhooks.
+CREATE TABLE coordinator.webhook_options (
+    source regclass PRIMARY KEY,
+    body_format text NOT NULL,
+    include_headers boolean NOT NULL,
+    exclude_headers text[] NOT NULL,
+    header_columns text[] NOT NULL,
+    check_expression text,
+    secrets text[] NOT NULL
+);
+COMMENT ON TABLE coordinator.webhook_options IS
+    'internal: the webhook sources and their definitions, as pg_dump saves them; a restore that loads it makes the tables sources again';
+SELECT pg_catalog.pg_extension_config_dump('coordinator.webhook_options', '');
+
+CREATE FUNCTION coordinator.restore_webhook_source() RETURNS trigger
+    LANGUAGE C
+    AS 'MODULE_PATHNAME', 'coordinator_restore_webhook_source';
+COMMENT ON FUNCTION coordinator.restore_webhook_source() IS
+    'internal: makes a table loaded into coordinator.webhook_options by a restore a webhook source';
+REVOKE ALL ON FUNCTION coordinator.restore_webhook_source() FROM PUBLIC;
+CREATE TRIGGER restore_webhook_source AFTER INSERT ON coordinator.webhook_options
+    FOR EACH ROW EXECUTE FUNCTION coordinator.restore_webhook_source();
+
 -- The catalog tables are read through the views below, which show a role
 -- only the objects it may read.
 GRANT USAGE ON SCHEMA coordinator TO PUBLIC;
 REVOKE ALL ON coordinator.catalog_objects, coordinator.sources, coordinator.catalog_webhooks,
-    coordinator.view_options FROM PUBLIC;
+    coordinator.view_options, coordinator.webhook_options FROM PUBLIC;
 
 CREATE FUNCTION coordinator.create_materialized_view(name text, query text)
     RETURNS regclass
@@ -187,6 +216,10 @@ BEGIN
      USING pg_catalog.pg_event_trigger_dropped_objects() d
      WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
        AND d.objid OPERATOR(pg_catalog.=) w.relid;
+    DELETE FROM coordinator.webhook_options w
+     USING pg_catalog.pg_event_trigger_dropped_objects() d
+     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND d.objid OPERATOR(pg_catalog.=) w.source::pg_catalog.oid;
     IF dropped OPERATOR(pg_catalog.>) 0 THEN
         PERFORM coordinator.notify_catalog_change();
     END IF;

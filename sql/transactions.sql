@@ -52,4 +52,31 @@ SELECT count(*) FROM kept;
 SELECT count(*) FROM kept;
 COMMIT;
 
+-- REFRESH in the transaction that created the view returns at once (it
+-- waited for a worker that cannot serve the view before the commit); the
+-- worker populates the view after the commit
+BEGIN;
+SET LOCAL statement_timeout = '10s';
+CREATE MATERIALIZED VIEW refreshed WITH (incremental) AS SELECT a FROM src;
+REFRESH MATERIALIZED VIEW refreshed;
+SELECT relispopulated FROM pg_class WHERE oid = 'refreshed'::regclass;
+COMMIT;
+SELECT count(*) FROM refreshed;
+
+-- a view made maintained in this transaction by a restore's row of
+-- coordinator.view_options (its relation created before): reads and
+-- REFRESH do not wait for a worker either
+CREATE MATERIALIZED VIEW restored AS SELECT a FROM src WITH NO DATA;
+BEGIN;
+SET LOCAL statement_timeout = '10s';
+INSERT INTO coordinator.view_options VALUES ('restored', '1 second');
+REFRESH MATERIALIZED VIEW restored;
+SELECT count(*) FROM restored;
+ROLLBACK;
+BEGIN;
+INSERT INTO coordinator.view_options VALUES ('restored', '1 second');
+REFRESH MATERIALIZED VIEW restored;
+COMMIT;
+SELECT (SELECT count(*) FROM restored) = (SELECT count(*) FROM src) AS restored_equals_query;
+
 DROP SCHEMA tx CASCADE;

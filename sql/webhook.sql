@@ -111,11 +111,18 @@ DROP FUNCTION is_hello(text) CASCADE;
 SELECT count(*) AS orphans FROM coordinator.catalog_webhooks c
  WHERE NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = c.relid);
 
--- Renames are followed; DROP removes the catalog row.
+-- Renames are followed; DROP removes the catalog row.  What a dump saves
+-- (coordinator.webhook_options) is kept in step: one row per source, as
+-- defined, named as the table is now.
 ALTER TABLE as_array RENAME TO as_array2;
 SELECT name, url FROM coordinator.webhook_sources WHERE name::text LIKE 'as_array%';
+SELECT source, body_format, include_headers, exclude_headers, header_columns
+  FROM coordinator.webhook_options WHERE source::text LIKE 'as_array%';
 DROP TABLE as_array2;
 SELECT name FROM coordinator.webhook_sources ORDER BY name::text;
+SELECT (SELECT array_agg(source::text ORDER BY source::text) FROM coordinator.webhook_options)
+     = (SELECT array_agg(name::text ORDER BY name::text) FROM coordinator.webhook_sources)
+       AS options_in_step_with_sources;
 
 -- A rolled-back creation leaves nothing.
 BEGIN;

@@ -20,6 +20,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -168,6 +169,25 @@ CatalogHasView(Oid relid)
 								 1, types, values, NULL, SPI_OK_SELECT, 0, NULL) > 0;
 }
 
+/*
+ * Did the current transaction make relid a maintained view (CREATE, or a
+ * restore's coordinator.view_options row)?  Such a view is not the
+ * coordinator's until the transaction commits.
+ */
+bool
+CatalogViewCreatedHere(Oid relid)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	Datum		xmin = TransactionIdGetDatum(InvalidTransactionId);
+
+	if (CatalogExecuteAsOwner("SELECT xmin FROM coordinator.catalog_objects "
+							  "WHERE relid OPERATOR(pg_catalog.=) $1",
+							  1, types, values, NULL, SPI_OK_SELECT, 1, &xmin) == 0)
+		return false;
+	return TransactionIdIsCurrentTransactionId(DatumGetTransactionId(xmin));
+}
+
 /* A maintained view that reads table relid, or InvalidOid if none does. */
 Oid
 CatalogViewReading(Oid relid)
@@ -247,7 +267,10 @@ array_string_list(Datum array)
 	return result;
 }
 
-/* Insert a webhook source, as the catalog's owner. */
+/*
+ * Insert a webhook source, as the catalog's owner: into catalog_webhooks,
+ * and its definition as given into webhook_options (what a dump saves).
+ */
 void
 CatalogInsertWebhook(CatalogWebhook *source, const char *check_expression)
 {
@@ -274,6 +297,19 @@ CatalogInsertWebhook(CatalogWebhook *source, const char *check_expression)
 						  "(relid, body_format, include_headers, exclude_headers, header_columns, "
 						  " check_expression, check_plan, secrets) "
 						  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+						  8, types, values, nulls, SPI_OK_INSERT, 0, NULL);
+
+	/*
+	 * What a dump saves (the trigger finds the table a source already).  A
+	 * row may be there for a table that a restore left plain (restore.c).
+	 */
+	CatalogExecuteAsOwner("INSERT INTO coordinator.webhook_options "
+						  "(source, body_format, include_headers, exclude_headers, header_columns, "
+						  " check_expression, secrets) "
+						  "VALUES ($1, $2, $3, $4, $5, $6, $8) "
+						  "ON CONFLICT (source) DO UPDATE SET body_format = $2, "
+						  " include_headers = $3, exclude_headers = $4, header_columns = $5, "
+						  " check_expression = $6, secrets = $8",
 						  8, types, values, nulls, SPI_OK_INSERT, 0, NULL);
 }
 

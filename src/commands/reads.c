@@ -266,9 +266,11 @@ waits_for_me(int pid)
 
 /*
  * Wait until every view in relids can be read: hydrated, and if target is
- * valid, with upper at or past it.  ERRORs if a view failed.
- * Interruptible: cancel and statement_timeout end it with 57014, with a
- * CONTEXT line naming the view and how far behind it was.
+ * valid, with upper at or past it.  ERRORs if a view failed, and at once
+ * (55000) for a view that the current transaction made maintained: no
+ * worker can serve it before the transaction commits, so waiting would
+ * never end.  Interruptible: cancel and statement_timeout end it with
+ * 57014, with a CONTEXT line naming the view and how far behind it was.
  */
 void
 CoordinatorWaitForViews(List *relids, XLogRecPtr target)
@@ -276,6 +278,7 @@ CoordinatorWaitForViews(List *relids, XLogRecPtr target)
 	ListCell   *lc;
 	WaitContext wait;
 	ErrorContextCallback callback;
+	bool		checked_here;
 
 	wait.target = target;
 	callback.callback = wait_error_context;
@@ -288,6 +291,7 @@ CoordinatorWaitForViews(List *relids, XLogRecPtr target)
 		Oid			relid = lfirst_oid(lc);
 
 		wait.relid = relid;
+		checked_here = false;
 		for (;;)
 		{
 			CoordinatorView *entry;
@@ -385,6 +389,22 @@ CoordinatorWaitForViews(List *relids, XLogRecPtr target)
 						 errhint("Read maintained views before taking locks that conflict with their maintenance, or in another transaction.")));
 			}
 
+			if (entry == NULL && !checked_here)
+			{
+				/* once: the catalog row of a view stays where it is */
+				checked_here = true;
+				if (CatalogViewCreatedHere(relid))
+				{
+					ConditionVariableCancelSleep();
+					error_context_stack = callback.previous;
+					ereport(ERROR,
+							(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+							 errmsg("maintained view \"%s\" cannot be read in the transaction that created it",
+									get_rel_name(relid)),
+							 errdetail("Its dataflow starts when the creating transaction commits."),
+							 errhint("Commit, then read the view.")));
+				}
+			}
 			if (entry == NULL)
 				CoordinatorWakeCoordinator();
 			else

@@ -17,24 +17,45 @@
  * Row triggers fire after the whole COPY, so every listed view is there:
  * a view over other maintained views restores them first.
  *
+ * Webhook sources come back the same way: coordinator.webhook_options,
+ * another configuration table, holds each source as its definition was
+ * given, and its trigger (coordinator.restore_webhook_source) makes each
+ * restored table a source again.  Secrets are not in a dump (they are not
+ * the database's objects, and a dump should not carry them); a CHECK
+ * that reads them refuses requests until the owner creates them again.  A
+ * CHECK that cannot be analyzed in the restored database (it names a
+ * function by a search_path the restore does not have, say) leaves the
+ * table a plain table with a WARNING that gives the call that makes it a
+ * source: the restore goes on.
+ *
+ * The restore's REFRESH of a view whose row was loaded in the same
+ * transaction (psql -1, pg_restore --single-transaction) does not wait:
+ * the worker populates the view after the commit (utility.c).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 
 #include "coordinator/catalog.h"
 #include "coordinator/commands.h"
 #include "coordinator/compile.h"
+#include "coordinator/webhook.h"
 
 PG_FUNCTION_INFO_V1(coordinator_restore_view);
+PG_FUNCTION_INFO_V1(coordinator_restore_webhook_source);
 
 static void restore_view(Oid relid);
 
@@ -137,5 +158,74 @@ coordinator_restore_view(PG_FUNCTION_ARGS)
 						RelationGetDescr(trigdata->tg_relation), &isnull);
 	if (!isnull)
 		restore_view(DatumGetObjectId(view));
+	return PointerGetDatum(NULL);
+}
+
+/* The columns of coordinator.webhook_options. */
+#define WEBHOOK_OPTIONS_COLUMNS 7
+
+/*
+ * coordinator.restore_webhook_source(): AFTER INSERT row trigger on
+ * coordinator.webhook_options.  Only the extension's owner may insert
+ * there (make_webhook_source's own insert finds the table a source
+ * already).  The source is defined in a subtransaction, so that a
+ * definition the restored database cannot take leaves a plain table and a
+ * WARNING instead of failing the restore.
+ */
+Datum
+coordinator_restore_webhook_source(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Datum		values[WEBHOOK_OPTIONS_COLUMNS];
+	bool		nulls[WEBHOOK_OPTIONS_COLUMNS];
+	Oid			relid;
+	MemoryContext context = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("coordinator.restore_webhook_source must run AFTER INSERT FOR EACH ROW"),
+				 errdetail("It is the trigger of coordinator.webhook_options.")));
+	if (RelationGetDescr(trigdata->tg_relation)->natts != WEBHOOK_OPTIONS_COLUMNS)
+		elog(ERROR, "coordinator.webhook_options has %d columns, not %d",
+			 RelationGetDescr(trigdata->tg_relation)->natts, WEBHOOK_OPTIONS_COLUMNS);
+	heap_deform_tuple(trigdata->tg_trigtuple, RelationGetDescr(trigdata->tg_relation),
+					  values, nulls);
+	relid = DatumGetObjectId(values[0]);
+	if (nulls[0] || CatalogIsWebhook(relid))
+		return PointerGetDatum(NULL);
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(context);
+	PG_TRY();
+	{
+		WebhookRestoreSource(relid, values, nulls);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(context);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(context);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(context);
+		CurrentResourceOwner = owner;
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("table \"%s\" was restored as a plain table, not as a webhook source",
+						get_rel_name(relid)),
+				 errdetail("Its definition in coordinator.webhook_options could not be restored: %s",
+						   edata->message),
+				 errhint("Once the cause is fixed, coordinator.make_webhook_source makes the table a source; coordinator.webhook_options shows its arguments.")));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
 	return PointerGetDatum(NULL);
 }

@@ -223,7 +223,15 @@ CoordinatorRecordView(Oid relid, Query *query, CompiledView *compiled,
 	CoordinatorNotifyCatalogChange();
 }
 
-/* REFRESH of a maintained view: it is always current; wait until it is. */
+/*
+ * REFRESH of a maintained view: it is always current; wait until it is.
+ * A view that this transaction made maintained (CREATE, or a restore that
+ * loaded coordinator.view_options, as psql -1 and pg_restore
+ * --single-transaction do) has no dataflow before the commit: its worker
+ * populates it after the commit, and the REFRESH has nothing to wait for.
+ * The wait holds only AccessShareLock on the view, which the worker's
+ * writes and hydration never conflict with.
+ */
 static bool
 refresh_maintained_view(RefreshMatViewStmt *stmt)
 {
@@ -239,6 +247,8 @@ refresh_maintained_view(RefreshMatViewStmt *stmt)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot empty maintained view \"%s\"", get_rel_name(relid)),
 				 errhint("Drop the view instead.")));
+	if (CatalogViewCreatedHere(relid))
+		return true;
 	CoordinatorWaitForViews(list_make1_oid(relid), OracleReadTimestamp());
 	return true;
 }

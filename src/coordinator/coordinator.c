@@ -58,12 +58,14 @@ coordinator_detach(int code, Datum arg)
 
 /*
  * Bring the directory in line with the catalog.  views is the catalog's
- * list (CatalogView *), or NIL when the extension does not exist.
+ * list (CatalogView *), or NIL when the extension does not exist.  Returns
+ * whether a view was added or dropped.
  */
-static void
+static bool
 sync_directory(List *views)
 {
 	bool		reload[COORDINATOR_MAX_WORKERS] = {false};
+	bool		changed = false;
 	ListCell   *lc;
 	int			nworkers = coordinator_dataflow_workers;
 
@@ -154,16 +156,27 @@ sync_directory(List *views)
 	for (int i = 0; i < nworkers; i++)
 	{
 		if (reload[i])
+		{
 			CoordinatorWakeWorker(i);
+			changed = true;
+		}
 	}
-	ConditionVariableBroadcast(&Coordinator->frontier_cv);
+	return changed;
 }
 
+/*
+ * Read the catalog and bring the directory in line with it.  Readers
+ * waiting for a view are woken only when something they wait for changed:
+ * a reader that waits for a view the coordinator cannot see yet wakes the
+ * coordinator, and a wake-up for nothing would make the two wake each
+ * other without end.
+ */
 static void
 load_catalog(uint64 generation)
 {
 	List	   *views = NIL;
 	bool		exists;
+	bool		changed;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -172,16 +185,18 @@ load_catalog(uint64 generation)
 	exists = CatalogExtensionExists();
 	if (exists)
 		views = CatalogLoadViews();
-	sync_directory(views);
+	changed = sync_directory(views);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
 
 	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+	changed |= Coordinator->extension_ready != exists;
 	Coordinator->extension_ready = exists;
 	Coordinator->loaded_generation = generation;
 	LWLockRelease(Coordinator->lock);
-	ConditionVariableBroadcast(&Coordinator->frontier_cv);
+	if (changed)
+		ConditionVariableBroadcast(&Coordinator->frontier_cv);
 }
 
 static void

@@ -484,10 +484,31 @@ RowDeltaConsume(RowDelta *delta, TupleTableSlot *slot)
 }
 
 /*
+ * Does the view have a unique index or an exclusion constraint?  Those
+ * check each new index entry against the rows still live at that moment.
+ */
+static bool
+has_unique_index(void)
+{
+	for (int i = 0; i < apply.rri->ri_NumIndices; i++)
+	{
+		IndexInfo  *info = apply.rri->ri_IndexRelationInfo[i];
+
+		if (info->ii_Unique || info->ii_ExclusionOps != NULL)
+			return true;
+	}
+	return false;
+}
+
+/*
  * Write the consolidated delta to the sink: the copies to delete are found
  * first, then each insertion replaces one of them (an update of that
  * tuple) while any are left, and the rest are deleted; rows whose weights
- * summed to zero cost nothing.
+ * summed to zero cost nothing.  A view with a unique index (a user's
+ * CREATE UNIQUE INDEX on its group key, say) deletes first and inserts
+ * after: an insertion that replaced the copy of another row would meet
+ * the old copy of its own key, still live, in the index.  The delta's
+ * final state is the query's result, so it never collides.
  */
 void
 RowDeltaApply(RowDelta *delta, Sink *sink, Relation rel)
@@ -496,6 +517,7 @@ RowDeltaApply(RowDelta *delta, Sink *sink, Relation rel)
 	ItemPointerData *taken = NULL;
 	int			ntaken = 0;
 	int			maxtaken = 0;
+	bool		replace = !has_unique_index();
 
 	for (int pass = 0; pass < 2; pass++)
 	{
@@ -516,6 +538,13 @@ RowDeltaApply(RowDelta *delta, Sink *sink, Relation rel)
 					{
 						sink_insert(sink, rel, slot, entry->hash,
 									ntaken > 0 ? &taken[--ntaken] : NULL);
+						continue;
+					}
+					if (!replace)
+					{
+						ItemPointerData tid = sink_take(sink, rel, slot, entry->hash);
+
+						simple_heap_delete(rel, &tid);
 						continue;
 					}
 					if (ntaken == maxtaken)

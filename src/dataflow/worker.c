@@ -35,6 +35,7 @@
 
 #include <signal.h>
 
+#include "access/genam.h"
 #include "access/heapam.h"
 #include "access/relation.h"
 #include "access/table.h"
@@ -56,11 +57,13 @@
 #include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "coordinator/capture.h"
 #include "coordinator/catalog.h"
@@ -421,15 +424,9 @@ view_write_end(DataflowView *view, ViewWrite *w, XLogRecPtr first_commit,
 	table_close(w->view_rel, NoLock);
 }
 
-/*
- * Lock the tables the view reads (from its stored plan) before the
- * snapshot that hydrates it is taken.  A table rewrite (ALTER TABLE ...
- * TYPE, say) that committed between the snapshot and the scan would leave
- * the scan reading the new file, whose rows the snapshot cannot see, and
- * decoding never replays a rewrite: the rows would be lost.
- */
+/* The tables a view reads, from its stored plan, added to *relids. */
 static void
-lock_sources(DataflowView *view)
+add_plan_sources(DataflowView *view, List **relids)
 {
 	PlannedStmt *plan = CompiledPlanFromString(view->plan);
 	ListCell   *lc;
@@ -439,8 +436,115 @@ lock_sources(DataflowView *view)
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
 
 		if (rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_RELATION)
-			LockRelationOid(rte->relid, AccessShareLock);
+			*relids = list_append_unique_oid(*relids, rte->relid);
 	}
+}
+
+/*
+ * Lock the tables that the views read (AccessShareLock, to commit) before
+ * the hydration scans them, and return them.  A table rewrite (ALTER
+ * TABLE ... TYPE, say) that committed between the hydration's snapshot
+ * and the scan would leave the scan reading the new file, whose rows the
+ * snapshot cannot see, and decoding never replays a rewrite: the rows
+ * would be lost.  The locks keep rewrites out from here on;
+ * check_not_rewritten covers those between the snapshot and here.
+ *
+ * The worker must never wait for a lock while it holds another: DDL that
+ * holds a strong lock on one source and waits for one on another (a
+ * restore's ALTER TABLE ... ADD CONSTRAINT in one transaction, say) would
+ * deadlock with it.  So the tables are locked in OID order without
+ * waiting; when one is taken, the worker lets go of those it holds, waits
+ * for that one alone, and starts again.
+ */
+static List *
+lock_sources(List *views)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	foreach(lc, views)
+		add_plan_sources(lfirst(lc), &relids);
+	list_sort(relids, list_oid_cmp);
+
+	for (;;)
+	{
+		Oid			busy = InvalidOid;
+		int			held = 0;
+
+		foreach(lc, relids)
+		{
+			if (!ConditionalLockRelationOid(lfirst_oid(lc), AccessShareLock))
+			{
+				busy = lfirst_oid(lc);
+				break;
+			}
+			held++;
+		}
+		if (!OidIsValid(busy))
+			return relids;
+
+		for (int i = 0; i < held; i++)
+			UnlockRelationOid(list_nth_oid(relids, i), AccessShareLock);
+		pgstat_report_activity(STATE_RUNNING,
+							   "hydrating maintained views: waiting for a lock on a source");
+		LockRelationOid(busy, AccessShareLock);
+		UnlockRelationOid(busy, AccessShareLock);
+		pgstat_report_activity(STATE_RUNNING, "hydrating maintained views");
+	}
+}
+
+/*
+ * After lock_sources, in the transaction whose snapshot hydrates: was a
+ * source rewritten (its file replaced: ALTER TABLE ... TYPE, VACUUM FULL,
+ * CLUSTER, TRUNCATE) by a transaction that committed after that snapshot
+ * was taken?  Then the snapshot cannot see the table's rows: the worker
+ * exits and the coordinator starts a new one, which hydrates from the new
+ * table.  The snapshot of a worker's first hydration is its slot's, taken
+ * before the locks: creating the slot waits for every running transaction,
+ * and waiting for them while holding locks they may need would deadlock.
+ */
+static void
+check_not_rewritten(List *relids)
+{
+	Snapshot	snap = GetActiveSnapshot();
+	Relation	pg_class_rel = table_open(RelationRelationId, AccessShareLock);
+	ListCell   *lc;
+	Oid			rewritten = InvalidOid;
+
+	foreach(lc, relids)
+	{
+		Oid			relid = lfirst_oid(lc);
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tuple;
+		Oid			then = InvalidOid;
+		Oid			now = InvalidOid;
+
+		ScanKeyInit(&key, Anum_pg_class_oid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(relid));
+		scan = systable_beginscan(pg_class_rel, ClassOidIndexId, true, snap, 1, &key);
+		tuple = systable_getnext(scan);
+		if (HeapTupleIsValid(tuple))
+			then = ((Form_pg_class) GETSTRUCT(tuple))->relfilenode;
+		systable_endscan(scan);
+
+		tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+		if (HeapTupleIsValid(tuple))
+		{
+			now = ((Form_pg_class) GETSTRUCT(tuple))->relfilenode;
+			ReleaseSysCache(tuple);
+		}
+		if (then != now)
+			rewritten = relid;
+	}
+	table_close(pg_class_rel, AccessShareLock);
+	if (!OidIsValid(rewritten))
+		return;
+	ereport(LOG,
+			(errmsg("coordinator dataflow worker %d restarts: table %u was rewritten while its views were hydrated",
+					worker_index, rewritten)));
+	record_exit("restarted to hydrate again after a source was rewritten during the hydration", false);
+	proc_exit(0);
 }
 
 /*
@@ -957,10 +1061,9 @@ hydrate(void)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	XactIsoLevel = XACT_REPEATABLE_READ;
-	foreach(lc, worker_views)
-		lock_sources(lfirst(lc));
 	consistent = create_slot(slotname);
 	PushActiveSnapshot(GetTransactionSnapshot());
+	check_not_rewritten(lock_sources(worker_views));
 
 	SharedArrangementsNextTick();
 	foreach(lc, worker_views)
@@ -1307,8 +1410,7 @@ reconcile(void)
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	added = add_views(relids);
-	foreach(lc, added)
-		lock_sources(lfirst(lc));
+	(void) lock_sources(added);
 	PopActiveSnapshot();
 	snap = CutTakeSnapshot(&cut);
 	foreach(lc, added)

@@ -489,11 +489,15 @@ forget_extension_functions_walker(Node *node, void *context)
  * coordinator.create_webhook_source(name, ...) and
  * coordinator.make_webhook_source(source, ...): the arguments after the
  * first are the same, (body_format, include_headers, exclude_headers,
- * header_columns, check_expression, secrets).  existing is the table to
- * make a source, or InvalidOid to create one named by the first argument.
+ * header_columns, check_expression, secrets).  With make_existing the
+ * first argument is the table to make a source (an OID, maybe of nothing);
+ * otherwise the name of the table to create.
+ * A restore (restoring) defines a source as the dump saved it: secrets are
+ * not in a dump, so those the CHECK reads need not exist yet (the listener
+ * answers 404 until the table's owner creates them again).
  */
 static Oid
-define_source(FunctionCallInfo fcinfo, Oid existing)
+define_source(FunctionCallInfo fcinfo, bool make_existing, bool restoring)
 {
 	static const char *const argnames[] = {
 		"name", "body_format", "include_headers", "exclude_headers",
@@ -510,6 +514,7 @@ define_source(FunctionCallInfo fcinfo, Oid existing)
 	char	   *relname;
 	ListCell   *lc;
 	char	   *url;
+	Oid			existing = InvalidOid;
 
 	/* the listener serves coordinator.database only */
 	CoordinatorCheckSetup();
@@ -518,11 +523,12 @@ define_source(FunctionCallInfo fcinfo, Oid existing)
 		if (i != 5 && PG_ARGISNULL(i))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("%s must not be NULL", i == 0 && OidIsValid(existing) ? "source" : argnames[i])));
+					 errmsg("%s must not be NULL", i == 0 && make_existing ? "source" : argnames[i])));
 	}
 
-	if (OidIsValid(existing))
+	if (make_existing)
 	{
+		existing = PG_GETARG_OID(0);
 		relname = get_rel_name(existing);
 		nspid = get_rel_namespace(existing);
 		if (relname == NULL)
@@ -580,7 +586,8 @@ define_source(FunctionCallInfo fcinfo, Oid existing)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("a secret named \"%s\" cannot be used in a CHECK expression", name),
 					 errdetail("body and headers name the request.")));
-		require_secret(name);
+		if (!restoring)
+			require_secret(name);
 	}
 
 	if (!PG_ARGISNULL(5))
@@ -593,7 +600,7 @@ define_source(FunctionCallInfo fcinfo, Oid existing)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("secrets are only read by a check_expression")));
 
-	if (OidIsValid(existing))
+	if (make_existing)
 	{
 		check_existing_table(existing, &source, columns);
 		source.relid = existing;
@@ -657,7 +664,7 @@ define_source(FunctionCallInfo fcinfo, Oid existing)
 Datum
 coordinator_create_webhook_source(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_OID(define_source(fcinfo, InvalidOid));
+	PG_RETURN_OID(define_source(fcinfo, false, false));
 }
 
 /*
@@ -672,12 +679,28 @@ coordinator_make_webhook_source(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("source must not be NULL")));
-	/* define_source takes InvalidOid to mean "create a table" */
-	if (get_rel_name(PG_GETARG_OID(0)) == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", PG_GETARG_OID(0))));
-	PG_RETURN_OID(define_source(fcinfo, PG_GETARG_OID(0)));
+	PG_RETURN_OID(define_source(fcinfo, true, false));
+}
+
+/*
+ * Make table relid a webhook source again, as a dump saved it: values and
+ * nulls are a row of coordinator.webhook_options, whose columns after the
+ * first are make_webhook_source's arguments (see restore.c).
+ */
+void
+WebhookRestoreSource(Oid relid, Datum *values, bool *nulls)
+{
+	LOCAL_FCINFO(fcinfo, 7);
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 7, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = ObjectIdGetDatum(relid);
+	fcinfo->args[0].isnull = false;
+	for (int i = 1; i < 7; i++)
+	{
+		fcinfo->args[i].value = values[i];
+		fcinfo->args[i].isnull = nulls[i];
+	}
+	(void) define_source(fcinfo, true, true);
 }
 
 /* coordinator.webhook_url(source regclass) RETURNS text */

@@ -30,6 +30,7 @@ extern void CatalogInsertView(Oid relid, const char *definition,
 							  Interval *retain_history);
 extern void CatalogSetRetainHistory(Oid relid, Interval *retain_history);
 extern bool CatalogHasView(Oid relid);
+extern bool CatalogViewCreatedHere(Oid relid);
 extern Oid	CatalogViewReading(Oid relid);
 extern List *CatalogLoadViews(void);
 

@@ -75,6 +75,7 @@ extern const char *WebhookBodyFormatName(WebhookBodyFormat format);
 extern char *WebhookHeaderColumnName(const char *header);
 extern List *WebhookSourcesBeforeDropExtension(List **calls);
 extern void WebhookSourcesAfterDropExtension(List *relids, List *calls);
+extern void WebhookRestoreSource(Oid relid, Datum *values, bool *nulls);
 
 /* secrets.c: the utility hook keeps secrets in step with their owners */
 struct RoleSpec;
