@@ -52,16 +52,27 @@ SELECT count(*) FROM kept;
 SELECT count(*) FROM kept;
 COMMIT;
 
--- REFRESH in the transaction that created the view returns at once (it
--- waited for a worker that cannot serve the view before the commit); the
--- worker populates the view after the commit
+-- REFRESH in the transaction that created the view does not wait for a
+-- worker, which cannot serve the view before the commit: Postgres's own
+-- REFRESH populates it as the transaction sees the table, and the
+-- transaction reads it so, also through a plain materialized view (as a
+-- single-transaction restore does); after the commit the worker maintains
+-- it, and it equals its query
 BEGIN;
 SET LOCAL statement_timeout = '10s';
 CREATE MATERIALIZED VIEW refreshed WITH (incremental) AS SELECT a FROM src;
+SAVEPOINT unpopulated;
+SELECT count(*) FROM refreshed;
+ROLLBACK TO unpopulated;
 REFRESH MATERIALIZED VIEW refreshed;
 SELECT relispopulated FROM pg_class WHERE oid = 'refreshed'::regclass;
+INSERT INTO src VALUES (6);
+SELECT (SELECT count(*) FROM refreshed) + 1 = (SELECT count(*) FROM src) AS as_at_the_refresh;
+CREATE MATERIALIZED VIEW over_refreshed AS SELECT count(*) AS n FROM refreshed;
+SELECT n + 1 = (SELECT count(*) FROM src) AS plain_view_over_it FROM over_refreshed;
 COMMIT;
-SELECT count(*) FROM refreshed;
+SELECT (SELECT count(*) FROM refreshed) = (SELECT count(*) FROM src) AS refreshed_equals_query;
+DROP MATERIALIZED VIEW over_refreshed;
 
 -- a view made maintained in this transaction by a restore's row of
 -- coordinator.view_options (its relation created before): reads and
@@ -70,8 +81,11 @@ CREATE MATERIALIZED VIEW restored AS SELECT a FROM src WITH NO DATA;
 BEGIN;
 SET LOCAL statement_timeout = '10s';
 INSERT INTO coordinator.view_options VALUES ('restored', '1 second');
-REFRESH MATERIALIZED VIEW restored;
+SAVEPOINT unpopulated;
 SELECT count(*) FROM restored;
+ROLLBACK TO unpopulated;
+REFRESH MATERIALIZED VIEW restored;
+SELECT (SELECT count(*) FROM restored) = (SELECT count(*) FROM src) AS restored_as_refreshed;
 ROLLBACK;
 BEGIN;
 INSERT INTO coordinator.view_options VALUES ('restored', '1 second');

@@ -576,9 +576,28 @@ coordinator_ExecutorStart(QueryDesc *qd, int eflags)
 }
 
 /*
- * The maintained views in a planned statement's range table.  ERRORs if
- * one was created in this transaction, or if the statement writes one or
- * locks its rows.
+ * Did this transaction make rel a maintained view: CREATE it, or load its
+ * row of coordinator.view_options (a restore)?  The directory knows only
+ * views whose making committed.
+ */
+static bool
+made_maintained_here(Relation rel)
+{
+	bool		known;
+
+	if (rel->rd_createSubid != InvalidSubTransactionId)
+		return true;
+	LWLockAcquire(Coordinator->lock, LW_SHARED);
+	known = CoordinatorFindView(RelationGetRelid(rel)) != NULL;
+	LWLockRelease(Coordinator->lock);
+	return !known && CatalogViewCreatedHere(RelationGetRelid(rel));
+}
+
+/*
+ * The maintained views in a planned statement's range table that the
+ * statement must wait for.  ERRORs if the statement writes one or locks its
+ * rows, or reads one that this transaction made maintained and did not
+ * populate; one it populated is read as it is, without a wait.
  */
 List *
 CoordinatorMaintainedViewsIn(List *rtable)
@@ -590,8 +609,14 @@ CoordinatorMaintainedViewsIn(List *rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
 
+		/*
+		 * requiredPerms 0: the OLD and NEW entries of a view's rule, which
+		 * stay in the range table of the query a REFRESH runs; the view is
+		 * being written there, not read.
+		 */
 		if (rte->rtekind != RTE_RELATION ||
 			rte->relkind != RELKIND_MATVIEW ||
+			rte->requiredPerms == 0 ||
 			!CoordinatorIsMaintainedView(rte->relid))
 			continue;
 
@@ -620,16 +645,27 @@ CoordinatorMaintainedViewsIn(List *rtable)
 	foreach(lc, relids)
 	{
 		Relation	rel = RelationIdGetRelation(lfirst_oid(lc));
-		bool		created_here = rel->rd_createSubid != InvalidSubTransactionId;
+		bool		here = made_maintained_here(rel);
+		bool		populated = RelationIsPopulated(rel);
 		char	   *name = pstrdup(RelationGetRelationName(rel));
 
 		RelationClose(rel);
-		if (created_here)
+		if (!here)
+			continue;
+		if (!populated)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("maintained view \"%s\" cannot be read in the transaction that created it", name),
 					 errdetail("Its dataflow starts when the creating transaction commits."),
-					 errhint("Commit, then read the view.")));
+					 errhint("Commit, then read the view; or REFRESH MATERIALIZED VIEW it to read it in this transaction as the transaction sees its tables.")));
+
+		/*
+		 * Populated by a REFRESH of this transaction (as a single-transaction
+		 * restore does): read as Postgres reads a materialized view, as the
+		 * transaction saw its tables then.  No worker serves it before the
+		 * commit, and none is waited for.
+		 */
+		relids = foreach_delete_current(relids, lc);
 	}
 	return relids;
 }

@@ -227,10 +227,13 @@ CoordinatorRecordView(Oid relid, Query *query, CompiledView *compiled,
  * REFRESH of a maintained view: it is always current; wait until it is.
  * A view that this transaction made maintained (CREATE, or a restore that
  * loaded coordinator.view_options, as psql -1 and pg_restore
- * --single-transaction do) has no dataflow before the commit: its worker
- * populates it after the commit, and the REFRESH has nothing to wait for.
- * The wait holds only AccessShareLock on the view, which the worker's
- * writes and hydration never conflict with.
+ * --single-transaction do) has no dataflow before the commit: Postgres's
+ * own REFRESH populates it, as the transaction sees its tables, so that
+ * the transaction can read it (a restore refreshes the plain materialized
+ * views over it next); its worker reconciles it with its query after the
+ * commit.  Returns false for Postgres to run the statement.  The wait
+ * holds only AccessShareLock on the view, which the worker's writes and
+ * hydration never conflict with.
  */
 static bool
 refresh_maintained_view(RefreshMatViewStmt *stmt)
@@ -248,7 +251,7 @@ refresh_maintained_view(RefreshMatViewStmt *stmt)
 				 errmsg("cannot empty maintained view \"%s\"", get_rel_name(relid)),
 				 errhint("Drop the view instead.")));
 	if (CatalogViewCreatedHere(relid))
-		return true;
+		return false;
 	CoordinatorWaitForViews(list_make1_oid(relid), OracleReadTimestamp());
 	return true;
 }

@@ -70,6 +70,9 @@ $source->safe_psql('src', q{
 	ALTER MATERIALIZED VIEW big OWNER TO analyst;
 	CREATE INDEX big_amount ON big (amount);
 	CREATE MATERIALIZED VIEW plain AS SELECT count(*) AS n FROM orders;
+	-- a plain materialized view over a maintained view: its REFRESH in a
+	-- single-transaction restore reads the view made maintained there
+	CREATE MATERIALIZED VIEW plain_over AS SELECT sum(n) AS n FROM per_customer;
 	SELECT coordinator.create_webhook_source('events', body_format => 'json',
 	                                         include_headers => true);
 	INSERT INTO events VALUES ('{"n": 1}', '{}');
@@ -117,7 +120,7 @@ my %aspects = (
 	data => q{
 		SELECT (SELECT count(*) || ' ' || sum(amount) FROM orders) || ' ' ||
 		       (SELECT count(*) FROM customers) || ' ' || (SELECT count(*) FROM events) || ' ' ||
-		       (SELECT n FROM plain)},
+		       (SELECT n FROM plain) || ' ' || (SELECT n FROM plain_over)},
 );
 my %expected = map { $_ => $source->safe_psql('src', $aspects{$_}) } keys %aspects;
 like($expected{maintained}, qr/^big analyst 00:01:00$/m, 'the source has a view of another owner');
