@@ -148,5 +148,17 @@ SELECT count(*) AS queued FROM lp.queued;
 -- (lp.v may log again meanwhile, as the GRANT above brings it back)
 SELECT DISTINCT * FROM lp.log WHERE what = 'deferred trigger' ORDER BY 1;
 
+-- why a worker last exited: an ERROR's message may quote a view's data, so
+-- it shows to roles with the privileges of pg_read_all_stats only
+SELECT coordinator.debug_inject_error(0);
+INSERT INTO lp.one VALUES (3);
+SELECT count(*) FROM lp.paths;
+SET ROLE lp_other;
+SELECT last_exit FROM coordinator.workers;
+SET ROLE lp_stats;
+SELECT last_exit LIKE 'error: %injected by coordinator.debug_inject_error' AS shown
+  FROM coordinator.workers;
+RESET ROLE;
+
 DROP SCHEMA lp CASCADE;
 DROP ROLE lp_user, lp_other, lp_stats;

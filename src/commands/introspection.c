@@ -10,12 +10,14 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_authid.h"
 #include "executor/executor.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/plannodes.h"
 #include "tcop/tcopprot.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/pg_lsn.h"
 #include "utils/snapmgr.h"
@@ -97,11 +99,20 @@ coordinator_view_status(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* coordinator.worker_status(): one row per dataflow worker. */
+/* What a worker's last ERROR said, shown to whom may not see it. */
+#define EXIT_ERROR_PREFIX "error: "
+
+/*
+ * coordinator.worker_status(): one row per dataflow worker.  The message
+ * of the ERROR a worker last exited with may quote a view's data (a key
+ * of a unique violation, say): as pg_stat_activity shows a query, it shows
+ * to roles with the privileges of pg_read_all_stats only.
+ */
 Datum
 coordinator_worker_status(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bool		see_errors = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (Coordinator == NULL)
@@ -125,7 +136,11 @@ coordinator_worker_status(PG_FUNCTION_ARGS)
 		values[5] = Int64GetDatum(w->launches);
 		values[6] = LSNGetDatum(decoded);
 		nulls[6] = decoded == InvalidXLogRecPtr;
-		values[7] = CStringGetTextDatum(w->last_exit);
+		if (!see_errors &&
+			strncmp(w->last_exit, EXIT_ERROR_PREFIX, strlen(EXIT_ERROR_PREFIX)) == 0)
+			values[7] = CStringGetTextDatum(EXIT_ERROR_PREFIX "<insufficient privilege>");
+		else
+			values[7] = CStringGetTextDatum(w->last_exit);
 		nulls[7] = w->last_exit_at == 0;
 		values[8] = TimestampTzGetDatum(w->last_exit_at);
 		nulls[8] = w->last_exit_at == 0;
