@@ -3,7 +3,7 @@
 # Ends with one line "N passed, N failed" and a non-zero exit on failure.
 #
 #   bash scripts/test.sh
-#   COORDINATOR_LONG=1 bash scripts/test.sh    # also test/long/ (about 20 minutes)
+#   COORDINATOR_LONG=1 bash scripts/test.sh    # also test/long/ (about 45 minutes)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 install_dependencies
