@@ -196,7 +196,31 @@ CREATE FUNCTION coordinator.on_sql_drop() RETURNS event_trigger
     AS $$
 DECLARE
     dropped bigint;
+    source text;
 BEGIN
+    -- A webhook source's rows are the user's: a DROP ... CASCADE that would
+    -- take the table only because its CHECK uses an object the command
+    -- drops (a function, an operator, a type; one of another role's, by
+    -- DROP OWNED) is refused.  A table named by the command, owned by the
+    -- role of a DROP OWNED, or in a schema the command drops goes, as the
+    -- command says.
+    SELECT d.object_identity INTO source
+      FROM pg_catalog.pg_event_trigger_dropped_objects() d
+      JOIN coordinator.catalog_webhooks w ON w.relid OPERATOR(pg_catalog.=) d.objid
+     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND d.objsubid OPERATOR(pg_catalog.=) 0
+       AND NOT d.original
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_event_trigger_dropped_objects() n
+                        WHERE n.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass
+                          AND n.object_name OPERATOR(pg_catalog.=) d.schema_name)
+     LIMIT 1;
+    IF source IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot drop webhook source % and its rows as a dependent object', source
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'Its CHECK expression uses an object that this command drops.',
+                  HINT = 'Drop the table itself first if its rows may go.';
+    END IF;
+
     WITH gone AS (
         DELETE FROM coordinator.catalog_objects o
          USING pg_catalog.pg_event_trigger_dropped_objects() d

@@ -107,7 +107,20 @@ DROP FUNCTION is_hello(text);
 SET search_path = public;
 SELECT check_expression FROM coordinator.webhook_sources WHERE relid = 'wh.hello'::regclass;
 SET search_path = wh, public;
+-- CASCADE would drop the source with its rows: refused, also through a
+-- schema that holds only the function
+INSERT INTO hello VALUES ('hello');
 DROP FUNCTION is_hello(text) CASCADE;
+CREATE SCHEMA wh_checks;
+CREATE FUNCTION wh_checks.is_hi(t text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$SELECT t = 'hi'$$;
+SELECT coordinator.create_webhook_source('hi', check_expression => 'wh_checks.is_hi(body)');
+INSERT INTO hi VALUES ('hi');
+DROP SCHEMA wh_checks CASCADE;
+SELECT (SELECT count(*) FROM hello) AS hello_rows, (SELECT count(*) FROM hi) AS hi_rows;
+-- dropping the table itself goes, then the function
+DROP TABLE hello, hi;
+DROP FUNCTION is_hello(text);
+DROP SCHEMA wh_checks CASCADE;
 SELECT count(*) AS orphans FROM coordinator.catalog_webhooks c
  WHERE NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = c.relid);
 
@@ -186,6 +199,16 @@ DROP TABLE signed;
 SELECT coordinator.drop_secret('signing_key');
 SELECT coordinator.create_secret('kept', 'x');
 RESET ROLE;
+
+-- DROP OWNED drops the sources the role owns, as it drops its tables
+CREATE ROLE wh_carol;
+GRANT CREATE, USAGE ON SCHEMA wh TO wh_carol;
+SET ROLE wh_carol;
+SELECT coordinator.create_webhook_source('wh.carols') IS NOT NULL AS created;
+RESET ROLE;
+DROP OWNED BY wh_carol;
+SELECT to_regclass('wh.carols') IS NULL AS dropped_with_its_owner;
+DROP ROLE wh_carol;
 
 -- Roles own their secrets: DROP ROLE is refused while they have some,
 -- REASSIGN OWNED hands them over, DROP OWNED drops them.
