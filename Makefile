@@ -28,6 +28,7 @@ OBJS = \
 	src/dataflow/subplan.o \
 	src/dataflow/sink.o \
 	src/dataflow/cut.o \
+	src/dataflow/sources.o \
 	src/dataflow/privileges.o \
 	src/catalog/catalog.o \
 	src/commands/setup.o \
@@ -48,6 +49,7 @@ OBJS = \
 	src/subscribe/rewrite.o \
 	src/webhook/crypto.o \
 	src/webhook/source.o \
+	src/webhook/outlive.o \
 	src/webhook/append.o \
 	src/webhook/secrets.o \
 	src/webhook/listener.o

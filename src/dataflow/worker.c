@@ -35,7 +35,6 @@
 
 #include <signal.h>
 
-#include "access/genam.h"
 #include "access/heapam.h"
 #include "access/relation.h"
 #include "access/table.h"
@@ -45,7 +44,6 @@
 #include "access/xlog.h"
 #include "catalog/pg_class.h"
 #include "commands/matview.h"
-#include "common/hashfn.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -57,13 +55,11 @@
 #include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
-#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
 
 #include "coordinator/capture.h"
 #include "coordinator/catalog.h"
@@ -440,24 +436,9 @@ add_plan_sources(DataflowView *view, List **relids)
 	}
 }
 
-/*
- * Lock the tables that the views read (AccessShareLock, to commit) before
- * the hydration scans them, and return them.  A table rewrite (ALTER
- * TABLE ... TYPE, say) that committed between the hydration's snapshot
- * and the scan would leave the scan reading the new file, whose rows the
- * snapshot cannot see, and decoding never replays a rewrite: the rows
- * would be lost.  The locks keep rewrites out from here on;
- * check_not_rewritten covers those between the snapshot and here.
- *
- * The worker must never wait for a lock while it holds another: DDL that
- * holds a strong lock on one source and waits for one on another (a
- * restore's ALTER TABLE ... ADD CONSTRAINT in one transaction, say) would
- * deadlock with it.  So the tables are locked in OID order without
- * waiting; when one is taken, the worker lets go of those it holds, waits
- * for that one alone, and starts again.
- */
+/* The tables the views read, from their stored plans, in OID order. */
 static List *
-lock_sources(List *views)
+views_sources(List *views)
 {
 	List	   *relids = NIL;
 	ListCell   *lc;
@@ -465,148 +446,32 @@ lock_sources(List *views)
 	foreach(lc, views)
 		add_plan_sources(lfirst(lc), &relids);
 	list_sort(relids, list_oid_cmp);
-
-	for (;;)
-	{
-		Oid			busy = InvalidOid;
-		int			held = 0;
-
-		foreach(lc, relids)
-		{
-			if (!ConditionalLockRelationOid(lfirst_oid(lc), AccessShareLock))
-			{
-				busy = lfirst_oid(lc);
-				break;
-			}
-			held++;
-		}
-		if (!OidIsValid(busy))
-			return relids;
-
-		for (int i = 0; i < held; i++)
-			UnlockRelationOid(list_nth_oid(relids, i), AccessShareLock);
-		pgstat_report_activity(STATE_RUNNING,
-							   "hydrating maintained views: waiting for a lock on a source");
-		LockRelationOid(busy, AccessShareLock);
-		UnlockRelationOid(busy, AccessShareLock);
-		pgstat_report_activity(STATE_RUNNING, "hydrating maintained views");
-	}
+	return relids;
 }
 
 /*
- * After lock_sources, in the transaction whose snapshot hydrates: was a
- * source rewritten (its file replaced: ALTER TABLE ... TYPE, VACUUM FULL,
- * CLUSTER, TRUNCATE) by a transaction that committed after that snapshot
- * was taken?  Then the snapshot cannot see the table's rows: the worker
- * exits and the coordinator starts a new one, which hydrates from the new
- * table.  The snapshot of a worker's first hydration is its slot's, taken
- * before the locks: creating the slot waits for every running transaction,
- * and waiting for them while holding locks they may need would deadlock.
+ * Lock the views' sources for their hydration (sources.c); at the first
+ * hydration, whose snapshot is the slot's, taken before the locks, exit
+ * if one was rewritten meanwhile: the coordinator starts a new worker,
+ * which hydrates from the new table.
  */
-static void
-check_not_rewritten(List *relids)
+static List *
+lock_sources(List *views, bool check_rewrites)
 {
-	Snapshot	snap = GetActiveSnapshot();
-	Relation	pg_class_rel = table_open(RelationRelationId, AccessShareLock);
-	ListCell   *lc;
-	Oid			rewritten = InvalidOid;
+	List	   *relids = views_sources(views);
+	Oid			rewritten;
 
-	foreach(lc, relids)
-	{
-		Oid			relid = lfirst_oid(lc);
-		ScanKeyData key;
-		SysScanDesc scan;
-		HeapTuple	tuple;
-		Oid			then = InvalidOid;
-		Oid			now = InvalidOid;
-
-		ScanKeyInit(&key, Anum_pg_class_oid, BTEqualStrategyNumber, F_OIDEQ,
-					ObjectIdGetDatum(relid));
-		scan = systable_beginscan(pg_class_rel, ClassOidIndexId, true, snap, 1, &key);
-		tuple = systable_getnext(scan);
-		if (HeapTupleIsValid(tuple))
-			then = ((Form_pg_class) GETSTRUCT(tuple))->relfilenode;
-		systable_endscan(scan);
-
-		tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-		if (HeapTupleIsValid(tuple))
-		{
-			now = ((Form_pg_class) GETSTRUCT(tuple))->relfilenode;
-			ReleaseSysCache(tuple);
-		}
-		if (then != now)
-			rewritten = relid;
-	}
-	table_close(pg_class_rel, AccessShareLock);
+	SourcesLock(relids);
+	if (!check_rewrites)
+		return relids;
+	rewritten = SourcesRewrittenSince(relids, GetActiveSnapshot());
 	if (!OidIsValid(rewritten))
-		return;
+		return relids;
 	ereport(LOG,
 			(errmsg("coordinator dataflow worker %d restarts: table %u was rewritten while its views were hydrated",
 					worker_index, rewritten)));
 	record_exit("restarted to hydrate again after a source was rewritten during the hydration", false);
 	proc_exit(0);
-}
-
-/*
- * The row layout of each table the worker's dataflows read, as they were
- * built: a source whose layout changes (ALTER TABLE ... ADD, DROP or ALTER
- * COLUMN) restarts the worker, whose dataflows were built for the old one.
- */
-typedef struct SourceLayout
-{
-	Oid			relid;
-	uint32		layout;
-} SourceLayout;
-
-static List *source_layouts = NIL;
-
-/* A hash of the columns of table relid, or 0 if it is gone. */
-static uint32
-source_layout(Oid relid)
-{
-	Relation	rel = try_relation_open(relid, AccessShareLock);
-	uint32		layout;
-	TupleDesc	desc;
-
-	if (rel == NULL)
-		return 0;
-	desc = RelationGetDescr(rel);
-	layout = hash_uint32(desc->natts);
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		layout = hash_combine(layout, hash_uint32(att->atttypid));
-		layout = hash_combine(layout, hash_uint32((uint32) att->atttypmod));
-		layout = hash_combine(layout, hash_uint32(att->attisdropped));
-	}
-	relation_close(rel, AccessShareLock);
-	return layout;
-}
-
-static void
-record_source_layouts(List *sources)
-{
-	ListCell   *lc;
-	ListCell   *ls;
-	MemoryContext old;
-
-	foreach(lc, sources)
-	{
-		bool		known = false;
-		SourceLayout *entry;
-
-		foreach(ls, source_layouts)
-			known |= ((SourceLayout *) lfirst(ls))->relid == lfirst_oid(lc);
-		if (known)
-			continue;
-		entry = MemoryContextAlloc(worker_context, sizeof(SourceLayout));
-		entry->relid = lfirst_oid(lc);
-		entry->layout = source_layout(entry->relid);
-		old = MemoryContextSwitchTo(worker_context);
-		source_layouts = lappend(source_layouts, entry);
-		MemoryContextSwitchTo(old);
-	}
 }
 
 /*
@@ -617,20 +482,12 @@ record_source_layouts(List *sources)
 static void
 restart_if_layout_changed(void)
 {
-	ListCell   *lc;
-	Oid			changed = InvalidOid;
+	Oid			changed;
 	MemoryContext old = CurrentMemoryContext;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	foreach(lc, source_layouts)
-	{
-		SourceLayout *entry = lfirst(lc);
-		uint32		now = source_layout(entry->relid);
-
-		if (now != 0 && now != entry->layout)
-			changed = entry->relid;
-	}
+	changed = SourcesLayoutChanged();
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(old);
 	if (!OidIsValid(changed))
@@ -671,7 +528,7 @@ build_view(DataflowView *view, void *arg)
 		worker_batch.sources = list_append_unique_oid(worker_batch.sources,
 													  lfirst_oid(lc));
 	MemoryContextSwitchTo(old);
-	record_source_layouts(view->df->sources);
+	SourcesRecordLayouts(view->df->sources, worker_context);
 }
 
 /*
@@ -1063,7 +920,7 @@ hydrate(void)
 	XactIsoLevel = XACT_REPEATABLE_READ;
 	consistent = create_slot(slotname);
 	PushActiveSnapshot(GetTransactionSnapshot());
-	check_not_rewritten(lock_sources(worker_views));
+	(void) lock_sources(worker_views, true);
 
 	SharedArrangementsNextTick();
 	foreach(lc, worker_views)
@@ -1410,7 +1267,7 @@ reconcile(void)
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	added = add_views(relids);
-	(void) lock_sources(added);
+	(void) lock_sources(added, false);
 	PopActiveSnapshot();
 	snap = CutTakeSnapshot(&cut);
 	foreach(lc, added)

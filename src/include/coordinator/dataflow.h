@@ -255,6 +255,12 @@ extern Arrangement *DataflowArrange(Dataflow *df, Plan *plan, const char *name,
 extern void CutNoteDecoded(List *xids);
 extern Snapshot CutTakeSnapshot(XLogRecPtr *h);
 
+/* sources.c */
+extern void SourcesLock(List *relids);
+extern Oid	SourcesRewrittenSince(List *relids, Snapshot snapshot);
+extern void SourcesRecordLayouts(List *sources, MemoryContext context);
+extern Oid	SourcesLayoutChanged(void);
+
 /* map.c, join.c, reduce.c: the operators */
 extern DataflowOp *ScanCreate(Dataflow *df, Scan *plan, Oid relid, bool raw);
 extern void ScanPush(DataflowOp *op, Dataflow *df, HeapTuple tuple, int64 diff);
