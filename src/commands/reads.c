@@ -576,24 +576,6 @@ coordinator_ExecutorStart(QueryDesc *qd, int eflags)
 }
 
 /*
- * Did this transaction make rel a maintained view: CREATE it, or load its
- * row of coordinator.view_options (a restore)?  The directory knows only
- * views whose making committed.
- */
-static bool
-made_maintained_here(Relation rel)
-{
-	bool		known;
-
-	if (rel->rd_createSubid != InvalidSubTransactionId)
-		return true;
-	LWLockAcquire(Coordinator->lock, LW_SHARED);
-	known = CoordinatorFindView(RelationGetRelid(rel)) != NULL;
-	LWLockRelease(Coordinator->lock);
-	return !known && CatalogViewCreatedHere(RelationGetRelid(rel));
-}
-
-/*
  * The maintained views in a planned statement's range table that the
  * statement must wait for.  ERRORs if the statement writes one or locks its
  * rows, or reads one that this transaction made maintained and did not
@@ -603,11 +585,13 @@ List *
 CoordinatorMaintainedViewsIn(List *rtable)
 {
 	List	   *relids = NIL;
+	List	   *unknown = NIL;
 	ListCell   *lc;
 
 	foreach(lc, rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		bool		known;
 
 		/*
 		 * requiredPerms 0: the OLD and NEW entries of a view's rule, which
@@ -616,8 +600,12 @@ CoordinatorMaintainedViewsIn(List *rtable)
 		 */
 		if (rte->rtekind != RTE_RELATION ||
 			rte->relkind != RELKIND_MATVIEW ||
-			rte->requiredPerms == 0 ||
-			!CoordinatorIsMaintainedView(rte->relid))
+			rte->requiredPerms == 0)
+			continue;
+		LWLockAcquire(Coordinator->lock, LW_SHARED);
+		known = CoordinatorFindView(rte->relid) != NULL;
+		LWLockRelease(Coordinator->lock);
+		if (!known && !CoordinatorIsMaintainedView(rte->relid))
 			continue;
 
 		/*
@@ -640,17 +628,25 @@ CoordinatorMaintainedViewsIn(List *rtable)
 					 errdetail("It is a maintained view: it changes only with the tables its query reads."),
 					 errhint("Change those tables instead.")));
 		relids = list_append_unique_oid(relids, rte->relid);
+		if (!known)
+			unknown = list_append_unique_oid(unknown, rte->relid);
 	}
 
-	foreach(lc, relids)
+	/*
+	 * The directory knows the views whose making committed; of the others,
+	 * those this transaction made maintained (CREATE, or a restore's row of
+	 * coordinator.view_options) have no worker before the commit.
+	 */
+	foreach(lc, unknown)
 	{
-		Relation	rel = RelationIdGetRelation(lfirst_oid(lc));
-		bool		here = made_maintained_here(rel);
+		Oid			relid = lfirst_oid(lc);
+		Relation	rel = RelationIdGetRelation(relid);
+		bool		here = rel->rd_createSubid != InvalidSubTransactionId;
 		bool		populated = RelationIsPopulated(rel);
 		char	   *name = pstrdup(RelationGetRelationName(rel));
 
 		RelationClose(rel);
-		if (!here)
+		if (!here && !CatalogViewCreatedHere(relid))
 			continue;
 		if (!populated)
 			ereport(ERROR,
@@ -665,8 +661,9 @@ CoordinatorMaintainedViewsIn(List *rtable)
 		 * transaction saw its tables then.  No worker serves it before the
 		 * commit, and none is waited for.
 		 */
-		relids = foreach_delete_current(relids, lc);
+		relids = list_delete_oid(relids, relid);
 	}
+	list_free(unknown);
 	return relids;
 }
 
