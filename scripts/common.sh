@@ -5,7 +5,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PG_BIN=/usr/lib/postgresql/15/bin
+# COORDINATOR_PG_BIN: another PostgreSQL 15 installation's bin directory
+PG_BIN=${COORDINATOR_PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_CONFIG=$PG_BIN/pg_config
 # Postgres refuses to run as root: when we are root, servers run as this user.
 PG_OS_USER=postgres
