@@ -24,7 +24,10 @@ OBJS = \
 	src/dataflow/join.o \
 	src/dataflow/reduce.o \
 	src/dataflow/aggregate.o \
+	src/dataflow/numericsum.o \
+	src/dataflow/valueset.o \
 	src/dataflow/feeder.o \
+	src/dataflow/roworder.o \
 	src/dataflow/subplan.o \
 	src/dataflow/sink.o \
 	src/dataflow/cut.o \

@@ -28,6 +28,26 @@ INSERT INTO t1 SELECT rnd(1, 40, 0), rnd(0, 4), rnd(-20, 100), rnd_text() FROM g
 INSERT INTO t2 SELECT rnd(1, 40, 0), rnd(0, 6), rnd(0, 50) FROM generate_series(1, 50);
 INSERT INTO t3 SELECT k, 'n' || k FROM generate_series(0, 6) k;
 INSERT INTO t3 VALUES (3, 'n3bis'), (NULL, 'nokey');
+-- numeric values of several display scales (1.5, 1.50), NaN and the
+-- infinities; bigints; timestamps; text under "C" and under a collation
+-- where 'a' equals 'A'
+CREATE COLLATION df.nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE t4 (id int, g int, n numeric, b bigint, ts timestamptz, s text COLLATE "C", ci text COLLATE df.nocase);
+CREATE FUNCTION rnd_numeric() RETURNS numeric
+  LANGUAGE sql AS $$ SELECT CASE WHEN r < 0.08 THEN NULL
+                                 WHEN r < 0.10 THEN 'NaN'::numeric
+                                 WHEN r < 0.12 THEN 'Infinity'::numeric
+                                 WHEN r < 0.13 THEN '-Infinity'::numeric
+                                 ELSE round((random() * 40 - 10)::numeric, floor(random() * 4)::int) END
+                      FROM (SELECT random() AS r) x $$;
+CREATE FUNCTION rnd_t4(n int) RETURNS SETOF t4
+  LANGUAGE sql AS $$ SELECT rnd(1, 30, 0), rnd(0, 3), rnd_numeric(),
+                            rnd(-3, 9) * 1000000000000::bigint,
+                            timestamptz '2026-01-01' + rnd(0, 50) * interval '1 hour',
+                            (ARRAY['a', 'B', 'b', 'c', NULL])[1 + floor(random() * 5)::int],
+                            (ARRAY['x', 'X', 'y', 'Y', 'z', NULL])[1 + floor(random() * 6)::int]
+                       FROM generate_series(1, n) $$;
+INSERT INTO t4 SELECT * FROM rnd_t4(60);
 CREATE VIEW t1_known AS SELECT id, g, v FROM t1 WHERE v IS NOT NULL;
 
 CREATE TABLE views (name text PRIMARY KEY, query text NOT NULL);
@@ -137,7 +157,22 @@ INSERT INTO views VALUES
 -- aggregates kept as states (count, sum, avg of integers): a global one
 -- that is often over no rows, FILTER, HAVING
 ('v90', $$SELECT count(*) AS n, sum(v) AS total, avg(v) AS mean, count(v) FILTER (WHERE v < 0) AS neg FROM t1 WHERE v > 90$$),
-('v91', $$SELECT k, sum(w) AS s, avg(w) AS a, count(*) AS n FROM t2 GROUP BY k HAVING sum(w) > 20$$);
+('v91', $$SELECT k, sum(w) AS s, avg(w) AS a, count(*) AS n FROM t2 GROUP BY k HAVING sum(w) > 20$$),
+-- aggregates kept as states of other kinds: numeric and bigint sums (the
+-- largest display scale leaving, NaN, infinities), extremes of every
+-- ordered type (the extreme deleted, collations, equal values of different
+-- images), DISTINCT, FILTER, HAVING, groups emptied and refilled
+('v92', $$SELECT g, sum(n) AS s, avg(n) AS a, min(n) AS lo, max(n) AS hi, count(n) AS c FROM t4 GROUP BY g$$),
+('v93', $$SELECT sum(n) AS s, avg(n) AS a, sum(b) AS sb, avg(b) AS ab, count(*) AS c FROM t4 WHERE n > -5 OR n IS NULL$$),
+('v94', $$SELECT g, min(ts) AS t0, max(ts) AS t1, min(s) AS s0, max(s) AS s1, min(ci) AS c0, max(ci) AS c1 FROM t4 GROUP BY g$$),
+('v95', $$SELECT g, count(DISTINCT n) AS dn, sum(DISTINCT n) AS sn, avg(DISTINCT b) AS ab, count(DISTINCT ci) AS dci, min(DISTINCT s) AS ms FROM t4 GROUP BY g$$),
+('v96', $$SELECT count(DISTINCT s) FILTER (WHERE g > 1) AS ds, max(n) FILTER (WHERE n < 20) AS mn, sum(DISTINCT b) FILTER (WHERE g <> 2) AS sb FROM t4$$),
+('v97', $$SELECT g, bool_and(b > 0) AS ba, bool_or(n > 20) AS bo, every(s < 'c') AS ev FROM t4 GROUP BY g HAVING max(n) > 0 OR min(s) = 'a'$$),
+('v98', $$SELECT g, max(n) - min(n) AS spread, sum(n) / nullif(count(n), 0) AS mean, max(b) + min(b) AS mb FROM t4 WHERE g < 3 GROUP BY g$$),
+('v99', $$SELECT t4.g, t3.name, sum(t4.n) AS s, max(t4.ts) AS t, count(DISTINCT t4.s) AS ds FROM t4 JOIN t3 ON t4.g = t3.k GROUP BY t4.g, t3.name$$),
+('w01', $$SELECT id, n FROM t4 ORDER BY n DESC NULLS LAST, id, b, ts, s, ci LIMIT 3$$),
+('w02', $$SELECT DISTINCT ON (g) g, id, n FROM t4 ORDER BY g, n DESC NULLS LAST, id, b, ts, s, ci$$),
+('w03', $$SELECT g, stddev(n) AS sd, var_pop(b) AS vp FROM t4 GROUP BY g$$);
 
 -- create them all; a refusal here is a test failure
 DO $$
@@ -171,7 +206,7 @@ INSERT INTO failures SELECT 0, * FROM mismatches();
 
 -- one random statement
 CREATE PROCEDURE random_statement() LANGUAGE plpgsql AS $$
-DECLARE c int := floor(random() * 14)::int;
+DECLARE c int := floor(random() * 20)::int;
 BEGIN
   CASE c
     WHEN 0, 1 THEN INSERT INTO t1 SELECT rnd(1, 40, 0), rnd(0, 4), rnd(-20, 100), rnd_text()
@@ -188,6 +223,13 @@ BEGIN
     WHEN 10 THEN DELETE FROM t1 WHERE v = (SELECT max(v) FROM t1);           -- the current extreme
     WHEN 11 THEN UPDATE t3 SET k = rnd(0, 6) WHERE name = 'n' || rnd(0, 6, 0);
     WHEN 12 THEN DELETE FROM t1 WHERE g = rnd(0, 4, 0) AND random() < 0.5;
+    WHEN 13 THEN INSERT INTO t4 SELECT * FROM rnd_t4(1 + floor(random() * 3)::int);
+    WHEN 14 THEN UPDATE t4 SET n = rnd_numeric() WHERE id = rnd(1, 30, 0);
+    WHEN 15 THEN UPDATE t4 SET g = rnd(0, 3), s = (SELECT s FROM rnd_t4(1)), ci = (SELECT ci FROM rnd_t4(1))
+                   WHERE id = rnd(1, 30, 0);
+    WHEN 16 THEN DELETE FROM t4 WHERE n = (SELECT max(n) FROM t4 WHERE n < 'Infinity');  -- the extreme
+    WHEN 17 THEN DELETE FROM t4 WHERE g = rnd(0, 3, 0);                      -- a group emptied
+    WHEN 18 THEN UPDATE t4 SET ts = ts + interval '1 day', b = -b WHERE id = rnd(1, 30, 0);
     ELSE INSERT INTO t3 VALUES (rnd(0, 6), 'x' || rnd(0, 9, 0));
   END CASE;
 END $$;

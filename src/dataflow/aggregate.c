@@ -1,19 +1,37 @@
 /*-------------------------------------------------------------------------
  *
  * aggregate.c
- *	  Invertible aggregates: a reduce that keeps per-group state, not rows.
+ *	  Aggregates kept as per-group states: a reduce that keeps no rows.
  *
  * A reduce normally arranges its input rows and re-runs its plan node over
  * each changed group (reduce.c), which any aggregate allows but costs the
  * group's rows in memory and the group's size per change.  When every
- * aggregate of an Agg node can be inverted, the reduce keeps instead, for
- * each group, one transition state per aggregate and the count of its
- * rows: an inserted row is added with the aggregate's moving transition
- * function, a deleted row removed with its inverse, as Postgres's
- * WindowAgg does for moving frames (the same functions and the same rules
- * for strict functions and for the last value removed).  A change then
- * costs one call per aggregate, whatever the size of its group, and the
- * group's rows are not kept at all.
+ * aggregate of an Agg node has a state that can take a row out as well as
+ * in, the reduce keeps instead, for each group, one state per aggregate and
+ * the count of its rows, and a change costs one update per aggregate,
+ * whatever the size of its group.  The kinds of state:
+ *
+ *	- moving: count(*), count(x), sum and avg over smallint and integer,
+ *	  avg(interval): the aggregate's moving transition function adds a row
+ *	  and its inverse removes it, as Postgres's WindowAgg does for moving
+ *	  frames (the same functions and the same rules for strict functions
+ *	  and for the last value removed); these inverses always succeed, and
+ *	  the state is a plain value this file owns;
+ *	- numeric sums: sum and avg over numeric and bigint, exact sums that
+ *	  also know the display scales of their values (numericsum.c), because
+ *	  Postgres's own inverse gives up when the largest scale goes;
+ *	- extremes: min, max, bool_and, bool_or, every and any aggregate that
+ *	  declares a sort operator (pg_aggregate.aggsortop, the promise that it
+ *	  returns the first value in that order): the values in that order
+ *	  (valueset.c), whose first is the result, so that removing the current
+ *	  extreme costs O(log n) and never a rescan.
+ *
+ * DISTINCT inside one of them (count(DISTINCT x), sum(DISTINCT x)) keeps
+ * the distinct values in the order of the DISTINCT's sort operator, with
+ * their counts; a value's first copy adds it to the state it wraps and its
+ * last copy removes it, so a change costs O(log n) too.  FILTER is allowed;
+ * ORDER BY inside an aggregate and aggregates whose state is as large as
+ * their input (string_agg, array_agg) take the general path.
  *
  * The group's output row is made by the Agg node's own HAVING qual and
  * projection, with the aggregates' final values in its expression
@@ -21,19 +39,13 @@
  * work as in the executor.  Grouping columns are read from a row of the
  * group kept as its key (reduce.c's arrangement keeps one per group).
  *
- * Which aggregates: count(*), count(x), and sum and avg over smallint and
- * integer, whose inverse always succeeds and whose transition state is a
- * plain value this file owns.  Others (min and max need the group's
- * rows; numeric sums can fail to invert; internal states cannot be
- * freed) take the general path; so do aggregates with DISTINCT or ORDER
- * BY inside.  FILTER is allowed.
- *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_aggregate.h"
+#include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "executor/nodeAgg.h"
 #include "fmgr.h"
@@ -41,35 +53,48 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
 #include "coordinator/dataflow.h"
 
-/* one aggregate of the node */
-typedef struct LinearAgg
+typedef enum AggKind
 {
+	AGG_MOVING,					/* moving transition function and inverse */
+	AGG_NUMERIC_SUM,			/* numericsum.c, its sum */
+	AGG_NUMERIC_AVG,			/* numericsum.c, its average */
+	AGG_EXTREME					/* valueset.c, its first value */
+} AggKind;
+
+/* one aggregate of the node */
+typedef struct GroupAgg
+{
+	AggKind		kind;
 	int			aggno;			/* its slot in ecxt_aggvalues */
 	int			nargs;
 	ExprState **args;			/* over the input row */
 	ExprState  *filter;
+	Oid			argtype;		/* of its first argument */
+	ValueOrder *order;			/* extremes: the order of the values */
+	ValueOrder *distinct;		/* DISTINCT: the order of distinct values */
+	/* moving aggregates */
 	FmgrInfo	transfn;
 	FmgrInfo	invtransfn;
 	FmgrInfo	finalfn;		/* fn_oid invalid: none */
 	Oid			transtype;
 	int16		translen;
 	bool		transbyval;
-	Datum		initval;		/* never NULL: see linear_agg */
-	int16		resultlen;
-	bool		resultbyval;
-	FunctionCallInfo fcinfo;	/* for transfn and invtransfn */
-} LinearAgg;
+	Datum		initval;		/* never NULL: see moving_agg */
+	FunctionCallInfo fcinfo;	/* arguments of the row; transfn and
+								 * invtransfn calls */
+} GroupAgg;
 
-struct LinearAggs
+struct AggStates
 {
 	AggState   *node;
 	int			naggs;
-	LinearAgg  *aggs;
+	GroupAgg   *aggs;
 	ExprContext *econtext;		/* input expressions */
 	TupleTableSlot *input;		/* an input row, as the node's expressions
 								 * expect it */
@@ -79,18 +104,23 @@ struct LinearAggs
 	MemoryContext context;		/* the states */
 };
 
-/* per group: its row count, then a state per aggregate */
-typedef struct LinearState
+/* per group and aggregate */
+typedef struct AggValue
 {
-	Datum		value;			/* never NULL */
-	int64		count;			/* inputs in the state (non-NULL if strict) */
-} LinearState;
+	Datum		value;			/* moving: the transition state, never NULL;
+								 * numeric: a NumericSum; extreme: a
+								 * ValueSet */
+	int64		count;			/* moving: inputs in the state (non-NULL if
+								 * strict) */
+	ValueSet   *distinct;		/* DISTINCT: the distinct values */
+} AggValue;
 
-typedef struct LinearGroup
+/* per group: its row count, then a state per aggregate */
+typedef struct GroupStates
 {
 	int64		rows;
-	LinearState states[FLEXIBLE_ARRAY_MEMBER];
-} LinearGroup;
+	AggValue	states[FLEXIBLE_ARRAY_MEMBER];
+} GroupStates;
 
 /* The moving transition functions that are always invertible. */
 static bool
@@ -102,39 +132,27 @@ invertible(Oid mtransfn)
 		case F_INT8INC_ANY:
 		case F_INT2_AVG_ACCUM:
 		case F_INT4_AVG_ACCUM:
+		case F_INTERVAL_ACCUM:
 			return true;
 		default:
 			return false;
 	}
 }
 
-/* Set up one aggregate; false if it is not invertible here. */
+/* Set up a moving aggregate; false if it is not invertible here. */
 static bool
-linear_agg(LinearAggs *la, LinearAgg *agg, Aggref *aggref)
+moving_agg(GroupAgg *agg, Form_pg_aggregate form, HeapTuple tuple)
 {
-	HeapTuple	tuple;
-	Form_pg_aggregate form;
 	Datum		initval;
 	bool		initnull;
 	Oid			input;
 	Oid			ioparam;
-	ListCell   *lc;
-	int			i;
 
-	if (aggref->aggdistinct != NIL || aggref->aggorder != NIL ||
-		aggref->aggkind != AGGKIND_NORMAL || aggref->aggdirectargs != NIL)
-		return false;
-	tuple = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(aggref->aggfnoid));
-	if (!HeapTupleIsValid(tuple))
-		return false;
-	form = (Form_pg_aggregate) GETSTRUCT(tuple);
 	initval = SysCacheGetAttr(AGGFNOID, tuple, Anum_pg_aggregate_aggminitval, &initnull);
 	/* all of invertible()'s have an initial state, so states are never NULL */
 	if (!invertible(form->aggmtransfn) || form->aggmfinalextra || initnull)
-	{
-		ReleaseSysCache(tuple);
 		return false;
-	}
+	agg->kind = AGG_MOVING;
 	fmgr_info(form->aggmtransfn, &agg->transfn);
 	fmgr_info(form->aggminvtransfn, &agg->invtransfn);
 	if (OidIsValid(form->aggmfinalfn))
@@ -144,16 +162,67 @@ linear_agg(LinearAggs *la, LinearAgg *agg, Aggref *aggref)
 	getTypeInputInfo(agg->transtype, &input, &ioparam);
 	agg->initval = OidInputFunctionCall(input, TextDatumGetCString(initval),
 										ioparam, -1);
-	ReleaseSysCache(tuple);
-	get_typlenbyval(aggref->aggtype, &agg->resultlen, &agg->resultbyval);
+	return true;
+}
 
+/*
+ * Set up one aggregate in its kind; false if it has none here.  Memory of
+ * the orders is in context.
+ */
+static bool
+group_agg(AggStates *as, GroupAgg *agg, Aggref *aggref, MemoryContext context)
+{
+	HeapTuple	tuple;
+	Form_pg_aggregate form;
+	bool		ok = true;
+	ListCell   *lc;
+	int			i;
+
+	if (aggref->aggorder != NIL || aggref->aggkind != AGGKIND_NORMAL ||
+		aggref->aggdirectargs != NIL)
+		return false;
 	agg->nargs = list_length(aggref->args);
+	if (agg->nargs > 0)
+		agg->argtype = exprType((Node *) linitial_node(TargetEntry, aggref->args)->expr);
+	tuple = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(aggref->aggfnoid));
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	form = (Form_pg_aggregate) GETSTRUCT(tuple);
+	if (OidIsValid(form->aggsortop) && agg->nargs == 1 && aggref->aggtype == agg->argtype)
+	{
+		agg->kind = AGG_EXTREME;
+		agg->order = ValueOrderCreate(form->aggsortop, aggref->inputcollid,
+									  agg->argtype, context);
+	}
+	else if (aggref->aggfnoid == F_SUM_NUMERIC || aggref->aggfnoid == F_SUM_INT8)
+		agg->kind = AGG_NUMERIC_SUM;
+	else if (aggref->aggfnoid == F_AVG_NUMERIC || aggref->aggfnoid == F_AVG_INT8)
+		agg->kind = AGG_NUMERIC_AVG;
+	else
+		ok = moving_agg(agg, form, tuple);
+	ReleaseSysCache(tuple);
+	if (!ok)
+		return false;
+
+	if (aggref->aggdistinct != NIL)
+	{
+		SortGroupClause *clause = linitial_node(SortGroupClause, aggref->aggdistinct);
+
+		/* one argument, in an order, into a state that ignores NULLs */
+		if (agg->nargs != 1 || list_length(aggref->aggdistinct) != 1 ||
+			!OidIsValid(clause->sortop) ||
+			(agg->kind == AGG_MOVING && !agg->transfn.fn_strict))
+			return false;
+		agg->distinct = ValueOrderCreate(clause->sortop, aggref->inputcollid,
+										 agg->argtype, context);
+	}
+
 	agg->args = palloc0(sizeof(ExprState *) * Max(agg->nargs, 1));
 	i = 0;
 	foreach(lc, aggref->args)
-		agg->args[i++] = ExecInitExpr(lfirst_node(TargetEntry, lc)->expr, &la->node->ss.ps);
+		agg->args[i++] = ExecInitExpr(lfirst_node(TargetEntry, lc)->expr, &as->node->ss.ps);
 	if (aggref->aggfilter != NULL)
-		agg->filter = ExecInitExpr(aggref->aggfilter, &la->node->ss.ps);
+		agg->filter = ExecInitExpr(aggref->aggfilter, &as->node->ss.ps);
 	agg->fcinfo = palloc0(SizeForFunctionCallInfo(agg->nargs + 1));
 	return true;
 }
@@ -190,16 +259,16 @@ reads_other_column(Node *node, KeyColumns *keys)
 }
 
 /*
- * The invertible form of an Agg's node state (grouped by the nkeys input
- * columns keycols), or NULL if one of its aggregates is not invertible or
- * its output reads other columns of the input.  context holds the groups'
- * states.
+ * The per-group states of an Agg's node state (grouped by the nkeys input
+ * columns keycols), or NULL if one of its aggregates has no state of a
+ * kind here or its output reads other columns of the input.  context
+ * holds the groups' states.
  */
-LinearAggs *
-LinearAggsCreate(AggState *node, int nkeys, AttrNumber *keycols,
-				 TupleDesc input, MemoryContext context)
+AggStates *
+AggStatesCreate(AggState *node, int nkeys, AttrNumber *keycols,
+				TupleDesc input, MemoryContext context)
 {
-	LinearAggs *la;
+	AggStates  *as;
 	const TupleTableSlotOps *ops;
 	Plan	   *plan = node->ss.ps.plan;
 	KeyColumns	keys = {nkeys, keycols};
@@ -207,35 +276,35 @@ LinearAggsCreate(AggState *node, int nkeys, AttrNumber *keycols,
 	if (reads_other_column((Node *) plan->targetlist, &keys) ||
 		reads_other_column((Node *) plan->qual, &keys))
 		return NULL;
-	la = palloc0(sizeof(LinearAggs));
-	la->node = node;
-	la->naggs = node->numaggs;
-	la->aggs = palloc0(sizeof(LinearAgg) * Max(la->naggs, 1));
-	for (int i = 0; i < la->naggs; i++)
+	as = palloc0(sizeof(AggStates));
+	as->node = node;
+	as->naggs = node->numaggs;
+	as->aggs = palloc0(sizeof(GroupAgg) * Max(as->naggs, 1));
+	for (int i = 0; i < as->naggs; i++)
 	{
-		la->aggs[i].aggno = i;
-		if (!linear_agg(la, &la->aggs[i], node->peragg[i].aggref))
+		as->aggs[i].aggno = i;
+		if (!group_agg(as, &as->aggs[i], node->peragg[i].aggref, context))
 		{
-			pfree(la->aggs);
-			pfree(la);
+			pfree(as->aggs);
+			pfree(as);
 			return NULL;
 		}
 	}
 	/* the node's expressions were compiled for its input's kind of slot */
 	ops = node->ss.ps.outeropsset && node->ss.ps.outerops != NULL ?
 		node->ss.ps.outerops : &TTSOpsVirtual;
-	la->econtext = CreateExprContext(node->ss.ps.state);
-	la->input = MakeSingleTupleTableSlot(input, ops);
-	la->key = MakeSingleTupleTableSlot(input, ops);
-	la->nulls = ExecStoreAllNullTuple(MakeSingleTupleTableSlot(input, ops));
-	la->pass = palloc(sizeof(bool) * Max(la->naggs, 1));
-	la->context = context;
-	return la;
+	as->econtext = CreateExprContext(node->ss.ps.state);
+	as->input = MakeSingleTupleTableSlot(input, ops);
+	as->key = MakeSingleTupleTableSlot(input, ops);
+	as->nulls = ExecStoreAllNullTuple(MakeSingleTupleTableSlot(input, ops));
+	as->pass = palloc(sizeof(bool) * Max(as->naggs, 1));
+	as->context = context;
+	return as;
 }
 
 /* Make value (a transition's result, or the initial state) the state. */
 static void
-set_state(LinearAgg *agg, LinearState *st, Datum value, MemoryContext context)
+set_state(GroupAgg *agg, AggValue *st, Datum value, MemoryContext context)
 {
 	Datum		old = st->value;
 	MemoryContext caller;
@@ -254,27 +323,48 @@ set_state(LinearAgg *agg, LinearState *st, Datum value, MemoryContext context)
 		pfree(DatumGetPointer(old));
 }
 
-/* The group's state, created in its initial form on first use. */
-static LinearGroup *
-group_state(LinearAggs *la, ArrGroup *g)
+/* The group's states, created empty on first use. */
+static GroupStates *
+group_states(AggStates *as, ArrGroup *g)
 {
-	LinearGroup *lg = g->extra;
+	GroupStates *gs = g->extra;
 
-	if (lg == NULL)
+	if (gs != NULL)
+		return gs;
+	gs = MemoryContextAllocZero(as->context,
+								offsetof(GroupStates, states) +
+								sizeof(AggValue) * as->naggs);
+	for (int i = 0; i < as->naggs; i++)
 	{
-		lg = MemoryContextAllocZero(la->context,
-									offsetof(LinearGroup, states) +
-									sizeof(LinearState) * la->naggs);
-		for (int i = 0; i < la->naggs; i++)
-			set_state(&la->aggs[i], &lg->states[i], la->aggs[i].initval, la->context);
-		g->extra = lg;
+		GroupAgg   *agg = &as->aggs[i];
+		AggValue   *st = &gs->states[i];
+
+		switch (agg->kind)
+		{
+			case AGG_MOVING:
+				set_state(agg, st, agg->initval, as->context);
+				break;
+			case AGG_NUMERIC_SUM:
+			case AGG_NUMERIC_AVG:
+				st->value = PointerGetDatum(NumericSumCreate(as->context));
+				break;
+			case AGG_EXTREME:
+				st->value = PointerGetDatum(ValueSetCreate(agg->order));
+				break;
+		}
+		if (agg->distinct != NULL)
+			st->distinct = ValueSetCreate(agg->distinct);
 	}
-	return lg;
+	g->extra = gs;
+	return gs;
 }
 
-/* Add (diff > 0) or remove one input row's value to one aggregate. */
+/*
+ * Add (add true) or remove one input row's value to a moving aggregate's
+ * state; the arguments are in agg->fcinfo.
+ */
 static void
-transition(LinearAggs *la, LinearAgg *agg, LinearState *st, bool add)
+transition(AggStates *as, GroupAgg *agg, AggValue *st, bool add)
 {
 	FunctionCallInfo fcinfo = agg->fcinfo;
 	FmgrInfo   *fn = add ? &agg->transfn : &agg->invtransfn;
@@ -296,23 +386,91 @@ transition(LinearAggs *la, LinearAgg *agg, LinearState *st, bool add)
 		if (st->count == 1)
 		{
 			/* the last value: back to the initial state, as WindowAgg does */
-			set_state(agg, st, agg->initval, la->context);
+			set_state(agg, st, agg->initval, as->context);
 			st->count = 0;
 			return;
 		}
 	}
 
 	InitFunctionCallInfoData(*fcinfo, fn, agg->nargs + 1, InvalidOid,
-							 (Node *) la->node, NULL);
+							 (Node *) as->node, NULL);
 	fcinfo->args[0].value = st->value;
 	fcinfo->args[0].isnull = false;
-	old = MemoryContextSwitchTo(la->econtext->ecxt_per_tuple_memory);
+	old = MemoryContextSwitchTo(as->econtext->ecxt_per_tuple_memory);
 	result = FunctionCallInvoke(fcinfo);
 	MemoryContextSwitchTo(old);
 	if (fcinfo->isnull)
 		elog(ERROR, "coordinator: a moving-aggregate transition returned NULL");
-	set_state(agg, st, result, la->context);
+	set_state(agg, st, result, as->context);
 	st->count += add ? 1 : -1;
+}
+
+/*
+ * Add diff copies (remove, if negative) of the arguments in agg->fcinfo
+ * to an aggregate's state, DISTINCT aside.
+ */
+static void
+apply(AggStates *as, GroupAgg *agg, AggValue *st, int64 diff)
+{
+	NullableDatum *arg = &agg->fcinfo->args[1];
+
+	switch (agg->kind)
+	{
+		case AGG_MOVING:
+			for (int64 n = 0; n < (diff > 0 ? diff : -diff); n++)
+				transition(as, agg, st, diff > 0);
+			break;
+		case AGG_NUMERIC_SUM:
+		case AGG_NUMERIC_AVG:
+			if (!arg->isnull)
+			{
+				Datum		value = arg->value;
+
+				if (agg->argtype == INT8OID)
+					value = DirectFunctionCall1(int8_numeric, value);
+				NumericSumAdd((NumericSum *) DatumGetPointer(st->value), value, diff);
+			}
+			break;
+		case AGG_EXTREME:
+			if (!arg->isnull)
+			{
+				ValueSet   *set = (ValueSet *) DatumGetPointer(st->value);
+				Datum		gone;
+				Datum		came;
+
+				if (ValueSetAdd(set, arg->value, diff, &gone, &came) & VALUESET_GONE)
+					ValueSetRelease(set, gone);
+			}
+			break;
+	}
+}
+
+/*
+ * Add diff copies of a DISTINCT aggregate's argument (in agg->fcinfo) to
+ * its distinct values; the state it wraps takes each distinct value once.
+ */
+static void
+apply_distinct(AggStates *as, GroupAgg *agg, AggValue *st, int64 diff)
+{
+	NullableDatum *arg = &agg->fcinfo->args[1];
+	Datum		gone;
+	Datum		came;
+	int			changed;
+
+	if (arg->isnull)
+		return;
+	changed = ValueSetAdd(st->distinct, arg->value, diff, &gone, &came);
+	if (changed & VALUESET_GONE)
+	{
+		arg->value = gone;
+		apply(as, agg, st, -1);
+		ValueSetRelease(st->distinct, gone);
+	}
+	if (changed & VALUESET_CAME)
+	{
+		arg->value = came;
+		apply(as, agg, st, 1);
+	}
 }
 
 /*
@@ -321,14 +479,14 @@ transition(LinearAggs *la, LinearAgg *agg, LinearState *st, bool add)
  * May raise a data error, before any state has changed.
  */
 static void
-evaluate_inputs(LinearAggs *la, TupleTableSlot *slot, bool *pass)
+evaluate_inputs(AggStates *as, TupleTableSlot *slot, bool *pass)
 {
-	ExprContext *econtext = la->econtext;
+	ExprContext *econtext = as->econtext;
 
 	econtext->ecxt_outertuple = slot;
-	for (int i = 0; i < la->naggs; i++)
+	for (int i = 0; i < as->naggs; i++)
 	{
-		LinearAgg  *agg = &la->aggs[i];
+		GroupAgg   *agg = &as->aggs[i];
 
 		pass[i] = true;
 		if (agg->filter != NULL)
@@ -351,53 +509,109 @@ evaluate_inputs(LinearAggs *la, TupleTableSlot *slot, bool *pass)
  * the caller to count.
  */
 void
-LinearAggsUpdate(LinearAggs *la, ArrGroup *g, MinimalTuple row, int64 diff)
+AggStatesUpdate(AggStates *as, ArrGroup *g, MinimalTuple row, int64 diff)
 {
-	LinearGroup *lg = group_state(la, g);
-	bool	   *pass = la->pass;
+	GroupStates *gs = group_states(as, g);
+	bool	   *pass = as->pass;
 
-	ResetExprContext(la->econtext);
-	ExecForceStoreMinimalTuple(row, la->input, false);
-	evaluate_inputs(la, la->input, pass);
-	lg->rows += diff;
-	for (int i = 0; i < la->naggs; i++)
+	ResetExprContext(as->econtext);
+	ExecForceStoreMinimalTuple(row, as->input, false);
+	evaluate_inputs(as, as->input, pass);
+	gs->rows += diff;
+	for (int i = 0; i < as->naggs; i++)
 	{
+		GroupAgg   *agg = &as->aggs[i];
+
 		if (!pass[i])
 			continue;
 		/* the arguments stay in the per-tuple context until the reset */
-		for (int64 n = 0; n < (diff > 0 ? diff : -diff); n++)
-			transition(la, &la->aggs[i], &lg->states[i], diff > 0);
+		if (agg->distinct != NULL)
+			apply_distinct(as, agg, &gs->states[i], diff);
+		else
+			apply(as, agg, &gs->states[i], diff);
 	}
-	ResetExprContext(la->econtext);
-	ExecClearTuple(la->input);
+	ResetExprContext(as->econtext);
+	ExecClearTuple(as->input);
 }
 
 /* Does group g hold no rows? */
 bool
-LinearAggsEmpty(ArrGroup *g)
+AggStatesEmpty(ArrGroup *g)
 {
-	LinearGroup *lg = g->extra;
+	GroupStates *gs = g->extra;
 
-	if (lg != NULL && lg->rows < 0)
+	if (gs != NULL && gs->rows < 0)
 		elog(ERROR, "coordinator: negative multiplicity in a reduce");
-	return lg == NULL || lg->rows == 0;
+	return gs == NULL || gs->rows == 0;
 }
 
 /* Forget group g's states. */
 void
-LinearAggsFree(LinearAggs *la, ArrGroup *g)
+AggStatesFree(AggStates *as, ArrGroup *g)
 {
-	LinearGroup *lg = g->extra;
+	GroupStates *gs = g->extra;
 
-	if (lg == NULL)
+	if (gs == NULL)
 		return;
-	for (int i = 0; i < la->naggs; i++)
+	for (int i = 0; i < as->naggs; i++)
 	{
-		if (!la->aggs[i].transbyval)
-			pfree(DatumGetPointer(lg->states[i].value));
+		GroupAgg   *agg = &as->aggs[i];
+		AggValue   *st = &gs->states[i];
+
+		switch (agg->kind)
+		{
+			case AGG_MOVING:
+				if (!agg->transbyval)
+					pfree(DatumGetPointer(st->value));
+				break;
+			case AGG_NUMERIC_SUM:
+			case AGG_NUMERIC_AVG:
+				NumericSumFree((NumericSum *) DatumGetPointer(st->value));
+				break;
+			case AGG_EXTREME:
+				ValueSetFree((ValueSet *) DatumGetPointer(st->value));
+				break;
+		}
+		if (st->distinct != NULL)
+			ValueSetFree(st->distinct);
 	}
-	pfree(lg);
+	pfree(gs);
 	g->extra = NULL;
+}
+
+/* The final value of one aggregate of a group. */
+static void
+final_value(GroupAgg *agg, AggValue *st, AggState *node, Datum *value, bool *isnull)
+{
+	switch (agg->kind)
+	{
+		case AGG_MOVING:
+			if (OidIsValid(agg->finalfn.fn_oid))
+			{
+				LOCAL_FCINFO(fcinfo, 1);
+
+				InitFunctionCallInfoData(*fcinfo, &agg->finalfn, 1, InvalidOid,
+										 (Node *) node, NULL);
+				fcinfo->args[0].value = st->value;
+				fcinfo->args[0].isnull = false;
+				*value = FunctionCallInvoke(fcinfo);
+				*isnull = fcinfo->isnull;
+			}
+			else
+			{
+				*value = st->value;
+				*isnull = false;
+			}
+			break;
+		case AGG_NUMERIC_SUM:
+		case AGG_NUMERIC_AVG:
+			*value = NumericSumFinal((NumericSum *) DatumGetPointer(st->value),
+									 agg->kind == AGG_NUMERIC_AVG, isnull);
+			break;
+		case AGG_EXTREME:
+			*isnull = !ValueSetFirst((ValueSet *) DatumGetPointer(st->value), value);
+			break;
+	}
 }
 
 /*
@@ -408,43 +622,30 @@ LinearAggsFree(LinearAggs *la, ArrGroup *g)
  * errors).
  */
 TupleTableSlot *
-LinearAggsProject(LinearAggs *la, ArrGroup *g)
+AggStatesProject(AggStates *as, ArrGroup *g)
 {
-	LinearGroup *lg = group_state(la, g);
-	ExprContext *econtext = la->node->ss.ps.ps_ExprContext;
+	GroupStates *gs = group_states(as, g);
+	ExprContext *econtext = as->node->ss.ps.ps_ExprContext;
+	MemoryContext old;
 
 	ResetExprContext(econtext);
-	for (int i = 0; i < la->naggs; i++)
+	old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+	for (int i = 0; i < as->naggs; i++)
 	{
-		LinearAgg  *agg = &la->aggs[i];
-		LinearState *st = &lg->states[i];
-		Datum	   *value = &econtext->ecxt_aggvalues[agg->aggno];
-		bool	   *isnull = &econtext->ecxt_aggnulls[agg->aggno];
+		GroupAgg   *agg = &as->aggs[i];
 
-		if (OidIsValid(agg->finalfn.fn_oid))
-		{
-			LOCAL_FCINFO(fcinfo, 1);
-
-			InitFunctionCallInfoData(*fcinfo, &agg->finalfn, 1, InvalidOid,
-									 (Node *) la->node, NULL);
-			fcinfo->args[0].value = st->value;
-			fcinfo->args[0].isnull = false;
-			*value = FunctionCallInvoke(fcinfo);
-			*isnull = fcinfo->isnull;
-		}
-		else
-		{
-			*value = st->value;
-			*isnull = false;
-		}
+		final_value(agg, &gs->states[i], as->node,
+					&econtext->ecxt_aggvalues[agg->aggno],
+					&econtext->ecxt_aggnulls[agg->aggno]);
 	}
-	econtext->ecxt_outertuple = la->nulls;
+	MemoryContextSwitchTo(old);
+	econtext->ecxt_outertuple = as->nulls;
 	if (g->keyrow != NULL)
 	{
-		ExecForceStoreMinimalTuple(g->keyrow, la->key, false);
-		econtext->ecxt_outertuple = la->key;
+		ExecForceStoreMinimalTuple(g->keyrow, as->key, false);
+		econtext->ecxt_outertuple = as->key;
 	}
-	if (la->node->ss.ps.qual != NULL && !ExecQual(la->node->ss.ps.qual, econtext))
+	if (as->node->ss.ps.qual != NULL && !ExecQual(as->node->ss.ps.qual, econtext))
 		return NULL;
-	return ExecProject(la->node->ss.ps.ps_ProjInfo);
+	return ExecProject(as->node->ss.ps.ps_ProjInfo);
 }

@@ -220,6 +220,23 @@ ArrangementGroup(Arrangement *a, uint32 keyhash, MinimalTuple row, bool create)
 	return g;
 }
 
+/* The entry of row, or NULL if the arrangement does not hold it. */
+ArrRow *
+ArrangementFind(Arrangement *a, MinimalTuple row)
+{
+	uint32		rowhash = RowImageHash(row);
+	ArrRow	   *r;
+
+	for (r = a->rows.buckets[rowhash & a->rows.mask]; r != NULL; r = r->hnext)
+	{
+		MinimalTuple t = ArrRowTuple(r);
+
+		if (TUPLE_HASH(t) == rowhash && RowImageEqual(t, row))
+			return r;
+	}
+	return NULL;
+}
+
 /*
  * Add diff to the multiplicity of row in group.  Returns the row's entry,
  * or NULL if its multiplicity is zero (the entry is then freed).  The row

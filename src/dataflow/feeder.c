@@ -28,6 +28,9 @@ typedef struct FeederState
 	int			nrows;
 	int			pos;
 	int64		repeat;			/* copies of rows[pos] returned so far */
+	FeederNext	next;			/* if set, the source of the rows */
+	void	   *next_arg;
+	bool		restart;		/* the next call of next starts over */
 } FeederState;
 
 static Node *feeder_create(CustomScan *cscan);
@@ -70,6 +73,16 @@ feeder_next(CustomScanState *node)
 	FeederState *fs = (FeederState *) node;
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 
+	if (fs->next != NULL)
+	{
+		MinimalTuple tuple = fs->next(fs->next_arg, fs->restart);
+
+		fs->restart = false;
+		if (tuple == NULL)
+			return ExecClearTuple(slot);
+		ExecForceStoreMinimalTuple(tuple, slot, false);
+		return slot;
+	}
 	while (fs->pos < fs->nrows && fs->repeat >= fs->rows[fs->pos].diff)
 	{
 		fs->pos++;
@@ -94,6 +107,7 @@ feeder_rescan(CustomScanState *node)
 
 	fs->pos = 0;
 	fs->repeat = 0;
+	fs->restart = true;
 }
 
 /* A feeder returning rows of desc. */
@@ -132,8 +146,8 @@ FeederPlan(TupleDesc desc)
  * projection drops end the order there (the columns that still order the
  * output are a prefix of the Sort's keys).
  */
-static Sort *
-output_order(Plan *plan)
+Sort *
+FeederOrder(Plan *plan)
 {
 	Sort	   *sort;
 	Plan	   *child;
@@ -170,7 +184,7 @@ output_order(Plan *plan)
 		case T_Limit:
 		case T_Material:
 			/* no projection: the same columns in the same order */
-			return output_order(outerPlan(plan));
+			return FeederOrder(outerPlan(plan));
 		case T_WindowAgg:
 		case T_Result:
 			child = outerPlan(plan);
@@ -197,7 +211,7 @@ output_order(Plan *plan)
 	}
 
 	/* a projecting node: its output columns that are the keys */
-	sort = output_order(child);
+	sort = FeederOrder(child);
 	if (sort == NULL)
 		return NULL;
 	{
@@ -240,7 +254,7 @@ output_order(Plan *plan)
 Plan *
 FeederSortedLike(Plan *plan, Plan *feeder)
 {
-	Sort	   *sort = output_order(plan);
+	Sort	   *sort = FeederOrder(plan);
 	List	   *tlist = NIL;
 	ListCell   *lc;
 
@@ -262,18 +276,43 @@ FeederSortedLike(Plan *plan, Plan *feeder)
 	return &sort->plan;
 }
 
-/* Give the feeder under the executor node top (an outer chain) its rows. */
-void
-FeederSetRows(PlanState *top, ZRow *rows, int nrows)
+/* The feeder under the executor node top (an outer chain). */
+static FeederState *
+feeder_under(PlanState *top)
 {
 	PlanState  *ps = top;
-	FeederState *fs;
 
 	while (!IsA(ps, CustomScanState))
 		ps = outerPlanState(ps);
-	fs = (FeederState *) ps;
+	return (FeederState *) ps;
+}
+
+/* Give the feeder under the executor node top its rows. */
+void
+FeederSetRows(PlanState *top, ZRow *rows, int nrows)
+{
+	FeederState *fs = feeder_under(top);
+
 	fs->rows = rows;
 	fs->nrows = nrows;
 	fs->pos = 0;
 	fs->repeat = 0;
+	fs->next = NULL;
+}
+
+/*
+ * Make next, with arg, the source of the rows of the feeder under top:
+ * it returns them one at a time, and NULL after the last; restart says
+ * to start over from the first.
+ */
+void
+FeederSetSource(PlanState *top, FeederNext next, void *arg)
+{
+	FeederState *fs = feeder_under(top);
+
+	fs->rows = NULL;
+	fs->nrows = 0;
+	fs->next = next;
+	fs->next_arg = arg;
+	fs->restart = true;
 }

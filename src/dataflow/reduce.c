@@ -20,9 +20,10 @@
  * A group without grouping columns (a global aggregate, a LIMIT) always
  * exists, so a global aggregate over no rows gives Postgres's answer.
  *
- * An Agg whose aggregates can all be inverted (count, sum and avg of
- * integers, aggregate.c) keeps per-group states instead of the rows, and
- * a change costs one transition per aggregate.
+ * An Agg whose aggregates all have states that take rows out as well as
+ * in (count, sum, avg, min, max, their DISTINCT forms: aggregate.c) keeps
+ * per-group states instead of the rows, and a change costs one update per
+ * aggregate, O(log n) at most.
  *
  *-------------------------------------------------------------------------
  */
@@ -46,7 +47,9 @@ typedef struct ReduceOpState
 	TupleTableSlot *slot_b;
 	TupleTableSlot *input;
 	Arrangement *arr;
-	LinearAggs *linear;			/* invertible aggregates: no rows kept */
+	AggStates  *linear;			/* aggregates as states: no rows kept */
+	RowOrder   *order;			/* groups' rows in the node's order */
+	bool		first_only;		/* a group gives one row (Unique) */
 	ArrGroup   *global;			/* the one group when nkeys == 0 */
 	List	   *retired;		/* outputs retracted in tick retired_tick:
 								 * their tuples are in its delta */
@@ -103,7 +106,7 @@ evaluate_linear(DataflowOp *op, Dataflow *df, ArrGroup *g)
 
 	PG_TRY();
 	{
-		TupleTableSlot *out = LinearAggsProject(rs->linear, g);
+		TupleTableSlot *out = AggStatesProject(rs->linear, g);
 
 		if (out != NULL)
 		{
@@ -139,7 +142,7 @@ update_linear(ReduceOpState *rs, Dataflow *df, ArrGroup *g, MinimalTuple row,
 
 	PG_TRY();
 	{
-		LinearAggsUpdate(rs->linear, g, row, diff);
+		AggStatesUpdate(rs->linear, g, row, diff);
 	}
 	PG_CATCH();
 	{
@@ -155,18 +158,24 @@ evaluate(DataflowOp *op, Dataflow *df, ArrGroup *g)
 {
 	ReduceOpState *rs = op->state;
 	MemoryContext context = CurrentMemoryContext;
-	ZRow	   *rows = palloc(sizeof(ZRow) * Max(g->nrows, 1));
-	int			n = 0;
+	ZRow	   *volatile rows = NULL;
+	volatile int n = 0;
 	List	   *volatile output = NIL;
 	ListCell   *lc;
 
-	for (ArrRow *r = g->rows; r != NULL; r = r->next)
+	if (rs->order != NULL)
+		RowOrderFeed(rs->order, g);
+	else
 	{
-		if (r->mult < 0)
-			elog(ERROR, "coordinator: negative multiplicity in a reduce");
-		rows[n].tuple = ArrRowTuple(r);
-		rows[n].diff = r->mult;
-		n++;
+		rows = palloc(sizeof(ZRow) * Max(g->nrows, 1));
+		for (ArrRow *r = g->rows; r != NULL; r = r->next)
+		{
+			if (r->mult < 0)
+				elog(ERROR, "coordinator: negative multiplicity in a reduce");
+			rows[n].tuple = ArrRowTuple(r);
+			rows[n].diff = r->mult;
+			n++;
+		}
 	}
 
 	/*
@@ -177,7 +186,10 @@ evaluate(DataflowOp *op, Dataflow *df, ArrGroup *g)
 	MemoryContextSwitchTo(df->estate->es_query_cxt);
 	PG_TRY();
 	{
-		FeederSetRows(rs->node, rows, n);
+		if (rs->order != NULL)
+			FeederSetSource(rs->node, RowOrderNext, rs->order);
+		else
+			FeederSetRows(rs->node, rows, n);
 		ExecReScan(rs->node);
 		for (;;)
 		{
@@ -188,6 +200,8 @@ evaluate(DataflowOp *op, Dataflow *df, ArrGroup *g)
 			MemoryContextSwitchTo(rs->arr->context);
 			output = lappend(output, RowFromSlot(slot));
 			MemoryContextSwitchTo(df->estate->es_query_cxt);
+			if (rs->first_only)
+				break;
 		}
 		ExecReScan(rs->node);
 	}
@@ -210,7 +224,8 @@ evaluate(DataflowOp *op, Dataflow *df, ArrGroup *g)
 	g->output = output;
 	foreach(lc, g->output)
 		ZSetAdd(&op->delta, lfirst(lc), 1);
-	pfree(rows);
+	if (rows != NULL)
+		pfree(rows);
 }
 
 static void
@@ -246,6 +261,8 @@ reduce_step(DataflowOp *op, Dataflow *df)
 			ArrangementGroup(rs->arr, key_hash(rs, row), row, true);
 		if (rs->linear != NULL)
 			update_linear(rs, df, g, row, in->rows[i].diff);
+		else if (rs->order != NULL)
+			RowOrderUpdate(rs->order, rs->arr, g, row, in->rows[i].diff);
 		else
 			ArrangementUpdate(rs->arr, g, row, in->rows[i].diff);
 		if (!g->dirty)
@@ -280,10 +297,12 @@ reduce_step(DataflowOp *op, Dataflow *df)
 		}
 
 		if (g != rs->global &&
-			(rs->linear != NULL ? LinearAggsEmpty(g) : g->rows == NULL))
+			(rs->linear != NULL ? AggStatesEmpty(g) : g->rows == NULL))
 		{
 			if (rs->linear != NULL)
-				LinearAggsFree(rs->linear, g);
+				AggStatesFree(rs->linear, g);
+			if (rs->order != NULL)
+				RowOrderFree(rs->order, g);
 			ArrangementRemoveGroup(rs->arr, g);
 		}
 		else if (rs->linear != NULL)
@@ -322,6 +341,7 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 	DataflowOp   *op = DataflowOpCreate(df, "reduce", plan, reduce_step);
 	ReduceOpState *rs = palloc0(sizeof(ReduceOpState));
 	Plan	   *feeder = FeederPlan(input->desc);
+	Sort	   *order = NULL;
 	Plan	   *node;
 
 	switch (nodeTag(plan))
@@ -350,7 +370,10 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 				memcpy(unique, plan, sizeof(Unique));
 				reduce_keys(rs, unique->numCols, unique->uniqColIdx,
 							unique->uniqOperators, unique->uniqCollations);
-				unique->plan.lefttree = FeederSortedLike(outerPlan(plan), feeder);
+				/* a group is one distinct key: its first row */
+				rs->first_only = true;
+				order = FeederOrder(outerPlan(plan));
+				unique->plan.lefttree = feeder;
 				node = &unique->plan;
 				break;
 			}
@@ -373,7 +396,14 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 				memcpy(window, plan, sizeof(WindowAgg));
 				reduce_keys(rs, window->partNumCols, window->partColIdx,
 							window->partOperators, window->partCollations);
-				window->plan.lefttree = FeederSortedLike(outerPlan(plan), feeder);
+				/*
+				 * A group is one partition, so the node partitions no
+				 * further; a top-level node whose run condition fails
+				 * (row_number() <= k) then stops reading the group.
+				 */
+				window->partNumCols = 0;
+				order = FeederOrder(outerPlan(plan));
+				window->plan.lefttree = feeder;
 				node = &window->plan;
 				break;
 			}
@@ -383,7 +413,8 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 
 				memcpy(limit, plan, sizeof(Limit));
 				reduce_keys(rs, 0, NULL, NULL, NULL);
-				limit->plan.lefttree = FeederSortedLike(outerPlan(plan), feeder);
+				order = FeederOrder(outerPlan(plan));
+				limit->plan.lefttree = feeder;
 				node = &limit->plan;
 				break;
 			}
@@ -401,10 +432,12 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 	rs->arr = DataflowArrange(df, plan, "reduce groups",
 							  rs->nkeys > 0 ? key_equal : NULL, rs);
 	if (IsA(plan, Agg))
-		rs->linear = LinearAggsCreate((AggState *) rs->node, rs->nkeys, rs->keycols,
+		rs->linear = AggStatesCreate((AggState *) rs->node, rs->nkeys, rs->keycols,
 									  input->desc, rs->arr->context);
 	if (rs->linear != NULL)
 		rs->arr->name = "reduce aggregate states";
+	if (order != NULL)
+		rs->order = RowOrderCreate(order, input->desc, rs->arr->context);
 	if (rs->nkeys == 0)
 		rs->global = ArrangementGroup(rs->arr, 0, NULL, true);
 	op->inputs = list_make1(input);

@@ -87,7 +87,8 @@ struct ArrGroup
 	List	   *output;			/* reduce: MinimalTuples last emitted */
 	char	   *error;			/* reduce: data error last emitted */
 	int			error_code;
-	void	   *extra;			/* reduce: invertible aggregates' states */
+	void	   *extra;			/* reduce: aggregates' states, or its rows'
+								 * order (roworder.c) */
 };
 
 typedef bool (*ArrKeyEqual) (void *arg, MinimalTuple a, MinimalTuple b);
@@ -131,6 +132,7 @@ extern ArrGroup *ArrangementGroup(Arrangement *a, uint32 keyhash,
 								  MinimalTuple row, bool create);
 extern ArrRow *ArrangementUpdate(Arrangement *a, ArrGroup *group,
 								 MinimalTuple row, int64 diff);
+extern ArrRow *ArrangementFind(Arrangement *a, MinimalTuple row);
 extern void ArrangementRemoveGroup(Arrangement *a, ArrGroup *group);
 
 /*
@@ -272,21 +274,61 @@ extern void JoinShare(DataflowOp *op, Dataflow *df);
 extern void JoinUnshare(DataflowOp *op, Dataflow *df);
 extern DataflowOp *ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input);
 
-/* aggregate.c: invertible aggregates, per-group states instead of rows */
-typedef struct LinearAggs LinearAggs;
+/* aggregate.c: aggregates kept as per-group states instead of rows */
+typedef struct AggStates AggStates;
 
-extern LinearAggs *LinearAggsCreate(AggState *node, int nkeys, AttrNumber *keycols,
-									TupleDesc input, MemoryContext context);
-extern void LinearAggsUpdate(LinearAggs *la, ArrGroup *g, MinimalTuple row,
-							 int64 diff);
-extern bool LinearAggsEmpty(ArrGroup *g);
-extern void LinearAggsFree(LinearAggs *la, ArrGroup *g);
-extern TupleTableSlot *LinearAggsProject(LinearAggs *la, ArrGroup *g);
+extern AggStates *AggStatesCreate(AggState *node, int nkeys, AttrNumber *keycols,
+								  TupleDesc input, MemoryContext context);
+extern void AggStatesUpdate(AggStates *as, ArrGroup *g, MinimalTuple row,
+							int64 diff);
+extern bool AggStatesEmpty(ArrGroup *g);
+extern void AggStatesFree(AggStates *as, ArrGroup *g);
+extern TupleTableSlot *AggStatesProject(AggStates *as, ArrGroup *g);
+
+/* numericsum.c: exact, invertible sums of numeric values */
+typedef struct NumericSum NumericSum;
+
+extern NumericSum *NumericSumCreate(MemoryContext context);
+extern void NumericSumAdd(NumericSum *ns, Datum value, int64 diff);
+extern bool NumericSumEmpty(NumericSum *ns);
+extern Datum NumericSumFinal(NumericSum *ns, bool avg, bool *isnull);
+extern void NumericSumFree(NumericSum *ns);
+
+/* valueset.c: a multiset of values in a btree order */
+typedef struct ValueOrder ValueOrder;
+typedef struct ValueSet ValueSet;
+
+#define VALUESET_GONE	0x01	/* a class's representative went */
+#define VALUESET_CAME	0x02	/* a class's representative came */
+
+extern ValueOrder *ValueOrderCreate(Oid sortop, Oid collation, Oid typid,
+									MemoryContext context);
+extern ValueSet *ValueSetCreate(ValueOrder *order);
+extern int	ValueSetAdd(ValueSet *set, Datum value, int64 diff, Datum *gone,
+						Datum *came);
+extern void ValueSetRelease(ValueSet *set, Datum value);
+extern bool ValueSetFirst(ValueSet *set, Datum *value);
+extern bool ValueSetEmpty(ValueSet *set);
+extern void ValueSetFree(ValueSet *set);
 
 /* feeder.c: a plan node that returns rows given to it, for reduce */
 extern Plan *FeederPlan(TupleDesc desc);
+typedef MinimalTuple (*FeederNext) (void *arg, bool restart);
+
 extern Plan *FeederSortedLike(Plan *plan, Plan *feeder);
+extern Sort *FeederOrder(Plan *plan);
 extern void FeederSetRows(PlanState *top, ZRow *rows, int nrows);
+extern void FeederSetSource(PlanState *top, FeederNext next, void *arg);
+
+/* roworder.c: a reduce group's rows in the order its node reads them */
+typedef struct RowOrder RowOrder;
+
+extern RowOrder *RowOrderCreate(Sort *sort, TupleDesc desc, MemoryContext context);
+extern void RowOrderUpdate(RowOrder *ro, Arrangement *a, ArrGroup *g,
+						   MinimalTuple row, int64 diff);
+extern void RowOrderFree(RowOrder *ro, ArrGroup *g);
+extern void RowOrderFeed(RowOrder *ro, ArrGroup *g);
+extern MinimalTuple RowOrderNext(void *arg, bool restart);
 
 /* a Z-set of view rows being consolidated within one tick */
 typedef struct RowDelta

@@ -1,0 +1,231 @@
+/*-------------------------------------------------------------------------
+ *
+ * roworder.c
+ *	  A reduce group's rows kept in the order its node reads them: top-k,
+ *	  DISTINCT ON and window functions without a sort per change.
+ *
+ * Unique (DISTINCT ON), Limit (ORDER BY ... LIMIT) and WindowAgg read
+ * their input sorted.  A reduce that re-ran them over a group sorted the
+ * group's rows on every change, and fed all of them.  Here each group's
+ * arranged rows are also indexed by a red-black tree in the node's order
+ * (the keys of the Sort the planner put below it, with their collations
+ * and NULL placement), ties broken by the rows' bytes so that the order is
+ * total.  A change costs O(log n) to keep the tree, and the node is fed
+ * from the tree lazily (feeder.c): a Limit reads offset + count rows, a
+ * Unique the group's first row, a WindowAgg whose run condition fails
+ * (row_number() <= k) stops there; so the work of a change is what the
+ * node reads, not the group's size.
+ *
+ * The tree points at the arrangement's rows (arrangement.c), which stay
+ * the only copy; a row leaves the tree before the arrangement frees it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "executor/tuptable.h"
+#include "lib/rbtree.h"
+#include "utils/sortsupport.h"
+
+#include "coordinator/dataflow.h"
+
+typedef struct RowNode
+{
+	RBTNode		rbt;
+	ArrRow	   *row;
+} RowNode;
+
+struct RowOrder
+{
+	int			nkeys;
+	SortSupport keys;
+	TupleTableSlot *slot_a;
+	TupleTableSlot *slot_b;
+	MemoryContext context;		/* the trees */
+	/* feeding a group: */
+	RBTreeIterator iter;
+	RBTree	   *feeding;
+	ArrRow	   *current;
+	int64		copies;			/* of current, returned so far */
+};
+
+/* Compare two rows' bytes, beyond the header (and the hash kept there). */
+static int
+image_compare(MinimalTuple a, MinimalTuple b)
+{
+	Size		skip = offsetof(MinimalTupleData, t_infomask2);
+
+	if (a->t_len != b->t_len)
+		return a->t_len < b->t_len ? -1 : 1;
+	return memcmp((char *) a + skip, (char *) b + skip, a->t_len - skip);
+}
+
+static int
+node_compare(const RBTNode *a, const RBTNode *b, void *arg)
+{
+	RowOrder   *ro = arg;
+	MinimalTuple ta = ArrRowTuple(((const RowNode *) a)->row);
+	MinimalTuple tb = ArrRowTuple(((const RowNode *) b)->row);
+
+	ExecStoreMinimalTuple(ta, ro->slot_a, false);
+	ExecStoreMinimalTuple(tb, ro->slot_b, false);
+	for (int i = 0; i < ro->nkeys; i++)
+	{
+		SortSupport key = &ro->keys[i];
+		bool		na;
+		bool		nb;
+		Datum		va = slot_getattr(ro->slot_a, key->ssup_attno, &na);
+		Datum		vb = slot_getattr(ro->slot_b, key->ssup_attno, &nb);
+		int			c = ApplySortComparator(va, na, vb, nb, key);
+
+		if (c != 0)
+			return c;
+	}
+	return image_compare(ta, tb);
+}
+
+static RBTNode *
+node_alloc(void *arg)
+{
+	RowOrder   *ro = arg;
+
+	return MemoryContextAlloc(ro->context, sizeof(RowNode));
+}
+
+static void
+node_free(RBTNode *node, void *arg)
+{
+	pfree(node);
+}
+
+/*
+ * The order of sort, over rows of desc; trees in context (the
+ * arrangement's).
+ */
+RowOrder *
+RowOrderCreate(Sort *sort, TupleDesc desc, MemoryContext context)
+{
+	MemoryContext old = MemoryContextSwitchTo(context);
+	RowOrder   *ro = palloc0(sizeof(RowOrder));
+
+	ro->nkeys = sort->numCols;
+	ro->keys = palloc0(sizeof(SortSupportData) * Max(ro->nkeys, 1));
+	for (int i = 0; i < ro->nkeys; i++)
+	{
+		SortSupport key = &ro->keys[i];
+
+		key->ssup_cxt = context;
+		key->ssup_collation = sort->collations[i];
+		key->ssup_nulls_first = sort->nullsFirst[i];
+		key->ssup_attno = sort->sortColIdx[i];
+		PrepareSortSupportFromOrderingOp(sort->sortOperators[i], key);
+	}
+	ro->slot_a = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	ro->slot_b = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	ro->context = context;
+	MemoryContextSwitchTo(old);
+	return ro;
+}
+
+/* The tree of group g, created empty on first use. */
+static RBTree *
+group_tree(RowOrder *ro, ArrGroup *g)
+{
+	if (g->extra == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(ro->context);
+
+		g->extra = rbt_create(sizeof(RowNode), node_compare, NULL,
+							  node_alloc, node_free, ro);
+		MemoryContextSwitchTo(old);
+	}
+	return g->extra;
+}
+
+/*
+ * Add diff to the multiplicity of row in group g of arrangement a, and
+ * keep g's tree: a row enters it when it comes and leaves it before it
+ * goes.
+ */
+void
+RowOrderUpdate(RowOrder *ro, Arrangement *a, ArrGroup *g, MinimalTuple row,
+			   int64 diff)
+{
+	RBTree	   *tree = group_tree(ro, g);
+	ArrRow	   *r = ArrangementFind(a, row);
+	RowNode		probe;
+
+	if (r != NULL && r->mult + diff == 0)
+	{
+		RBTNode    *node;
+
+		probe.row = r;
+		node = rbt_find(tree, &probe.rbt);
+		if (node == NULL)
+			elog(ERROR, "coordinator: an ordered group lost a row");
+		rbt_delete(tree, node);
+	}
+	r = ArrangementUpdate(a, g, row, diff);
+	if (r != NULL && r->mult == diff)
+	{
+		bool		isnew;
+
+		probe.row = r;
+		rbt_insert(tree, &probe.rbt, &isnew);
+		if (!isnew)
+			elog(ERROR, "coordinator: an ordered group has a row twice");
+	}
+}
+
+/* Forget group g's tree (its rows are gone). */
+void
+RowOrderFree(RowOrder *ro, ArrGroup *g)
+{
+	if (g->extra != NULL)
+	{
+		if (rbt_leftmost(g->extra) != NULL)
+			elog(ERROR, "coordinator: an ordered group kept rows");
+		pfree(g->extra);
+		g->extra = NULL;
+	}
+}
+
+/*
+ * The feeder's source (FeederNext) for group g: its rows in order, each
+ * as many times as its multiplicity.
+ */
+MinimalTuple
+RowOrderNext(void *arg, bool restart)
+{
+	RowOrder   *ro = arg;
+
+	if (restart)
+	{
+		rbt_begin_iterate(ro->feeding, LeftRightWalk, &ro->iter);
+		ro->current = NULL;
+	}
+	while (ro->current == NULL || ro->copies >= ro->current->mult)
+	{
+		RowNode    *node = (RowNode *) rbt_iterate(&ro->iter);
+
+		if (node == NULL)
+		{
+			ro->current = NULL;
+			return NULL;
+		}
+		ro->current = node->row;
+		ro->copies = 0;
+	}
+	ro->copies++;
+	return ArrRowTuple(ro->current);
+}
+
+/* Make group g the one RowOrderNext returns. */
+void
+RowOrderFeed(RowOrder *ro, ArrGroup *g)
+{
+	ro->feeding = group_tree(ro, g);
+	rbt_begin_iterate(ro->feeding, LeftRightWalk, &ro->iter);
+	ro->current = NULL;
+}
