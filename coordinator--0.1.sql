@@ -360,7 +360,7 @@ COMMENT ON VIEW coordinator.workers IS
 
 CREATE FUNCTION coordinator.arrangement_sizes(
     OUT relid oid, OUT operator_id int, OUT arrangement text, OUT records bigint, OUT bytes bigint,
-    OUT shared_by int)
+    OUT shared_by int, OUT keys bigint)
     RETURNS SETOF record
     LANGUAGE C STRICT
     AS 'MODULE_PATHNAME', 'coordinator_arrangement_sizes';
@@ -369,10 +369,10 @@ COMMENT ON FUNCTION coordinator.arrangement_sizes() IS
 
 CREATE VIEW coordinator.arrangements AS
     SELECT a.relid::pg_catalog.regclass AS object, a.operator_id, a.arrangement, a.records, a.bytes,
-           a.shared_by
+           a.shared_by, a.keys
       FROM coordinator.arrangement_sizes() a;
 COMMENT ON VIEW coordinator.arrangements IS
-    'every arrangement (indexed state) of every dataflow: its view, the plan node of its operator (EXPLAIN VERBOSE numbering), what it holds, distinct rows, bytes, and how many joins read it (more than 1: one arrangement shared with other views, its bytes counted once per view)';
+    'every arrangement (indexed state) of every dataflow: its view, the plan node of its operator (EXPLAIN VERBOSE numbering), what it holds, distinct rows, bytes, how many joins read it (more than 1: one arrangement shared with other views, its bytes counted once per view), and its distinct keys (a join: distinct hashes of its key, 1 without one; a reduce: groups)';
 
 CREATE VIEW coordinator.dataflows AS
     SELECT s.relid::pg_catalog.regclass AS object, s.worker, s.arranged_rows, s.dataflow_bytes

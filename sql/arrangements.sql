@@ -94,4 +94,41 @@ SELECT v.relname, a.arrangement, a.records
  WHERE v.relname = 'counted_join' AND a.arrangement LIKE 'join%'
  ORDER BY 1, 2;
 
+-- a join the planner made a nested loop (here by forbidding the others; a
+-- misestimate does it too) is arranged by the equalities of its condition,
+-- not all rows under one key: an EXISTS with an equality and an
+-- inequality, and a left join
+CREATE TABLE arr.items (o int, s int);
+INSERT INTO arr.items SELECT o, s FROM generate_series(1, 200) o, generate_series(1, 3) s;
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+CREATE MATERIALIZED VIEW arr.nested_exists WITH (incremental) AS
+  SELECT a.o, a.s FROM arr.items a
+   WHERE EXISTS (SELECT 1 FROM arr.items b WHERE b.o = a.o AND b.s <> a.s AND b.s > 1);
+CREATE MATERIALIZED VIEW arr.nested_left WITH (incremental) AS
+  SELECT a.o, a.s, b.s AS s2 FROM arr.items a LEFT JOIN arr.items b ON a.o + 0 = b.o * 1 AND b.s = 3;
+RESET enable_hashjoin;
+RESET enable_mergejoin;
+SELECT count(*) FROM arr.nested_exists, arr.nested_left WHERE false;
+SELECT v.relname, a.arrangement, a.keys
+  FROM coordinator.arrangements a JOIN pg_class v ON v.oid = a.object
+ WHERE v.relname IN ('nested_exists', 'nested_left') AND a.arrangement LIKE 'join%'
+ ORDER BY 1, 2;
+DELETE FROM arr.items WHERE s = 2 AND o % 3 = 0;
+UPDATE arr.items SET s = 3 WHERE s = 1 AND o % 5 = 0;
+INSERT INTO arr.items VALUES (201, 1), (201, 2), (NULL, 2);
+SELECT count(*) AS exists_differences FROM (
+  (TABLE arr.nested_exists EXCEPT ALL SELECT a.o, a.s FROM arr.items a
+    WHERE EXISTS (SELECT 1 FROM arr.items b WHERE b.o = a.o AND b.s <> a.s AND b.s > 1))
+  UNION ALL
+  (SELECT a.o, a.s FROM arr.items a
+    WHERE EXISTS (SELECT 1 FROM arr.items b WHERE b.o = a.o AND b.s <> a.s AND b.s > 1)
+   EXCEPT ALL TABLE arr.nested_exists)) d;
+SELECT count(*) AS left_differences FROM (
+  (TABLE arr.nested_left EXCEPT ALL
+   SELECT a.o, a.s, b.s FROM arr.items a LEFT JOIN arr.items b ON a.o + 0 = b.o * 1 AND b.s = 3)
+  UNION ALL
+  (SELECT a.o, a.s, b.s FROM arr.items a LEFT JOIN arr.items b ON a.o + 0 = b.o * 1 AND b.s = 3
+   EXCEPT ALL TABLE arr.nested_left)) d;
+
 DROP SCHEMA arr CASCADE;

@@ -173,8 +173,8 @@ coordinator_arrangement_sizes(PG_FUNCTION_ARGS)
 			continue;
 		for (int k = 0; k < ARRANGEMENTS_PER_VIEW; k++)
 		{
-			Datum		values[6];
-			bool		nulls[6] = {false};
+			Datum		values[7];
+			bool		nulls[7] = {false};
 
 			if (stats[k].relid != Coordinator->views[i].relid)
 				continue;
@@ -185,6 +185,7 @@ coordinator_arrangement_sizes(PG_FUNCTION_ARGS)
 			values[3] = Int64GetDatum(stats[k].records);
 			values[4] = Int64GetDatum(stats[k].bytes);
 			values[5] = Int32GetDatum(stats[k].shared_by);
+			values[6] = Int64GetDatum(stats[k].keys);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}

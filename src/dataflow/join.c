@@ -3,9 +3,12 @@
  * join.c
  *	  The join operator: every join type, any join condition.
  *
- * Both inputs are arranged by the hash of their join keys (the clauses the
- * planner made hash or merge clauses, when their operators can hash; with
- * none, as in a cross join or an inequality join, all rows share one key).
+ * Both inputs are arranged by the hash of their join keys: every equality
+ * between an expression of one side and one of the other whose operator
+ * can hash, whether the planner made it a hash or merge clause or left it
+ * in a nested loop's condition (so the planner's row estimates never make
+ * a join quadratic).  With none, as in a cross join or an inequality join,
+ * all rows share one key.
  * A join is bilinear, so its change in a tick is
  *
  *		d(O join I) = dO join I_old  +  O_new join dI
@@ -35,6 +38,7 @@
 
 #include "executor/executor.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
 #include "utils/lsyscache.h"
 
 #include "coordinator/dataflow.h"
@@ -403,35 +407,106 @@ join_step(DataflowOp *op, Dataflow *df)
 	ZSetConsolidate(&op->delta);
 }
 
-/* Hash and merge clauses whose operator can hash become keys. */
+/* The sides an expression of the join reads: JOIN_SIDE_* bits. */
+#define JOIN_SIDE_OUTER	0x01
+#define JOIN_SIDE_INNER	0x02
+#define JOIN_SIDE_OTHER	0x04	/* a parameter: cannot be a key */
+
+static bool
+sides_walker(Node *node, int *sides)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+
+		*sides |= var->varno == OUTER_VAR ? JOIN_SIDE_OUTER :
+			var->varno == INNER_VAR ? JOIN_SIDE_INNER : JOIN_SIDE_OTHER;
+		return false;
+	}
+	if (IsA(node, Param))
+	{
+		*sides |= JOIN_SIDE_OTHER;
+		return false;
+	}
+	return expression_tree_walker(node, sides_walker, sides);
+}
+
+static int
+expr_sides(Node *node)
+{
+	int			sides = 0;
+
+	(void) sides_walker(node, &sides);
+	return sides;
+}
+
+/*
+ * Make the equality clause a key if its operator can hash and it compares
+ * an expression of the outer side with one of the inner (in either
+ * order); hash and merge clauses are known to, their outer side first.
+ */
 static void
-join_keys(JoinOpState *js, List *clauses, PlanState *parent)
+join_key(JoinOpState *js, OpExpr *clause, bool known, PlanState *parent)
+{
+	Oid			lhash;
+	Oid			rhash;
+	Node	   *outer_arg;
+	Node	   *inner_arg;
+	JoinKey    *key;
+
+	if (!IsA(clause, OpExpr) || list_length(clause->args) != 2 ||
+		!get_op_hash_functions(clause->opno, &lhash, &rhash))
+		return;
+	outer_arg = linitial(clause->args);
+	inner_arg = lsecond(clause->args);
+	if (!known)
+	{
+		int			left = expr_sides(outer_arg);
+		int			right = expr_sides(inner_arg);
+
+		if (left == JOIN_SIDE_INNER && right == JOIN_SIDE_OUTER)
+		{
+			Oid			swap = lhash;
+
+			outer_arg = lsecond(clause->args);
+			inner_arg = linitial(clause->args);
+			lhash = rhash;
+			rhash = swap;
+		}
+		else if (left != JOIN_SIDE_OUTER || right != JOIN_SIDE_INNER)
+			return;
+		if (contain_volatile_functions((Node *) clause))
+			return;
+	}
+	key = &js->keys[js->nkeys++];
+	key->outer_expr = ExecInitExpr((Expr *) outer_arg, parent);
+	key->inner_expr = ExecInitExpr((Expr *) inner_arg, parent);
+	fmgr_info(lhash, &key->outer_hash);
+	fmgr_info(rhash, &key->inner_hash);
+	key->collation = clause->inputcollid;
+	js->keyexprs[0] = lappend(js->keyexprs[0], outer_arg);
+	js->keyexprs[1] = lappend(js->keyexprs[1], inner_arg);
+	js->hashfns[0] = lappend_oid(js->hashfns[0], lhash);
+	js->hashfns[1] = lappend_oid(js->hashfns[1], rhash);
+	js->collations = lappend_oid(js->collations, clause->inputcollid);
+}
+
+/*
+ * The join's keys: its hash or merge clauses, then the equalities of its
+ * condition (quals) between the two sides.
+ */
+static void
+join_keys(JoinOpState *js, List *clauses, List *quals, PlanState *parent)
 {
 	ListCell   *lc;
 
-	js->keys = palloc0(sizeof(JoinKey) * Max(list_length(clauses), 1));
+	js->keys = palloc0(sizeof(JoinKey) * Max(list_length(clauses) + list_length(quals), 1));
 	foreach(lc, clauses)
-	{
-		OpExpr	   *clause = lfirst(lc);
-		Oid			lhash;
-		Oid			rhash;
-		JoinKey    *key;
-
-		if (!IsA(clause, OpExpr) || list_length(clause->args) != 2 ||
-			!get_op_hash_functions(clause->opno, &lhash, &rhash))
-			continue;
-		key = &js->keys[js->nkeys++];
-		key->outer_expr = ExecInitExpr(linitial(clause->args), parent);
-		key->inner_expr = ExecInitExpr(lsecond(clause->args), parent);
-		fmgr_info(lhash, &key->outer_hash);
-		fmgr_info(rhash, &key->inner_hash);
-		key->collation = clause->inputcollid;
-		js->keyexprs[0] = lappend(js->keyexprs[0], linitial(clause->args));
-		js->keyexprs[1] = lappend(js->keyexprs[1], lsecond(clause->args));
-		js->hashfns[0] = lappend_oid(js->hashfns[0], lhash);
-		js->hashfns[1] = lappend_oid(js->hashfns[1], rhash);
-		js->collations = lappend_oid(js->collations, clause->inputcollid);
-	}
+		join_key(js, lfirst(lc), true, parent);
+	foreach(lc, quals)
+		join_key(js, lfirst(lc), false, parent);
 }
 
 /*
@@ -474,7 +549,7 @@ JoinCreate(Dataflow *df, Join *plan, DataflowOp *outer, DataflowOp *inner)
 			break;
 	}
 	js->jointype = plan->jointype;
-	join_keys(js, clauses, df->parent);
+	join_keys(js, clauses, plan->joinqual, df->parent);
 	clauses = list_concat_copy(clauses, plan->joinqual);
 	js->match = clauses != NIL ? ExecInitQual(clauses, df->parent) : NULL;
 	js->otherqual = plan->plan.qual != NIL ? ExecInitQual(plan->plan.qual, df->parent) : NULL;

@@ -700,6 +700,7 @@ publish_arrangements(DataflowView *view, CoordinatorView *entry)
 			s->operator_id = a->node;
 		}
 		s->relid = view->relid;
+		s->keys += a->ngroups;
 		s->records += a->nrows;
 		s->bytes += MemoryContextMemAllocated(a->context, true);
 		s->shared_by = Max(s->shared_by,

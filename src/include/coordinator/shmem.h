@@ -119,6 +119,7 @@ typedef struct ArrangementStat
 	Oid			relid;			/* the view; InvalidOid: slot unused */
 	int			operator_id;	/* plan node id of the operator */
 	char		name[ARRANGEMENT_NAME_LEN];
+	int64		keys;			/* distinct keys (groups) */
 	int64		records;
 	int64		bytes;
 	int			shared_by;		/* joins that read it, this view's and others' */
