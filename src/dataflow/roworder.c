@@ -34,12 +34,17 @@ typedef struct RowNode
 {
 	RBTNode		rbt;
 	ArrRow	   *row;
+	/* its first key, so that most comparisons deform no tuple */
+	Datum		first;			/* points into row's tuple if by reference */
+	Datum		abbrev;			/* abbreviated, if the key has that */
+	bool		first_null;
 } RowNode;
 
 struct RowOrder
 {
 	int			nkeys;
 	SortSupport keys;
+	bool		abbreviated;	/* the first key has abbreviated keys */
 	TupleTableSlot *slot_a;
 	TupleTableSlot *slot_b;
 	MemoryContext context;		/* the trees */
@@ -65,20 +70,39 @@ static int
 node_compare(const RBTNode *a, const RBTNode *b, void *arg)
 {
 	RowOrder   *ro = arg;
-	MinimalTuple ta = ArrRowTuple(((const RowNode *) a)->row);
-	MinimalTuple tb = ArrRowTuple(((const RowNode *) b)->row);
+	const RowNode *na = (const RowNode *) a;
+	const RowNode *nb = (const RowNode *) b;
+	MinimalTuple ta = ArrRowTuple(na->row);
+	MinimalTuple tb = ArrRowTuple(nb->row);
+	int			c;
 
+	if (ro->nkeys > 0)
+	{
+		if (ro->abbreviated)
+		{
+			c = ApplySortComparator(na->abbrev, na->first_null, nb->abbrev,
+									nb->first_null, &ro->keys[0]);
+			if (c == 0)
+				c = ApplySortAbbrevFullComparator(na->first, na->first_null,
+												  nb->first, nb->first_null,
+												  &ro->keys[0]);
+		}
+		else
+			c = ApplySortComparator(na->first, na->first_null, nb->first,
+									nb->first_null, &ro->keys[0]);
+		if (c != 0)
+			return c;
+	}
 	ExecStoreMinimalTuple(ta, ro->slot_a, false);
 	ExecStoreMinimalTuple(tb, ro->slot_b, false);
-	for (int i = 0; i < ro->nkeys; i++)
+	for (int i = 1; i < ro->nkeys; i++)
 	{
 		SortSupport key = &ro->keys[i];
 		bool		na;
 		bool		nb;
 		Datum		va = slot_getattr(ro->slot_a, key->ssup_attno, &na);
 		Datum		vb = slot_getattr(ro->slot_b, key->ssup_attno, &nb);
-		int			c = ApplySortComparator(va, na, vb, nb, key);
-
+		c = ApplySortComparator(va, na, vb, nb, key);
 		if (c != 0)
 			return c;
 	}
@@ -119,13 +143,32 @@ RowOrderCreate(Sort *sort, TupleDesc desc, MemoryContext context)
 		key->ssup_collation = sort->collations[i];
 		key->ssup_nulls_first = sort->nullsFirst[i];
 		key->ssup_attno = sort->sortColIdx[i];
+		key->abbreviate = (i == 0);
 		PrepareSortSupportFromOrderingOp(sort->sortOperators[i], key);
 	}
+	ro->abbreviated = ro->nkeys > 0 && ro->keys[0].abbrev_converter != NULL;
 	ro->slot_a = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 	ro->slot_b = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 	ro->context = context;
 	MemoryContextSwitchTo(old);
 	return ro;
+}
+
+/* Point probe at arranged row r, with its first key. */
+static void
+set_probe(RowOrder *ro, RowNode *probe, ArrRow *r)
+{
+	probe->row = r;
+	probe->first = (Datum) 0;
+	probe->first_null = true;
+	probe->abbrev = (Datum) 0;
+	if (ro->nkeys == 0)
+		return;
+	ExecStoreMinimalTuple(ArrRowTuple(r), ro->slot_a, false);
+	probe->first = slot_getattr(ro->slot_a, ro->keys[0].ssup_attno, &probe->first_null);
+	if (ro->abbreviated && !probe->first_null)
+		probe->abbrev = ro->keys[0].abbrev_converter(probe->first, &ro->keys[0]);
+	ExecClearTuple(ro->slot_a);
 }
 
 /* The tree of group g, created empty on first use. */
@@ -160,7 +203,7 @@ RowOrderUpdate(RowOrder *ro, Arrangement *a, ArrGroup *g, MinimalTuple row,
 	{
 		RBTNode    *node;
 
-		probe.row = r;
+		set_probe(ro, &probe, r);
 		node = rbt_find(tree, &probe.rbt);
 		if (node == NULL)
 			elog(ERROR, "coordinator: an ordered group lost a row");
@@ -171,7 +214,7 @@ RowOrderUpdate(RowOrder *ro, Arrangement *a, ArrGroup *g, MinimalTuple row,
 	{
 		bool		isnew;
 
-		probe.row = r;
+		set_probe(ro, &probe, r);
 		rbt_insert(tree, &probe.rbt, &isnew);
 		if (!isnew)
 			elog(ERROR, "coordinator: an ordered group has a row twice");

@@ -44,6 +44,7 @@ typedef struct ValueImage
 typedef struct ValueNode
 {
 	RBTNode		rbt;
+	Datum		abbrev;			/* its abbreviated key, if the order has them */
 	Datum		value;			/* the representative image */
 	int64		count;			/* its copies */
 	ValueImage *more;			/* other images of the class */
@@ -52,6 +53,7 @@ typedef struct ValueNode
 struct ValueOrder
 {
 	SortSupportData ssup;
+	bool		abbreviated;	/* nodes carry abbreviated keys */
 	int16		typlen;
 	bool		typbyval;
 	MemoryContext context;
@@ -64,14 +66,29 @@ struct ValueSet
 	int64		classes;
 };
 
+/*
+ * Compare two nodes' classes: by their abbreviated keys where the type has
+ * them (a text's is a prefix of its strxfrm, so that most comparisons
+ * avoid the collation's), then in full.
+ */
 static int
 node_compare(const RBTNode *a, const RBTNode *b, void *arg)
 {
 	ValueOrder *order = arg;
+	const ValueNode *na = (const ValueNode *) a;
+	const ValueNode *nb = (const ValueNode *) b;
 
-	return ApplySortComparator(((const ValueNode *) a)->value, false,
-							   ((const ValueNode *) b)->value, false,
-							   &order->ssup);
+	if (order->abbreviated)
+	{
+		int			c = ApplySortComparator(na->abbrev, false, nb->abbrev, false,
+											&order->ssup);
+
+		if (c != 0)
+			return c;
+		return ApplySortAbbrevFullComparator(na->value, false, nb->value, false,
+											 &order->ssup);
+	}
+	return ApplySortComparator(na->value, false, nb->value, false, &order->ssup);
 }
 
 static RBTNode *
@@ -101,7 +118,9 @@ ValueOrderCreate(Oid sortop, Oid collation, Oid typid, MemoryContext context)
 	order->ssup.ssup_cxt = context;
 	order->ssup.ssup_collation = collation;
 	order->ssup.ssup_nulls_first = false;
+	order->ssup.abbreviate = true;
 	PrepareSortSupportFromOrderingOp(sortop, &order->ssup);
+	order->abbreviated = order->ssup.abbrev_converter != NULL;
 	MemoryContextSwitchTo(old);
 	get_typlenbyval(typid, &order->typlen, &order->typbyval);
 	order->context = context;
@@ -162,6 +181,8 @@ ValueSetAdd(ValueSet *set, Datum value, int64 diff, Datum *gone, Datum *came)
 	if (diff == 0)
 		return 0;
 	probe.value = value;
+	if (order->abbreviated)
+		probe.abbrev = order->ssup.abbrev_converter(value, &order->ssup);
 	node = (ValueNode *) rbt_find(set->tree, &probe.rbt);
 	if (node == NULL)
 	{
