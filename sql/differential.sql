@@ -172,7 +172,7 @@ INSERT INTO views VALUES
 ('v99', $$SELECT t4.g, t3.name, sum(t4.n) AS s, max(t4.ts) AS t, count(DISTINCT t4.s) AS ds FROM t4 JOIN t3 ON t4.g = t3.k GROUP BY t4.g, t3.name$$),
 ('w01', $$SELECT id, n FROM t4 ORDER BY n DESC NULLS LAST, id, b, ts, s, ci LIMIT 3$$),
 ('w02', $$SELECT DISTINCT ON (g) g, id, n FROM t4 ORDER BY g, n DESC NULLS LAST, id, b, ts, s, ci$$),
-('w03', $$SELECT g, stddev(n) AS sd, var_pop(b) AS vp FROM t4 GROUP BY g$$),
+('w03', $$SELECT g, stddev(n) AS sd, var_pop(b) AS vp, var_samp(id) AS vs, stddev_pop(id::smallint) AS sp, variance(n) AS vn, stddev_samp(b) AS sb FROM t4 GROUP BY g$$),
 ('w04', $$SELECT g, avg(ts - timestamptz '2026-01-01') AS ai, min(ts - timestamptz '2026-01-01') AS mi FROM t4 GROUP BY g$$);
 
 -- create them all; a refusal here is a test failure

@@ -17,9 +17,11 @@
  *	  frames (the same functions and the same rules for strict functions
  *	  and for the last value removed); these inverses always succeed, and
  *	  the state is a plain value this file owns;
- *	- numeric sums: sum and avg over numeric and bigint, exact sums that
- *	  also know the display scales of their values (numericsum.c), because
- *	  Postgres's own inverse gives up when the largest scale goes;
+ *	- numeric sums: sum and avg over numeric and bigint, variances and
+ *	  standard deviations over numeric and integers: exact sums (of the
+ *	  squares too) that also know the display scales of their values
+ *	  (numericsum.c), because Postgres's own inverse gives up when the
+ *	  largest scale goes;
  *	- extremes: min, max, bool_and, bool_or, every and any aggregate that
  *	  declares a sort operator (pg_aggregate.aggsortop, the promise that it
  *	  returns the first value in that order): the values in that order
@@ -64,6 +66,7 @@ typedef enum AggKind
 	AGG_MOVING,					/* moving transition function and inverse */
 	AGG_NUMERIC_SUM,			/* numericsum.c, its sum */
 	AGG_NUMERIC_AVG,			/* numericsum.c, its average */
+	AGG_NUMERIC_VAR,			/* numericsum.c, a variance */
 	AGG_EXTREME					/* valueset.c, its first value */
 } AggKind;
 
@@ -78,6 +81,8 @@ typedef struct GroupAgg
 	Oid			argtype;		/* of its first argument */
 	ValueOrder *order;			/* extremes: the order of the values */
 	ValueOrder *distinct;		/* DISTINCT: the order of distinct values */
+	bool		sample;			/* a variance of the sample, not population */
+	bool		root;			/* its square root: a standard deviation */
 	/* moving aggregates */
 	FmgrInfo	transfn;
 	FmgrInfo	invtransfn;
@@ -166,6 +171,54 @@ moving_agg(GroupAgg *agg, Form_pg_aggregate form, HeapTuple tuple)
 }
 
 /*
+ * Set up a variance or standard deviation of numeric or integer values;
+ * false if aggfnoid is none of them.
+ */
+static bool
+variance_agg(GroupAgg *agg, Oid aggfnoid)
+{
+	switch (aggfnoid)
+	{
+		case F_VAR_SAMP_INT2:
+		case F_VAR_SAMP_INT4:
+		case F_VAR_SAMP_INT8:
+		case F_VAR_SAMP_NUMERIC:
+		case F_VARIANCE_INT2:
+		case F_VARIANCE_INT4:
+		case F_VARIANCE_INT8:
+		case F_VARIANCE_NUMERIC:
+			agg->sample = true;
+			break;
+		case F_STDDEV_SAMP_INT2:
+		case F_STDDEV_SAMP_INT4:
+		case F_STDDEV_SAMP_INT8:
+		case F_STDDEV_SAMP_NUMERIC:
+		case F_STDDEV_INT2:
+		case F_STDDEV_INT4:
+		case F_STDDEV_INT8:
+		case F_STDDEV_NUMERIC:
+			agg->sample = true;
+			agg->root = true;
+			break;
+		case F_VAR_POP_INT2:
+		case F_VAR_POP_INT4:
+		case F_VAR_POP_INT8:
+		case F_VAR_POP_NUMERIC:
+			break;
+		case F_STDDEV_POP_INT2:
+		case F_STDDEV_POP_INT4:
+		case F_STDDEV_POP_INT8:
+		case F_STDDEV_POP_NUMERIC:
+			agg->root = true;
+			break;
+		default:
+			return false;
+	}
+	agg->kind = AGG_NUMERIC_VAR;
+	return true;
+}
+
+/*
  * Set up one aggregate in its kind; false if it has none here.  Memory of
  * the orders is in context.
  */
@@ -198,7 +251,7 @@ group_agg(AggStates *as, GroupAgg *agg, Aggref *aggref, MemoryContext context)
 		agg->kind = AGG_NUMERIC_SUM;
 	else if (aggref->aggfnoid == F_AVG_NUMERIC || aggref->aggfnoid == F_AVG_INT8)
 		agg->kind = AGG_NUMERIC_AVG;
-	else
+	else if (!variance_agg(agg, aggref->aggfnoid))
 		ok = moving_agg(agg, form, tuple);
 	ReleaseSysCache(tuple);
 	if (!ok)
@@ -346,7 +399,9 @@ group_states(AggStates *as, ArrGroup *g)
 				break;
 			case AGG_NUMERIC_SUM:
 			case AGG_NUMERIC_AVG:
-				st->value = PointerGetDatum(NumericSumCreate(as->context));
+			case AGG_NUMERIC_VAR:
+				st->value = PointerGetDatum(NumericSumCreate(as->context,
+															 agg->kind == AGG_NUMERIC_VAR));
 				break;
 			case AGG_EXTREME:
 				st->value = PointerGetDatum(ValueSetCreate(agg->order));
@@ -422,11 +477,16 @@ apply(AggStates *as, GroupAgg *agg, AggValue *st, int64 diff)
 			break;
 		case AGG_NUMERIC_SUM:
 		case AGG_NUMERIC_AVG:
+		case AGG_NUMERIC_VAR:
 			if (!arg->isnull)
 			{
 				Datum		value = arg->value;
 
-				if (agg->argtype == INT8OID)
+				if (agg->argtype == INT2OID)
+					value = DirectFunctionCall1(int2_numeric, value);
+				else if (agg->argtype == INT4OID)
+					value = DirectFunctionCall1(int4_numeric, value);
+				else if (agg->argtype == INT8OID)
 					value = DirectFunctionCall1(int8_numeric, value);
 				NumericSumAdd((NumericSum *) DatumGetPointer(st->value), value, diff);
 			}
@@ -566,6 +626,7 @@ AggStatesFree(AggStates *as, ArrGroup *g)
 				break;
 			case AGG_NUMERIC_SUM:
 			case AGG_NUMERIC_AVG:
+			case AGG_NUMERIC_VAR:
 				NumericSumFree((NumericSum *) DatumGetPointer(st->value));
 				break;
 			case AGG_EXTREME:
@@ -607,6 +668,10 @@ final_value(GroupAgg *agg, AggValue *st, AggState *node, Datum *value, bool *isn
 		case AGG_NUMERIC_AVG:
 			*value = NumericSumFinal((NumericSum *) DatumGetPointer(st->value),
 									 agg->kind == AGG_NUMERIC_AVG, isnull);
+			break;
+		case AGG_NUMERIC_VAR:
+			*value = NumericSumVariance((NumericSum *) DatumGetPointer(st->value),
+										agg->sample, agg->root, isnull);
 			break;
 		case AGG_EXTREME:
 			*isnull = !ValueSetFirst((ValueSet *) DatumGetPointer(st->value), value);

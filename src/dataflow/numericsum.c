@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * numericsum.c
- *	  Exact, invertible sums of numeric values: the state of sum and avg
- *	  over numeric and bigint, per group.
+ *	  Exact, invertible sums of numeric values: the state of sum, avg,
+ *	  variance and standard deviation over numeric and integers, per group.
  *
  * Postgres's own moving state for these aggregates cannot always remove a
  * value: the result's display scale is the largest scale among the values
@@ -18,10 +18,18 @@
  *	- sum: the exact sum, at the largest display scale of the finite
  *	  values (rounding to it is exact, no value has more digits);
  *	- avg: that sum divided by the count of finite values, by numeric
- *	  division with its own choice of result scale.
+ *	  division with its own choice of result scale;
+ *	- variance: (N * sum(x^2) - sum(x)^2) / (N * (N - 1)), or N * N for the
+ *	  population, from exact sums at Postgres's scales (the sum of squares
+ *	  at twice the largest scale), by numeric division; 0 (of scale 0) when
+ *	  the numerator is not positive; NULL for a sample of one value, before
+ *	  NaN is looked at, as Postgres does;
+ *	- standard deviation: the square root of that variance, correctly
+ *	  rounded at the variance's scale, which is what Postgres's computes
+ *	  (numeric's sqrt() picks another scale, so it is only the first guess).
  *
- * bigint values are summed as numeric values of scale 0, as Postgres's
- * sum(bigint) and avg(bigint) do.
+ * Integers are summed as numeric values of scale 0, as Postgres's sum and
+ * avg of bigint and its variances of every integer type do.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,19 +48,22 @@ struct NumericSum
 	int64		pinf;
 	int64		ninf;
 	Datum		sum;			/* of the finite values; 0 if none */
+	Datum		squares;		/* of their squares, if kept; 0 if none */
 	int			nscales;		/* entries of scales */
 	int64	   *scales;			/* finite values per display scale */
 	MemoryContext context;
 };
 
-/* An empty sum, in context. */
+/* An empty sum, in context; also of the squares if squares. */
 NumericSum *
-NumericSumCreate(MemoryContext context)
+NumericSumCreate(MemoryContext context, bool squares)
 {
 	NumericSum *ns = MemoryContextAllocZero(context, sizeof(NumericSum));
 	MemoryContext old = MemoryContextSwitchTo(context);
 
 	ns->sum = NumericGetDatum(int64_to_numeric(0));
+	if (squares)
+		ns->squares = NumericGetDatum(int64_to_numeric(0));
 	MemoryContextSwitchTo(old);
 	ns->context = context;
 	return ns;
@@ -78,6 +89,8 @@ NumericSumAdd(NumericSum *ns, Datum value, int64 diff)
 	int			scale;
 	Datum		term;
 	Datum		sum;
+	Datum		squares = (Datum) 0;
+	Datum		count;
 	MemoryContext old;
 
 	if (diff == 0)
@@ -100,11 +113,19 @@ NumericSumAdd(NumericSum *ns, Datum value, int64 diff)
 	if (diff < 0 && (scale >= ns->nscales || ns->scales[scale] + diff < 0 ||
 					 ns->finite + diff < 0))
 		elog(ERROR, "coordinator: removing a value a sum does not hold");
+	count = NumericGetDatum(int64_to_numeric(diff < 0 ? -diff : diff));
 	term = value;
 	if (diff != 1 && diff != -1)
-		term = DirectFunctionCall2(numeric_mul, value,
-								   NumericGetDatum(int64_to_numeric(diff < 0 ? -diff : diff)));
+		term = DirectFunctionCall2(numeric_mul, value, count);
 	sum = DirectFunctionCall2(diff > 0 ? numeric_add : numeric_sub, ns->sum, term);
+	if (ns->squares != (Datum) 0)
+	{
+		term = DirectFunctionCall2(numeric_mul, value, value);
+		if (diff != 1 && diff != -1)
+			term = DirectFunctionCall2(numeric_mul, term, count);
+		squares = DirectFunctionCall2(diff > 0 ? numeric_add : numeric_sub,
+									  ns->squares, term);
+	}
 
 	/* nothing can fail from here on */
 	if (scale >= ns->nscales)
@@ -126,6 +147,11 @@ NumericSumAdd(NumericSum *ns, Datum value, int64 diff)
 	old = MemoryContextSwitchTo(ns->context);
 	pfree(DatumGetPointer(ns->sum));
 	ns->sum = PointerGetDatum(PG_DETOAST_DATUM_COPY(sum));
+	if (squares != (Datum) 0)
+	{
+		pfree(DatumGetPointer(ns->squares));
+		ns->squares = PointerGetDatum(PG_DETOAST_DATUM_COPY(squares));
+	}
 	MemoryContextSwitchTo(old);
 }
 
@@ -136,6 +162,26 @@ NumericSumEmpty(NumericSum *ns)
 	return ns->finite + ns->nan + ns->pinf + ns->ninf == 0;
 }
 
+/* A numeric constant, from its text. */
+static Datum
+numeric_constant(const char *name)
+{
+	return DirectFunctionCall3(numeric_in, CStringGetDatum(name),
+							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}
+
+/* The largest display scale of the finite values. */
+static int
+max_scale(NumericSum *ns)
+{
+	for (int s = ns->nscales - 1; s >= 0; s--)
+	{
+		if (ns->scales[s] > 0)
+			return s;
+	}
+	return 0;
+}
+
 /*
  * The sum (avg false) or the average (avg true) of the values, as
  * Postgres's sum and avg of numeric and bigint give it; *isnull if there
@@ -144,32 +190,107 @@ NumericSumEmpty(NumericSum *ns)
 Datum
 NumericSumFinal(NumericSum *ns, bool avg, bool *isnull)
 {
-	int			maxscale = 0;
 	Datum		sum;
 
 	*isnull = NumericSumEmpty(ns);
 	if (*isnull)
 		return (Datum) 0;
 	if (ns->nan > 0 || (ns->pinf > 0 && ns->ninf > 0))
-		return DirectFunctionCall3(numeric_in, CStringGetDatum("NaN"),
-								   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+		return numeric_constant("NaN");
 	if (ns->pinf > 0 || ns->ninf > 0)
-		return DirectFunctionCall3(numeric_in,
-								   CStringGetDatum(ns->pinf > 0 ? "Infinity" : "-Infinity"),
-								   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-	for (int s = ns->nscales - 1; s >= 0; s--)
-	{
-		if (ns->scales[s] > 0)
-		{
-			maxscale = s;
-			break;
-		}
-	}
-	sum = DirectFunctionCall2(numeric_round, ns->sum, Int32GetDatum(maxscale));
+		return numeric_constant(ns->pinf > 0 ? "Infinity" : "-Infinity");
+	sum = DirectFunctionCall2(numeric_round, ns->sum, Int32GetDatum(max_scale(ns)));
 	if (!avg)
 		return sum;
 	return DirectFunctionCall2(numeric_div, sum,
 							   NumericGetDatum(int64_to_numeric(ns->finite)));
+}
+
+/* a * b, exactly */
+static Datum
+mul(Datum a, Datum b)
+{
+	return DirectFunctionCall2(numeric_mul, a, b);
+}
+
+static int
+cmp(Datum a, Datum b)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, a, b));
+}
+
+/*
+ * The square root of v (positive, of scale d) rounded to d digits, half
+ * away from zero: the c with (c - h)^2 <= v < (c + h)^2, h half a unit of
+ * the last digit.  numeric's sqrt() gives it to at least d digits; rounding
+ * that to d may miss by one unit, which the exact test corrects.
+ */
+static Datum
+rounded_sqrt(Datum v, int d)
+{
+	char		text[32];
+	Datum		ulp;
+	Datum		half;
+	Datum		c;
+
+	snprintf(text, sizeof(text), "1e-%d", d);
+	ulp = numeric_constant(text);
+	snprintf(text, sizeof(text), "5e-%d", d + 1);
+	half = numeric_constant(text);
+	c = DirectFunctionCall2(numeric_round,
+									   DirectFunctionCall1(numeric_sqrt, v),
+									   Int32GetDatum(d));
+
+	for (;;)
+	{
+		Datum		low = DirectFunctionCall2(numeric_sub, c, half);
+		Datum		high = DirectFunctionCall2(numeric_add, c, half);
+
+		if (cmp(mul(low, low), v) > 0)
+			c = DirectFunctionCall2(numeric_sub, c, ulp);
+		else if (cmp(mul(high, high), v) <= 0)
+			c = DirectFunctionCall2(numeric_add, c, ulp);
+		else
+			break;
+	}
+	return DirectFunctionCall2(numeric_round, c, Int32GetDatum(d));
+}
+
+/*
+ * The variance (or, if root, the standard deviation) of the values, of the
+ * sample or of the population, as Postgres's var_samp, var_pop,
+ * stddev_samp and stddev_pop give it; *isnull where they give NULL.  The
+ * sum must keep squares.  Allocated in the current memory context.
+ */
+Datum
+NumericSumVariance(NumericSum *ns, bool sample, bool root, bool *isnull)
+{
+	int64		total = ns->finite + ns->nan + ns->pinf + ns->ninf;
+	int			m;
+	Datum		n;
+	Datum		sum;
+	Datum		squares;
+	Datum		numerator;
+	Datum		variance;
+
+	Assert(ns->squares != (Datum) 0);
+	*isnull = total == 0 || (sample && total <= 1);
+	if (*isnull)
+		return (Datum) 0;
+	if (ns->nan > 0 || ns->pinf > 0 || ns->ninf > 0)
+		return numeric_constant("NaN");
+	m = max_scale(ns);
+	n = NumericGetDatum(int64_to_numeric(ns->finite));
+	sum = DirectFunctionCall2(numeric_round, ns->sum, Int32GetDatum(m));
+	squares = DirectFunctionCall2(numeric_round, ns->squares, Int32GetDatum(2 * m));
+	numerator = DirectFunctionCall2(numeric_sub, mul(n, squares), mul(sum, sum));
+	if (cmp(numerator, NumericGetDatum(int64_to_numeric(0))) <= 0)
+		return NumericGetDatum(int64_to_numeric(0));
+	variance = DirectFunctionCall2(numeric_div, numerator,
+								   mul(n, sample ? NumericGetDatum(int64_to_numeric(ns->finite - 1)) : n));
+	if (!root)
+		return variance;
+	return rounded_sqrt(variance, DatumGetInt32(DirectFunctionCall1(numeric_scale, variance)));
 }
 
 /* Free the sum. */
@@ -177,6 +298,8 @@ void
 NumericSumFree(NumericSum *ns)
 {
 	pfree(DatumGetPointer(ns->sum));
+	if (ns->squares != (Datum) 0)
+		pfree(DatumGetPointer(ns->squares));
 	if (ns->scales != NULL)
 		pfree(ns->scales);
 	pfree(ns);

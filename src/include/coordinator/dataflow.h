@@ -288,10 +288,12 @@ extern TupleTableSlot *AggStatesProject(AggStates *as, ArrGroup *g);
 /* numericsum.c: exact, invertible sums of numeric values */
 typedef struct NumericSum NumericSum;
 
-extern NumericSum *NumericSumCreate(MemoryContext context);
+extern NumericSum *NumericSumCreate(MemoryContext context, bool squares);
 extern void NumericSumAdd(NumericSum *ns, Datum value, int64 diff);
 extern bool NumericSumEmpty(NumericSum *ns);
 extern Datum NumericSumFinal(NumericSum *ns, bool avg, bool *isnull);
+extern Datum NumericSumVariance(NumericSum *ns, bool sample, bool root,
+								bool *isnull);
 extern void NumericSumFree(NumericSum *ns);
 
 /* valueset.c: a multiset of values in a btree order */
