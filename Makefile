@@ -71,7 +71,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
 REGRESS = setup create_view dml types arrangements shared refused dependencies transactions function_form truncate ddl injection errors isolation_guc timestamps subscribe history webhook security least_privilege hostile random_dml window_orderings differential
 REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=./test/regress.conf --outputdir=./output_regress --load-extension=coordinator
 
-ISOLATION = concurrent_reads create_during_writes linearizable subscribe read_holds concurrent_ddl stale_snapshot lock_waits
+ISOLATION = concurrent_reads create_during_writes linearizable subscribe read_holds concurrent_ddl stale_snapshot lock_waits head_of_line
 ISOLATION_OPTS = --temp-instance=./tmp_check_iso --temp-config=./test/isolation.conf --load-extension=coordinator \
 	--inputdir=./test/isolation --outputdir=./output_iso
 

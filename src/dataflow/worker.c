@@ -93,6 +93,7 @@ typedef struct DataflowView
 	bool		dropped;
 	bool		sharing;		/* its joins read shared arrangements */
 	bool		changed;		/* written in the current tick */
+	double		apply_ms;		/* what applying a tick to it took, smoothed */
 	uint64		sized_tick;		/* dataflow tick whose sizes are published */
 	TransactionId written_xid;	/* the last transaction that wrote its heap */
 	TimestampTz history_wall;	/* wall time of its latest change in history */
@@ -634,31 +635,26 @@ check_rights(void)
 }
 
 /*
- * Just before the transaction that wrote the views commits: the contents
- * of each view it changed are valid from since on (the end of the last
+ * Just before the transaction that wrote a view commits: the contents of
+ * the view, if it changed, are valid from since on (the end of the last
  * decoded transaction with changes; at hydration, the consistent point)
  * and were written by this transaction; the previous contents were valid
  * from the old since to the old upper.  A reader whose snapshot does not
  * see this transaction yet reads the previous contents (selection.c).
  */
 static void
-record_contents(XLogRecPtr since, bool hydrated)
+record_view_contents(DataflowView *view, XLogRecPtr since, bool hydrated)
 {
 	TransactionId xid = GetTopTransactionIdIfAny();
-	ListCell   *lc;
+	CoordinatorView *entry;
 
+	if (view->failed || view->dropped || view->catching_up ||
+		!(view->changed || hydrated))
+		return;
 	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
-	foreach(lc, worker_views)
+	entry = CoordinatorFindView(view->relid);
+	if (entry != NULL)
 	{
-		DataflowView *view = lfirst(lc);
-		CoordinatorView *entry;
-
-		if (view->failed || view->dropped || view->catching_up ||
-			!(view->changed || hydrated))
-			continue;
-		entry = CoordinatorFindView(view->relid);
-		if (entry == NULL)
-			continue;
 		entry->prev_xid = hydrated ? InvalidTransactionId : entry->last_xid;
 		entry->prev_since = hydrated ? InvalidXLogRecPtr : entry->since;
 		entry->prev_upper = hydrated ? InvalidXLogRecPtr : pg_atomic_read_u64(&entry->upper);
@@ -671,6 +667,16 @@ record_contents(XLogRecPtr since, bool hydrated)
 		}
 	}
 	LWLockRelease(Coordinator->lock);
+}
+
+/* record_view_contents of every view the current transaction wrote. */
+static void
+record_contents(XLogRecPtr since, bool hydrated)
+{
+	ListCell   *lc;
+
+	foreach(lc, worker_views)
+		record_view_contents(lfirst(lc), since, hydrated);
 }
 
 /* The sizes of the view's arrangements, in its slots of the directory. */
@@ -707,6 +713,23 @@ publish_arrangements(DataflowView *view, CoordinatorView *entry)
 						   a->shared != NULL ? SharedArrangementConsumers(a->shared) : 1);
 		n++;
 	}
+}
+
+/* The view's data error, or the lack of its owner's rights, for readers. */
+static void
+publish_error(DataflowView *view, CoordinatorView *entry)
+{
+	int			code = 0;
+	const char *error = view->denied;
+
+	/* a lost right hides the contents, data errors and all */
+	if (error != NULL)
+		code = ERRCODE_INSUFFICIENT_PRIVILEGE;
+	else
+		error = DataflowError(view->df, &code);
+
+	strlcpy(entry->error, error ? error : "", VIEW_ERROR_LEN);
+	entry->error_code = code;
 }
 
 /* Publish the frontier of every healthy view and wake readers. */
@@ -749,17 +772,7 @@ publish(XLogRecPtr upper, bool hydrated)
 		}
 		if (view->df != NULL)
 		{
-			int			code = 0;
-			const char *error = view->denied;
-
-			/* a lost right hides the contents, data errors and all */
-			if (error != NULL)
-				code = ERRCODE_INSUFFICIENT_PRIVILEGE;
-			else
-				error = DataflowError(view->df, &code);
-
-			strlcpy(entry->error, error ? error : "", VIEW_ERROR_LEN);
-			entry->error_code = code;
+			publish_error(view, entry);
 			dataflows++;
 			/* sizes walk every memory context: only after a tick ran */
 			if (view->df->tick != view->sized_tick)
@@ -1002,12 +1015,104 @@ batch_truncates_source(void)
 	return false;
 }
 
-/* Apply the decoded batch in one transaction. */
+/*
+ * Make a view current at upper before the tick's end, with its data error
+ * if it has one: its contents are those of upper (the batch did not touch
+ * it, or its transaction for this tick committed).  Not while catching up,
+ * failed or with its owner's rights unchecked: the tick's publish() settles
+ * those.  Wakes its readers.
+ */
+static void
+publish_early(DataflowView *view, XLogRecPtr upper)
+{
+	CoordinatorView *entry;
+
+	if (view->failed || view->dropped || view->catching_up || view->df == NULL ||
+		!view->rights_checked)
+		return;
+	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+	entry = CoordinatorFindView(view->relid);
+	if (entry != NULL && entry->state == VIEW_READY &&
+		pg_atomic_read_u64(&entry->upper) < upper)
+	{
+		publish_error(view, entry);
+		pg_atomic_write_u64(&entry->upper, upper);
+	}
+	LWLockRelease(Coordinator->lock);
+	ConditionVariableBroadcast(&Coordinator->frontier_cv);
+}
+
+/* Does the batch change a table the view reads? */
+static bool
+batch_touches(DataflowView *view)
+{
+	ListCell   *lc;
+
+	foreach(lc, worker_batch.touched)
+	{
+		if (view_reads(view, lfirst_oid(lc)))
+			return true;
+	}
+	return false;
+}
+
+/* Order views by what applying a tick to them took, cheapest first. */
+static int
+cheaper_first(const ListCell *a, const ListCell *b)
+{
+	double		ca = ((DataflowView *) lfirst(a))->apply_ms;
+	double		cb = ((DataflowView *) lfirst(b))->apply_ms;
+
+	return ca < cb ? -1 : ca > cb ? 1 : 0;
+}
+
+/*
+ * Apply the batch to one view in a transaction of its own, and unless
+ * early is false make the view current at upper once it committed: a view
+ * is not held back by the other views of its worker.
+ */
+static void
+apply_view_alone(DataflowView *view, XLogRecPtr upper, bool early)
+{
+	TransactionId xid;
+	instr_time	start;
+	instr_time	elapsed;
+
+	INSTR_TIME_SET_CURRENT(start);
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	run_for_view(view, apply_view, NULL);
+	record_view_contents(view, worker_batch.last_change_end, false);
+	replorigin_session_origin_lsn = upper;
+	xid = GetTopTransactionIdIfAny();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	if (view->changed)
+		view->written_xid = xid;
+	/* the view's subscribers' changes, with the transaction that wrote them */
+	SendersCommitted(xid, worker_batch.last_change_end);
+	if (early)
+		publish_early(view, upper);
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	view->apply_ms = 0.7 * view->apply_ms + 0.3 * INSTR_TIME_GET_MILLISEC(elapsed);
+}
+
+/*
+ * Apply the decoded batch: each view it touches in a transaction of its
+ * own, cheapest first, each current as soon as it committed; then the
+ * query subscriptions' dataflows.  A batch with catalog changes publishes
+ * only at the tick's end, after the owners' rights were checked again
+ * (check_rights), as every view did before it could be read.
+ */
 static void
 apply_batch(XLogRecPtr upper)
 {
 	ListCell   *lc;
 	TransactionId xid;
+	List	   *order;
+	bool		early;
 
 	/* a change that could not be captured fails the views of its table */
 	if (worker_batch.error != NULL)
@@ -1033,18 +1138,29 @@ apply_batch(XLogRecPtr upper)
 
 	pgstat_report_activity(STATE_RUNNING, "applying changes to maintained views");
 	set_activity("applying");
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
 	SharedArrangementsNextTick();
+	early = !worker_batch.catalog_changed && !DataflowRightsStale();
+	order = NIL;
 	foreach(lc, worker_views)
 	{
 		DataflowView *view = lfirst(lc);
 
 		view->changed = false;
-		if (!view->failed && !view->dropped)
-			run_for_view(view, apply_view, NULL);
+		if (view->failed || view->dropped)
+			continue;
+		if (batch_touches(view))
+			order = lappend(order, view);
+		else if (early)
+			publish_early(view, upper);
 	}
+	list_sort(order, cheaper_first);
+	foreach(lc, order)
+		apply_view_alone(lfirst(lc), upper, early);
+	list_free(order);
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
 	SendersApplyTransients(worker_batch.changes, upper);
 	if (Coordinator->workers[worker_index].inject_error)
 	{
@@ -1053,18 +1169,10 @@ apply_batch(XLogRecPtr upper)
 				(errmsg("coordinator dataflow worker %d: error injected by coordinator.debug_inject_error",
 						worker_index)));
 	}
-	record_contents(worker_batch.last_change_end, false);
 	replorigin_session_origin_lsn = upper;
 	xid = GetTopTransactionIdIfAny();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
-	foreach(lc, worker_views)
-	{
-		DataflowView *view = lfirst(lc);
-
-		if (view->changed)
-			view->written_xid = xid;
-	}
 	SendersCommitted(xid, worker_batch.last_change_end);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
