@@ -80,7 +80,8 @@ count_add(int64 *count, int64 diff)
 
 /*
  * Add diff copies (remove, if negative) of value, a numeric, to the sum.
- * An ERROR (a result out of numeric's range) leaves the sum unchanged.
+ * An ERROR (a result out of numeric's range) leaves the sum unchanged
+ * (what it allocated stays in the sum's memory until the group goes).
  */
 void
 NumericSumAdd(NumericSum *ns, Datum value, int64 diff)
@@ -113,25 +114,26 @@ NumericSumAdd(NumericSum *ns, Datum value, int64 diff)
 	if (diff < 0 && (scale >= ns->nscales || ns->scales[scale] + diff < 0 ||
 					 ns->finite + diff < 0))
 		elog(ERROR, "coordinator: removing a value a sum does not hold");
-	count = NumericGetDatum(int64_to_numeric(diff < 0 ? -diff : diff));
-	term = value;
-	if (diff != 1 && diff != -1)
-		term = DirectFunctionCall2(numeric_mul, value, count);
+	/* the new sums, in the sum's memory: they replace the old ones */
+	old = MemoryContextSwitchTo(ns->context);
+	count = diff == 1 || diff == -1 ? (Datum) 0 :
+		NumericGetDatum(int64_to_numeric(diff < 0 ? -diff : diff));
+	term = count == (Datum) 0 ? value : DirectFunctionCall2(numeric_mul, value, count);
 	sum = DirectFunctionCall2(diff > 0 ? numeric_add : numeric_sub, ns->sum, term);
 	if (ns->squares != (Datum) 0)
 	{
 		term = DirectFunctionCall2(numeric_mul, value, value);
-		if (diff != 1 && diff != -1)
+		if (count != (Datum) 0)
 			term = DirectFunctionCall2(numeric_mul, term, count);
 		squares = DirectFunctionCall2(diff > 0 ? numeric_add : numeric_sub,
 									  ns->squares, term);
 	}
+	MemoryContextSwitchTo(old);
 
 	/* nothing can fail from here on */
 	if (scale >= ns->nscales)
 	{
 		int			n = Max(scale + 1, ns->nscales * 2);
-
 		int64	   *scales = MemoryContextAllocZero(ns->context, sizeof(int64) * n);
 
 		if (ns->scales != NULL)
@@ -144,15 +146,13 @@ NumericSumAdd(NumericSum *ns, Datum value, int64 diff)
 	}
 	ns->scales[scale] += diff;
 	ns->finite += diff;
-	old = MemoryContextSwitchTo(ns->context);
 	pfree(DatumGetPointer(ns->sum));
-	ns->sum = PointerGetDatum(PG_DETOAST_DATUM_COPY(sum));
+	ns->sum = sum;
 	if (squares != (Datum) 0)
 	{
 		pfree(DatumGetPointer(ns->squares));
-		ns->squares = PointerGetDatum(PG_DETOAST_DATUM_COPY(squares));
+		ns->squares = squares;
 	}
-	MemoryContextSwitchTo(old);
 }
 
 /* Does the sum hold no values? */
