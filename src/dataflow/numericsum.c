@@ -41,30 +41,185 @@
 
 #include "coordinator/dataflow.h"
 
+/*
+ * The stored form of a numeric (the varlena's contents), as numeric.c
+ * writes it and pg_upgrade keeps it: a 16-bit header, in the long form a
+ * 16-bit weight, then base-10000 digits.  Read here only to sum small
+ * values as integers without calling numeric arithmetic per value.
+ */
+#define NUMERIC_SIGN_MASK			0xC000
+#define NUMERIC_NEG					0x4000
+#define NUMERIC_SHORT				0x8000
+#define NUMERIC_SPECIAL				0xC000
+#define NUMERIC_EXT_SIGN_MASK		0xF000
+#define NUMERIC_NAN					0xC000
+#define NUMERIC_PINF				0xD000
+#define NUMERIC_DSCALE_MASK			0x3FFF
+#define NUMERIC_SHORT_SIGN_MASK		0x2000
+#define NUMERIC_SHORT_DSCALE_MASK	0x1F80
+#define NUMERIC_SHORT_DSCALE_SHIFT	7
+#define NUMERIC_SHORT_WEIGHT_SIGN_MASK 0x0040
+#define NUMERIC_SHORT_WEIGHT_MASK	0x003F
+#define NUMERIC_NBASE				10000
+
+#ifdef HAVE_INT128
+/* finite values of one display scale */
+typedef struct ScaleSums
+{
+	int64		count;
+	int128		sum;			/* of the small ones, times 10^scale */
+	int128		squares;		/* of their squares, times 10^(2 scale) */
+} ScaleSums;
+#else
+typedef struct ScaleSums
+{
+	int64		count;
+} ScaleSums;
+#endif
+
 struct NumericSum
 {
 	int64		finite;			/* finite values */
 	int64		nan;
 	int64		pinf;
 	int64		ninf;
-	Datum		sum;			/* of the finite values; 0 if none */
-	Datum		squares;		/* of their squares, if kept; 0 if none */
+	bool		keep_squares;
+	Datum		sum;			/* of the values not in scales[].sum; 0 if none */
+	Datum		squares;		/* of their squares, if kept */
 	int			nscales;		/* entries of scales */
-	int64	   *scales;			/* finite values per display scale */
+	ScaleSums  *scales;			/* by display scale */
 	MemoryContext context;
 };
+
+/* What a numeric is: NaN, an infinity, or finite with its display scale. */
+typedef enum NumericKind
+{
+	NUMBER_FINITE,
+	NUMBER_NAN,
+	NUMBER_PINF,
+	NUMBER_NINF
+} NumericKind;
+
+/*
+ * The kind and display scale of the numeric value, and if it is finite and
+ * value * 10^scale fits in an int64, that integer in *scaled (else *small
+ * is false).  Reads the stored form in place, packed or not.
+ */
+static NumericKind
+numeric_parts(Datum value, int *scale, bool *small, int64 *scaled)
+{
+	struct varlena *v = PG_DETOAST_DATUM_PACKED(value);
+	const char *data = VARDATA_ANY(v);
+	Size		len = VARSIZE_ANY_EXHDR(v);
+	uint16		header;
+	int			weight;
+	bool		negative;
+	const char *digits;
+	int			ndigits;
+
+	*small = false;
+	*scale = 0;
+	memcpy(&header, data, sizeof(uint16));
+	if ((header & NUMERIC_SIGN_MASK) == NUMERIC_SPECIAL)
+	{
+		header &= NUMERIC_EXT_SIGN_MASK;
+		return header == NUMERIC_NAN ? NUMBER_NAN :
+			header == NUMERIC_PINF ? NUMBER_PINF : NUMBER_NINF;
+	}
+	if ((header & NUMERIC_SIGN_MASK) == NUMERIC_SHORT)
+	{
+		negative = (header & NUMERIC_SHORT_SIGN_MASK) != 0;
+		*scale = (header & NUMERIC_SHORT_DSCALE_MASK) >> NUMERIC_SHORT_DSCALE_SHIFT;
+		weight = (header & NUMERIC_SHORT_WEIGHT_SIGN_MASK ? ~NUMERIC_SHORT_WEIGHT_MASK : 0) |
+			(header & NUMERIC_SHORT_WEIGHT_MASK);
+		digits = data + sizeof(uint16);
+	}
+	else
+	{
+		int16		w;
+
+		negative = (header & NUMERIC_SIGN_MASK) == NUMERIC_NEG;
+		*scale = header & NUMERIC_DSCALE_MASK;
+		memcpy(&w, data + sizeof(uint16), sizeof(int16));
+		weight = w;
+		digits = data + 2 * sizeof(uint16);
+	}
+	ndigits = (len - (digits - data)) / sizeof(int16);
+
+#ifdef HAVE_INT128
+	/* at most 18 decimal digits in all: the integer fits in an int64 */
+	if (*scale <= 18 && ndigits <= 5 && (weight + 1) * 4 + *scale <= 18)
+	{
+		int128		acc = 0;
+		int			shift;
+
+		for (int i = 0; i < ndigits; i++)
+		{
+			int16		d;
+
+			memcpy(&d, digits + i * sizeof(int16), sizeof(int16));
+			acc = acc * NUMERIC_NBASE + d;
+		}
+		/* the last digit stands for 10000^(weight - ndigits + 1) */
+		shift = 4 * (weight - ndigits + 1) + *scale;
+		for (; shift > 0; shift--)
+			acc *= 10;
+		for (; shift < 0; shift++)
+			acc /= 10;			/* exact: no digit beyond the scale */
+		if (acc <= PG_INT64_MAX)
+		{
+			*scaled = negative ? -(int64) acc : (int64) acc;
+			*small = true;
+		}
+	}
+#endif
+	if ((Pointer) v != DatumGetPointer(value))
+		pfree(v);
+	return NUMBER_FINITE;
+}
+
+#ifdef HAVE_INT128
+/* The numeric value / 10^scale, in the current memory context. */
+static Datum
+scaled_numeric(int128 value, int scale)
+{
+	char		digits[64];
+	char		text[96];
+	char	   *p = text;
+	int			n = 0;
+	bool		negative = value < 0;
+	uint128		u = negative ? -(uint128) value : (uint128) value;
+
+	do
+	{
+		digits[n++] = '0' + (int) (u % 10);
+		u /= 10;
+	} while (u != 0);
+	while (n <= scale)
+		digits[n++] = '0';
+	if (negative)
+		*p++ = '-';
+	for (int i = n - 1; i >= scale; i--)
+		*p++ = digits[i];
+	if (scale > 0)
+	{
+		*p++ = '.';
+		for (int i = scale - 1; i >= 0; i--)
+			*p++ = digits[i];
+	}
+	*p = '\0';
+	return DirectFunctionCall3(numeric_in, CStringGetDatum(text),
+							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}
+#endif
 
 /* An empty sum, in context; also of the squares if squares. */
 NumericSum *
 NumericSumCreate(MemoryContext context, bool squares)
 {
 	NumericSum *ns = MemoryContextAllocZero(context, sizeof(NumericSum));
-	MemoryContext old = MemoryContextSwitchTo(context);
 
-	ns->sum = NumericGetDatum(int64_to_numeric(0));
-	if (squares)
-		ns->squares = NumericGetDatum(int64_to_numeric(0));
-	MemoryContextSwitchTo(old);
+	ns->keep_squares = squares;
 	ns->context = context;
 	return ns;
 }
@@ -78,81 +233,148 @@ count_add(int64 *count, int64 diff)
 	*count += diff;
 }
 
+/* *acc + diff > 0 ? add : subtract, as a numeric in the sum's memory */
+static Datum
+numeric_accumulate(NumericSum *ns, Datum acc, Datum term, int64 diff)
+{
+	MemoryContext old = MemoryContextSwitchTo(ns->context);
+	Datum		result;
+
+	if (acc == (Datum) 0)
+		acc = NumericGetDatum(int64_to_numeric(0));
+	result = DirectFunctionCall2(diff > 0 ? numeric_add : numeric_sub, acc, term);
+	MemoryContextSwitchTo(old);
+	return result;
+}
+
 /*
  * Add diff copies (remove, if negative) of value, a numeric, to the sum.
- * An ERROR (a result out of numeric's range) leaves the sum unchanged
- * (what it allocated stays in the sum's memory until the group goes).
+ * A value whose digits times 10^scale fit in an int64 is summed as that
+ * integer with the others of its scale (and so are their squares), while
+ * the sums fit in 128 bits; others by numeric arithmetic.  An ERROR (a
+ * result out of numeric's range) leaves the sum unchanged (what it
+ * allocated stays in the sum's memory until the group goes).
  */
 void
 NumericSumAdd(NumericSum *ns, Datum value, int64 diff)
 {
-	Numeric		num = DatumGetNumeric(value);
 	int			scale;
-	Datum		term;
-	Datum		sum;
+	bool		small;
+	int64		scaled = 0;
+	Datum		sum = (Datum) 0;
 	Datum		squares = (Datum) 0;
-	Datum		count;
-	MemoryContext old;
+	ScaleSums  *ss;
 
 	if (diff == 0)
 		return;
-	if (numeric_is_nan(num))
+	switch (numeric_parts(value, &scale, &small, &scaled))
 	{
-		count_add(&ns->nan, diff);
-		return;
+		case NUMBER_NAN:
+			count_add(&ns->nan, diff);
+			return;
+		case NUMBER_PINF:
+			count_add(&ns->pinf, diff);
+			return;
+		case NUMBER_NINF:
+			count_add(&ns->ninf, diff);
+			return;
+		case NUMBER_FINITE:
+			break;
 	}
-	if (numeric_is_inf(num))
-	{
-		bool		positive = DatumGetInt32(DirectFunctionCall2(numeric_cmp, value,
-																 NumericGetDatum(int64_to_numeric(0)))) > 0;
-
-		count_add(positive ? &ns->pinf : &ns->ninf, diff);
-		return;
-	}
-
-	scale = DatumGetInt32(DirectFunctionCall1(numeric_scale, value));
-	if (diff < 0 && (scale >= ns->nscales || ns->scales[scale] + diff < 0 ||
+	if (diff < 0 && (scale >= ns->nscales || ns->scales[scale].count + diff < 0 ||
 					 ns->finite + diff < 0))
 		elog(ERROR, "coordinator: removing a value a sum does not hold");
-	/* the new sums, in the sum's memory: they replace the old ones */
-	old = MemoryContextSwitchTo(ns->context);
-	count = diff == 1 || diff == -1 ? (Datum) 0 :
-		NumericGetDatum(int64_to_numeric(diff < 0 ? -diff : diff));
-	term = count == (Datum) 0 ? value : DirectFunctionCall2(numeric_mul, value, count);
-	sum = DirectFunctionCall2(diff > 0 ? numeric_add : numeric_sub, ns->sum, term);
-	if (ns->squares != (Datum) 0)
-	{
-		term = DirectFunctionCall2(numeric_mul, value, value);
-		if (count != (Datum) 0)
-			term = DirectFunctionCall2(numeric_mul, term, count);
-		squares = DirectFunctionCall2(diff > 0 ? numeric_add : numeric_sub,
-									  ns->squares, term);
-	}
-	MemoryContextSwitchTo(old);
-
-	/* nothing can fail from here on */
 	if (scale >= ns->nscales)
 	{
 		int			n = Max(scale + 1, ns->nscales * 2);
-		int64	   *scales = MemoryContextAllocZero(ns->context, sizeof(int64) * n);
+		ScaleSums  *scales = MemoryContextAllocZero(ns->context, sizeof(ScaleSums) * n);
 
 		if (ns->scales != NULL)
 		{
-			memcpy(scales, ns->scales, sizeof(int64) * ns->nscales);
+			memcpy(scales, ns->scales, sizeof(ScaleSums) * ns->nscales);
 			pfree(ns->scales);
 		}
 		ns->scales = scales;
 		ns->nscales = n;
 	}
-	ns->scales[scale] += diff;
+	ss = &ns->scales[scale];
+
+#ifdef HAVE_INT128
+	if (small)
+	{
+		int128		x = scaled;
+		int128		term;
+		int128		newsum;
+		int128		square = 0;
+		int128		newsquares = ss->squares;
+
+		/* |diff| < 2^63 and |x| < 2^63: no product overflows */
+		if (!__builtin_mul_overflow(x, (int128) diff, &term) &&
+			!__builtin_add_overflow(ss->sum, term, &newsum) &&
+			(!ns->keep_squares ||
+			 (!__builtin_mul_overflow(x * x, (int128) diff, &square) &&
+			  !__builtin_add_overflow(ss->squares, square, &newsquares))))
+		{
+			ss->sum = newsum;
+			ss->squares = newsquares;
+			ss->count += diff;
+			ns->finite += diff;
+			return;
+		}
+	}
+#endif
+
+	/* numeric arithmetic: the new sums first, then nothing can fail */
+	{
+		Datum		count = diff == 1 || diff == -1 ? (Datum) 0 :
+			NumericGetDatum(int64_to_numeric(diff < 0 ? -diff : diff));
+		Datum		term = count == (Datum) 0 ? value :
+			DirectFunctionCall2(numeric_mul, value, count);
+
+		sum = numeric_accumulate(ns, ns->sum, term, diff);
+		if (ns->keep_squares)
+		{
+			term = DirectFunctionCall2(numeric_mul, value, value);
+			if (count != (Datum) 0)
+				term = DirectFunctionCall2(numeric_mul, term, count);
+			squares = numeric_accumulate(ns, ns->squares, term, diff);
+		}
+	}
+	ss->count += diff;
 	ns->finite += diff;
-	pfree(DatumGetPointer(ns->sum));
+	if (ns->sum != (Datum) 0)
+		pfree(DatumGetPointer(ns->sum));
 	ns->sum = sum;
 	if (squares != (Datum) 0)
 	{
-		pfree(DatumGetPointer(ns->squares));
+		if (ns->squares != (Datum) 0)
+			pfree(DatumGetPointer(ns->squares));
 		ns->squares = squares;
 	}
+}
+
+/*
+ * The exact sum of the finite values (squares false) or of their squares
+ * (squares true), in the current memory context.
+ */
+static Datum
+exact_total(NumericSum *ns, bool squares)
+{
+	Datum		total = squares ? ns->squares : ns->sum;
+
+	if (total == (Datum) 0)
+		total = NumericGetDatum(int64_to_numeric(0));
+#ifdef HAVE_INT128
+	for (int s = 0; s < ns->nscales; s++)
+	{
+		int128		part = squares ? ns->scales[s].squares : ns->scales[s].sum;
+
+		if (part != 0)
+			total = DirectFunctionCall2(numeric_add, total,
+										scaled_numeric(part, squares ? 2 * s : s));
+	}
+#endif
+	return total;
 }
 
 /* Does the sum hold no values? */
@@ -176,7 +398,7 @@ max_scale(NumericSum *ns)
 {
 	for (int s = ns->nscales - 1; s >= 0; s--)
 	{
-		if (ns->scales[s] > 0)
+		if (ns->scales[s].count > 0)
 			return s;
 	}
 	return 0;
@@ -199,7 +421,8 @@ NumericSumFinal(NumericSum *ns, bool avg, bool *isnull)
 		return numeric_constant("NaN");
 	if (ns->pinf > 0 || ns->ninf > 0)
 		return numeric_constant(ns->pinf > 0 ? "Infinity" : "-Infinity");
-	sum = DirectFunctionCall2(numeric_round, ns->sum, Int32GetDatum(max_scale(ns)));
+	sum = DirectFunctionCall2(numeric_round, exact_total(ns, false),
+							  Int32GetDatum(max_scale(ns)));
 	if (!avg)
 		return sum;
 	return DirectFunctionCall2(numeric_div, sum,
@@ -273,7 +496,7 @@ NumericSumVariance(NumericSum *ns, bool sample, bool root, bool *isnull)
 	Datum		numerator;
 	Datum		variance;
 
-	Assert(ns->squares != (Datum) 0);
+	Assert(ns->keep_squares);
 	*isnull = total == 0 || (sample && total <= 1);
 	if (*isnull)
 		return (Datum) 0;
@@ -281,8 +504,8 @@ NumericSumVariance(NumericSum *ns, bool sample, bool root, bool *isnull)
 		return numeric_constant("NaN");
 	m = max_scale(ns);
 	n = NumericGetDatum(int64_to_numeric(ns->finite));
-	sum = DirectFunctionCall2(numeric_round, ns->sum, Int32GetDatum(m));
-	squares = DirectFunctionCall2(numeric_round, ns->squares, Int32GetDatum(2 * m));
+	sum = DirectFunctionCall2(numeric_round, exact_total(ns, false), Int32GetDatum(m));
+	squares = DirectFunctionCall2(numeric_round, exact_total(ns, true), Int32GetDatum(2 * m));
 	numerator = DirectFunctionCall2(numeric_sub, mul(n, squares), mul(sum, sum));
 	if (cmp(numerator, NumericGetDatum(int64_to_numeric(0))) <= 0)
 		return NumericGetDatum(int64_to_numeric(0));
@@ -297,7 +520,8 @@ NumericSumVariance(NumericSum *ns, bool sample, bool root, bool *isnull)
 void
 NumericSumFree(NumericSum *ns)
 {
-	pfree(DatumGetPointer(ns->sum));
+	if (ns->sum != (Datum) 0)
+		pfree(DatumGetPointer(ns->sum));
 	if (ns->squares != (Datum) 0)
 		pfree(DatumGetPointer(ns->squares));
 	if (ns->scales != NULL)
