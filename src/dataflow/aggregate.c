@@ -12,7 +12,7 @@
  * whatever the size of its group.  The kinds of state:
  *
  *	- moving: count(*), count(x), sum and avg over smallint and integer,
- *	  avg(interval): the aggregate's moving transition function adds a row
+ *	  avg(interval), sum of money and of interval: the aggregate's moving transition function adds a row
  *	  and its inverse removes it, as Postgres's WindowAgg does for moving
  *	  frames (the same functions and the same rules for strict functions
  *	  and for the last value removed); these inverses always succeed, and
@@ -90,7 +90,9 @@ typedef struct GroupAgg
 	Oid			transtype;
 	int16		translen;
 	bool		transbyval;
-	Datum		initval;		/* never NULL: see moving_agg */
+	Datum		initval;
+	bool		initnull;		/* the initial state is NULL: the first value
+								 * becomes the state (see moving_agg) */
 	FunctionCallInfo fcinfo;	/* arguments of the row; transfn and
 								 * invtransfn calls */
 } GroupAgg;
@@ -112,11 +114,12 @@ struct AggStates
 /* per group and aggregate */
 typedef struct AggValue
 {
-	Datum		value;			/* moving: the transition state, never NULL;
+	Datum		value;			/* moving: the transition state;
 								 * numeric: a NumericSum; extreme: a
 								 * ValueSet */
 	int64		count;			/* moving: inputs in the state (non-NULL if
 								 * strict) */
+	bool		isnull;			/* moving: the state is NULL */
 	ValueSet   *distinct;		/* DISTINCT: the distinct values */
 } AggValue;
 
@@ -138,6 +141,8 @@ invertible(Oid mtransfn)
 		case F_INT2_AVG_ACCUM:
 		case F_INT4_AVG_ACCUM:
 		case F_INTERVAL_ACCUM:
+		case F_CASH_PL:
+		case F_INTERVAL_PL:
 			return true;
 		default:
 			return false;
@@ -154,8 +159,7 @@ moving_agg(GroupAgg *agg, Form_pg_aggregate form, HeapTuple tuple)
 	Oid			ioparam;
 
 	initval = SysCacheGetAttr(AGGFNOID, tuple, Anum_pg_aggregate_aggminitval, &initnull);
-	/* all of invertible()'s have an initial state, so states are never NULL */
-	if (!invertible(form->aggmtransfn) || form->aggmfinalextra || initnull)
+	if (!invertible(form->aggmtransfn) || form->aggmfinalextra)
 		return false;
 	agg->kind = AGG_MOVING;
 	fmgr_info(form->aggmtransfn, &agg->transfn);
@@ -164,6 +168,16 @@ moving_agg(GroupAgg *agg, Form_pg_aggregate form, HeapTuple tuple)
 		fmgr_info(form->aggmfinalfn, &agg->finalfn);
 	agg->transtype = form->aggmtranstype;
 	get_typlenbyval(agg->transtype, &agg->translen, &agg->transbyval);
+
+	/*
+	 * A NULL initial state (sum of money or interval): as in Postgres, the
+	 * first value becomes the state, which needs a strict transition
+	 * function and one argument of the state's type.
+	 */
+	agg->initnull = initnull;
+	if (initnull)
+		return agg->transfn.fn_strict && agg->nargs == 1 &&
+			agg->argtype == agg->transtype;
 	getTypeInputInfo(agg->transtype, &input, &ioparam);
 	agg->initval = OidInputFunctionCall(input, TextDatumGetCString(initval),
 										ioparam, -1);
@@ -376,6 +390,25 @@ set_state(GroupAgg *agg, AggValue *st, Datum value, MemoryContext context)
 		pfree(DatumGetPointer(old));
 }
 
+/* Put a moving aggregate's state back to its initial value. */
+static void
+set_initial(GroupAgg *agg, AggValue *st, MemoryContext context)
+{
+	if (agg->initnull)
+	{
+		if (!agg->transbyval && !st->isnull && DatumGetPointer(st->value) != NULL)
+			pfree(DatumGetPointer(st->value));
+		st->value = (Datum) 0;
+		st->isnull = true;
+	}
+	else
+	{
+		set_state(agg, st, agg->initval, context);
+		st->isnull = false;
+	}
+	st->count = 0;
+}
+
 /* The group's states, created empty on first use. */
 static GroupStates *
 group_states(AggStates *as, ArrGroup *g)
@@ -395,7 +428,7 @@ group_states(AggStates *as, ArrGroup *g)
 		switch (agg->kind)
 		{
 			case AGG_MOVING:
-				set_state(agg, st, agg->initval, as->context);
+				set_initial(agg, st, as->context);
 				break;
 			case AGG_NUMERIC_SUM:
 			case AGG_NUMERIC_AVG:
@@ -441,10 +474,17 @@ transition(AggStates *as, GroupAgg *agg, AggValue *st, bool add)
 		if (st->count == 1)
 		{
 			/* the last value: back to the initial state, as WindowAgg does */
-			set_state(agg, st, agg->initval, as->context);
-			st->count = 0;
+			set_initial(agg, st, as->context);
 			return;
 		}
+	}
+	else if (st->isnull)
+	{
+		/* a NULL initial state: the first value becomes the state */
+		set_state(agg, st, fcinfo->args[1].value, as->context);
+		st->isnull = false;
+		st->count = 1;
+		return;
 	}
 
 	InitFunctionCallInfoData(*fcinfo, fn, agg->nargs + 1, InvalidOid,
@@ -621,7 +661,7 @@ AggStatesFree(AggStates *as, ArrGroup *g)
 		switch (agg->kind)
 		{
 			case AGG_MOVING:
-				if (!agg->transbyval)
+				if (!agg->transbyval && !st->isnull)
 					pfree(DatumGetPointer(st->value));
 				break;
 			case AGG_NUMERIC_SUM:
@@ -647,21 +687,22 @@ final_value(GroupAgg *agg, AggValue *st, AggState *node, Datum *value, bool *isn
 	switch (agg->kind)
 	{
 		case AGG_MOVING:
-			if (OidIsValid(agg->finalfn.fn_oid))
+			if (OidIsValid(agg->finalfn.fn_oid) &&
+				!(st->isnull && agg->finalfn.fn_strict))
 			{
 				LOCAL_FCINFO(fcinfo, 1);
 
 				InitFunctionCallInfoData(*fcinfo, &agg->finalfn, 1, InvalidOid,
 										 (Node *) node, NULL);
 				fcinfo->args[0].value = st->value;
-				fcinfo->args[0].isnull = false;
+				fcinfo->args[0].isnull = st->isnull;
 				*value = FunctionCallInvoke(fcinfo);
 				*isnull = fcinfo->isnull;
 			}
 			else
 			{
 				*value = st->value;
-				*isnull = false;
+				*isnull = st->isnull;
 			}
 			break;
 		case AGG_NUMERIC_SUM:
