@@ -1067,42 +1067,63 @@ cheaper_first(const ListCell *a, const ListCell *b)
 }
 
 /*
- * Apply the batch to one view in a transaction of its own, and unless
- * early is false make the view current at upper once it committed: a view
- * is not held back by the other views of its worker.
+ * Views whose ticks take less than this together share a transaction: one
+ * commit for them, and no view waits for more than this for the others.
+ */
+#define TICK_SHARED_MS 2.0
+
+/*
+ * Apply the batch to views in one transaction, and unless early is false
+ * make them current at upper once it committed: a view is not held back by
+ * the views of its worker that take longer.
  */
 static void
-apply_view_alone(DataflowView *view, XLogRecPtr upper, bool early)
+apply_views(List *views, XLogRecPtr upper, bool early)
 {
 	TransactionId xid;
-	instr_time	start;
-	instr_time	elapsed;
+	ListCell   *lc;
 
-	INSTR_TIME_SET_CURRENT(start);
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	run_for_view(view, apply_view, NULL);
-	record_view_contents(view, worker_batch.last_change_end, false);
+	foreach(lc, views)
+	{
+		DataflowView *view = lfirst(lc);
+		instr_time	start;
+		instr_time	elapsed;
+
+		INSTR_TIME_SET_CURRENT(start);
+		run_for_view(view, apply_view, NULL);
+		record_view_contents(view, worker_batch.last_change_end, false);
+		INSTR_TIME_SET_CURRENT(elapsed);
+		INSTR_TIME_SUBTRACT(elapsed, start);
+		view->apply_ms = 0.7 * view->apply_ms + 0.3 * INSTR_TIME_GET_MILLISEC(elapsed);
+	}
 	replorigin_session_origin_lsn = upper;
 	xid = GetTopTransactionIdIfAny();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
-	if (view->changed)
-		view->written_xid = xid;
-	/* the view's subscribers' changes, with the transaction that wrote them */
+	foreach(lc, views)
+	{
+		DataflowView *view = lfirst(lc);
+
+		if (view->changed)
+			view->written_xid = xid;
+	}
+	/* the views' subscribers' changes, with the transaction that wrote them */
 	SendersCommitted(xid, worker_batch.last_change_end);
 	if (early)
-		publish_early(view, upper);
-	INSTR_TIME_SET_CURRENT(elapsed);
-	INSTR_TIME_SUBTRACT(elapsed, start);
-	view->apply_ms = 0.7 * view->apply_ms + 0.3 * INSTR_TIME_GET_MILLISEC(elapsed);
+	{
+		foreach(lc, views)
+			publish_early(lfirst(lc), upper);
+	}
 }
 
 /*
- * Apply the decoded batch: each view it touches in a transaction of its
- * own, cheapest first, each current as soon as it committed; then the
- * query subscriptions' dataflows.  A batch with catalog changes publishes
+ * Apply the decoded batch to the views it touches, cheapest first, in
+ * transactions that each take about TICK_SHARED_MS at most (a view that
+ * takes longer has one of its own), each view current as soon as its
+ * transaction committed; then the query subscriptions' dataflows.  A batch with catalog changes publishes
  * only at the tick's end, after the owners' rights were checked again
  * (check_rights), as every view did before it could be read.
  */
@@ -1154,8 +1175,28 @@ apply_batch(XLogRecPtr upper)
 			publish_early(view, upper);
 	}
 	list_sort(order, cheaper_first);
-	foreach(lc, order)
-		apply_view_alone(lfirst(lc), upper, early);
+	{
+		List	   *together = NIL;
+		double		cost = 0;
+
+		foreach(lc, order)
+		{
+			DataflowView *view = lfirst(lc);
+
+			if (together != NIL && cost + view->apply_ms > TICK_SHARED_MS)
+			{
+				apply_views(together, upper, early);
+				list_free(together);
+				together = NIL;
+				cost = 0;
+			}
+			together = lappend(together, view);
+			cost += view->apply_ms;
+		}
+		if (together != NIL)
+			apply_views(together, upper, early);
+		list_free(together);
+	}
 	list_free(order);
 
 	SetCurrentStatementStartTimestamp();
