@@ -26,6 +26,7 @@ OBJS = \
 	src/dataflow/aggregate.o \
 	src/dataflow/numericsum.o \
 	src/dataflow/valueset.o \
+	src/dataflow/extremes.o \
 	src/dataflow/feeder.o \
 	src/dataflow/roworder.o \
 	src/dataflow/subplan.o \

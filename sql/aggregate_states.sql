@@ -74,6 +74,27 @@ FOR k IN 1..40 LOOP
   IF k % 10 = 0 THEN DELETE FROM t WHERE g = (random()*3)::int; END IF;
 END LOOP; END $$;
 SELECT * FROM diffs();
+-- large groups (their values spread over many buckets): the extreme deleted
+-- again and again, values changed to new extremes, a group emptied
+CREATE TABLE ex (id int, g int, t text, n numeric, i int);
+INSERT INTO ex SELECT s, s % 3, md5(s::text), round((random() * 1000)::numeric, s % 3),
+                      (random() * 100000)::int FROM generate_series(1, 9000) s;
+CREATE MATERIALIZED VIEW exv WITH (incremental) AS
+  SELECT g, min(t) AS a, max(t) AS b, min(n) AS c, max(n) AS d, min(i) AS e, max(i) AS f,
+         count(DISTINCT n) AS k FROM ex GROUP BY g;
+INSERT INTO q VALUES ('exv', 'SELECT g, min(t) AS a, max(t) AS b, min(n) AS c, max(n) AS d, min(i) AS e, max(i) AS f, count(DISTINCT n) AS k FROM ex GROUP BY g');
+DO $$ BEGIN
+FOR k IN 1..30 LOOP
+  DELETE FROM ex WHERE t = (SELECT max(t) FROM ex WHERE g = k % 3);
+  DELETE FROM ex WHERE n = (SELECT min(n) FROM ex);
+  DELETE FROM ex WHERE i IN (SELECT max(i) FROM ex GROUP BY g);
+  UPDATE ex SET t = 'zzz' || k, n = -k WHERE id = k * 7;
+  DELETE FROM ex WHERE id % 97 = k;
+END LOOP; END $$;
+SELECT * FROM diffs();
+DELETE FROM ex WHERE g = 1;
+INSERT INTO ex SELECT s, 1, md5(s::text), s, s FROM generate_series(1, 2000) s;
+SELECT * FROM diffs();
 SELECT count(*) > 0 AS rows_left FROM t;
 RESET client_min_messages;
 DROP SCHEMA fz CASCADE;

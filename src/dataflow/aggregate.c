@@ -24,9 +24,10 @@
  *	  largest scale goes;
  *	- extremes: min, max, bool_and, bool_or, every and any aggregate that
  *	  declares a sort operator (pg_aggregate.aggsortop, the promise that it
- *	  returns the first value in that order): the values in that order
- *	  (valueset.c), whose first is the result, so that removing the current
- *	  extreme costs O(log n) and never a rescan.
+ *	  returns the first value in that order): the values spread over
+ *	  buckets that know their extremes, under a tournament tree
+ *	  (extremes.c), so that removing the current extreme costs a bucket
+ *	  and O(log n), never a rescan of the group.
  *
  * DISTINCT inside one of them (count(DISTINCT x), sum(DISTINCT x)) keeps
  * the distinct values in the order of the DISTINCT's sort operator, with
@@ -67,7 +68,7 @@ typedef enum AggKind
 	AGG_NUMERIC_SUM,			/* numericsum.c, its sum */
 	AGG_NUMERIC_AVG,			/* numericsum.c, its average */
 	AGG_NUMERIC_VAR,			/* numericsum.c, a variance */
-	AGG_EXTREME					/* valueset.c, its first value */
+	AGG_EXTREME					/* extremes.c, its extreme */
 } AggKind;
 
 /* one aggregate of the node */
@@ -79,7 +80,7 @@ typedef struct GroupAgg
 	ExprState **args;			/* over the input row */
 	ExprState  *filter;
 	Oid			argtype;		/* of its first argument */
-	ValueOrder *order;			/* extremes: the order of the values */
+	ExtremeOrder *order;		/* extremes: the order of the values */
 	ValueOrder *distinct;		/* DISTINCT: the order of distinct values */
 	bool		sample;			/* a variance of the sample, not population */
 	bool		root;			/* its square root: a standard deviation */
@@ -115,8 +116,8 @@ struct AggStates
 typedef struct AggValue
 {
 	Datum		value;			/* moving: the transition state;
-								 * numeric: a NumericSum; extreme: a
-								 * ValueSet */
+								 * numeric: a NumericSum; extreme: an
+								 * ExtremeSet */
 	int64		count;			/* moving: inputs in the state (non-NULL if
 								 * strict) */
 	bool		isnull;			/* moving: the state is NULL */
@@ -258,8 +259,8 @@ group_agg(AggStates *as, GroupAgg *agg, Aggref *aggref, MemoryContext context)
 	if (OidIsValid(form->aggsortop) && agg->nargs == 1 && aggref->aggtype == agg->argtype)
 	{
 		agg->kind = AGG_EXTREME;
-		agg->order = ValueOrderCreate(form->aggsortop, aggref->inputcollid,
-									  agg->argtype, context);
+		agg->order = ExtremeOrderCreate(form->aggsortop, aggref->inputcollid,
+										agg->argtype, context);
 	}
 	else if (aggref->aggfnoid == F_SUM_NUMERIC || aggref->aggfnoid == F_SUM_INT8)
 		agg->kind = AGG_NUMERIC_SUM;
@@ -437,7 +438,7 @@ group_states(AggStates *as, ArrGroup *g)
 															 agg->kind == AGG_NUMERIC_VAR));
 				break;
 			case AGG_EXTREME:
-				st->value = PointerGetDatum(ValueSetCreate(agg->order));
+				st->value = PointerGetDatum(ExtremeSetCreate(agg->order));
 				break;
 		}
 		if (agg->distinct != NULL)
@@ -533,14 +534,7 @@ apply(AggStates *as, GroupAgg *agg, AggValue *st, int64 diff)
 			break;
 		case AGG_EXTREME:
 			if (!arg->isnull)
-			{
-				ValueSet   *set = (ValueSet *) DatumGetPointer(st->value);
-				Datum		gone;
-				Datum		came;
-
-				if (ValueSetAdd(set, arg->value, diff, &gone, &came) & VALUESET_GONE)
-					ValueSetRelease(set, gone);
-			}
+				ExtremeSetAdd((ExtremeSet *) DatumGetPointer(st->value), arg->value, diff);
 			break;
 	}
 }
@@ -670,7 +664,7 @@ AggStatesFree(AggStates *as, ArrGroup *g)
 				NumericSumFree((NumericSum *) DatumGetPointer(st->value));
 				break;
 			case AGG_EXTREME:
-				ValueSetFree((ValueSet *) DatumGetPointer(st->value));
+				ExtremeSetFree((ExtremeSet *) DatumGetPointer(st->value));
 				break;
 		}
 		if (st->distinct != NULL)
@@ -715,7 +709,7 @@ final_value(GroupAgg *agg, AggValue *st, AggState *node, Datum *value, bool *isn
 										agg->sample, agg->root, isnull);
 			break;
 		case AGG_EXTREME:
-			*isnull = !ValueSetFirst((ValueSet *) DatumGetPointer(st->value), value);
+			*isnull = !ExtremeSetFirst((ExtremeSet *) DatumGetPointer(st->value), value);
 			break;
 	}
 }

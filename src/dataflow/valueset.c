@@ -1,21 +1,19 @@
 /*-------------------------------------------------------------------------
  *
  * valueset.c
- *	  A multiset of values in a btree order: the state of min, max and of
- *	  the DISTINCT inside an aggregate, per group.
+ *	  A multiset of values in a btree order: the state of the DISTINCT
+ *	  inside an aggregate, per group.
  *
  * Values are kept in a red-black tree ordered by a btree ordering operator
  * (with its collation), one tree node per class of values the operator
  * calls equal.  A class usually holds one image, but not always: 1.0 and
  * 1.00 are one numeric class, so are 'a' and 'A' under a case-insensitive
  * collation.  A node keeps its class's images with their counts, the first
- * of them being the class's representative, the image min, max or the
- * DISTINCT hand on.  Adding or removing a value costs O(log n) comparisons
+ * of them being the class's representative, the image the DISTINCT hands
+ * on.  Adding or removing a value costs O(log n) comparisons
  * for n classes, whatever the number of rows.
  *
- * The first class in the order is the aggregate's value for min (ordering
- * operator '<') and max ('>', which sorts descending).  For DISTINCT, a
- * class appearing or disappearing, or its representative changing because
+ * A class appearing or disappearing, or its representative changing because
  * that image's last copy went, is reported to the caller, which adds and
  * removes representatives to the aggregate it wraps.
  *
@@ -63,7 +61,6 @@ struct ValueSet
 {
 	ValueOrder *order;
 	RBTree	   *tree;
-	int64		classes;
 };
 
 /*
@@ -195,7 +192,6 @@ ValueSetAdd(ValueSet *set, Datum value, int64 diff, Datum *gone, Datum *came)
 		probe.more = NULL;
 		node = (ValueNode *) rbt_insert(set->tree, &probe.rbt, &isnew);
 		Assert(isnew);
-		set->classes++;
 		*came = node->value;
 		return VALUESET_CAME;
 	}
@@ -258,7 +254,6 @@ ValueSetAdd(ValueSet *set, Datum value, int64 diff, Datum *gone, Datum *came)
 	else
 	{
 		rbt_delete(set->tree, &node->rbt);
-		set->classes--;
 	}
 	return changed;
 }
@@ -268,28 +263,6 @@ void
 ValueSetRelease(ValueSet *set, Datum value)
 {
 	free_value(set->order, value);
-}
-
-/*
- * The representative of the first class of set in its order, in *value;
- * false if the set is empty.  Valid until the set next changes.
- */
-bool
-ValueSetFirst(ValueSet *set, Datum *value)
-{
-	ValueNode  *node = (ValueNode *) rbt_leftmost(set->tree);
-
-	if (node == NULL)
-		return false;
-	*value = node->value;
-	return true;
-}
-
-/* Does the set hold no values? */
-bool
-ValueSetEmpty(ValueSet *set)
-{
-	return set->classes == 0;
 }
 
 /* Free the set and its values. */

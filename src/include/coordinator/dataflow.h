@@ -296,6 +296,17 @@ extern Datum NumericSumVariance(NumericSum *ns, bool sample, bool root,
 								bool *isnull);
 extern void NumericSumFree(NumericSum *ns);
 
+/* extremes.c: the values of a group with their extreme in a btree order */
+typedef struct ExtremeOrder ExtremeOrder;
+typedef struct ExtremeSet ExtremeSet;
+
+extern ExtremeOrder *ExtremeOrderCreate(Oid sortop, Oid collation, Oid typid,
+										MemoryContext context);
+extern ExtremeSet *ExtremeSetCreate(ExtremeOrder *order);
+extern void ExtremeSetAdd(ExtremeSet *set, Datum value, int64 diff);
+extern bool ExtremeSetFirst(ExtremeSet *set, Datum *value);
+extern void ExtremeSetFree(ExtremeSet *set);
+
 /* valueset.c: a multiset of values in a btree order */
 typedef struct ValueOrder ValueOrder;
 typedef struct ValueSet ValueSet;
@@ -309,8 +320,6 @@ extern ValueSet *ValueSetCreate(ValueOrder *order);
 extern int	ValueSetAdd(ValueSet *set, Datum value, int64 diff, Datum *gone,
 						Datum *came);
 extern void ValueSetRelease(ValueSet *set, Datum value);
-extern bool ValueSetFirst(ValueSet *set, Datum *value);
-extern bool ValueSetEmpty(ValueSet *set);
 extern void ValueSetFree(ValueSet *set);
 
 /* feeder.c: a plan node that returns rows given to it, for reduce */
