@@ -1067,43 +1067,33 @@ cheaper_first(const ListCell *a, const ListCell *b)
 }
 
 /*
- * Views whose ticks take less than this together share a transaction: one
- * commit for them, and no view waits for more than this for the others.
+ * Views share a transaction while their work in it takes less than this
+ * (measured as it goes, and predicted from their recent ticks): one commit
+ * for cheap views, and no view waits much longer than this for others.
  */
 #define TICK_SHARED_MS 2.0
 
-/*
- * Apply the batch to views in one transaction, and unless early is false
- * make them current at upper once it committed: a view is not held back by
- * the views of its worker that take longer.
- */
+/* The views being written in one transaction of a tick (apply_views). */
+typedef struct TickWrite
+{
+	List	   *views;
+	double		ms;				/* their work so far */
+	XLogRecPtr	upper;
+	bool		early;			/* publish them once committed */
+} TickWrite;
+
+/* Commit the transaction of tw's views and make them current. */
 static void
-apply_views(List *views, XLogRecPtr upper, bool early)
+tick_write_commit(TickWrite *tw)
 {
 	TransactionId xid;
 	ListCell   *lc;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	foreach(lc, views)
-	{
-		DataflowView *view = lfirst(lc);
-		instr_time	start;
-		instr_time	elapsed;
-
-		INSTR_TIME_SET_CURRENT(start);
-		run_for_view(view, apply_view, NULL);
-		record_view_contents(view, worker_batch.last_change_end, false);
-		INSTR_TIME_SET_CURRENT(elapsed);
-		INSTR_TIME_SUBTRACT(elapsed, start);
-		view->apply_ms = 0.7 * view->apply_ms + 0.3 * INSTR_TIME_GET_MILLISEC(elapsed);
-	}
-	replorigin_session_origin_lsn = upper;
+	replorigin_session_origin_lsn = tw->upper;
 	xid = GetTopTransactionIdIfAny();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
-	foreach(lc, views)
+	foreach(lc, tw->views)
 	{
 		DataflowView *view = lfirst(lc);
 
@@ -1112,20 +1102,71 @@ apply_views(List *views, XLogRecPtr upper, bool early)
 	}
 	/* the views' subscribers' changes, with the transaction that wrote them */
 	SendersCommitted(xid, worker_batch.last_change_end);
-	if (early)
+	if (tw->early)
 	{
-		foreach(lc, views)
-			publish_early(lfirst(lc), upper);
+		foreach(lc, tw->views)
+			publish_early(lfirst(lc), tw->upper);
 	}
+	list_free(tw->views);
+	tw->views = NIL;
+	tw->ms = 0;
+}
+
+/*
+ * Apply the batch to views (cheapest first) in transactions of about
+ * TICK_SHARED_MS of work each, and unless early is false make each
+ * transaction's views current at upper once it committed: a view is not
+ * held back by the views of its worker that take longer.
+ */
+static void
+apply_views(List *views, XLogRecPtr upper, bool early)
+{
+	TickWrite	tw = {NIL, 0, upper, early};
+	ListCell   *lc;
+
+	foreach(lc, views)
+	{
+		DataflowView *view = lfirst(lc);
+		instr_time	start;
+		instr_time	elapsed;
+		double		ms;
+		MemoryContext old;
+
+		if (tw.views != NIL && tw.ms + view->apply_ms > TICK_SHARED_MS)
+			tick_write_commit(&tw);
+		if (tw.views == NIL)
+		{
+			SetCurrentStatementStartTimestamp();
+			StartTransactionCommand();
+			PushActiveSnapshot(GetTransactionSnapshot());
+		}
+		INSTR_TIME_SET_CURRENT(start);
+		run_for_view(view, apply_view, NULL);
+		record_view_contents(view, worker_batch.last_change_end, false);
+		INSTR_TIME_SET_CURRENT(elapsed);
+		INSTR_TIME_SUBTRACT(elapsed, start);
+		ms = INSTR_TIME_GET_MILLISEC(elapsed);
+		view->apply_ms = 0.7 * view->apply_ms + 0.3 * ms;
+		/* the list outlives the transaction */
+		old = MemoryContextSwitchTo(worker_context);
+		tw.views = lappend(tw.views, view);
+		MemoryContextSwitchTo(old);
+		tw.ms += ms;
+		if (tw.ms >= TICK_SHARED_MS)
+			tick_write_commit(&tw);
+	}
+	if (tw.views != NIL)
+		tick_write_commit(&tw);
 }
 
 /*
  * Apply the decoded batch to the views it touches, cheapest first, in
- * transactions that each take about TICK_SHARED_MS at most (a view that
- * takes longer has one of its own), each view current as soon as its
- * transaction committed; then the query subscriptions' dataflows.  A batch with catalog changes publishes
- * only at the tick's end, after the owners' rights were checked again
- * (check_rights), as every view did before it could be read.
+ * transactions of about TICK_SHARED_MS of work each (a view that takes
+ * longer has one of its own), each view current as soon as its
+ * transaction committed; then the query subscriptions' dataflows.  A batch
+ * with catalog changes publishes only at the tick's end, after the owners'
+ * rights were checked again (check_rights), as every view did before it
+ * could be read.
  */
 static void
 apply_batch(XLogRecPtr upper)
@@ -1175,28 +1216,7 @@ apply_batch(XLogRecPtr upper)
 			publish_early(view, upper);
 	}
 	list_sort(order, cheaper_first);
-	{
-		List	   *together = NIL;
-		double		cost = 0;
-
-		foreach(lc, order)
-		{
-			DataflowView *view = lfirst(lc);
-
-			if (together != NIL && cost + view->apply_ms > TICK_SHARED_MS)
-			{
-				apply_views(together, upper, early);
-				list_free(together);
-				together = NIL;
-				cost = 0;
-			}
-			together = lappend(together, view);
-			cost += view->apply_ms;
-		}
-		if (together != NIL)
-			apply_views(together, upper, early);
-		list_free(together);
-	}
+	apply_views(order, upper, early);
 	list_free(order);
 
 	SetCurrentStatementStartTimestamp();
