@@ -1016,27 +1016,35 @@ batch_truncates_source(void)
 }
 
 /*
- * Make a view current at upper before the tick's end, with its data error
- * if it has one: its contents are those of upper (the batch did not touch
- * it, or its transaction for this tick committed).  Not while catching up,
- * failed or with its owner's rights unchecked: the tick's publish() settles
- * those.  Wakes its readers.
+ * Make views current at upper before the tick's end, with their data
+ * errors if they have some: their contents are those of upper (the batch
+ * did not touch them, or their transaction for this tick committed).  Not
+ * a view catching up, failed or with its owner's rights unchecked: the
+ * tick's publish() settles those.  Wakes the readers.
  */
 static void
-publish_early(DataflowView *view, XLogRecPtr upper)
+publish_early(List *views, XLogRecPtr upper)
 {
-	CoordinatorView *entry;
+	ListCell   *lc;
 
-	if (view->failed || view->dropped || view->catching_up || view->df == NULL ||
-		!view->rights_checked)
+	if (views == NIL)
 		return;
 	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
-	entry = CoordinatorFindView(view->relid);
-	if (entry != NULL && entry->state == VIEW_READY &&
-		pg_atomic_read_u64(&entry->upper) < upper)
+	foreach(lc, views)
 	{
-		publish_error(view, entry);
-		pg_atomic_write_u64(&entry->upper, upper);
+		DataflowView *view = lfirst(lc);
+		CoordinatorView *entry;
+
+		if (view->failed || view->dropped || view->catching_up || view->df == NULL ||
+			!view->rights_checked)
+			continue;
+		entry = CoordinatorFindView(view->relid);
+		if (entry != NULL && entry->state == VIEW_READY &&
+			pg_atomic_read_u64(&entry->upper) < upper)
+		{
+			publish_error(view, entry);
+			pg_atomic_write_u64(&entry->upper, upper);
+		}
 	}
 	LWLockRelease(Coordinator->lock);
 	ConditionVariableBroadcast(&Coordinator->frontier_cv);
@@ -1103,10 +1111,7 @@ tick_write_commit(TickWrite *tw)
 	/* the views' subscribers' changes, with the transaction that wrote them */
 	SendersCommitted(xid, worker_batch.last_change_end);
 	if (tw->early)
-	{
-		foreach(lc, tw->views)
-			publish_early(lfirst(lc), tw->upper);
-	}
+		publish_early(tw->views, tw->upper);
 	list_free(tw->views);
 	tw->views = NIL;
 	tw->ms = 0;
@@ -1174,6 +1179,7 @@ apply_batch(XLogRecPtr upper)
 	ListCell   *lc;
 	TransactionId xid;
 	List	   *order;
+	List	   *untouched;
 	bool		early;
 
 	/* a change that could not be captured fails the views of its table */
@@ -1203,6 +1209,7 @@ apply_batch(XLogRecPtr upper)
 	SharedArrangementsNextTick();
 	early = !worker_batch.catalog_changed && !DataflowRightsStale();
 	order = NIL;
+	untouched = NIL;
 	foreach(lc, worker_views)
 	{
 		DataflowView *view = lfirst(lc);
@@ -1212,29 +1219,36 @@ apply_batch(XLogRecPtr upper)
 			continue;
 		if (batch_touches(view))
 			order = lappend(order, view);
-		else if (early)
-			publish_early(view, upper);
+		else
+			untouched = lappend(untouched, view);
 	}
+	if (early)
+		publish_early(untouched, upper);
+	list_free(untouched);
 	list_sort(order, cheaper_first);
 	apply_views(order, upper, early);
 	list_free(order);
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	SendersApplyTransients(worker_batch.changes, upper);
-	if (Coordinator->workers[worker_index].inject_error)
+	/* the query subscriptions' dataflows, if any, in a last transaction */
+	if (SendersHaveTransients() || Coordinator->workers[worker_index].inject_error)
 	{
-		Coordinator->workers[worker_index].inject_error = false;
-		ereport(ERROR,
-				(errmsg("coordinator dataflow worker %d: error injected by coordinator.debug_inject_error",
-						worker_index)));
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		SendersApplyTransients(worker_batch.changes, upper);
+		if (Coordinator->workers[worker_index].inject_error)
+		{
+			Coordinator->workers[worker_index].inject_error = false;
+			ereport(ERROR,
+					(errmsg("coordinator dataflow worker %d: error injected by coordinator.debug_inject_error",
+							worker_index)));
+		}
+		replorigin_session_origin_lsn = upper;
+		xid = GetTopTransactionIdIfAny();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		SendersCommitted(xid, worker_batch.last_change_end);
 	}
-	replorigin_session_origin_lsn = upper;
-	xid = GetTopTransactionIdIfAny();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	SendersCommitted(xid, worker_batch.last_change_end);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 

@@ -465,6 +465,22 @@ SendersCollect(Oid relid, RowDelta *delta)
 	}
 }
 
+/* Is a query subscription's dataflow (a transient one) running here? */
+bool
+SendersHaveTransients(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, senders)
+	{
+		Sender	   *s = lfirst(lc);
+
+		if (s->df != NULL && !s->gone)
+			return true;
+	}
+	return false;
+}
+
 /* The tables the transient dataflows read, to be captured. */
 List *
 SendersTransientSources(void)

@@ -121,6 +121,7 @@ extern bool SendersAttached(void);
 extern void SendersCollect(Oid relid, RowDelta *delta);
 extern void SendersCommitted(TransactionId xid, XLogRecPtr ts);
 extern void SendersProgress(XLogRecPtr upper);
+extern bool SendersHaveTransients(void);
 extern List *SendersTransientSources(void);
 extern void SendersApplyTransients(List *changes, XLogRecPtr upper);
 extern void SendersCheckRights(void);
