@@ -14,11 +14,13 @@
  *	   difference between the result and the view's heap; publish
  *	   upper = the slot's consistent point;
  *	3. tick: decode the WAL up to the flush pointer (whole transactions),
- *	   push the changes through each view's dataflow, and write the view's
- *	   change in one transaction (each view in a subtransaction, so one
- *	   view's failure does not stop the others), then publish
- *	   upper = the decoded position, the views' data errors, and wake
- *	   waiting readers.
+ *	   push the changes through each view's dataflow, and write the views'
+ *	   changes, cheapest view first, in transactions of about
+ *	   TICK_SHARED_MS of work each (each view in a subtransaction, so one
+ *	   view's failure does not stop the others); as each commits, publish
+ *	   its views' upper = the decoded position and their data errors, and
+ *	   wake waiting readers, so that a cheap view is current before an
+ *	   expensive one is written.
  *
  * When the coordinator changes the worker's set of views, the worker
  * reconciles in place: it lets go of dropped views and hydrates new ones at
