@@ -39,6 +39,7 @@
 #include "coordinator/dataflow.h"
 
 #define VALUES_PER_BUCKET 8
+#define MAX_BUCKETS (1 << 26)	/* beyond, buckets just fill up */
 
 typedef struct ExtremeValue
 {
@@ -211,10 +212,14 @@ static void
 set_buckets(ExtremeSet *set, int nbuckets)
 {
 	set->nbuckets = nbuckets;
-	set->buckets = MemoryContextAllocZero(set->order->context, sizeof(Bucket) * nbuckets);
+	set->buckets = MemoryContextAllocExtended(set->order->context,
+											  sizeof(Bucket) * (Size) nbuckets,
+											  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	for (int b = 0; b < nbuckets; b++)
 		set->buckets[b].best = -1;
-	set->tree = MemoryContextAlloc(set->order->context, sizeof(int) * 2 * nbuckets);
+	set->tree = MemoryContextAllocExtended(set->order->context,
+										   sizeof(int) * 2 * (Size) nbuckets,
+										   MCXT_ALLOC_HUGE);
 	for (int i = 0; i < 2 * nbuckets; i++)
 		set->tree[i] = -1;
 }
@@ -228,8 +233,9 @@ bucket_append(ExtremeSet *set, int b, ExtremeValue *entry)
 	if (bucket->n == bucket->cap)
 	{
 		int			cap = Max(4, bucket->cap * 2);
-		ExtremeValue *values = MemoryContextAlloc(set->order->context,
-												  sizeof(ExtremeValue) * cap);
+		ExtremeValue *values = MemoryContextAllocExtended(set->order->context,
+														  sizeof(ExtremeValue) * (Size) cap,
+														  MCXT_ALLOC_HUGE);
 
 		if (bucket->values != NULL)
 		{
@@ -340,7 +346,8 @@ ExtremeSetAdd(ExtremeSet *set, Datum value, int64 diff)
 			bucket->best = i;
 			climb_better(set, b);
 		}
-		if (set->nvalues > (int64) set->nbuckets * VALUES_PER_BUCKET)
+		if (set->nvalues > (int64) set->nbuckets * VALUES_PER_BUCKET &&
+			set->nbuckets < MAX_BUCKETS)
 			grow(set);
 		return;
 	}
