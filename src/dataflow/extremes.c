@@ -17,12 +17,14 @@
  *	- removing the last copy of a value that is its bucket's extreme scans
  *	  that bucket (a few values) and climbs the tree;
  *	- the buckets double when they hold eight values on average, which
- *	  costs half a comparison per value, amortized.
+ *	  costs half a comparison per value, amortized; a small group has one
+ *	  bucket, inside the set, and no tree to speak of.
  *
- * A value is found by its image's hash and bytes (the rows the dataflow
- * removes are those it added, byte for byte); values the order calls equal
- * but whose images differ (1.0 and 1.00) are kept apart, and the extreme is
- * one of them, as in Postgres, where which one depends on the rows' order.
+ * A value is found by its image: its bucket by the hash of its bytes, then
+ * by its bytes (the rows the dataflow removes are those it added, byte for
+ * byte); values the order calls equal but whose images differ (1.0 and
+ * 1.00) are kept apart, and the extreme is one of them, as in Postgres,
+ * where which one depends on the rows' order.
  *
  * Values are copied into the set's memory context and freed when their
  * last copy goes.
@@ -45,7 +47,7 @@ typedef struct ExtremeValue
 {
 	Datum		value;
 	int64		count;
-	uint32		hash;
+	uint32		hash;			/* of its image */
 } ExtremeValue;
 
 typedef struct Bucket
@@ -73,6 +75,9 @@ struct ExtremeSet
 	int		   *tree;			/* winner tree: tree[nbuckets + b] is leaf
 								 * b; each node the winning bucket below,
 								 * -1 if none */
+	/* a small group's one bucket and its tree, without allocations */
+	Bucket		first;
+	int			first_tree[2];
 };
 
 /*
@@ -212,16 +217,36 @@ static void
 set_buckets(ExtremeSet *set, int nbuckets)
 {
 	set->nbuckets = nbuckets;
-	set->buckets = MemoryContextAllocExtended(set->order->context,
-											  sizeof(Bucket) * (Size) nbuckets,
-											  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	if (nbuckets == 1)
+	{
+		set->buckets = &set->first;
+		set->tree = set->first_tree;
+		memset(&set->first, 0, sizeof(Bucket));
+	}
+	else
+	{
+		set->buckets = MemoryContextAllocExtended(set->order->context,
+												  sizeof(Bucket) * (Size) nbuckets,
+												  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		set->tree = MemoryContextAllocExtended(set->order->context,
+											   sizeof(int) * 2 * (Size) nbuckets,
+											   MCXT_ALLOC_HUGE);
+	}
 	for (int b = 0; b < nbuckets; b++)
 		set->buckets[b].best = -1;
-	set->tree = MemoryContextAllocExtended(set->order->context,
-										   sizeof(int) * 2 * (Size) nbuckets,
-										   MCXT_ALLOC_HUGE);
 	for (int i = 0; i < 2 * nbuckets; i++)
 		set->tree[i] = -1;
+}
+
+/* Free the bucket and tree arrays (not the values). */
+static void
+free_buckets(ExtremeSet *set, Bucket *buckets, int *tree)
+{
+	if (buckets != &set->first)
+	{
+		pfree(buckets);
+		pfree(tree);
+	}
 }
 
 /* Append an entry to bucket b, without looking at its extreme. */
@@ -232,7 +257,7 @@ bucket_append(ExtremeSet *set, int b, ExtremeValue *entry)
 
 	if (bucket->n == bucket->cap)
 	{
-		int			cap = Max(4, bucket->cap * 2);
+		int			cap = Max(2, bucket->cap * 2);
 		ExtremeValue *values = MemoryContextAllocExtended(set->order->context,
 														  sizeof(ExtremeValue) * (Size) cap,
 														  MCXT_ALLOC_HUGE);
@@ -257,10 +282,11 @@ bucket_append(ExtremeSet *set, int b, ExtremeValue *entry)
 static void
 grow(ExtremeSet *set)
 {
-	Bucket	   *old = set->buckets;
+	Bucket		first = set->first;
+	Bucket	   *old = set->buckets == &set->first ? &first : set->buckets;
+	int		   *old_tree = set->tree;
 	int			nold = set->nbuckets;
 
-	pfree(set->tree);
 	set_buckets(set, nold * 2);
 	for (int b = 0; b < nold; b++)
 	{
@@ -283,7 +309,8 @@ grow(ExtremeSet *set)
 		if (best_to >= 0)
 			rescan(set, best_to == b ? b + nold : b);
 	}
-	pfree(old);
+	if (old != &first)
+		free_buckets(set, old, old_tree);
 	for (int b = 0; b < set->nbuckets; b++)
 		set->tree[set->nbuckets + b] = set->buckets[b].best >= 0 ? b : -1;
 	for (int node = set->nbuckets - 1; node >= 1; node--)
@@ -401,7 +428,6 @@ ExtremeSetFree(ExtremeSet *set)
 		if (bucket->values != NULL)
 			pfree(bucket->values);
 	}
-	pfree(set->buckets);
-	pfree(set->tree);
+	free_buckets(set, set->buckets, set->tree);
 	pfree(set);
 }
