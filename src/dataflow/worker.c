@@ -958,19 +958,16 @@ hydrate(void)
 	return consistent;
 }
 
-/* Apply this tick's changes to one view. */
+/* Apply this tick's changes to one view the batch touches. */
 static void
 apply_view(DataflowView *view, void *arg)
 {
 	ViewWrite	w;
 	ListCell   *lc;
-	bool		touched = false;
 	XLogRecPtr	first_commit = InvalidXLogRecPtr;
 	XLogRecPtr	last_commit = InvalidXLogRecPtr;
 
-	foreach(lc, worker_batch.touched)
-		touched |= view_reads(view, lfirst_oid(lc));
-	if (!touched || !view_write_begin(view, &w, false))
+	if (!view_write_begin(view, &w, false))
 		return;
 
 	DataflowBeginTick(view->df);
