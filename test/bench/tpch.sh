@@ -108,6 +108,21 @@ heap_of() {
 }
 
 QUERIES=(q01 q02 q03 q04 q05 q06 q07 q08 q09 q10 q11 q12 q13 q14 q15 q16 q17 q18 q19 q20 q21 q22)
+# Refresh function rf (rf1 or rf2) with view inc_q alone: the DML, the
+# COMMIT and a strict read until current, REFRESH of plain_q, and whether
+# inc_q still equals query Q (in rf_check).  Fills rf1_* or rf2_*.
+rf_alone() {
+	local rf=$1 q=$2 Q=$3 t
+	local -n dml=${rf}_dml cur=${rf}_cur ref=${rf}_ref
+	progress "$q alone: ${rf^^}"
+	"stage_$rf" "$u"
+	t=$({ "${rf}_sql"; echo "SELECT count(*) FROM inc_$q;"; } | timings)
+	failed && progress "$q ${rf^^}: $(error_text)"
+	dml[$q]=$(sed -n 2,3p <<<"$t" | sum_lines)
+	cur[$q]=$(sed -n 4,5p <<<"$t" | sum_lines)
+	ref[$q]=$(echo "REFRESH MATERIALIZED VIEW plain_$q;" | timings)
+	rf_check=$(check "inc_$q" "$Q" "${rf^^}")
+}
 declare -A plain_build inc_build rf1_cur rf1_ref rf2_cur rf2_ref rf1_dml rf2_dml mem heap correct refused
 u=0
 for q in "${QUERIES[@]}"; do
@@ -139,23 +154,10 @@ for q in "${QUERIES[@]}"; do
 	inc_build[$q]=$(min2 "$a" "$b")
 	c0=$(check "inc_$q" "$Q" build)
 
-	progress "$q alone: RF1"
-	stage_rf1 "$u"
-	t=$({ rf1_sql; echo "SELECT count(*) FROM inc_$q;"; } | timings)
-	failed && progress "$q RF1: $(error_text)"
-	rf1_dml[$q]=$(sed -n 2,3p <<<"$t" | sum_lines)
-	rf1_cur[$q]=$(sed -n 4,5p <<<"$t" | sum_lines)
-	rf1_ref[$q]=$(echo "REFRESH MATERIALIZED VIEW plain_$q;" | timings)
-	c1=$(check "inc_$q" "$Q" RF1)
-
-	progress "$q alone: RF2"
-	stage_rf2 "$u"
-	t=$({ rf2_sql; echo "SELECT count(*) FROM inc_$q;"; } | timings)
-	failed && progress "$q RF2: $(error_text)"
-	rf2_dml[$q]=$(sed -n 2,3p <<<"$t" | sum_lines)
-	rf2_cur[$q]=$(sed -n 4,5p <<<"$t" | sum_lines)
-	rf2_ref[$q]=$(echo "REFRESH MATERIALIZED VIEW plain_$q;" | timings)
-	c2=$(check "inc_$q" "$Q" RF2)
+	rf_alone rf1 "$q" "$Q"
+	c1=$rf_check
+	rf_alone rf2 "$q" "$Q"
+	c2=$rf_check
 
 	mem[$q]=$(psql_ -c "SELECT dataflow_bytes FROM coordinator.dataflows WHERE object = 'inc_$q'::regclass")
 	if [ "$c0 $c1 $c2" = "OK OK OK" ]; then
