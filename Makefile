@@ -7,14 +7,32 @@ PGFILEDESC = "coordinator - incrementally maintained views"
 OBJS = \
 	src/coordinator.o \
 	src/ipc/shmem.o \
+	src/ipc/databases.o \
+	src/ipc/subscriptions.o \
+	src/ipc/processes.o \
+	src/ipc/setup.o \
 	src/coordinator/launcher.o \
 	src/coordinator/coordinator.o \
 	src/capture/plugin.o \
 	src/capture/decoder.o \
+	src/catalog/catalog.o \
 	src/compile/compile.o \
 	src/compile/decorrelate.o \
 	src/compile/prune.o \
+	src/compile/querytext.o \
+	src/timestamp/wait.o \
+	src/timestamp/transaction.o \
+	src/timestamp/timeline.o \
+	src/timestamp/selection.o \
+	src/timestamp/explain.o \
+	src/timestamp/history.o \
+	src/timestamp/holds.o \
 	src/dataflow/worker.o \
+	src/dataflow/views.o \
+	src/dataflow/hydrate.o \
+	src/dataflow/tick.o \
+	src/dataflow/publish.o \
+	src/dataflow/compaction.o \
 	src/dataflow/zset.o \
 	src/dataflow/arrangement.o \
 	src/dataflow/shared.o \
@@ -34,29 +52,28 @@ OBJS = \
 	src/dataflow/cut.o \
 	src/dataflow/sources.o \
 	src/dataflow/privileges.o \
-	src/catalog/catalog.o \
-	src/commands/setup.o \
+	src/dataflow/progress.o \
+	src/dataflow/sender.o \
+	src/subscribe/subscriber.o \
+	src/subscribe/target.o \
+	src/subscribe/emit.o \
+	src/subscribe/functions.o \
+	src/subscribe/rewrite.o \
 	src/commands/utility.o \
 	src/commands/functions.o \
 	src/commands/reads.o \
 	src/commands/introspection.o \
 	src/commands/as_of.o \
+	src/commands/explain_dataflow.o \
 	src/commands/restore.o \
-	src/timestamp/timeline.o \
-	src/timestamp/selection.o \
-	src/timestamp/explain.o \
-	src/timestamp/history.o \
-	src/timestamp/holds.o \
-	src/subscribe/registry.o \
-	src/subscribe/sender.o \
-	src/subscribe/subscriber.o \
-	src/subscribe/rewrite.o \
 	src/webhook/crypto.o \
 	src/webhook/source.o \
+	src/webhook/stored.o \
 	src/webhook/outlive.o \
 	src/webhook/append.o \
 	src/webhook/secrets.o \
-	src/webhook/listener.o
+	src/webhook/listener.o \
+	src/webhook/relay.o
 
 PG_CPPFLAGS = -I$(srcdir)/src/include
 SHLIB_LINK = -lmicrohttpd
@@ -69,10 +86,10 @@ PG_CPPFLAGS += -DHAVE_SUBPLAN_HASHTABLESTALE
 endif
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
-REGRESS = setup create_view dml types arrangements shared refused dependencies transactions function_form truncate ddl injection errors isolation_guc timestamps subscribe history webhook security least_privilege hostile random_dml window_orderings aggregate_states differential
+REGRESS = setup create_view dml types arrangements shared refused dependencies transactions function_form truncate ddl injection errors isolation_guc timestamps subscribe history webhook security least_privilege hostile random_dml window_orderings aggregate_states introspection differential
 REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=./test/regress.conf --outputdir=./output_regress --load-extension=coordinator
 
-ISOLATION = concurrent_reads create_during_writes linearizable subscribe read_holds concurrent_ddl stale_snapshot lock_waits head_of_line
+ISOLATION = concurrent_reads create_during_writes linearizable subscribe read_holds concurrent_ddl stale_snapshot lock_waits head_of_line introspect_waits
 ISOLATION_OPTS = --temp-instance=./tmp_check_iso --temp-config=./test/isolation.conf --load-extension=coordinator \
 	--inputdir=./test/isolation --outputdir=./output_iso
 
@@ -84,7 +101,7 @@ include $(PGXS)
 
 # PGXS does not track header dependencies: rebuild everything when one changes
 # (a stale object would disagree with the others on the shared memory layout).
-$(OBJS): $(wildcard $(srcdir)/src/include/coordinator/*.h)
+$(OBJS): $(wildcard $(srcdir)/src/include/coordinator/*.h) $(wildcard $(srcdir)/src/*/*_internal.h)
 
 # Each harness on its own, so scripts/test.sh can count and summarize them.
 .PHONY: check-regress check-isolation check-tap

@@ -308,39 +308,55 @@ CREATE FUNCTION coordinator.explain_timestamp_json(query text) RETURNS jsonb
 COMMENT ON FUNCTION coordinator.explain_timestamp_json(text) IS
     'EXPLAIN TIMESTAMP AS JSON';
 
+-- The schema and name of a relation, as pg_stat_* shows them (schemaname,
+-- relname): the introspection views carry them next to their regclass
+-- column, so that WHERE relname = 'v' needs no cast and finds a view
+-- whatever the search_path.  No rows for an OID of no relation.
+CREATE FUNCTION coordinator.relation_name(relid regclass, OUT schemaname name, OUT relname name)
+    RETURNS SETOF record
+    LANGUAGE sql STABLE STRICT
+    AS $$ SELECT n.nspname, c.relname
+            FROM pg_catalog.pg_class c
+            JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+           WHERE c.oid OPERATOR(pg_catalog.=) $1 $$;
+COMMENT ON FUNCTION coordinator.relation_name(regclass) IS
+    'the schema and name of a relation (no row for an OID of no relation)';
+
 CREATE VIEW coordinator.objects AS
     SELECT o.id, o.relid::pg_catalog.regclass AS name, o.relid, o.kind, o.definition,
            c.relowner::pg_catalog.regrole AS owner,
            COALESCE(s.state, 'pending') AS state, s.worker,
            s.error AS last_error, s.error_sqlstate AS last_error_sqlstate,
-           o.created_at, o.plan, o.retain_history
+           o.created_at, o.plan, o.retain_history,
+           n.nspname AS schemaname, c.relname
       FROM coordinator.catalog_objects o
       JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) o.relid
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
       LEFT JOIN coordinator.view_status() s ON s.relid OPERATOR(pg_catalog.=) o.relid
      WHERE pg_catalog.has_table_privilege(o.relid, 'SELECT');
 COMMENT ON VIEW coordinator.objects IS
-    'maintained objects the current role may read: id, name, kind, definition as written, owner, state (pending, hydrating, running, failed), worker, last error (a data error, or why it failed), compiled plan, history retained';
+    'maintained objects the current role may read: id, name, kind, definition as written, owner, state (pending, hydrating, running, failed), worker, last error (a data error, or why it failed), compiled plan (the planner''s PlannedStmt as stored, for tools; coordinator.explain_dataflow(relid) shows the dataflow readably), history retained, schema and name';
 
 CREATE VIEW coordinator.frontiers AS
-    SELECT s.relid::pg_catalog.regclass AS object, 'materialized-view' AS kind,
-           s.since, s.upper,
-           coordinator.timestamp_wall_time(s.since) AS since_time,
-           coordinator.timestamp_wall_time(s.upper) AS upper_time
-      FROM coordinator.view_status() s
-    UNION ALL
-    SELECT d.relid::pg_catalog.regclass, 'source', d.decoded, d.decoded OPERATOR(pg_catalog.+) 1,
-           coordinator.timestamp_wall_time(d.decoded),
-           coordinator.timestamp_wall_time(d.decoded OPERATOR(pg_catalog.+) 1)
-      FROM (SELECT src.relid,
-                   pg_catalog.min(w.decoded OPERATOR(pg_catalog.-) '0/0'::pg_catalog.pg_lsn)::bigint AS decoded
-              FROM (SELECT DISTINCT so.relid, s.worker
-                      FROM coordinator.sources so
-                      JOIN coordinator.catalog_objects o ON o.id OPERATOR(pg_catalog.=) so.object_id
-                      JOIN coordinator.view_status() s ON s.relid OPERATOR(pg_catalog.=) o.relid) src
-              JOIN coordinator.worker_status() w ON w.worker OPERATOR(pg_catalog.=) src.worker
-             GROUP BY src.relid) d;
+    SELECT f.relid::pg_catalog.regclass AS object, f.kind, f.since, f.upper,
+           coordinator.timestamp_wall_time(f.since) AS since_time,
+           coordinator.timestamp_wall_time(f.upper) AS upper_time,
+           f.relid, r.schemaname, r.relname
+      FROM (SELECT s.relid, 'materialized view' AS kind, s.since, s.upper
+              FROM coordinator.view_status() s
+            UNION ALL
+            SELECT d.relid, 'source', d.decoded, d.decoded OPERATOR(pg_catalog.+) 1
+              FROM (SELECT src.relid,
+                           pg_catalog.min(w.decoded OPERATOR(pg_catalog.-) '0/0'::pg_catalog.pg_lsn)::bigint AS decoded
+                      FROM (SELECT DISTINCT so.relid, s.worker
+                              FROM coordinator.sources so
+                              JOIN coordinator.catalog_objects o ON o.id OPERATOR(pg_catalog.=) so.object_id
+                              JOIN coordinator.view_status() s ON s.relid OPERATOR(pg_catalog.=) o.relid) src
+                      JOIN coordinator.worker_status() w ON w.worker OPERATOR(pg_catalog.=) src.worker
+                     GROUP BY src.relid) d) f
+      LEFT JOIN LATERAL coordinator.relation_name(f.relid::pg_catalog.regclass) r ON true;
 COMMENT ON VIEW coordinator.frontiers IS
-    'read (since) and write (upper) frontier of every collection: a read at t is valid iff since <= t < upper; for a source, how far the dataflow has decoded it';
+    'read (since) and write (upper) frontier of every collection: a read at t is valid iff since <= t < upper; for a source, how far the dataflow has decoded it; kind is materialized view or source';
 
 CREATE VIEW coordinator.materialization_lag AS
     SELECT s.relid::pg_catalog.regclass AS object, s.upper, o.ts AS oracle_timestamp,
@@ -348,8 +364,11 @@ CREATE VIEW coordinator.materialization_lag AS
            CASE WHEN s.upper IS NULL THEN NULL
                 WHEN s.upper OPERATOR(pg_catalog.>) o.ts THEN '0'::pg_catalog.interval
                 ELSE pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) coordinator.timestamp_wall_time(s.upper)
-           END AS lag
-      FROM coordinator.view_status() s, coordinator.oracle_timestamp() o(ts);
+           END AS lag,
+           s.relid, r.schemaname, r.relname
+      FROM coordinator.view_status() s
+      CROSS JOIN coordinator.oracle_timestamp() o(ts)
+      LEFT JOIN LATERAL coordinator.relation_name(s.relid::pg_catalog.regclass) r ON true;
 COMMENT ON VIEW coordinator.materialization_lag IS
     'how far each maintained view is behind the latest commit (the timestamp oracle): in WAL bytes, and in time since the WAL went past what the view reflects';
 
@@ -369,14 +388,17 @@ COMMENT ON FUNCTION coordinator.arrangement_sizes() IS
 
 CREATE VIEW coordinator.arrangements AS
     SELECT a.relid::pg_catalog.regclass AS object, a.operator_id, a.arrangement, a.records, a.bytes,
-           a.shared_by, a.keys
-      FROM coordinator.arrangement_sizes() a;
+           a.shared_by, a.keys, a.relid, r.schemaname, r.relname
+      FROM coordinator.arrangement_sizes() a
+      LEFT JOIN LATERAL coordinator.relation_name(a.relid::pg_catalog.regclass) r ON true;
 COMMENT ON VIEW coordinator.arrangements IS
     'every arrangement (indexed state) of every dataflow: its view, the plan node of its operator (EXPLAIN VERBOSE numbering), what it holds, distinct rows, bytes, how many joins read it (more than 1: one arrangement shared with other views, its bytes counted once per view), and its distinct keys (a join: distinct hashes of its key, 1 without one; a reduce: groups)';
 
 CREATE VIEW coordinator.dataflows AS
-    SELECT s.relid::pg_catalog.regclass AS object, s.worker, s.arranged_rows, s.dataflow_bytes
-      FROM coordinator.view_status() s;
+    SELECT s.relid::pg_catalog.regclass AS object, s.worker, s.arranged_rows, s.dataflow_bytes,
+           s.relid, r.schemaname, r.relname
+      FROM coordinator.view_status() s
+      LEFT JOIN LATERAL coordinator.relation_name(s.relid::pg_catalog.regclass) r ON true;
 COMMENT ON VIEW coordinator.dataflows IS
     'per maintained view: rows held in its arrangements and memory of its whole dataflow';
 
@@ -390,14 +412,63 @@ COMMENT ON FUNCTION coordinator.read_holds() IS
 
 CREATE VIEW coordinator.read_holds AS
     SELECT h.pid, h.relid::pg_catalog.regclass AS object, h.kind, h.ts,
-           coordinator.timestamp_wall_time(h.ts) AS ts_time
-      FROM coordinator.read_holds() h;
+           coordinator.timestamp_wall_time(h.ts) AS ts_time,
+           h.relid, r.schemaname, r.relname
+      FROM coordinator.read_holds() h
+      LEFT JOIN LATERAL coordinator.relation_name(h.relid::pg_catalog.regclass) r ON true;
 COMMENT ON VIEW coordinator.read_holds IS
     'read holds: a session (pid) or subscription that needs a view readable at ts (an AS OF read, a REPEATABLE READ transaction''s timestamp, a subscription''s as_of or progress); compaction does not move the view''s since past them';
 
+CREATE FUNCTION coordinator.explain_dataflow(view regclass) RETURNS SETOF text
+    LANGUAGE C STRICT
+    AS 'MODULE_PATHNAME', 'coordinator_explain_dataflow';
+COMMENT ON FUNCTION coordinator.explain_dataflow(regclass) IS
+    'the operators of a maintained view''s dataflow as an indented tree (scans, maps, unions, joins with their keys, reduces with their kind), with the rows, bytes and keys of each arrangement as its worker last published them';
+
+CREATE FUNCTION coordinator.hydration_progress(
+    OUT relid oid, OUT worker int, OUT pid int, OUT phase text,
+    OUT rows_scanned bigint, OUT rows_arranged bigint, OUT started_at timestamptz)
+    RETURNS SETOF record
+    LANGUAGE C STRICT
+    AS 'MODULE_PATHNAME', 'coordinator_hydration_progress';
+COMMENT ON FUNCTION coordinator.hydration_progress() IS
+    'the views not hydrated yet and how far their hydration is, from shared memory';
+
+CREATE VIEW coordinator.progress_hydration AS
+    SELECT p.pid, p.worker, p.relid::pg_catalog.regclass AS object, p.phase,
+           p.rows_scanned, p.rows_arranged, p.started_at,
+           pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) p.started_at AS elapsed,
+           p.relid, r.schemaname, r.relname
+      FROM coordinator.hydration_progress() p
+      LEFT JOIN LATERAL coordinator.relation_name(p.relid::pg_catalog.regclass) r ON true;
+COMMENT ON VIEW coordinator.progress_hydration IS
+    'each maintained view being hydrated (as pg_stat_progress_create_index): its worker''s pid, phase (waiting for worker, waiting for transactions, waiting to start, building dataflow, scanning sources, computing result, writing view, waiting for commit), source rows fed, rows arranged, when it began and for how long';
+
+CREATE FUNCTION coordinator.read_waits(
+    OUT pid int, OUT relid oid, OUT ts bigint, OUT since timestamptz)
+    RETURNS SETOF record
+    LANGUAGE C STRICT
+    AS 'MODULE_PATHNAME', 'coordinator_read_waits';
+COMMENT ON FUNCTION coordinator.read_waits() IS
+    'the strict reads waiting for maintained views, from shared memory';
+
+CREATE VIEW coordinator.waits AS
+    SELECT w.pid, w.relid::pg_catalog.regclass AS object, w.ts, s.upper,
+           CASE WHEN s.upper IS NULL OR w.ts IS NULL THEN NULL
+                ELSE GREATEST(0, w.ts OPERATOR(pg_catalog.-) (s.upper OPERATOR(pg_catalog.-) 1))
+           END AS behind_bytes,
+           w.since,
+           pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) w.since AS waited,
+           w.relid, r.schemaname, r.relname
+      FROM coordinator.read_waits() w
+      LEFT JOIN coordinator.view_status() s ON s.relid OPERATOR(pg_catalog.=) w.relid
+      LEFT JOIN LATERAL coordinator.relation_name(w.relid::pg_catalog.regclass) r ON true;
+COMMENT ON VIEW coordinator.waits IS
+    'strict reads waiting for a maintained view: session pid, the view, the timestamp it waits for (NULL: for the view''s hydration), the view''s upper, how far behind it is in WAL bytes, since when it waits and for how long';
+
 GRANT SELECT ON coordinator.objects, coordinator.frontiers, coordinator.materialization_lag,
     coordinator.workers, coordinator.arrangements, coordinator.dataflows,
-    coordinator.read_holds TO PUBLIC;
+    coordinator.read_holds, coordinator.progress_hydration, coordinator.waits TO PUBLIC;
 
 -- AS OF reads and retained history (src/commands/as_of.c).
 CREATE FUNCTION coordinator.as_of(view anyelement, as_of bigint)
@@ -482,8 +553,10 @@ COMMENT ON FUNCTION coordinator.subscription_status() IS
 CREATE VIEW coordinator.subscriptions AS
     SELECT s.id, s.pid, s.userid::pg_catalog.regrole AS owner, s.kind,
            s.name AS object,
-           s.worker, s.state, s.as_of, s.buffered_bytes, s.created_at
-      FROM coordinator.subscription_status() s;
+           s.worker, s.state, s.as_of, s.buffered_bytes, s.created_at,
+           s.relid, r.schemaname, r.relname
+      FROM coordinator.subscription_status() s
+      LEFT JOIN LATERAL coordinator.relation_name(s.relid::pg_catalog.regclass) r ON true;
 COMMENT ON VIEW coordinator.subscriptions IS
     'open subscriptions: session pid, owner, what they read (only for roles with the privileges of the owner or of pg_read_all_stats), worker, state, snapshot timestamp, bytes the worker holds for them';
 GRANT SELECT ON coordinator.subscriptions TO PUBLIC;
@@ -633,8 +706,11 @@ CREATE VIEW coordinator.webhook_sources AS
     SELECT w.relid::pg_catalog.regclass AS name, w.relid,
            coordinator.webhook_url(w.relid) AS url,
            w.body_format, w.include_headers, w.exclude_headers, w.header_columns,
-           w.check_expression, w.secrets, w.created_at
+           w.check_expression, w.secrets, w.created_at,
+           n.nspname AS schemaname, c.relname
       FROM coordinator.catalog_webhooks w
+      JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) w.relid
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
      WHERE pg_catalog.has_table_privilege(w.relid, 'SELECT');
 COMMENT ON VIEW coordinator.webhook_sources IS
     'webhook sources the current role may read: table, URL to POST to (NULL while coordinator.webhook_port is 0), body format, headers kept, CHECK expression, secrets it reads';

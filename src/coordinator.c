@@ -7,7 +7,7 @@
  * shared memory, the launcher background worker and the hooks in every
  * backend.  When it is merely loaded (CREATE EXTENSION without the
  * preload), _PG_init still defines the GUCs so that the setup check in
- * commands/setup.c can explain what is missing instead of failing later.
+ * ipc/setup.c can explain what is missing instead of failing later.
  *
  *-------------------------------------------------------------------------
  */
@@ -23,9 +23,9 @@
 #include "utils/memutils.h"
 
 #include "coordinator/commands.h"
-#include "coordinator/coordinator.h"
-#include "coordinator/processes.h"
 #include "coordinator/shmem.h"
+#include "coordinator/subscribe.h"
+#include "coordinator/timestamp.h"
 
 PG_MODULE_MAGIC;
 
@@ -34,6 +34,7 @@ void		_PG_init(void);
 char	   *coordinator_database = NULL;
 int			coordinator_dataflow_workers = 1;
 int			coordinator_isolation = COORDINATOR_ISOLATION_STRICT_SERIALIZABLE;
+int			coordinator_max_databases = 8;
 int			coordinator_max_views = 256;
 bool		coordinator_preloaded = false;
 bool		coordinator_emit_timestamp_notice = false;
@@ -73,8 +74,8 @@ coordinator_shmem_startup(void)
 }
 
 /*
- * Register the static launcher.  It needs no database; it starts the
- * coordinator once coordinator.database exists.
+ * Register the static launcher.  It needs no database; it starts a
+ * coordinator in every database that has the extension (launcher.c).
  */
 static void
 register_launcher(void)
@@ -158,10 +159,10 @@ _PG_init(void)
 		return;
 
 	DefineCustomStringVariable("coordinator.database",
-							   "Database whose maintained views the coordinator serves.",
+							   "Restricts the coordinator to this database; empty: every database with the extension.",
 							   NULL,
 							   &coordinator_database,
-							   "postgres",
+							   "",
 							   PGC_POSTMASTER,
 							   0,
 							   NULL, NULL, NULL);
@@ -171,6 +172,15 @@ _PG_init(void)
 							"Each worker decodes the WAL itself and maintains the views assigned to it.",
 							&coordinator_dataflow_workers,
 							1, 1, COORDINATOR_MAX_WORKERS,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("coordinator.max_databases",
+							"Maximum number of databases the coordinator serves at once.",
+							"Each database in which the extension exists takes one slot of shared memory.",
+							&coordinator_max_databases,
+							8, 1, 1000,
 							PGC_POSTMASTER,
 							0,
 							NULL, NULL, NULL);
@@ -238,5 +248,11 @@ _PG_init(void)
 	shmem_startup_hook = coordinator_shmem_startup;
 
 	register_launcher();
-	CoordinatorInstallHooks();
+
+	/* hooks and callbacks of every process */
+	CoordinatorInstallUtilityHook();
+	CoordinatorInstallReadHooks();
+	CoordinatorInstallSubscribeHook();
+	RegisterXactCallback(CoordinatorXactCallback, NULL);
+	RegisterXactCallback(TimestampXactCallback, NULL);
 }

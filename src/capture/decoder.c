@@ -38,13 +38,18 @@
 
 /*
  * Route this process's writes through a replication origin of its own, so
- * the plugin can skip them.  Must run outside a transaction.
+ * the plugin can skip them.  Origins are shared by all databases: the
+ * origin's name is name followed by the database's OID, so that the
+ * workers of two databases never share one.  Must run outside a
+ * transaction.
  */
 void
-CaptureSetupOrigin(const char *name)
+CaptureSetupOrigin(const char *base)
 {
 	RepOriginId origin;
+	char		name[NAMEDATALEN];
 
+	snprintf(name, sizeof(name), "%s_%u", base, MyDatabaseId);
 	StartTransactionCommand();
 	origin = replorigin_by_name(name, true);
 	if (origin == InvalidRepOriginId)

@@ -7,12 +7,15 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
+
 #include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "lib/stringinfo.h"
 #include "parser/parser.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -40,6 +43,25 @@ coordinator_check_setup(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* Does text begin with SELECT, WITH, VALUES, TABLE or a parenthesis? */
+static bool
+begins_as_query(const char *text)
+{
+	static const char *const starts[] = {"select", "with", "values", "table"};
+	int			n = 0;
+
+	while (isspace((unsigned char) *text))
+		text++;
+	if (*text == '(')
+		return true;
+	while (isalpha((unsigned char) text[n]))
+		n++;
+	for (int i = 0; i < lengthof(starts); i++)
+		if (n == strlen(starts[i]) && pg_strncasecmp(text, starts[i], n) == 0)
+			return true;
+	return false;
+}
+
 /*
  * coordinator.create_materialized_view(name text, query text) RETURNS regclass
  *
@@ -54,23 +76,39 @@ coordinator_create_materialized_view(PG_FUNCTION_ARGS)
 	List	   *names = textToQualifiedNameList(PG_GETARG_TEXT_PP(0));
 	char	   *query = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	RangeVar   *rv = makeRangeVarFromNameList(names);
-	char	   *sql;
+	StringInfoData sql;
+	QueryTextContext ctx;
+	int			offset;
 	List	   *parsed;
 
-	sql = psprintf("CREATE MATERIALIZED VIEW %s WITH (incremental) AS %s",
-				   quote_qualified_identifier(rv->schemaname, rv->relname),
-				   query);
-	parsed = raw_parser(sql, RAW_PARSE_DEFAULT);
+	/*
+	 * A text that does not begin as a query does is parsed alone, so that
+	 * a statement of another kind is named as such (querytext.c); a query
+	 * is parsed within the statement, where WITH NO DATA and a second
+	 * statement are seen.
+	 */
+	if (!begins_as_query(query))
+		(void) QueryTextParse(query, "a maintained view");
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE MATERIALIZED VIEW %s WITH (incremental) AS ",
+					 quote_qualified_identifier(rv->schemaname, rv->relname));
+	offset = sql.len;
+	appendStringInfoString(&sql, query);
+
+	/* an error in the query points into its text, not the statement */
+	QueryTextPush(&ctx, query, offset);
+	parsed = raw_parser(sql.data, RAW_PARSE_DEFAULT);
 	if (list_length(parsed) != 1 ||
 		!IsA(linitial_node(RawStmt, parsed)->stmt, CreateTableAsStmt))
 		ereport(ERROR,
 				(errcode(ERRCODE_SYNTAX_ERROR),
 				 errmsg("query must be a single SELECT statement")));
-
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute(sql, false, 0) < 0)
+	if (SPI_execute(sql.data, false, 0) < 0)
 		elog(ERROR, "could not create maintained view");
+	QueryTextPop(&ctx);
 	SPI_finish();
 
 	PG_RETURN_OID(RangeVarGetRelid(rv, NoLock, false));

@@ -24,7 +24,6 @@
 #include "utils/timestamp.h"
 
 #include "coordinator/commands.h"
-#include "coordinator/coordinator.h"
 #include "coordinator/shmem.h"
 #include "coordinator/timestamp.h"
 
@@ -231,25 +230,19 @@ static TimestampDetermination *
 explain_query(text *query_text)
 {
 	char	   *query = text_to_cstring(query_text);
-	List	   *parsed = pg_parse_query(query);
 	List	   *relids = NIL;
 	ListCell   *lc;
-	RawStmt    *raw;
+	RawStmt    *raw = QueryTextParse(query, "EXPLAIN TIMESTAMP");
+	QueryTextContext ctx;
+	List	   *planned;
 	TimestampDetermination *det;
 	bool		strict = coordinator_isolation == COORDINATOR_ISOLATION_STRICT_SERIALIZABLE;
 
-	if (list_length(parsed) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_SYNTAX_ERROR),
-				 errmsg("EXPLAIN TIMESTAMP needs exactly one statement")));
-	raw = linitial_node(RawStmt, parsed);
-	if (!IsA(raw->stmt, SelectStmt))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("EXPLAIN TIMESTAMP explains only SELECT statements")));
-
-	foreach(lc, pg_plan_queries(pg_analyze_and_rewrite_fixedparams(raw, query, NULL, 0, NULL),
-								query, CURSOR_OPT_PARALLEL_OK, NULL))
+	QueryTextPush(&ctx, query, 0);
+	planned = pg_plan_queries(pg_analyze_and_rewrite_fixedparams(raw, query, NULL, 0, NULL),
+							  query, CURSOR_OPT_PARALLEL_OK, NULL);
+	QueryTextPop(&ctx);
+	foreach(lc, planned)
 	{
 		PlannedStmt *stmt = lfirst_node(PlannedStmt, lc);
 

@@ -51,7 +51,6 @@
 
 #include "coordinator/catalog.h"
 #include "coordinator/commands.h"
-#include "coordinator/compile.h"
 #include "coordinator/webhook.h"
 
 PG_FUNCTION_INFO_V1(coordinator_restore_view);
@@ -195,7 +194,7 @@ coordinator_restore_webhook_source(PG_FUNCTION_ARGS)
 	heap_deform_tuple(trigdata->tg_trigtuple, RelationGetDescr(trigdata->tg_relation),
 					  values, nulls);
 	relid = DatumGetObjectId(values[0]);
-	if (nulls[0] || CatalogIsWebhook(relid))
+	if (nulls[0] || WebhookCatalogHas(relid))
 		return PointerGetDatum(NULL);
 
 	BeginInternalSubTransaction(NULL);

@@ -12,8 +12,8 @@
  *	  coordinator at commit.  The dataflow worker populates v.
  * REFRESH MATERIALIZED VIEW v (maintained): wait until v is current.
  * CREATE/DROP EXTENSION coordinator: tell the coordinator at commit; at
- *	  DROP, webhook sources become plain tables (source.c).
- * DROP DATABASE of coordinator.database: our processes leave it first.
+ *	  DROP, webhook sources become plain tables (outlive.c).
+ * DROP DATABASE of a database served: our processes leave it first.
  *
  * Everything else goes to the previous hook or standard_ProcessUtility,
  * exactly once.
@@ -27,6 +27,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
+#include "commands/dbcommands.h"
 #include "commands/defrem.h"
 #include "commands/extension.h"
 #include "commands/tablecmds.h"
@@ -43,9 +44,6 @@
 
 #include "coordinator/catalog.h"
 #include "coordinator/commands.h"
-#include "coordinator/subscribe.h"
-#include "coordinator/compile.h"
-#include "coordinator/coordinator.h"
 #include "coordinator/processes.h"
 #include "coordinator/shmem.h"
 #include "coordinator/timestamp.h"
@@ -403,26 +401,29 @@ check_source_ddl(Node *parsetree)
 	}
 }
 
-/* DROP DATABASE of coordinator.database: our processes leave it first. */
+/* DROP DATABASE of a database the coordinator serves: our processes leave it first. */
 static void
-drop_coordinator_database(PlannedStmt *pstmt, const char *queryString,
-						  bool readOnlyTree, ProcessUtilityContext context,
-						  ParamListInfo params, QueryEnvironment *queryEnv,
-						  DestReceiver *dest, QueryCompletion *qc)
+drop_served_database(PlannedStmt *pstmt, const char *queryString,
+					 bool readOnlyTree, ProcessUtilityContext context,
+					 ParamListInfo params, QueryEnvironment *queryEnv,
+					 DestReceiver *dest, QueryCompletion *qc)
 {
+	Oid			dboid = get_database_oid(((DropdbStmt *) pstmt->utilityStmt)->dbname, true);
+	struct CoordinatorShared *volatile slot = NULL;
+
 	PG_TRY();
 	{
-		CoordinatorLeaveDatabase();
+		slot = CoordinatorLeaveDatabase(dboid);
 		call_previous(pstmt, queryString, readOnlyTree, context, params,
 					  queryEnv, dest, qc);
 	}
 	PG_CATCH();
 	{
-		CoordinatorResumeAfterDropDatabase();
+		CoordinatorResumeAfterDropDatabase(slot);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	CoordinatorResumeAfterDropDatabase();
+	CoordinatorResumeAfterDropDatabase(slot);
 }
 
 static void
@@ -488,12 +489,11 @@ coordinator_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			webhook_sources = WebhookSourcesBeforeDropExtension(&webhook_calls);
 	}
 
-	/* our processes leave coordinator.database so that it can be dropped */
-	if (IsA(parsetree, DropdbStmt) && Coordinator != NULL &&
-		strcmp(((DropdbStmt *) parsetree)->dbname, coordinator_database) == 0)
+	/* our processes leave a database so that it can be dropped */
+	if (IsA(parsetree, DropdbStmt) && coordinator_preloaded)
 	{
-		drop_coordinator_database(pstmt, queryString, readOnlyTree, context,
-								  params, queryEnv, dest, qc);
+		drop_served_database(pstmt, queryString, readOnlyTree, context,
+							 params, queryEnv, dest, qc);
 		return;
 	}
 
@@ -531,13 +531,4 @@ CoordinatorInstallUtilityHook(void)
 {
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = coordinator_ProcessUtility;
-}
-
-void
-CoordinatorInstallHooks(void)
-{
-	CoordinatorInstallUtilityHook();
-	CoordinatorInstallReadHooks();
-	CoordinatorInstallSubscribeHook();
-	RegisterXactCallback(CoordinatorXactCallback, NULL);
 }

@@ -3,8 +3,11 @@
  * coordinator.c
  *	  The coordinator: catalog -> view directory -> dataflow workers.
  *
- * Runs in coordinator.database, started by the launcher.  Its loop never
- * does long work:
+ * One runs in each database in which the extension exists, started by
+ * the launcher (which also starts one, to find out, in each database it
+ * has not seen yet: it exits at once where there is no extension).  It
+ * serves its database's slot of shared memory.  Its loop never does long
+ * work:
  *
  *	- when the catalog generation moved (a committed CREATE or DROP of a
  *	  maintained view, CREATE or DROP EXTENSION), it re-reads the catalog,
@@ -13,13 +16,15 @@
  *	  whose set of views changed to reload;
  *	- it keeps coordinator.dataflow_workers workers running while the
  *	  extension exists, relaunching any that exits (it is their bgw_notify_pid,
- *	  so it wakes when they do), and stops them when the extension is gone.
+ *	  so it wakes when they do), and stops them when the extension is gone;
+ *	  then it exits too, and the launcher gives the slot back.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "commands/dbcommands.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -138,6 +143,7 @@ sync_directory(List *views)
 		free_entry->error_code = 0;
 		free_entry->arranged_rows = 0;
 		free_entry->dataflow_bytes = 0;
+		free_entry->progress_pid = 0;	/* no hydration progress yet */
 		pg_atomic_write_u64(&free_entry->upper, 0);
 		reload[free_entry->worker] = true;
 	}
@@ -282,10 +288,51 @@ supervise_workers(void)
 	return timeout;
 }
 
+/* No worker of ours runs: the coordinator may leave. */
+static bool
+workers_stopped(void)
+{
+	for (int i = 0; i < COORDINATOR_MAX_WORKERS; i++)
+	{
+		if (workers[i] != NULL)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The extension is not (or no longer) in this database: say so in the
+ * database's slot, if it has one, so that the launcher gives the slot back
+ * unless the catalog changed after generation (a CREATE EXTENSION that
+ * committed meanwhile), and exit.  The launcher starts a coordinator here
+ * again when the extension comes.
+ */
+static void
+leave_database(CoordinatorShared *slot, uint64 generation)
+{
+	if (slot != NULL)
+	{
+		LWLockAcquire(slot->lock, LW_EXCLUSIVE);
+		slot->extension_absent = true;
+		slot->absent_generation = generation;
+		LWLockRelease(slot->lock);
+		CoordinatorWakeLauncher();
+	}
+	proc_exit(0);
+}
+
+/*
+ * Connect to the database the launcher named and serve it if the
+ * extension exists there; exit at once if not (the launcher starts one
+ * coordinator in every database it has not seen yet, to find out).
+ */
 void
 CoordinatorMain(Datum main_arg)
 {
 	uint32		launcher_generation;
+	CoordinatorShared *slot;
+	uint64		generation;
+	bool		exists;
 
 	CoordinatorIsOwnProcess = true;
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -293,20 +340,38 @@ CoordinatorMain(Datum main_arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), InvalidOid, 0);
 
+	slot = CoordinatorFindDatabase(MyDatabaseId);
+	generation = slot ? pg_atomic_read_u64(&slot->catalog_generation) : 0;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	exists = CatalogExtensionExists() &&
+		CoordinatorServesDatabaseName(get_database_name(MyDatabaseId));
+	if (exists)
+		slot = CoordinatorAttachDatabase();
+	CommitTransactionCommand();
+	if (!exists)
+		leave_database(slot, generation);
+
 	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
 	Coordinator->coordinator_latch = MyLatch;
-	launcher_generation = Coordinator->launcher_generation;
+	Coordinator->extension_absent = false;
 	LWLockRelease(Coordinator->lock);
+	LWLockAcquire(CoordinatorGlobals->lock, LW_SHARED);
+	launcher_generation = CoordinatorGlobals->launcher_generation;
+	LWLockRelease(CoordinatorGlobals->lock);
 	before_shmem_exit(coordinator_detach, 0);
 	Coordinator->loaded_generation = 0;
+	ereport(DEBUG1,
+			(errmsg("coordinator serving database \"%s\"", NameStr(Coordinator->dbname))));
 
 	for (;;)
 	{
-		uint64		generation = pg_atomic_read_u64(&Coordinator->catalog_generation);
 		long		timeout;
 
+		generation = pg_atomic_read_u64(&Coordinator->catalog_generation);
+
 		/* a new launcher (the old one was terminated) starts its own */
-		if (Coordinator->launcher_generation != launcher_generation)
+		if (CoordinatorGlobals->launcher_generation != launcher_generation)
 		{
 			ereport(LOG,
 					(errmsg("coordinator exits: its launcher was restarted")));
@@ -318,6 +383,10 @@ CoordinatorMain(Datum main_arg)
 			load_catalog(generation);
 
 		timeout = supervise_workers();
+
+		/* DROP EXTENSION: once its workers are gone, the coordinator goes */
+		if (!Coordinator->extension_ready && workers_stopped())
+			leave_database(Coordinator, Coordinator->loaded_generation);
 
 		CoordinatorWaitLatch(timeout);
 	}

@@ -105,7 +105,7 @@ CutTakeSnapshot(XLogRecPtr *h)
 
 	/*
 	 * The hydration opens source relations: drop cache entries the decoder
-	 * may have built for them under historic snapshots (see worker.c).
+	 * may have built for them under historic snapshots (see WorkerTick in tick.c).
 	 */
 	InvalidateSystemCaches();
 
@@ -124,4 +124,36 @@ CutTakeSnapshot(XLogRecPtr *h)
 	XLogFlush(*h);
 	PushActiveSnapshot(snap);
 	return GetActiveSnapshot();
+}
+
+/* Keep what snapshot saw, in context. */
+void
+SeenXidsCopy(SeenXids *seen, Snapshot snapshot, MemoryContext context)
+{
+	seen->xmin = snapshot->xmin;
+	seen->xmax = snapshot->xmax;
+	seen->xcnt = snapshot->xcnt;
+	seen->xip = MemoryContextAlloc(context, sizeof(TransactionId) * Max(snapshot->xcnt, 1));
+	memcpy(seen->xip, snapshot->xip, sizeof(TransactionId) * snapshot->xcnt);
+}
+
+/*
+ * Was the committed top-level transaction xid visible to the snapshot?
+ * (A top-level xid running at the snapshot is in its xip.)
+ */
+bool
+SeenXidsSaw(SeenXids *seen, TransactionId xid)
+{
+	if (!TransactionIdIsValid(xid) || seen->xip == NULL)
+		return false;
+	if (TransactionIdPrecedes(xid, seen->xmin))
+		return true;
+	if (TransactionIdFollowsOrEquals(xid, seen->xmax))
+		return false;
+	for (int i = 0; i < seen->xcnt; i++)
+	{
+		if (TransactionIdEquals(seen->xip[i], xid))
+			return false;
+	}
+	return true;
 }

@@ -46,6 +46,10 @@
 #include "utils/snapmgr.h"
 
 #include "coordinator/dataflow.h"
+#include "coordinator/shmem.h"
+
+/* Source rows fed between two updates of the hydration progress. */
+#define PROGRESS_ROWS_BATCH 1024
 
 DataflowOp *
 DataflowOpCreate(Dataflow *df, const char *name, Plan *plan, DataflowOpStep step)
@@ -306,8 +310,19 @@ DataflowArrange(Dataflow *df, Plan *plan, const char *name,
 ZSet *
 DataflowRun(Dataflow *df)
 {
-	ZSet	   *out = DataflowOpOutput(df->root, df);
+	ZSet	   *out;
+	int64		rows;
+	int64		bytes;
 
+	if (!df->hydrated)
+		ProgressHydrationPhase(df->view, HYDRATION_COMPUTING);
+	out = DataflowOpOutput(df->root, df);
+	if (!df->hydrated)
+	{
+		DataflowSize(df, &rows, &bytes);
+		ProgressRowsArranged(df->view, rows);
+		ProgressHydrationPhase(df->view, HYDRATION_WRITING);
+	}
 	df->hydrated = true;
 	return out;
 }
@@ -346,7 +361,9 @@ bool
 DataflowFeedSources(Dataflow *df)
 {
 	ListCell   *lc;
+	int64		fed = 0;
 
+	ProgressHydrationPhase(df->view, HYDRATION_SCANNING);
 	foreach(lc, df->sources)
 	{
 		Relation	rel = try_relation_open(lfirst_oid(lc), AccessShareLock);
@@ -365,8 +382,16 @@ DataflowFeedSources(Dataflow *df)
 			DataflowPush(df, RelationGetRelid(rel), tuple, 1);
 			if (shouldfree)
 				heap_freetuple(tuple);
+			/* coordinator.progress_hydration, every few rows */
+			if (++fed == PROGRESS_ROWS_BATCH)
+			{
+				ProgressRowsScanned(df->view, fed);
+				fed = 0;
+			}
 			CHECK_FOR_INTERRUPTS();
 		}
+		ProgressRowsScanned(df->view, fed);
+		fed = 0;
 		table_endscan(scan);
 		ExecDropSingleTupleTableSlot(slot);
 		table_close(rel, AccessShareLock);

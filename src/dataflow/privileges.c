@@ -43,7 +43,6 @@
 #include "utils/rls.h"
 #include "utils/syscache.h"
 
-#include "coordinator/compile.h"
 #include "coordinator/dataflow.h"
 
 static bool rights_stale = true;

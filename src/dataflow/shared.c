@@ -18,7 +18,7 @@
  * rows under equal keys.
  *
  * A view shares once its contents are those of the worker's other views
- * (worker.c).  At the worker's start every view hydrates at one snapshot,
+ * (publish.c).  At the worker's start every view hydrates at one snapshot,
  * in one tick: each shares before it hydrates, so the first to hydrate
  * fills an arrangement and the others find it already holding that tick's
  * change, the whole table.  A view created while the worker runs hydrates

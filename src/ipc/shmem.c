@@ -3,9 +3,16 @@
  * shmem.c
  *	  Shared memory of the coordinator and the wake-ups that go through it.
  *
- * The struct is sized by coordinator.max_views and allocated once in the
- * main segment.  A crash-restart of the server reinitializes it: nothing in
- * it is durable, everything is rebuilt from the catalog tables.
+ * One CoordinatorGlobal (the launcher, the webhook listener, the directory
+ * of databases) followed by coordinator.max_databases slots, one per
+ * database served, each sized by coordinator.max_views and allocated once
+ * in the main segment.  A slot is taken by the first process of a database
+ * that needs it once the extension exists there (CREATE EXTENSION, the
+ * coordinator at its start, a backend after a restart) and given back by
+ * the launcher when the extension or the database is gone.  Every other
+ * file reaches its database's slot through the macro Coordinator.  A
+ * crash-restart of the server reinitializes all of it: nothing in it is
+ * durable, everything is rebuilt from the catalog tables.
  *
  *-------------------------------------------------------------------------
  */
@@ -13,20 +20,24 @@
 
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "commands/dbcommands.h"
+#include "commands/extension.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/interrupt.h"
-#include "storage/latch.h"
-#include "utils/guc.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
 #include "storage/shmem.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/syscache.h"
 
-#include "coordinator/processes.h"
 #include "coordinator/shmem.h"
-#include "coordinator/subscribe.h"
-#include "coordinator/timestamp.h"
+#include "coordinator/subscriptions.h"
 
-CoordinatorShared *Coordinator = NULL;
+CoordinatorGlobal *CoordinatorGlobals = NULL;
 
 static Size
 views_size(void)
@@ -49,11 +60,34 @@ holds_size(void)
 }
 
 static Size
+waits_size(void)
+{
+	return mul_size(sizeof(ReadWait), MaxBackends);
+}
+
+/* The size of one database's slot, with its arrays. */
+static Size
+slot_size(void)
+{
+	return MAXALIGN(add_size(add_size(add_size(add_size(MAXALIGN(views_size()),
+														MAXALIGN(arrangements_size())),
+											   MAXALIGN(holds_size())),
+									  MAXALIGN(waits_size())),
+							 SubscriptionShmemSize()));
+}
+
+static Size
+global_size(void)
+{
+	return MAXALIGN(add_size(offsetof(CoordinatorGlobal, slots),
+							 mul_size(sizeof(CoordinatorShared *),
+									  coordinator_max_databases)));
+}
+
+static Size
 coordinator_shmem_size(void)
 {
-	return add_size(add_size(add_size(MAXALIGN(views_size()), MAXALIGN(arrangements_size())),
-							 MAXALIGN(holds_size())),
-					SubscriptionShmemSize());
+	return add_size(global_size(), mul_size(slot_size(), coordinator_max_databases));
 }
 
 /* Called from shmem_request_hook. */
@@ -61,7 +95,45 @@ void
 CoordinatorShmemRequest(void)
 {
 	RequestAddinShmemSpace(coordinator_shmem_size());
-	RequestNamedLWLockTranche(COORDINATOR_NAME, 1);
+	/* one lock for the directory of databases, one per slot */
+	RequestNamedLWLockTranche(COORDINATOR_NAME, coordinator_max_databases + 1);
+}
+
+/*
+ * Make a slot as new: zeroed, its arrays laid out after it, its lock and
+ * atomics initialized.  The slot must be free (no process uses it).
+ */
+void
+CoordinatorInitDatabaseSlot(CoordinatorShared *slot, int index)
+{
+	char	   *base = (char *) slot;
+
+	memset(slot, 0, slot_size());
+	slot->lock = &(GetNamedLWLockTranche(COORDINATOR_NAME))[index + 1].lock;
+	slot->database = InvalidOid;
+	pg_atomic_init_u64(&slot->catalog_generation, 1);
+	SpinLockInit(&slot->timeline_lock);
+	pg_atomic_init_u64(&slot->last_commit_end, 0);
+	slot->arrangements = (ArrangementStat *) (base + MAXALIGN(views_size()));
+	slot->holds = (ReadHold *) (base + MAXALIGN(views_size()) +
+								MAXALIGN(arrangements_size()));
+	slot->waits = (ReadWait *) (base + MAXALIGN(views_size()) +
+								MAXALIGN(arrangements_size()) +
+								MAXALIGN(holds_size()));
+	SubscriptionShmemInit(slot, base + MAXALIGN(views_size()) +
+						  MAXALIGN(arrangements_size()) + MAXALIGN(holds_size()) +
+						  MAXALIGN(waits_size()));
+	ConditionVariableInit(&slot->frontier_cv);
+	for (int i = 0; i < COORDINATOR_MAX_WORKERS; i++)
+		pg_atomic_init_u64(&slot->workers[i].decoded, 0);
+	slot->max_views = coordinator_max_views;
+	for (int i = 0; i < coordinator_max_views; i++)
+	{
+		pg_atomic_init_u64(&slot->views[i].upper, 0);
+		pg_atomic_init_u64(&slot->views[i].rows_scanned, 0);
+		pg_atomic_init_u64(&slot->views[i].rows_arranged, 0);
+	}
+	slot->relay_segment = DSM_HANDLE_INVALID;
 }
 
 /* Called from shmem_startup_hook, in the postmaster and in EXEC_BACKEND children. */
@@ -71,28 +143,19 @@ CoordinatorShmemStartup(void)
 	bool		found;
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	Coordinator = ShmemInitStruct(COORDINATOR_NAME, coordinator_shmem_size(), &found);
+	CoordinatorGlobals = ShmemInitStruct(COORDINATOR_NAME, coordinator_shmem_size(), &found);
 	if (!found)
 	{
-		memset(Coordinator, 0, coordinator_shmem_size());
-		Coordinator->lock = &(GetNamedLWLockTranche(COORDINATOR_NAME))->lock;
-		Coordinator->database = InvalidOid;
-		pg_atomic_init_u64(&Coordinator->catalog_generation, 1);
-		SpinLockInit(&Coordinator->timeline_lock);
-		pg_atomic_init_u64(&Coordinator->last_commit_end, 0);
-		Coordinator->arrangements = (ArrangementStat *)
-			((char *) Coordinator + MAXALIGN(views_size()));
-		Coordinator->holds = (ReadHold *)
-			((char *) Coordinator + MAXALIGN(views_size()) +
-			 MAXALIGN(arrangements_size()));
-		SubscriptionShmemInit((char *) Coordinator + MAXALIGN(views_size()) +
-							  MAXALIGN(arrangements_size()) + MAXALIGN(holds_size()));
-		ConditionVariableInit(&Coordinator->frontier_cv);
-		for (int i = 0; i < COORDINATOR_MAX_WORKERS; i++)
-			pg_atomic_init_u64(&Coordinator->workers[i].decoded, 0);
-		Coordinator->max_views = coordinator_max_views;
-		for (int i = 0; i < coordinator_max_views; i++)
-			pg_atomic_init_u64(&Coordinator->views[i].upper, 0);
+		memset(CoordinatorGlobals, 0, global_size());
+		CoordinatorGlobals->lock = &(GetNamedLWLockTranche(COORDINATOR_NAME))->lock;
+		CoordinatorGlobals->max_databases = coordinator_max_databases;
+		pg_atomic_init_u64(&CoordinatorGlobals->slots_generation, 1);
+		for (int i = 0; i < coordinator_max_databases; i++)
+		{
+			CoordinatorGlobals->slots[i] = (CoordinatorShared *)
+				((char *) CoordinatorGlobals + global_size() + i * slot_size());
+			CoordinatorInitDatabaseSlot(CoordinatorGlobals->slots[i], i);
+		}
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -113,6 +176,36 @@ CoordinatorFindView(Oid relid)
 			return view;
 	}
 	return NULL;
+}
+
+/*
+ * The maintained views in the directory that the current role may read
+ * (SELECT): introspection shows nothing about the others.
+ */
+List *
+CoordinatorReadableViews(void)
+{
+	List	   *relids = NIL;
+	List	   *readable = NIL;
+	ListCell   *lc;
+
+	LWLockAcquire(Coordinator->lock, LW_SHARED);
+	for (int i = 0; i < Coordinator->max_views; i++)
+	{
+		if (Coordinator->views[i].state != VIEW_FREE)
+			relids = lappend_oid(relids, Coordinator->views[i].relid);
+	}
+	LWLockRelease(Coordinator->lock);
+	foreach(lc, relids)
+	{
+		bool		missing = false;
+
+		if (pg_class_aclcheck_ext(lfirst_oid(lc), GetUserId(), ACL_SELECT,
+								  &missing) == ACLCHECK_OK && !missing)
+			readable = lappend_oid(readable, lfirst_oid(lc));
+	}
+	list_free(relids);
+	return readable;
 }
 
 /* A view's state as introspection shows it. */
@@ -155,17 +248,29 @@ CoordinatorWaitLatch(long timeout)
 	}
 }
 
-/* Set the coordinator's latch, if it runs.  Safe without the lock. */
+/* Set the launcher's latch, if it runs.  Safe without the lock. */
 void
-CoordinatorWakeCoordinator(void)
+CoordinatorWakeLauncher(void)
 {
-	Latch	   *latch = Coordinator->coordinator_latch;
+	Latch	   *latch = CoordinatorGlobals ? CoordinatorGlobals->launcher_latch : NULL;
 
 	if (latch != NULL)
 		SetLatch(latch);
-	latch = Coordinator->launcher_latch;
+}
+
+/*
+ * Set the latch of this database's coordinator, if it runs, and the
+ * launcher's.  Safe without the lock.
+ */
+void
+CoordinatorWakeCoordinator(void)
+{
+	CoordinatorShared *slot = Coordinator;
+	Latch	   *latch = slot ? slot->coordinator_latch : NULL;
+
 	if (latch != NULL)
 		SetLatch(latch);
+	CoordinatorWakeLauncher();
 }
 
 /* Set a dataflow worker's latch, if it runs. */
@@ -201,8 +306,27 @@ CoordinatorXactCallback(XactEvent event, void *arg)
 {
 	static XLogRecPtr last_commit_end = InvalidXLogRecPtr;
 
-	if (Coordinator == NULL)
+	if (CoordinatorGlobals == NULL)
 		return;
+	if (Coordinator == NULL)
+	{
+		/*
+		 * A CREATE EXTENSION whose slot is gone (its coordinator found no
+		 * extension before this commit and the launcher freed it): the
+		 * launcher looks at every database again.
+		 */
+		if (event == XACT_EVENT_COMMIT && catalog_change_pending)
+		{
+			LWLockAcquire(CoordinatorGlobals->lock, LW_EXCLUSIVE);
+			CoordinatorGlobals->probe_generation++;
+			LWLockRelease(CoordinatorGlobals->lock);
+			CoordinatorWakeLauncher();
+		}
+		if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+			event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+			catalog_change_pending = false;
+		return;
+	}
 
 	switch (event)
 	{
@@ -217,8 +341,6 @@ CoordinatorXactCallback(XactEvent event, void *arg)
 			if (XactLastCommitEnd != last_commit_end)
 			{
 				last_commit_end = XactLastCommitEnd;
-				if (!CoordinatorIsOwnProcess)
-					OracleApplyWrite(last_commit_end);
 				/* a worker's own writes are never decoded: no need to wake it */
 				for (int i = 0; i < coordinator_dataflow_workers; i++)
 				{
@@ -230,18 +352,6 @@ CoordinatorXactCallback(XactEvent event, void *arg)
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			catalog_change_pending = false;
-			break;
-		default:
-			break;
-	}
-
-	/* read holds last as long as the transaction (holds.c) */
-	switch (event)
-	{
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PREPARE:
-			ReadHoldsRelease();
 			break;
 		default:
 			break;

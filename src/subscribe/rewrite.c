@@ -21,9 +21,18 @@
  * stream: in a cursor, each FETCH reads only what it returns.  The same
  * applies to the query of DECLARE ... CURSOR and CREATE TABLE ... AS.
  *
+ * Called in FROM without a column definition list, either function fails
+ * in parse analysis, before any hook of ours runs, with Postgres's "a
+ * column definition list is required for functions returning record",
+ * which says nothing of how to call them.  An emit_log_hook recognizes
+ * that error by its untranslated message and by the function name at its
+ * position, and replaces it with one that says how.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <ctype.h>
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -32,14 +41,18 @@
 #include "optimizer/optimizer.h"
 #include "parser/analyze.h"
 #include "parser/parse_relation.h"
+#include "tcop/tcopprot.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/elog.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 
 #include "coordinator/coordinator.h"
 #include "coordinator/subscribe.h"
 
 static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
+static emit_log_hook_type prev_emit_log_hook = NULL;
 
 typedef enum SubscribeCall
 {
@@ -229,9 +242,118 @@ coordinator_post_parse_analyze(ParseState *pstate, Query *query,
 	rewrite_query(query);
 }
 
+/*
+ * Read the identifier at *p (quoted or not, folded to lower case as the
+ * parser folds it) into buf; advance *p past it.  Returns false if there
+ * is none.
+ */
+static bool
+read_identifier(const char **p, char *buf, int size)
+{
+	const char *s = *p;
+	int			n = 0;
+
+	if (*s == '"')
+	{
+		for (s++; *s != '\0' && !(*s == '"' && s[1] != '"'); s++)
+		{
+			if (*s == '"')
+				s++;
+			if (n < size - 1)
+				buf[n++] = *s;
+		}
+		if (*s != '"')
+			return false;
+		s++;
+	}
+	else
+	{
+		for (; *s != '\0' && (isalnum((unsigned char) *s) || *s == '_' || *s == '$'); s++)
+			if (n < size - 1)
+				buf[n++] = (char) tolower((unsigned char) *s);
+	}
+	buf[n] = '\0';
+	*p = s;
+	return n > 0;
+}
+
+/*
+ * Which of our functions does the call at byte pos (1-based) of query
+ * name: "subscribe", "subscribe_fetch", or NULL.  Qualified with schema
+ * coordinator, or unqualified while coordinator is in search_path.
+ */
+static const char *
+called_function(const char *query, int pos)
+{
+	const char *p;
+	char		first[NAMEDATALEN];
+	char		second[NAMEDATALEN];
+	const char *name = first;
+
+	if (query == NULL || pos < 1 || pos > (int) strlen(query))
+		return NULL;
+	p = query + pos - 1;
+	if (!read_identifier(&p, first, sizeof(first)))
+		return NULL;
+	while (isspace((unsigned char) *p))
+		p++;
+	if (*p == '.')
+	{
+		p++;
+		while (isspace((unsigned char) *p))
+			p++;
+		if (strcmp(first, COORDINATOR_NAME) != 0 ||
+			!read_identifier(&p, second, sizeof(second)))
+			return NULL;
+		name = second;
+	}
+	else if (namespace_search_path == NULL ||
+			 strstr(namespace_search_path, COORDINATOR_NAME) == NULL)
+		return NULL;
+	if (strcmp(name, "subscribe") == 0)
+		return "subscribe";
+	if (strcmp(name, "subscribe_fetch") == 0)
+		return "subscribe_fetch";
+	return NULL;
+}
+
+/*
+ * Replace the error of coordinator.subscribe or subscribe_fetch called in
+ * FROM without a column definition list by one that says how to call
+ * them.  Runs in the error's memory context; does no catalog access.
+ */
+static void
+coordinator_emit_log(ErrorData *edata)
+{
+	const char *fn;
+
+	if (edata->elevel == ERROR &&
+		edata->sqlerrcode == ERRCODE_SYNTAX_ERROR &&
+		edata->message_id != NULL &&
+		strcmp(edata->message_id,
+			   "a column definition list is required for functions returning \"record\"") == 0 &&
+		(fn = edata->internalpos > 0 ?
+		 called_function(edata->internalquery, edata->internalpos) :
+		 called_function(debug_query_string, edata->cursorpos)) != NULL)
+	{
+		bool		fetch = strcmp(fn, "subscribe_fetch") == 0;
+
+		edata->sqlerrcode = ERRCODE_FEATURE_NOT_SUPPORTED;
+		edata->message = psprintf("coordinator.%s must be called alone in a select list, not in FROM", fn);
+		edata->detail = pstrdup("Its columns depend on what is subscribed to; alone in a select list it returns them typed.");
+		edata->hint = fetch ?
+			pstrdup("Write SELECT coordinator.subscribe_fetch(id), or SELECT coordinator.subscribe_fetch(id, 100, '5s').") :
+			pstrdup("Write SELECT coordinator.subscribe('v'), e.g. DECLARE c CURSOR FOR SELECT coordinator.subscribe('v'); FETCH 10 c; or, with up_to, SELECT * FROM coordinator.subscribe('v', up_to => ts) AS s(mz_timestamp bigint, mz_diff bigint, ...).");
+	}
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+}
+
 void
 CoordinatorInstallSubscribeHook(void)
 {
 	prev_post_parse_analyze = post_parse_analyze_hook;
 	post_parse_analyze_hook = coordinator_post_parse_analyze;
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = coordinator_emit_log;
 }

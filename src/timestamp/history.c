@@ -47,7 +47,6 @@
 #include "utils/snapmgr.h"
 
 #include "coordinator/coordinator.h"
-#include "coordinator/dataflow.h"
 #include "coordinator/timestamp.h"
 
 #define Natts_history 6
@@ -121,7 +120,8 @@ row_image(TupleDesc desc, MinimalTuple row)
 	return image;
 }
 
-typedef struct HistoryWrite
+/* A tick's change of one view being appended (HistoryAppendBegin). */
+struct HistoryWrite
 {
 	Relation	rel;
 	Relation	index;
@@ -131,10 +131,11 @@ typedef struct HistoryWrite
 	XLogRecPtr	first_commit;
 	XLogRecPtr	ts;
 	TimestampTz wall;
-} HistoryWrite;
+};
 
-static void
-history_append_row(void *arg, MinimalTuple row, int64 weight)
+/* Append one row of the change with its weight (arg: a HistoryWrite). */
+void
+HistoryAppendRow(void *arg, MinimalTuple row, int64 weight)
 {
 	HistoryWrite *w = arg;
 	Datum		values[Natts_history];
@@ -156,25 +157,32 @@ history_append_row(void *arg, MinimalTuple row, int64 weight)
 }
 
 /*
- * Append the change of one tick of view relid (the consolidated delta,
- * whose rows are the view's rows) at timestamp ts, made by transactions
- * that committed from first_commit to ts, applied at wall.
+ * Begin to append the change of one tick of view relid (rows of the view,
+ * described by row_desc, each given to HistoryAppendRow) at timestamp ts,
+ * made by transactions that committed from first_commit to ts, applied at
+ * wall.  HistoryAppendEnd ends it.
  */
-void
-HistoryAppend(Oid relid, XLogRecPtr first_commit, XLogRecPtr ts,
-			  TimestampTz wall, RowDelta *delta)
+HistoryWrite *
+HistoryAppendBegin(Oid relid, XLogRecPtr first_commit, XLogRecPtr ts,
+				   TimestampTz wall, TupleDesc row_desc)
 {
-	HistoryWrite w;
+	HistoryWrite *w = palloc(sizeof(HistoryWrite));
 
-	w.rel = history_open(RowExclusiveLock, &w.index);
-	w.index_info = BuildIndexInfo(w.index);
-	w.row_desc = delta->desc;
-	w.relid = relid;
-	w.first_commit = Min(first_commit, ts);
-	w.ts = ts;
-	w.wall = wall;
-	RowDeltaForEach(delta, history_append_row, &w);
-	history_close(w.rel, w.index, RowExclusiveLock);
+	w->rel = history_open(RowExclusiveLock, &w->index);
+	w->index_info = BuildIndexInfo(w->index);
+	w->row_desc = row_desc;
+	w->relid = relid;
+	w->first_commit = Min(first_commit, ts);
+	w->ts = ts;
+	w->wall = wall;
+	return w;
+}
+
+void
+HistoryAppendEnd(HistoryWrite *w)
+{
+	history_close(w->rel, w->index, RowExclusiveLock);
+	pfree(w);
 }
 
 /* An index scan of relid's changes in ts order, after "after" if valid. */

@@ -3,7 +3,7 @@
  * holds.c
  *	  Read holds: what keeps a view's since from passing a time still read.
  *
- * Compaction (worker.c, history.c) advances a view's since to the latest
+ * Compaction (compaction.c, history.c) advances a view's since to the latest
  * change older than its retain_history, but never past a read hold:
  *
  *	- an AS OF read holds its time on the view until its transaction ends
@@ -19,7 +19,7 @@
  * checking it against since happen under Coordinator->lock, as does the
  * compaction's check of the holds before it publishes a new since, so a
  * hold that was granted is never compacted away.  Subscriptions' holds are
- * read from their slots (subscribe.h).  coordinator.read_holds shows them.
+ * read from their slots (subscriptions.h).  coordinator.read_holds shows them.
  *
  *-------------------------------------------------------------------------
  */
@@ -32,9 +32,8 @@
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
-#include "coordinator/commands.h"
 #include "coordinator/shmem.h"
-#include "coordinator/subscribe.h"
+#include "coordinator/subscriptions.h"
 #include "coordinator/timestamp.h"
 
 PG_FUNCTION_INFO_V1(coordinator_read_holds);

@@ -231,7 +231,7 @@ lookup_source(Oid relid)
 										   ALLOCSET_SMALL_SIZES);
 
 	old = MemoryContextSwitchTo(entry->context);
-	source = CatalogLoadWebhook(relid);
+	source = WebhookCatalogLoad(relid);
 	if (source == NULL)
 	{
 		MemoryContextSwitchTo(old);
@@ -377,7 +377,7 @@ passes_check(WebhookRequest *req, SourceEntry *entry, Datum raw, Datum headers,
 	foreach(lc, secrets)
 	{
 		ParamExternData *p = &params->params[WEBHOOK_FIRST_SECRET_PARAM - 1 + foreach_current_index(lc)];
-		char	   *value = CatalogLookupSecret(entry->owner, (char *) lfirst(lc));
+		char	   *value = WebhookLookupSecret(entry->owner, (char *) lfirst(lc));
 
 		if (value == NULL)
 		{

@@ -3,8 +3,10 @@
  * listener.c
  *	  The webhook listener: a background worker serving HTTP POSTs.
  *
- * The launcher starts it in coordinator.database when
- * coordinator.webhook_port is not 0.  HTTP is libmicrohttpd's, run without
+ * The launcher starts it, connected to no database, when
+ * coordinator.webhook_port is not 0.  It serves every database: the
+ * database is the first segment of the URL, and relay.c hands each
+ * database's requests to an appender connected to it.  HTTP is libmicrohttpd's, run without
  * threads of its own: MHD_USE_EPOLL without an internal polling thread
  * gives one epoll descriptor that this process waits on together with its
  * latch, and every callback runs in this process between MHD_run calls,
@@ -19,7 +21,7 @@
  *  3. body complete: the connection is suspended and the request waits
  *     for the batch.
  * After each MHD_run, the requests waiting are appended by append.c in
- * one transaction; then their connections are resumed and MHD calls the
+ * one transaction per database (relay.c); then their connections are resumed and MHD calls the
  * handler once more to queue the response -- 200 only after the commit.
  * While one batch commits, new requests queue up in the kernel and form
  * the next batch, which is what lets one process keep up with many
@@ -62,7 +64,6 @@
 #include "utils/timestamp.h"
 #include "utils/memutils.h"
 
-#include "coordinator/coordinator.h"
 #include "coordinator/processes.h"
 #include "coordinator/shmem.h"
 #include "coordinator/webhook.h"
@@ -531,12 +532,10 @@ append_pending(MemoryContext batch_context)
 			}
 		}
 		else
-			WebhookAppendBatch(batch, n);
+			WebhookRelayBatch(batch, n);
 		in_batch = false;
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(batch_context);
-		/* the tables' insert counts drive autovacuum and autoanalyze */
-		pgstat_report_stat(false);
 		for (int i = 0; i < n; i++)
 		{
 			pending[done + i]->answered = true;
@@ -662,7 +661,11 @@ WebhookUrl(const char *database, const char *schema, const char *name)
 static void
 listener_detach(int code, Datum arg)
 {
-	Coordinator->listener_running = false;
+	LWLockAcquire(CoordinatorGlobals->lock, LW_EXCLUSIVE);
+	CoordinatorGlobals->listener_running = false;
+	CoordinatorGlobals->listener_pid = 0;
+	CoordinatorGlobals->listener_latch = NULL;
+	LWLockRelease(CoordinatorGlobals->lock);
 }
 
 void
@@ -676,18 +679,14 @@ WebhookListenerMain(Datum main_arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, handle_sigterm);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), InvalidOid, 0);
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 	pgstat_report_appname("coordinator webhook listener");
-	Coordinator->listener_running = true;
+	LWLockAcquire(CoordinatorGlobals->lock, LW_EXCLUSIVE);
+	CoordinatorGlobals->listener_running = true;
+	CoordinatorGlobals->listener_pid = MyProcPid;
+	CoordinatorGlobals->listener_latch = MyLatch;
+	LWLockRelease(CoordinatorGlobals->lock);
 	before_shmem_exit(listener_detach, 0);
-
-	/* A 200 promises a durable row: never acknowledge before the flush. */
-	if (synchronous_commit < SYNCHRONOUS_COMMIT_LOCAL_FLUSH)
-		SetConfigOption("synchronous_commit", "local", PGC_SUSET, PGC_S_OVERRIDE);
-
-	StartTransactionCommand();
-	WebhookAppendInit();
-	CommitTransactionCommand();
 
 	requests_context = AllocSetContextCreate(TopMemoryContext, "webhook requests",
 											 ALLOCSET_DEFAULT_SIZES);

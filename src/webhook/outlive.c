@@ -33,7 +33,6 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
-#include "coordinator/catalog.h"
 #include "coordinator/webhook.h"
 
 /*
@@ -87,12 +86,12 @@ forget_check_dependencies(Oid relid)
 
 /*
  * Before DROP EXTENSION coordinator: the sources, with the calls that
- * define them again (see CatalogListWebhooks), in the caller's context.
+ * define them again (see WebhookCatalogList), in the caller's context.
  */
 List *
 WebhookSourcesBeforeDropExtension(List **calls)
 {
-	return CatalogListWebhooks(calls);
+	return WebhookCatalogList(calls);
 }
 
 /*

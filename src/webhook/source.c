@@ -57,8 +57,7 @@
 #include "utils/rel.h"
 #include "utils/varlena.h"
 
-#include "coordinator/catalog.h"
-#include "coordinator/commands.h"
+#include "coordinator/coordinator.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/webhook.h"
 
@@ -419,7 +418,7 @@ check_existing_table(Oid relid, const CatalogWebhook *source, List *columns)
 				 errdetail("The listener appends to the table from a session of its own.")));
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, relname);
-	if (CatalogIsWebhook(relid))
+	if (WebhookCatalogHas(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("table \"%s\" is already a webhook source", relname)));
@@ -632,7 +631,7 @@ define_source(FunctionCallInfo fcinfo, bool make_existing, bool restoring)
 	source.exclude_headers = string_values(exclude);
 	source.header_columns = string_values(headers);
 	source.secrets = string_values(secrets);
-	CatalogInsertWebhook(&source, check_text);
+	WebhookCatalogInsert(&source, check_text);
 
 	url = WebhookUrl(get_database_name(MyDatabaseId), get_namespace_name(nspid), relname);
 	if (url != NULL)
@@ -704,7 +703,7 @@ coordinator_webhook_url(PG_FUNCTION_ARGS)
 	/* no such relation (or dropped meanwhile): no URL */
 	if (relname == NULL || nspname == NULL)
 		PG_RETURN_NULL();
-	if (!CatalogIsWebhook(relid))
+	if (!WebhookCatalogHas(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("table \"%s\" is not a webhook source", relname),

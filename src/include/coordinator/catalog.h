@@ -34,12 +34,4 @@ extern bool CatalogViewCreatedHere(Oid relid);
 extern Oid	CatalogViewReading(Oid relid);
 extern List *CatalogLoadViews(void);
 
-struct CatalogWebhook;
-extern void CatalogInsertWebhook(struct CatalogWebhook *source,
-								 const char *check_expression);
-extern struct CatalogWebhook *CatalogLoadWebhook(Oid relid);
-extern bool CatalogIsWebhook(Oid relid);
-extern List *CatalogListWebhooks(List **calls);
-extern char *CatalogLookupSecret(Oid owner, const char *name);
-
 #endif							/* COORDINATOR_CATALOG_H */

@@ -10,15 +10,12 @@
 
 #include "access/xlogdefs.h"
 #include "datatype/timestamp.h"
+#include "nodes/parsenodes.h"
 #include "nodes/pg_list.h"
 
 #include "coordinator/compile.h"
 
-/* setup.c */
-extern void CoordinatorCheckSetup(void);
-
 /* utility.c, reads.c */
-extern void CoordinatorInstallHooks(void);
 extern void CoordinatorCheckRetainHistory(Interval *retain);
 extern void CoordinatorInstallUtilityHook(void);
 extern void CoordinatorEnsureReplicaIdentityFull(Oid relid);
@@ -29,10 +26,7 @@ extern void CoordinatorInstallReadHooks(void);
 
 /* reads.c */
 extern bool CoordinatorIsMaintainedView(Oid relid);
-extern List *CoordinatorReadableViews(void);
-extern void CoordinatorRefuseDuringRecovery(const char *what);
 extern List *CoordinatorMaintainedViewsIn(List *rtable);
-extern void CoordinatorWaitForViews(List *relids, XLogRecPtr target);
 extern void CoordinatorNoteSnapshotUse(void);
 extern XLogRecPtr CoordinatorReadTarget(void);
 

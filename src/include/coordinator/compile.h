@@ -35,4 +35,17 @@ extern void CompileDecorrelate(Query *query);
 /* prune.c: columns a join arranges but never reads become NULL */
 extern void CompilePruneColumns(PlannedStmt *stmt);
 
+/* querytext.c: queries passed as text */
+typedef struct QueryTextContext
+{
+	ErrorContextCallback callback;
+	const char *query;
+	int			offset;			/* where query starts in the statement run */
+} QueryTextContext;
+
+extern void QueryTextPush(QueryTextContext *ctx, const char *query, int offset);
+extern void QueryTextPop(QueryTextContext *ctx);
+extern RawStmt *QueryTextParse(const char *query, const char *what);
+extern Query *QueryTextAnalyze(const char *query, const char *what);
+
 #endif							/* COORDINATOR_COMPILE_H */

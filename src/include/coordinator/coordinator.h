@@ -26,6 +26,7 @@ typedef enum CoordinatorIsolation
 extern char *coordinator_database;
 extern int	coordinator_dataflow_workers;
 extern int	coordinator_isolation;
+extern int	coordinator_max_databases;
 extern int	coordinator_max_views;
 extern bool coordinator_emit_timestamp_notice;
 extern int	coordinator_timestamp_notice_min_wait;
@@ -40,5 +41,8 @@ extern int	coordinator_webhook_request_timeout;
 
 /* true once _PG_init ran from shared_preload_libraries */
 extern bool coordinator_preloaded;
+
+/* ipc/setup.c: the server configuration the extension depends on */
+extern void CoordinatorCheckSetup(void);
 
 #endif							/* COORDINATOR_H */

@@ -24,6 +24,7 @@
 #include "access/xlogdefs.h"
 
 #include "coordinator/compile.h"
+#include "coordinator/shmem.h"
 
 /*
  * zset.c: a Z-set is a bag of rows with signed weights.  Rows are
@@ -253,9 +254,30 @@ extern void DataflowSize(Dataflow *df, int64 *rows, int64 *bytes);
 extern Arrangement *DataflowArrange(Dataflow *df, Plan *plan, const char *name,
 									ArrKeyEqual key_equal, void *key_arg);
 
+/* progress.c: hydration progress, written by the dataflow worker */
+extern void ProgressHydrationBegin(Oid relid);
+extern void ProgressHydrationPhase(Oid relid, HydrationPhase phase);
+extern void ProgressRowsScanned(Oid relid, int64 rows);
+extern void ProgressRowsArranged(Oid relid, int64 rows);
+extern void ProgressHydrationEnd(void);
+
 /* cut.c: hydrating a dataflow in a running worker */
+/*
+ * What an MVCC snapshot saw, kept after the snapshot is gone (it holds
+ * nothing back): which top-level transactions were committed for it.
+ */
+typedef struct SeenXids
+{
+	TransactionId xmin;
+	TransactionId xmax;
+	int			xcnt;
+	TransactionId *xip;			/* NULL: not set, or no longer needed */
+} SeenXids;
+
 extern void CutNoteDecoded(List *xids);
 extern Snapshot CutTakeSnapshot(XLogRecPtr *h);
+extern void SeenXidsCopy(SeenXids *seen, Snapshot snapshot, MemoryContext context);
+extern bool SeenXidsSaw(SeenXids *seen, TransactionId xid);
 
 /* sources.c */
 extern void SourcesLock(List *relids);

@@ -4,9 +4,11 @@
  *	  Entry points of the background workers: launcher, coordinator and
  *	  dataflow workers.
  *
- * launcher (static, no database) -> coordinator (dynamic, coordinator.database)
- * -> dataflow workers (dynamic, one per coordinator.dataflow_workers);
- * launcher -> webhook listener (dynamic, when coordinator.webhook_port > 0).
+ * launcher (static, no database) -> one coordinator per database with the
+ * extension (dynamic) -> dataflow workers (dynamic, coordinator.dataflow_workers
+ * per database); launcher -> webhook listener (dynamic, no database, when
+ * coordinator.webhook_port > 0) -> one webhook appender per database that
+ * receives POSTs (dynamic).
  * Each process supervises the next and relaunches it when it exits.
  *
  *-------------------------------------------------------------------------
@@ -26,12 +28,13 @@ extern BackgroundWorkerHandle *CoordinatorStartWorker(const char *function,
 													  const char *type,
 													  Datum arg);
 extern long CoordinatorRestartDelay(TimestampTz start, long interval_ms);
-extern void CoordinatorLeaveDatabase(void);
-extern void CoordinatorResumeAfterDropDatabase(void);
+extern Oid	CoordinatorWorkerDatabase(void);
+struct CoordinatorShared;
 
 extern PGDLLEXPORT void CoordinatorLauncherMain(Datum main_arg);
 extern PGDLLEXPORT void CoordinatorMain(Datum main_arg);
 extern PGDLLEXPORT void DataflowWorkerMain(Datum main_arg);
 extern PGDLLEXPORT void WebhookListenerMain(Datum main_arg);
+extern PGDLLEXPORT void WebhookAppenderMain(Datum main_arg);
 
 #endif							/* COORDINATOR_PROCESSES_H */

@@ -21,6 +21,7 @@
 #include "access/xlogdefs.h"
 #include "port/atomics.h"
 #include "storage/condition_variable.h"
+#include "storage/dsm.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/spin.h"
@@ -77,7 +78,29 @@ typedef struct CoordinatorView
 	int			error_code;		/* READY: SQLSTATE of the data error, or 0 */
 	int64		arranged_rows;	/* distinct rows in the view's arrangements */
 	int64		dataflow_bytes; /* memory of the view's dataflow */
+
+	/*
+	 * Hydration progress (progress.c), written by the hydrating worker:
+	 * valid while the view is VIEW_PENDING and progress_pid is its
+	 * worker's pid.  Phase and start under the lock, counts atomic.
+	 */
+	pid_t		progress_pid;
+	int			progress_phase; /* HydrationPhase */
+	TimestampTz progress_started;
+	pg_atomic_uint64 rows_scanned;
+	pg_atomic_uint64 rows_arranged;
 } CoordinatorView;
+
+/* Phases of a view's hydration (coordinator.progress_hydration). */
+typedef enum HydrationPhase
+{
+	HYDRATION_NOT_STARTED = 0,
+	HYDRATION_BUILDING,			/* compiling the query, building the dataflow */
+	HYDRATION_SCANNING,			/* feeding the sources' rows */
+	HYDRATION_COMPUTING,		/* running the dataflow over them */
+	HYDRATION_WRITING,			/* making the heap equal to the result */
+	HYDRATION_COMMITTING		/* done; waiting for the worker's commit */
+} HydrationPhase;
 
 typedef struct CoordinatorWorker
 {
@@ -89,7 +112,7 @@ typedef struct CoordinatorWorker
 									 * for every xid older than this */
 	pg_atomic_uint64 decoded;	/* WAL position decoded so far */
 	bool		paused;			/* debug: stops consuming the WAL */
-	char		activity[32];	/* what it is doing: see worker.c */
+	char		activity[32];	/* what it is doing: see WorkerSetActivity */
 	int			dataflows;		/* views it maintains */
 	int64		memory;			/* bytes allocated by the process */
 	bool		inject_error;	/* debug: fail the next apply step */
@@ -150,17 +173,37 @@ typedef struct ReadHold
 
 #define HOLDS_PER_BACKEND 16
 
+/*
+ * A strict read waiting for a view (wait.c): one slot per backend,
+ * indexed by BackendId, written by its backend under the lock.
+ */
+typedef struct ReadWait
+{
+	pid_t		pid;			/* 0: not waiting */
+	Oid			relid;			/* the view waited for */
+	XLogRecPtr	target;			/* the timestamp it waits for (0: hydration) */
+	TimestampTz since;			/* when the wait began */
+} ReadWait;
+
+/*
+ * The state of one database that the coordinator serves: one such slot per
+ * database in which the extension exists (coordinator.max_databases of
+ * them).  Everything a coordinator, its workers and the backends of its
+ * database share lives here; databases never share anything but the
+ * launcher and the webhook listener (CoordinatorGlobal).
+ */
 typedef struct CoordinatorShared
 {
 	LWLock	   *lock;
-	Oid			database;		/* set by the launcher once it exists */
-	Latch	   *launcher_latch;
-	uint32		launcher_generation;	/* bumped by each launcher start: a
-										 * coordinator of an older launcher
-										 * exits */
+	Oid			database;		/* InvalidOid: the slot is free */
+	NameData	dbname;			/* its name, for the webhook listener */
+	TimestampTz allocated_at;	/* when the slot was taken */
+	bool		extension_absent;	/* the coordinator found no extension
+									 * at catalog generation absent_generation:
+									 * the launcher frees the slot */
+	uint64		absent_generation;
 	Latch	   *coordinator_latch;
-	bool		listener_running;	/* the webhook listener is up */
-	bool		dropping_database;	/* a DROP DATABASE of coordinator.database
+	bool		dropping_database;	/* a DROP DATABASE of this database
 									 * waits for our processes to leave it */
 	bool		extension_ready;	/* coordinator saw the extension */
 	pg_atomic_uint64 catalog_generation;	/* bumped by committed DDL */
@@ -176,19 +219,75 @@ typedef struct CoordinatorShared
 	struct CoordinatorSubscription *subscriptions;	/* max_subscriptions */
 	int			max_subscriptions;
 	ReadHold   *holds;			/* MaxBackends * HOLDS_PER_BACKEND */
+	ReadWait   *waits;			/* MaxBackends */
 	uint64		next_subscription_id;
+
+	/* the webhook appender of this database (relay.c) */
+	pid_t		appender_pid;	/* 0 when not running */
+	Latch	   *appender_latch;
+	uint32		relay_state;	/* RELAY_IDLE, _POSTED, _DONE */
+	dsm_handle	relay_segment;	/* the batch posted by the listener */
+
 	int			max_views;
 	CoordinatorView views[FLEXIBLE_ARRAY_MEMBER];
 } CoordinatorShared;
 
-extern CoordinatorShared *Coordinator;
+#define RELAY_IDLE 0
+#define RELAY_POSTED 1
+#define RELAY_DONE 2
 
+/*
+ * What all databases share: the launcher, the webhook listener, and the
+ * directory of database slots.  lock protects the slots' database, dbname
+ * and allocated_at, and the fields below; each slot's own lock the rest of
+ * the slot.
+ */
+typedef struct CoordinatorGlobal
+{
+	LWLock	   *lock;
+	Latch	   *launcher_latch;
+	uint32		launcher_generation;	/* bumped by each launcher start: a
+										 * coordinator of an older launcher
+										 * exits */
+	uint32		probe_generation;	/* bumped when a database may have
+									 * gained the extension unseen */
+	pg_atomic_uint64 slots_generation;	/* bumped when a slot is taken or
+										 * given back */
+	bool		listener_running;	/* the webhook listener is up */
+	pid_t		listener_pid;	/* ... and its pid: its appenders leave
+								 * when another takes its place */
+	Latch	   *listener_latch;
+	int			max_databases;
+	CoordinatorShared *slots[FLEXIBLE_ARRAY_MEMBER];	/* max_databases */
+} CoordinatorGlobal;
+
+extern CoordinatorGlobal *CoordinatorGlobals;
+
+/*
+ * The slot of the current process's database, or NULL (library not
+ * preloaded, no database, or a database the coordinator does not serve).
+ * See CoordinatorForDatabase in databases.c.
+ */
+#define Coordinator (CoordinatorForDatabase())
+
+extern void CoordinatorInitDatabaseSlot(CoordinatorShared *slot, int index);
+extern CoordinatorShared *CoordinatorForDatabase(void);
+extern CoordinatorShared *CoordinatorFindDatabase(Oid dboid);
+extern CoordinatorShared *CoordinatorFindDatabaseByName(const char *dbname);
+extern CoordinatorShared *CoordinatorAttachDatabase(void);
+extern void CoordinatorFreeDatabase(CoordinatorShared *slot);
+extern bool CoordinatorDatabaseBusy(CoordinatorShared *slot);
+extern bool CoordinatorServesDatabaseName(const char *dbname);
+extern CoordinatorShared *CoordinatorLeaveDatabase(Oid dboid);
+extern void CoordinatorResumeAfterDropDatabase(CoordinatorShared *slot);
 extern void CoordinatorShmemRequest(void);
 extern void CoordinatorShmemStartup(void);
 extern CoordinatorView *CoordinatorFindView(Oid relid);
+extern List *CoordinatorReadableViews(void);
 extern const char *CoordinatorViewStateName(ViewState state);
 extern void CoordinatorWaitLatch(long timeout);
 extern void CoordinatorWakeCoordinator(void);
+extern void CoordinatorWakeLauncher(void);
 extern void CoordinatorWakeWorker(int worker);
 extern void CoordinatorNotifyCatalogChange(void);
 extern void CoordinatorXactCallback(XactEvent event, void *arg);

@@ -18,6 +18,7 @@
 
 #include "access/xlogdefs.h"
 #include "access/htup.h"
+#include "access/tupdesc.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
@@ -77,12 +78,15 @@ extern bool TimestampStaleInput(TimestampDetermination *det, XLogRecPtr target,
 								Oid *relid);
 
 /* history.c */
-struct RowDelta;
+typedef struct HistoryWrite HistoryWrite;
 typedef void (*HistoryRowFn) (void *arg, XLogRecPtr first_commit,
 							  XLogRecPtr ts, TimestampTz wall, int64 diff,
 							  MinimalTuple row);
-extern void HistoryAppend(Oid relid, XLogRecPtr first_commit, XLogRecPtr ts,
-						  TimestampTz wall, struct RowDelta *delta);
+extern HistoryWrite *HistoryAppendBegin(Oid relid, XLogRecPtr first_commit,
+										XLogRecPtr ts, TimestampTz wall,
+										TupleDesc row_desc);
+extern void HistoryAppendRow(void *arg, MinimalTuple row, int64 weight);
+extern void HistoryAppendEnd(HistoryWrite *w);
 extern bool HistoryCompact(Oid relid, XLogRecPtr hold, TimestampTz cutoff,
 						   XLogRecPtr *since, TimestampTz *since_wall,
 						   TimestampTz *oldest_wall);
@@ -99,6 +103,15 @@ extern bool ReadHoldAcquire(Oid relid, XLogRecPtr ts, int kind,
 							XLogRecPtr *since);
 extern void ReadHoldsRelease(void);
 extern XLogRecPtr ReadHoldsMinimum(Oid relid);
+
+/* wait.c: waiting for views to reflect a timestamp, and who waits */
+extern void CoordinatorWaitForViews(List *relids, XLogRecPtr target);
+extern void CoordinatorRefuseDuringRecovery(const char *what);
+extern void ReadWaitBegin(Oid relid, XLogRecPtr target);
+extern void ReadWaitEnd(void);
+
+/* transaction.c */
+extern void TimestampXactCallback(XactEvent event, void *arg);
 
 /* explain.c */
 extern char *TimestampExplainText(TimestampDetermination *det);

@@ -5,10 +5,14 @@
  *
  * source.c   coordinator.create_webhook_source and make_webhook_source:
  *            the table, the CHECK expression analyzed and stored, the
- *            catalog row; sources becoming plain tables at DROP EXTENSION.
+ *            catalog row; a source restored from a dump.
+ * stored.c   the catalog's rows of webhook sources and of secrets.
+ * outlive.c  sources stay plain tables, data and all, at DROP EXTENSION.
  * append.c   one batch of requests in one transaction: resolve the source,
  *            decode the body, evaluate the CHECK, insert the rows.
  * listener.c the background worker serving HTTP with libmicrohttpd.
+ * relay.c    the listener hands each database's requests to an appender
+ *            connected to that database.
  * crypto.c   coordinator.hmac and coordinator.constant_time_eq.
  * secrets.c  secrets follow DROP ROLE, DROP OWNED and REASSIGN OWNED.
  *
@@ -73,9 +77,18 @@ typedef struct WebhookRequest
 extern WebhookBodyFormat WebhookParseBodyFormat(const char *format);
 extern const char *WebhookBodyFormatName(WebhookBodyFormat format);
 extern char *WebhookHeaderColumnName(const char *header);
+/* outlive.c */
 extern List *WebhookSourcesBeforeDropExtension(List **calls);
 extern void WebhookSourcesAfterDropExtension(List *relids, List *calls);
 extern void WebhookRestoreSource(Oid relid, Datum *values, bool *nulls);
+
+/* stored.c: the catalog's rows of webhook sources and secrets */
+extern void WebhookCatalogInsert(CatalogWebhook *source,
+								 const char *check_expression);
+extern CatalogWebhook *WebhookCatalogLoad(Oid relid);
+extern bool WebhookCatalogHas(Oid relid);
+extern List *WebhookCatalogList(List **calls);
+extern char *WebhookLookupSecret(Oid owner, const char *name);
 
 /* secrets.c: the utility hook keeps secrets in step with their owners */
 struct RoleSpec;
@@ -86,6 +99,9 @@ extern void WebhookSecretsReassignOwned(List *roles, struct RoleSpec *newrole);
 /* append.c */
 extern void WebhookAppendBatch(WebhookRequest **requests, int nrequests);
 extern void WebhookAppendInit(void);
+
+/* relay.c */
+extern void WebhookRelayBatch(WebhookRequest **requests, int nrequests);
 
 /* listener.c */
 extern char *WebhookUrl(const char *database, const char *schema, const char *name);

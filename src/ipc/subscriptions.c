@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
- * registry.c
+ * subscriptions.c
  *	  The subscriptions in shared memory: coordinator.max_subscriptions
- *	  slots after the view directory.
+ *	  slots in each database's slot, after the view directory.
  *
  * A subscriber takes a free slot (state REQUESTED), the worker that will
  * send to it moves it to ATTACHED, and either side ends it: the subscriber
@@ -18,7 +18,7 @@
 #include "utils/memutils.h"
 
 #include "coordinator/shmem.h"
-#include "coordinator/subscribe.h"
+#include "coordinator/subscriptions.h"
 
 Size
 SubscriptionShmemSize(void)
@@ -26,13 +26,13 @@ SubscriptionShmemSize(void)
 	return mul_size(sizeof(CoordinatorSubscription), coordinator_max_subscriptions);
 }
 
-/* Called once, on zeroed memory, when the shared struct is created. */
+/* Called on zeroed memory, when a database's slot is made new. */
 void
-SubscriptionShmemInit(void *address)
+SubscriptionShmemInit(CoordinatorShared *slot, void *address)
 {
-	Coordinator->subscriptions = address;
-	Coordinator->max_subscriptions = coordinator_max_subscriptions;
-	Coordinator->next_subscription_id = 1;
+	slot->subscriptions = address;
+	slot->max_subscriptions = coordinator_max_subscriptions;
+	slot->next_subscription_id = 1;
 }
 
 CoordinatorSubscription *
@@ -84,36 +84,4 @@ SubscriptionEnd(CoordinatorSubscription *sub, int code, const char *message)
 	sub->error_code = code;
 	strlcpy(sub->error, message, SUBSCRIPTION_ERROR_LEN);
 	sub->buffered = 0;
-}
-
-/* Keep what snapshot saw, in context. */
-void
-SeenXidsCopy(SeenXids *seen, Snapshot snapshot, MemoryContext context)
-{
-	seen->xmin = snapshot->xmin;
-	seen->xmax = snapshot->xmax;
-	seen->xcnt = snapshot->xcnt;
-	seen->xip = MemoryContextAlloc(context, sizeof(TransactionId) * Max(snapshot->xcnt, 1));
-	memcpy(seen->xip, snapshot->xip, sizeof(TransactionId) * snapshot->xcnt);
-}
-
-/*
- * Was the committed top-level transaction xid visible to the snapshot?
- * (A top-level xid running at the snapshot is in its xip.)
- */
-bool
-SeenXidsSaw(SeenXids *seen, TransactionId xid)
-{
-	if (!TransactionIdIsValid(xid) || seen->xip == NULL)
-		return false;
-	if (TransactionIdPrecedes(xid, seen->xmin))
-		return true;
-	if (TransactionIdFollowsOrEquals(xid, seen->xmax))
-		return false;
-	for (int i = 0; i < seen->xcnt; i++)
-	{
-		if (TransactionIdEquals(seen->xip[i], xid))
-			return false;
-	}
-	return true;
 }

@@ -19,17 +19,17 @@
  * never holds the dataflow back.
  *
  * A query's transient dataflow runs with the subscriber's rights, as a
- * maintained view runs with its owner's (../dataflow/privileges.c): as the
+ * maintained view runs with its owner's (privileges.c): as the
  * role that opened the subscription, in a security-restricted operation,
  * with the worker's search_path.  The subscriber's rights are checked at
  * the hydration and again whenever rights may have changed
  * (SendersCheckRights); a lost right ends the subscription with 42501.
  *
  * A query's transient dataflow is hydrated between ticks at a consistent
- * cut (../dataflow/cut.c): fed under a snapshot S, then only the changes S
+ * cut (cut.c): fed under a snapshot S, then only the changes S
  * did not see.  Its rows are sent at the cut's time H; the subscriber
  * merges the changes decoded up to H into them, which makes the snapshot
- * exactly the state at H (subscriber.c).
+ * exactly the state at H (subscribe/subscriber.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -44,9 +44,9 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
-#include "coordinator/capture.h"
 #include "coordinator/shmem.h"
-#include "coordinator/subscribe.h"
+#include "coordinator/subscriptions.h"
+#include "worker_internal.h"
 
 /* A message waiting for room in the queue. */
 typedef struct Outgoing

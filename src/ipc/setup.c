@@ -14,13 +14,14 @@
 
 #include "access/xlog.h"
 #include "commands/dbcommands.h"
+#include "commands/extension.h"
 #include "miscadmin.h"
 #include "replication/slot.h"
 #include "utils/guc.h"
 #include "utils/varlena.h"
 
-#include "coordinator/commands.h"
 #include "coordinator/coordinator.h"
+#include "coordinator/shmem.h"
 
 /*
  * Servers from 15.19 on only load output plugins named in
@@ -54,8 +55,10 @@ output_plugin_allowed(const char **current)
 
 /*
  * ERROR unless the library is preloaded, wal_level is logical, our output
- * plugin may be loaded, a replication slot is available and this is the
- * database the coordinator serves.  Needs a transaction (database name).
+ * plugin may be loaded, a replication slot is available, coordinator.database
+ * allows this database and, once the extension exists here, a slot of
+ * shared memory is free for it (coordinator.max_databases); takes that
+ * slot.  Needs a transaction (database name).
  */
 void
 CoordinatorCheckSetup(void)
@@ -94,11 +97,16 @@ CoordinatorCheckSetup(void)
 				 errhint("Raise max_replication_slots in postgresql.conf and restart the server.")));
 
 	dbname = get_database_name(MyDatabaseId);
-	if (dbname == NULL || strcmp(dbname, coordinator_database) != 0)
+	if (!CoordinatorServesDatabaseName(dbname))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("coordinator serves database \"%s\", not \"%s\"",
+				 errmsg("coordinator serves database \"%s\" only, not \"%s\"",
 						coordinator_database, dbname ? dbname : "?"),
-				 errhint("Use database \"%s\", or set coordinator.database = '%s' in postgresql.conf and restart the server.",
+				 errdetail("coordinator.database restricts the coordinator to one database."),
+				 errhint("Use database \"%s\", or set coordinator.database = '' (every database) or '%s' in postgresql.conf and restart the server.",
 						 coordinator_database, dbname ? dbname : "?")));
+
+	/* this database's slot of shared memory: an ERROR if none is left */
+	if (OidIsValid(get_extension_oid(COORDINATOR_NAME, true)))
+		(void) CoordinatorAttachDatabase();
 }
