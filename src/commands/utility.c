@@ -111,41 +111,6 @@ retain_history_option(DefElem *def)
 	return retain;
 }
 
-/*
- * Maintained views need the whole old row of every UPDATE and DELETE of a
- * source in the WAL.  Set REPLICA IDENTITY FULL if it is not, and say so.
- */
-void
-CoordinatorEnsureReplicaIdentityFull(Oid relid)
-{
-	Relation	rel = table_open(relid, AccessShareLock);
-	char		identity = rel->rd_rel->relreplident;
-	char	   *name = pstrdup(RelationGetRelationName(rel));
-	ReplicaIdentityStmt *ri;
-	AlterTableCmd *cmd;
-
-	table_close(rel, AccessShareLock);
-	if (identity == REPLICA_IDENTITY_FULL)
-		return;
-
-	if (!pg_class_ownercheck(relid, GetUserId()))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("table \"%s\" must have REPLICA IDENTITY FULL to be the source of a maintained view", name),
-				 errhint("Ask the owner of \"%s\" to run ALTER TABLE ... REPLICA IDENTITY FULL.", name)));
-
-	ri = makeNode(ReplicaIdentityStmt);
-	ri->identity_type = REPLICA_IDENTITY_FULL;
-	cmd = makeNode(AlterTableCmd);
-	cmd->subtype = AT_ReplicaIdentity;
-	cmd->def = (Node *) ri;
-	AlterTableInternal(relid, list_make1(cmd), false);
-
-	ereport(NOTICE,
-			(errmsg("table \"%s\" now has REPLICA IDENTITY FULL", name),
-			 errdetail("Maintained views need the old row of every UPDATE and DELETE in the WAL.")));
-}
-
 static void
 create_maintained_view(PlannedStmt *pstmt, const char *queryString,
 					   ProcessUtilityContext context, ParamListInfo params,
@@ -216,7 +181,7 @@ CoordinatorRecordView(Oid relid, Query *query, CompiledView *compiled,
 	recordDependencyOn(&view_address, &extension_address, DEPENDENCY_NORMAL);
 
 	CatalogInsertView(relid, pg_get_querydef(query, true),
-					  CompiledViewToString(compiled), compiled->sources,
+					  CompiledViewToString(compiled), compiled->tables,
 					  retain_history);
 	CoordinatorNotifyCatalogChange();
 }
@@ -252,153 +217,6 @@ refresh_maintained_view(RefreshMatViewStmt *stmt)
 		return false;
 	CoordinatorWaitForViews(list_make1_oid(relid), OracleReadTimestamp());
 	return true;
-}
-
-/*
- * A maintained view that reads the table table_rv names (its OID goes to
- * *table), or InvalidOid if none does (or there is no such table).
- */
-static Oid
-view_reading(RangeVar *table_rv, Oid *table)
-{
-	*table = RangeVarGetRelid(table_rv, NoLock, true);
-	if (!OidIsValid(*table) || !CatalogExtensionExists())
-		return InvalidOid;
-	return CatalogViewReading(*table);
-}
-
-/*
- * A table that a maintained view reads cannot get inheritance children:
- * the view's plan, made at CREATE, scans the table alone, while its query
- * would read the children too.  (Partitioned tables are refused as
- * sources, so ATTACH PARTITION never concerns a source.)
- */
-static void
-refuse_child_of_source(RangeVar *parent_rv)
-{
-	Oid			parent;
-	Oid			view = view_reading(parent_rv, &parent);
-
-	if (OidIsValid(view))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot add an inheritance child to table \"%s\"",
-						get_rel_name(parent)),
-				 errdetail("Maintained view \"%s\" reads the table, and maintained views do not read inheritance children.",
-						   get_rel_name(view)),
-				 errhint("Drop the maintained views that read it first.")));
-}
-
-/*
- * Maintained views need the whole old row of every UPDATE and DELETE of a
- * source: its REPLICA IDENTITY stays FULL while a view reads it.
- */
-static void
-refuse_replica_identity(RangeVar *table_rv, ReplicaIdentityStmt *ri)
-{
-	Oid			table;
-	Oid			view;
-
-	if (ri->identity_type == REPLICA_IDENTITY_FULL)
-		return;
-	view = view_reading(table_rv, &table);
-	if (OidIsValid(view))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table \"%s\" must keep REPLICA IDENTITY FULL",
-						get_rel_name(table)),
-				 errdetail("Maintained view \"%s\" reads the table and needs the old row of every UPDATE and DELETE in the WAL.",
-						   get_rel_name(view)),
-				 errhint("Drop the maintained views that read it first.")));
-}
-
-/* An unlogged table's changes are not in the WAL: a source stays logged. */
-static void
-refuse_unlogged(RangeVar *table_rv)
-{
-	Oid			table;
-	Oid			view = view_reading(table_rv, &table);
-
-	if (OidIsValid(view))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot make table \"%s\" unlogged", get_rel_name(table)),
-				 errdetail("Maintained view \"%s\" reads the table from the WAL.",
-						   get_rel_name(view)),
-				 errhint("Drop the maintained views that read it first.")));
-}
-
-/*
- * CREATE OR REPLACE VIEW of a plain view that a maintained view reads
- * (maybe through other plain views): the maintained view expanded the old
- * definition at CREATE and would not follow.
- */
-static void
-refuse_replacing_read_view(RangeVar *view_rv)
-{
-	Oid			view = RangeVarGetRelid(view_rv, NoLock, true);
-	Oid			types[1] = {OIDOID};
-	Datum		values[1];
-	Datum		reader = ObjectIdGetDatum(InvalidOid);
-
-	if (!OidIsValid(view) || get_rel_relkind(view) != RELKIND_VIEW ||
-		!CatalogExtensionExists())
-		return;
-	values[0] = ObjectIdGetDatum(view);
-	CatalogExecuteAsOwner("WITH RECURSIVE readers(relid) AS ("
-						  "  SELECT $1"
-						  "  UNION"
-						  "  SELECT r.ev_class FROM readers"
-						  "    JOIN pg_catalog.pg_depend d"
-						  "      ON d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
-						  "     AND d.refobjid OPERATOR(pg_catalog.=) readers.relid"
-						  "     AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
-						  "    JOIN pg_catalog.pg_rewrite r ON r.oid OPERATOR(pg_catalog.=) d.objid"
-						  "   WHERE r.ev_class OPERATOR(pg_catalog.<>) readers.relid)"
-						  "SELECT o.relid FROM readers"
-						  "  JOIN coordinator.catalog_objects o ON o.relid OPERATOR(pg_catalog.=) readers.relid"
-						  " ORDER BY o.id LIMIT 1",
-						  1, types, values, NULL, SPI_OK_SELECT, 1, &reader);
-	if (OidIsValid(DatumGetObjectId(reader)))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot replace view \"%s\"", get_rel_name(view)),
-				 errdetail("Maintained view \"%s\" reads it and keeps the definition it had at CREATE.",
-						   get_rel_name(DatumGetObjectId(reader))),
-				 errhint("Drop the maintained views that read it, replace the view, then create them again.")));
-}
-
-/* DDL on the tables that maintained views read. */
-static void
-check_source_ddl(Node *parsetree)
-{
-	ListCell   *lc;
-
-	if (IsA(parsetree, CreateStmt) || IsA(parsetree, CreateForeignTableStmt))
-	{
-		/* a CreateForeignTableStmt begins with its CreateStmt */
-		foreach(lc, ((CreateStmt *) parsetree)->inhRelations)
-			refuse_child_of_source(lfirst_node(RangeVar, lc));
-	}
-	else if (IsA(parsetree, ViewStmt) && ((ViewStmt *) parsetree)->replace)
-		refuse_replacing_read_view(((ViewStmt *) parsetree)->view);
-	else if (IsA(parsetree, AlterTableStmt))
-	{
-		AlterTableStmt *stmt = (AlterTableStmt *) parsetree;
-
-		foreach(lc, stmt->cmds)
-		{
-			AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
-
-			if (cmd->subtype == AT_AddInherit)
-				refuse_child_of_source(castNode(RangeVar, cmd->def));
-			else if (cmd->subtype == AT_ReplicaIdentity)
-				refuse_replica_identity(stmt->relation,
-										castNode(ReplicaIdentityStmt, cmd->def));
-			else if (cmd->subtype == AT_SetUnLogged)
-				refuse_unlogged(stmt->relation);
-		}
-	}
 }
 
 /* DROP DATABASE of a database the coordinator serves: our processes leave it first. */
@@ -497,10 +315,8 @@ coordinator_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		return;
 	}
 
-	if ((IsA(parsetree, CreateStmt) || IsA(parsetree, CreateForeignTableStmt) ||
-		 IsA(parsetree, AlterTableStmt) || IsA(parsetree, ViewStmt)) &&
-		coordinator_preloaded)
-		check_source_ddl(parsetree);
+	if (coordinator_preloaded)
+		CoordinatorCheckSourceDDL(parsetree);
 
 	/* secrets are owned by roles but are not catalog objects (secrets.c) */
 	if (IsA(parsetree, DropRoleStmt) && coordinator_preloaded && CatalogExtensionExists())
@@ -511,6 +327,8 @@ coordinator_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	if (webhook_sources != NIL)
 		WebhookSourcesAfterDropExtension(webhook_sources, webhook_calls);
+	if (coordinator_preloaded)
+		CoordinatorAfterSourceDDL(parsetree);
 
 	if (IsA(parsetree, DropOwnedStmt) && coordinator_preloaded && CatalogExtensionExists())
 		WebhookSecretsDropOwned(((DropOwnedStmt *) parsetree)->roles);

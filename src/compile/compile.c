@@ -237,7 +237,7 @@ check_source(Oid relid, bool inh)
 			refuse("a materialized view without WITH (incremental) in FROM", -1);
 			break;
 		case RELKIND_PARTITIONED_TABLE:
-			refuse("a partitioned table", -1);
+			/* the planner scans its partitions, checked with the plan */
 			break;
 		case RELKIND_FOREIGN_TABLE:
 			refuse("a foreign table", -1);
@@ -252,7 +252,7 @@ check_source(Oid relid, bool inh)
 		refuse("an unlogged or temporary table", -1);
 	if (rel->rd_rel->relrowsecurity)
 		refuse("a table with row-level security", -1);
-	if (inh && has_subclass(relid))
+	if (inh && rel->rd_rel->relkind == RELKIND_RELATION && has_subclass(relid))
 		refuse("a table with inheritance children", -1);
 	table_close(rel, NoLock);
 }
@@ -364,12 +364,12 @@ prepare_walker(Node *node, void *context)
 	return expression_tree_walker(node, prepare_walker, context);
 }
 
-static void check_plan(PlannedStmt *stmt, Plan *plan, List **sources);
+static void check_plan(PlannedStmt *stmt, Plan *plan, List **scans);
 
 typedef struct CheckContext
 {
 	PlannedStmt *stmt;
-	List	  **sources;
+	List	  **scans;
 } CheckContext;
 
 /*
@@ -390,7 +390,7 @@ check_expressions_walker(Node *node, CheckContext *context)
 		if (sp->subLinkType == MULTIEXPR_SUBLINK || sp->subLinkType == CTE_SUBLINK)
 			refuse("this subquery", -1);
 		check_plan(context->stmt, list_nth(context->stmt->subplans, sp->plan_id - 1),
-				   context->sources);
+				   context->scans);
 	}
 	else if (IsA(node, AlternativeSubPlan))
 		refuse("this subquery", -1);
@@ -398,19 +398,38 @@ check_expressions_walker(Node *node, CheckContext *context)
 }
 
 static void
-check_expressions(PlannedStmt *stmt, Node *exprs, List **sources)
+check_expressions(PlannedStmt *stmt, Node *exprs, List **scans)
 {
-	CheckContext context = {stmt, sources};
+	CheckContext context = {stmt, scans};
 
 	(void) check_expressions_walker(exprs, &context);
 }
 
 /*
- * Check that every node of the plan has an operator.  Collects the tables
- * the plan scans into *sources.
+ * A partition the planner scans for its partitioned table: its changes must
+ * be in the WAL like the table's own (the partitioned table was checked as
+ * the query names it).
  */
 static void
-check_plan(PlannedStmt *stmt, Plan *plan, List **sources)
+check_partition(Oid relid)
+{
+	if (!get_rel_relispartition(relid))
+		return;
+	if (get_rel_persistence(relid) != RELPERSISTENCE_PERMANENT)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("maintained views do not support an unlogged partition"),
+				 errdetail("Partition \"%s\" is unlogged: its changes are not in the WAL.",
+						   get_rel_name(relid)),
+				 errhint("Run ALTER TABLE ... SET LOGGED on it, or create a materialized view without WITH (incremental).")));
+}
+
+/*
+ * Check that every node of the plan has an operator.  Collects the
+ * range-table indexes of the tables the plan scans into *scans.
+ */
+static void
+check_plan(PlannedStmt *stmt, Plan *plan, List **scans)
 {
 	ListCell   *lc;
 
@@ -423,29 +442,30 @@ check_plan(PlannedStmt *stmt, Plan *plan, List **sources)
 		SubPlan    *sp = lfirst_node(SubPlan, lc);
 
 		if (sp->subLinkType != CTE_SUBLINK)
-			check_expressions(stmt, (Node *) sp, sources);
+			check_expressions(stmt, (Node *) sp, scans);
 	}
-	check_expressions(stmt, (Node *) plan->targetlist, sources);
-	check_expressions(stmt, (Node *) plan->qual, sources);
+	check_expressions(stmt, (Node *) plan->targetlist, scans);
+	check_expressions(stmt, (Node *) plan->qual, scans);
 
 	switch (nodeTag(plan))
 	{
 		case T_SeqScan:
 			{
-				RangeTblEntry *rte = rt_fetch(((Scan *) plan)->scanrelid, stmt->rtable);
+				Index		scanrelid = ((Scan *) plan)->scanrelid;
 
-				*sources = list_append_unique_oid(*sources, rte->relid);
+				check_partition(rt_fetch(scanrelid, stmt->rtable)->relid);
+				*scans = list_append_unique_int(*scans, (int) scanrelid);
 				break;
 			}
 		case T_Result:
-			check_expressions(stmt, ((Result *) plan)->resconstantqual, sources);
+			check_expressions(stmt, ((Result *) plan)->resconstantqual, scans);
 			break;
 		case T_SubqueryScan:
-			check_plan(stmt, ((SubqueryScan *) plan)->subplan, sources);
+			check_plan(stmt, ((SubqueryScan *) plan)->subplan, scans);
 			break;
 		case T_CteScan:
 			check_plan(stmt, list_nth(stmt->subplans, ((CteScan *) plan)->ctePlanId - 1),
-					   sources);
+					   scans);
 			break;
 		case T_Sort:
 		case T_IncrementalSort:
@@ -455,12 +475,12 @@ check_plan(PlannedStmt *stmt, Plan *plan, List **sources)
 		case T_SetOp:
 			break;
 		case T_WindowAgg:
-			check_expressions(stmt, ((WindowAgg *) plan)->startOffset, sources);
-			check_expressions(stmt, ((WindowAgg *) plan)->endOffset, sources);
+			check_expressions(stmt, ((WindowAgg *) plan)->startOffset, scans);
+			check_expressions(stmt, ((WindowAgg *) plan)->endOffset, scans);
 			break;
 		case T_Limit:
-			check_expressions(stmt, ((Limit *) plan)->limitCount, sources);
-			check_expressions(stmt, ((Limit *) plan)->limitOffset, sources);
+			check_expressions(stmt, ((Limit *) plan)->limitCount, scans);
+			check_expressions(stmt, ((Limit *) plan)->limitOffset, scans);
 			break;
 		case T_Agg:
 			if (((Agg *) plan)->aggstrategy == AGG_MIXED ||
@@ -471,11 +491,11 @@ check_plan(PlannedStmt *stmt, Plan *plan, List **sources)
 			break;
 		case T_Append:
 			foreach(lc, ((Append *) plan)->appendplans)
-				check_plan(stmt, lfirst(lc), sources);
+				check_plan(stmt, lfirst(lc), scans);
 			break;
 		case T_MergeAppend:
 			foreach(lc, ((MergeAppend *) plan)->mergeplans)
-				check_plan(stmt, lfirst(lc), sources);
+				check_plan(stmt, lfirst(lc), scans);
 			break;
 		case T_NestLoop:
 			if (((NestLoop *) plan)->nestParams != NIL)
@@ -483,11 +503,11 @@ check_plan(PlannedStmt *stmt, Plan *plan, List **sources)
 			/* FALLTHROUGH */
 		case T_HashJoin:
 		case T_MergeJoin:
-			check_expressions(stmt, (Node *) ((Join *) plan)->joinqual, sources);
+			check_expressions(stmt, (Node *) ((Join *) plan)->joinqual, scans);
 			if (IsA(plan, HashJoin))
-				check_expressions(stmt, (Node *) ((HashJoin *) plan)->hashclauses, sources);
+				check_expressions(stmt, (Node *) ((HashJoin *) plan)->hashclauses, scans);
 			if (IsA(plan, MergeJoin))
-				check_expressions(stmt, (Node *) ((MergeJoin *) plan)->mergeclauses, sources);
+				check_expressions(stmt, (Node *) ((MergeJoin *) plan)->mergeclauses, scans);
 			break;
 		case T_FunctionScan:
 			refuse("a function in FROM", -1);
@@ -506,8 +526,8 @@ check_plan(PlannedStmt *stmt, Plan *plan, List **sources)
 			refuse("this query (its plan needs a node that cannot be maintained)", -1);
 			break;
 	}
-	check_plan(stmt, outerPlan(plan), sources);
-	check_plan(stmt, innerPlan(plan), sources);
+	check_plan(stmt, outerPlan(plan), scans);
+	check_plan(stmt, innerPlan(plan), scans);
 }
 
 /* Planner settings that keep plans in the shapes the dataflow maintains. */
@@ -538,6 +558,51 @@ plan_view(Query *query, const char *source_text)
 }
 
 /*
+ * The tables of a plan: view->sources, those it scans (a partitioned
+ * table's partitions, not the table), and view->tables, those the query
+ * names (a partitioned table, not its partitions, which come and go; also
+ * one with no partition to scan).  The planner adds a partitioned table's
+ * partitions to the range table as its appendRelations' children.
+ */
+static void
+tables_of_plan(CompiledView *view, List *scans)
+{
+	PlannedStmt *plan = view->plan;
+	int			nrtes = list_length(plan->rtable);
+	Index	   *parent = palloc0((nrtes + 1) * sizeof(Index));
+	ListCell   *lc;
+	int			rti = 0;
+
+	foreach(lc, plan->appendRelations)
+	{
+		AppendRelInfo *info = lfirst_node(AppendRelInfo, lc);
+
+		parent[info->child_relid] = info->parent_relid;
+	}
+	foreach(lc, scans)
+		view->sources = list_append_unique_oid(view->sources,
+											   rt_fetch(lfirst_int(lc), plan->rtable)->relid);
+	foreach(lc, plan->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		Index		root = ++rti;
+
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		if (rte->relkind == RELKIND_PARTITIONED_TABLE && parent[rti] == 0)
+			view->tables = list_append_unique_oid(view->tables, rte->relid);
+		else if (list_member_int(scans, rti))
+		{
+			while (parent[root] != 0)
+				root = parent[root];
+			view->tables = list_append_unique_oid(view->tables,
+												  rt_fetch(root, plan->rtable)->relid);
+		}
+	}
+	pfree(parent);
+}
+
+/*
  * Compile an analyzed (not yet rewritten) SELECT.  source_text is the
  * statement the query's parse locations point into.  Returns a plan in
  * CurrentMemoryContext; ERRORs if the query cannot be maintained or, with
@@ -548,6 +613,7 @@ CompileView(Query *query, const char *source_text, bool check_rights)
 {
 	CompiledView *view = palloc0(sizeof(CompiledView));
 	List	   *rewritten;
+	List	   *scans = NIL;
 	Query	   *q;
 
 	compile_source_text = source_text;
@@ -566,8 +632,9 @@ CompileView(Query *query, const char *source_text, bool check_rights)
 	check_immutable(q);
 
 	view->plan = plan_view(q, source_text);
-	check_plan(view->plan, view->plan->planTree, &view->sources);
-	if (view->sources == NIL)
+	check_plan(view->plan, view->plan->planTree, &scans);
+	tables_of_plan(view, scans);
+	if (view->tables == NIL)
 		refuse("a query without a table in FROM", -1);
 	CompilePruneColumns(view->plan);
 

@@ -37,6 +37,7 @@
 static void
 build_view(DataflowView *view, void *arg)
 {
+	CompiledView *compiled;
 	PlannedStmt *plan;
 	MemoryContext old = MemoryContextSwitchTo(view->context);
 	ListCell   *lc;
@@ -48,7 +49,8 @@ build_view(DataflowView *view, void *arg)
 	if (query == NULL)
 		elog(ERROR, "could not find the query of materialized view %u", view->relid);
 	/* the plan lives as long as the dataflow that points into it */
-	plan = CompileView(query, NULL, false)->plan;
+	compiled = CompileView(query, NULL, false);
+	plan = compiled->plan;
 	MemoryContextSwitchTo(old);
 
 	view->df = DataflowCreate(view->relid, plan, view->context);
@@ -59,6 +61,8 @@ build_view(DataflowView *view, void *arg)
 													  lfirst_oid(lc));
 	MemoryContextSwitchTo(old);
 	SourcesRecordLayouts(view->df->sources, WorkerContext);
+	/* a partitioned table's partitions are part of its layout */
+	SourcesRecordLayouts(compiled->tables, WorkerContext);
 }
 
 /*

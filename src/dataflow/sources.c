@@ -15,7 +15,11 @@
  *
  * A dataflow is built for its sources' row layout: a layout that changes
  * (ALTER TABLE ... ADD, DROP or ALTER COLUMN) makes the worker build its
- * dataflows again.
+ * dataflows again.  So does a change of a partitioned table's partitions
+ * (CREATE TABLE ... PARTITION OF, ATTACH, DETACH, also the first step of
+ * DETACH CONCURRENTLY, DROP of a partition, at any level): the plan scans
+ * the partitions it had, and rows that arrive or leave with a partition
+ * are in no change the worker decodes.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,10 +31,13 @@
 #include "access/table.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "common/hashfn.h"
+#include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/lmgr.h"
 #include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -129,7 +136,39 @@ typedef struct SourceLayout
 /* In the context given to SourcesRecordLayouts; lives with the process. */
 static List *source_layouts = NIL;
 
-/* A hash of the columns of table relid, or 0 if it is gone. */
+/*
+ * An order-independent hash of the partitions under partitioned table
+ * relid, at every level, with their pending detaches.
+ */
+static uint32
+partitions_hash(Relation inherits, Oid relid)
+{
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	uint32		hash = 0;
+
+	check_stack_depth();
+	ScanKeyInit(&key, Anum_pg_inherits_inhparent, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(inherits, InheritsParentIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_inherits inh = (Form_pg_inherits) GETSTRUCT(tuple);
+
+		hash += hash_combine(hash_uint32(inh->inhrelid),
+							 hash_uint32(inh->inhdetachpending));
+		if (get_rel_relkind(inh->inhrelid) == RELKIND_PARTITIONED_TABLE)
+			hash += partitions_hash(inherits, inh->inhrelid);
+	}
+	systable_endscan(scan);
+	return hash;
+}
+
+/*
+ * A hash of the columns of table relid (and of its partitions if it is
+ * partitioned), or 0 if it is gone.
+ */
 static uint32
 source_layout(Oid relid)
 {
@@ -148,6 +187,13 @@ source_layout(Oid relid)
 		layout = hash_combine(layout, hash_uint32(att->atttypid));
 		layout = hash_combine(layout, hash_uint32((uint32) att->atttypmod));
 		layout = hash_combine(layout, hash_uint32(att->attisdropped));
+	}
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+	{
+		Relation	inherits = table_open(InheritsRelationId, AccessShareLock);
+
+		layout = hash_combine(layout, partitions_hash(inherits, relid));
+		table_close(inherits, AccessShareLock);
 	}
 	relation_close(rel, AccessShareLock);
 	return layout;

@@ -15,6 +15,8 @@
 
 #include "access/relation.h"
 #include "access/table.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "storage/ipc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -248,7 +250,10 @@ ViewWriteEnd(DataflowView *view, ViewWrite *w, XLogRecPtr first_commit,
 	table_close(w->view_rel, NoLock);
 }
 
-/* The tables a view reads, from its stored plan, added to *relids. */
+/*
+ * The tables a view reads, from its stored plan, added to *relids; for a
+ * partitioned table, the table and its partitions as they are now.
+ */
 static void
 add_plan_sources(DataflowView *view, List **relids)
 {
@@ -261,6 +266,10 @@ add_plan_sources(DataflowView *view, List **relids)
 
 		if (rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_RELATION)
 			*relids = list_append_unique_oid(*relids, rte->relid);
+		else if (rte->rtekind == RTE_RELATION &&
+				 rte->relkind == RELKIND_PARTITIONED_TABLE)
+			*relids = list_concat_unique_oid(*relids,
+											 find_all_inheritors(rte->relid, NoLock, NULL));
 	}
 }
 

@@ -18,10 +18,15 @@
 /* utility.c, reads.c */
 extern void CoordinatorCheckRetainHistory(Interval *retain);
 extern void CoordinatorInstallUtilityHook(void);
-extern void CoordinatorEnsureReplicaIdentityFull(Oid relid);
 extern void CoordinatorRecordView(Oid relid, Query *query,
 								  CompiledView *compiled,
 								  Interval *retain_history);
+
+/* source_ddl.c: DDL on the tables maintained views read */
+extern void CoordinatorEnsureReplicaIdentityFull(Oid relid);
+extern void CoordinatorCheckSourceDDL(Node *parsetree);
+extern void CoordinatorAfterSourceDDL(Node *parsetree);
+
 extern void CoordinatorInstallReadHooks(void);
 
 /* reads.c */

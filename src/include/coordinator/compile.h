@@ -14,13 +14,16 @@
 
 /*
  * The plan of a view: the PlannedStmt Postgres's planner made for its
- * query, checked to contain only nodes the dataflow maintains, and the
- * tables it scans.  Stored in the catalog with nodeToString.
+ * query, checked to contain only nodes the dataflow maintains, the tables
+ * it scans and the tables its query names (they differ for a partitioned
+ * table, named, whose partitions are scanned).  Stored in the catalog with
+ * nodeToString.
  */
 typedef struct CompiledView
 {
 	PlannedStmt *plan;
 	List	   *sources;		/* OIDs of the tables scanned */
+	List	   *tables;			/* OIDs of the tables named (the catalog's) */
 } CompiledView;
 
 extern CompiledView *CompileView(Query *query, const char *source_text,
