@@ -11,6 +11,8 @@
  *	  DROP TABLE ... CASCADE drops v), record v in the catalog and tell the
  *	  coordinator at commit.  The dataflow worker populates v.
  * REFRESH MATERIALIZED VIEW v (maintained): wait until v is current.
+ * DDL on a table that a maintained view reads: checked and followed by
+ *	  source_ddl.c, before and after the statement.
  * CREATE/DROP EXTENSION coordinator: tell the coordinator at commit; at
  *	  DROP, webhook sources become plain tables (outlive.c).
  * DROP DATABASE of a database served: our processes leave it first.

@@ -28,6 +28,8 @@
 #   bash test/bench/change_cost.sh [size ...]      default 10000 100000 1000000
 #
 # COORDINATOR_COST_KINDS="top_k int_sum" measures only those kinds;
+# COORDINATOR_COST_PARTITIONS=8 makes facts a table hash-partitioned by id
+# into that many partitions (the UPDATEs then touch one partition);
 # COORDINATOR_BENCH_PORT sets the server's port (default 5499).  About 4
 # minutes at the default sizes on 2 cores, most of it at 1,000,000 rows.
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/common.sh"
@@ -35,6 +37,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/common.sh"
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(10000 100000 1000000)
 REPS=20
+PARTITIONS=${COORDINATOR_COST_PARTITIONS:-0}
 START=$SECONDS
 
 # name | column changed | extreme (desc: the max row, asc: the min row,
@@ -70,7 +73,7 @@ progress() { echo "[$((SECONDS - START)) s] $*" >&2; }
 estimate=$(awk -v k=${#SELECTED[@]} -v s="${SIZES[*]}" 'BEGIN {
 	for (i = split(s, n, " "); i > 0; i--) t += k * (1 + n[i] * 9e-6) + n[i] * 15e-6
 	printf "%.0f", t }')
-progress "sizes ${SIZES[*]}; kinds ${SELECTED[*]}; about $estimate s after the build"
+progress "sizes ${SIZES[*]}; kinds ${SELECTED[*]}; partitions $PARTITIONS; about $estimate s after the build"
 start_bench_server "${COORDINATOR_BENCH_PORT:-5499}"
 
 # no checkpoint in the middle of a measurement (the load comes first)
@@ -87,11 +90,21 @@ SQL
 # scales 0 to 3 in 0..99999.999; iv 0..999 (0 only in group 0); ts over about
 # two years; s 32 hex digits
 load() {
-	local n=$1
+	local n=$1 create identity
+	create="CREATE TABLE facts (id int PRIMARY KEY, g int, g2 int, amt numeric, iv int, ts timestamp, s text)"
+	identity="ALTER TABLE facts REPLICA IDENTITY FULL;"
+	if [ "$PARTITIONS" -gt 0 ]; then
+		create+=" PARTITION BY HASH (id);"
+		identity=""
+		for i in $(seq 0 $((PARTITIONS - 1))); do
+			create+=" CREATE TABLE facts_$i PARTITION OF facts FOR VALUES WITH (MODULUS $PARTITIONS, REMAINDER $i);"
+			identity+=" ALTER TABLE facts_$i REPLICA IDENTITY FULL;"
+		done
+	fi
 	psql_ <<SQL
 SET client_min_messages = warning;
 DROP TABLE IF EXISTS facts;
-CREATE TABLE facts (id int PRIMARY KEY, g int, g2 int, amt numeric, iv int, ts timestamp, s text);
+$create;
 INSERT INTO facts
 SELECT i, i % 10, i / 10,
 	round(((i::bigint * 7919) % 100000 + ((i::bigint * 104729) % 1000) / 1000.0)::numeric, (i / 10) % 4),
@@ -99,7 +112,7 @@ SELECT i, i % 10, i / 10,
 	timestamp '2020-01-01' + ((i::bigint * 104729) % 1000003) * interval '1 minute',
 	md5(i::text)
 FROM generate_series(1, $n) i;
-ALTER TABLE facts REPLICA IDENTITY FULL;
+$identity
 VACUUM ANALYZE facts;
 CHECKPOINT;
 SQL
