@@ -39,6 +39,7 @@ OBJS = \
 	src/dataflow/errors.o \
 	src/dataflow/graph.o \
 	src/dataflow/map.o \
+	src/dataflow/flatmap.o \
 	src/dataflow/join.o \
 	src/dataflow/reduce.o \
 	src/dataflow/aggregate.o \
@@ -87,7 +88,7 @@ PG_CPPFLAGS += -DHAVE_SUBPLAN_HASHTABLESTALE
 endif
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
-REGRESS = setup create_view dml types arrangements shared refused dependencies transactions function_form truncate ddl injection errors partitions isolation_guc timestamps subscribe history webhook security least_privilege hostile random_dml window_orderings aggregate_states introspection differential differential_partitions
+REGRESS = setup create_view dml types arrangements shared refused dependencies transactions function_form truncate ddl injection errors partitions functions_in_from isolation_guc timestamps subscribe history webhook security least_privilege hostile random_dml window_orderings aggregate_states introspection differential differential_partitions differential_functions
 REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=./test/regress.conf --outputdir=./output_regress --load-extension=coordinator
 
 ISOLATION = concurrent_reads create_during_writes linearizable subscribe read_holds concurrent_ddl stale_snapshot lock_waits head_of_line introspect_waits

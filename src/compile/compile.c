@@ -204,22 +204,14 @@ check_clauses(Query *query)
 			   ((CommonTableExpr *) linitial(query->cteList))->location);
 	if (query->groupingSets != NIL)
 		refuse("GROUPING SETS, ROLLUP and CUBE", -1);
-	if (query->hasTargetSRFs)
-		refuse("set-returning functions in the select list", -1);
 	foreach(lc, query->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
 
 		if (rte->rtekind == RTE_RELATION && rte->tablesample != NULL)
 			refuse("TABLESAMPLE", -1);
-		if (rte->rtekind == RTE_FUNCTION)
-			refuse("a function in FROM", -1);
 		if (rte->rtekind == RTE_TABLEFUNC)
 			refuse("XMLTABLE", -1);
-		if (rte->rtekind == RTE_VALUES)
-			refuse("VALUES", -1);
-		if (rte->rtekind == RTE_SUBQUERY && rte->lateral)
-			refuse("LATERAL", -1);
 	}
 }
 
@@ -365,6 +357,7 @@ prepare_walker(Node *node, void *context)
 }
 
 static void check_plan(PlannedStmt *stmt, Plan *plan, List **scans);
+static void check_lateral(PlannedStmt *stmt, Plan *plan, Bitmapset *params);
 
 typedef struct CheckContext
 {
@@ -422,6 +415,145 @@ check_partition(Oid relid)
 				 errdetail("Partition \"%s\" is unlogged: its changes are not in the WAL.",
 						   get_rel_name(relid)),
 				 errhint("Run ALTER TABLE ... SET LOGGED on it, or create a materialized view without WITH (incremental).")));
+}
+
+/* Does node read a PARAM_EXEC parameter that is not in allowed? */
+static bool
+exec_param_walker(Node *node, Bitmapset *allowed)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC)
+		return !bms_is_member(((Param *) node)->paramid, allowed);
+	return expression_tree_walker(node, exec_param_walker, (void *) allowed);
+}
+
+static bool
+contains_exec_param(Node *node, Bitmapset *allowed)
+{
+	return exec_param_walker(node, allowed);
+}
+
+/* The expressions of a plan node other than its target list and qual. */
+static Node *
+node_expressions(Plan *plan)
+{
+	switch (nodeTag(plan))
+	{
+		case T_FunctionScan:
+			return (Node *) ((FunctionScan *) plan)->functions;
+		case T_ValuesScan:
+			return (Node *) ((ValuesScan *) plan)->values_lists;
+		case T_Result:
+			return ((Result *) plan)->resconstantqual;
+		case T_Limit:
+			return (Node *) list_make2(((Limit *) plan)->limitCount,
+									   ((Limit *) plan)->limitOffset);
+		case T_NestLoop:
+			return (Node *) ((Join *) plan)->joinqual;
+		case T_HashJoin:
+			return (Node *) list_make2(((Join *) plan)->joinqual,
+									   ((HashJoin *) plan)->hashclauses);
+		case T_MergeJoin:
+			return (Node *) list_make2(((Join *) plan)->joinqual,
+									   ((MergeJoin *) plan)->mergeclauses);
+		case T_WindowAgg:
+			return (Node *) list_make2(((WindowAgg *) plan)->startOffset,
+									   ((WindowAgg *) plan)->endOffset);
+		default:
+			return NULL;
+	}
+}
+
+/* The parameters a NestLoop passes to its inner side, added to params. */
+static Bitmapset *
+nest_params(NestLoop *nl, Bitmapset *params)
+{
+	ListCell   *lc;
+
+	foreach(lc, nl->nestParams)
+		params = bms_add_member(bms_copy(params),
+								lfirst_node(NestLoopParam, lc)->paramno);
+	return params;
+}
+
+/* No subquery in an expression of a LATERAL inner side. */
+static bool
+find_subplan_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubPlan) || IsA(node, AlternativeSubPlan))
+		return true;
+	return expression_tree_walker(node, find_subplan_walker, context);
+}
+
+/*
+ * The inner side of a LATERAL NestLoop, run by the executor for each outer
+ * row: it may read the outer row (params) and functions, VALUES and their
+ * subqueries, but no table, no subquery in an expression and no other
+ * parameter, so that its rows are a function of the outer row alone.
+ */
+static void
+check_lateral(PlannedStmt *stmt, Plan *plan, Bitmapset *params)
+{
+	ListCell   *lc;
+	List	   *children = NIL;
+
+	if (plan == NULL)
+		return;
+	check_stack_depth();
+	if (find_subplan_walker((Node *) plan->targetlist, NULL) ||
+		find_subplan_walker((Node *) plan->qual, NULL) ||
+		find_subplan_walker(node_expressions(plan), NULL) ||
+		plan->initPlan != NIL)
+		refuse("a subquery inside LATERAL", -1);
+
+	switch (nodeTag(plan))
+	{
+		case T_FunctionScan:
+		case T_ValuesScan:
+		case T_Result:
+		case T_ProjectSet:
+		case T_Sort:
+		case T_IncrementalSort:
+		case T_Material:
+		case T_Hash:
+		case T_Unique:
+		case T_Limit:
+		case T_WindowAgg:
+		case T_HashJoin:
+		case T_MergeJoin:
+			break;
+		case T_Agg:
+			if (((Agg *) plan)->groupingSets != NIL)
+				refuse("GROUPING SETS inside LATERAL", -1);
+			break;
+		case T_SubqueryScan:
+			children = list_make1(((SubqueryScan *) plan)->subplan);
+			break;
+		case T_Append:
+			children = ((Append *) plan)->appendplans;
+			break;
+		case T_NestLoop:
+			params = nest_params((NestLoop *) plan, params);
+			break;
+		case T_SeqScan:
+		case T_CteScan:
+			refuse("LATERAL over a table (LATERAL over functions and VALUES is maintained: join the table instead)", -1);
+			break;
+		default:
+			refuse("this LATERAL subquery (its plan needs a node that cannot be maintained)", -1);
+			break;
+	}
+	if (contains_exec_param((Node *) plan->targetlist, params) ||
+		contains_exec_param((Node *) plan->qual, params) ||
+		contains_exec_param(node_expressions(plan), params))
+		refuse("LATERAL that reads a subquery", -1);
+	foreach(lc, children)
+		check_lateral(stmt, lfirst(lc), params);
+	check_lateral(stmt, outerPlan(plan), params);
+	check_lateral(stmt, innerPlan(plan), params);
 }
 
 /*
@@ -499,7 +631,13 @@ check_plan(PlannedStmt *stmt, Plan *plan, List **scans)
 			break;
 		case T_NestLoop:
 			if (((NestLoop *) plan)->nestParams != NIL)
-				refuse("LATERAL", -1);
+			{
+				/* LATERAL: a flat map of the outer side (flatmap.c) */
+				check_expressions(stmt, (Node *) ((Join *) plan)->joinqual, scans);
+				check_lateral(stmt, innerPlan(plan), nest_params((NestLoop *) plan, NULL));
+				check_plan(stmt, outerPlan(plan), scans);
+				return;
+			}
 			/* FALLTHROUGH */
 		case T_HashJoin:
 		case T_MergeJoin:
@@ -510,13 +648,17 @@ check_plan(PlannedStmt *stmt, Plan *plan, List **scans)
 				check_expressions(stmt, (Node *) ((MergeJoin *) plan)->mergeclauses, scans);
 			break;
 		case T_FunctionScan:
-			refuse("a function in FROM", -1);
+			/* a constant (flatmap.c): reads no parameter */
+			if (contains_exec_param((Node *) ((FunctionScan *) plan)->functions, NULL))
+				refuse("a function in FROM whose arguments read a subquery", -1);
+			check_expressions(stmt, (Node *) ((FunctionScan *) plan)->functions, scans);
 			break;
 		case T_ValuesScan:
-			refuse("VALUES", -1);
+			if (contains_exec_param((Node *) ((ValuesScan *) plan)->values_lists, NULL))
+				refuse("VALUES that read a subquery", -1);
+			check_expressions(stmt, (Node *) ((ValuesScan *) plan)->values_lists, scans);
 			break;
 		case T_ProjectSet:
-			refuse("set-returning functions in the select list", -1);
 			break;
 		case T_RecursiveUnion:
 		case T_WorkTableScan:
@@ -634,8 +776,6 @@ CompileView(Query *query, const char *source_text, bool check_rights)
 	view->plan = plan_view(q, source_text);
 	check_plan(view->plan, view->plan->planTree, &scans);
 	tables_of_plan(view, scans);
-	if (view->tables == NIL)
-		refuse("a query without a table in FROM", -1);
 	CompilePruneColumns(view->plan);
 
 	/* the creator must be able to read what the view shows */

@@ -153,6 +153,10 @@ build_node(Dataflow *df, Plan *plan, List *deps)
 				return UnionCreate(df, plan, inputs);
 			}
 		case T_NestLoop:
+			/* LATERAL over functions: the inner side runs per outer row */
+			if (((NestLoop *) plan)->nestParams != NIL)
+				return FlatMapCreate(df, plan, DataflowBuild(df, outerPlan(plan)));
+			/* FALLTHROUGH */
 		case T_HashJoin:
 		case T_MergeJoin:
 			{
@@ -161,6 +165,11 @@ build_node(Dataflow *df, Plan *plan, List *deps)
 
 				return JoinCreate(df, (Join *) plan, outer, inner);
 			}
+		case T_ProjectSet:
+			return FlatMapCreate(df, plan, DataflowBuild(df, outerPlan(plan)));
+		case T_ValuesScan:
+		case T_FunctionScan:
+			return ConstantCreate(df, plan);
 		case T_Agg:
 		case T_Unique:
 		case T_SetOp:

@@ -291,6 +291,10 @@ extern void ScanPush(DataflowOp *op, Dataflow *df, HeapTuple tuple, int64 diff);
 extern DataflowOp *MapCreate(Dataflow *df, Plan *plan, DataflowOp *input);
 extern DataflowOp *UnitCreate(Dataflow *df);
 extern DataflowOp *UnionCreate(Dataflow *df, Plan *plan, List *inputs);
+
+/* flatmap.c */
+extern DataflowOp *FlatMapCreate(Dataflow *df, Plan *plan, DataflowOp *input);
+extern DataflowOp *ConstantCreate(Dataflow *df, Plan *plan);
 extern DataflowOp *JoinCreate(Dataflow *df, Join *plan, DataflowOp *outer, DataflowOp *inner);
 extern void JoinShare(DataflowOp *op, Dataflow *df);
 extern void JoinUnshare(DataflowOp *op, Dataflow *df);
