@@ -1,8 +1,8 @@
 -- Security: a maintained view is maintained with its owner's rights, not a
 -- superuser's; names resolve as at CREATE whatever search_path says later;
--- a lost right or row-level security that applies to the owner hides the
--- view instead of being bypassed; introspection shows a role only the views
--- it may read.
+-- a lost right hides the view instead of being bypassed; row-level
+-- security applies as to the owner; introspection shows a role only the
+-- views it may read.
 
 CREATE ROLE sec_owner;
 CREATE ROLE sec_other;
@@ -71,8 +71,9 @@ REVOKE sec_readers FROM sec_owner;
 SELECT count(*) FROM sec.totals;
 GRANT SELECT ON sec.accounts TO sec_owner;
 
--- row-level security enabled on a source later applies to the owner: reads
--- fail instead of showing rows the policy would hide
+-- row-level security enabled on a source later applies to the owner: the
+-- view is built again with the policy, as a REFRESH by its owner would see
+-- the table (sql/row_security.sql has more)
 ALTER TABLE sec.accounts ENABLE ROW LEVEL SECURITY;
 CREATE POLICY only_o1 ON sec.accounts USING (owner = 'o1');
 SELECT owner, total FROM sec.totals ORDER BY owner;

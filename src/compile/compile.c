@@ -242,8 +242,6 @@ check_source(Oid relid, bool inh)
 		refuse("a system catalog", -1);
 	if (rel->rd_rel->relpersistence != RELPERSISTENCE_PERMANENT)
 		refuse("an unlogged or temporary table", -1);
-	if (rel->rd_rel->relrowsecurity)
-		refuse("a table with row-level security", -1);
 	if (inh && rel->rd_rel->relkind == RELKIND_RELATION && has_subclass(relid))
 		refuse("a table with inheritance children", -1);
 	table_close(rel, NoLock);
@@ -770,6 +768,7 @@ CompileView(Query *query, const char *source_text, bool check_rights)
 		refuse("a query rewritten by rules into several queries", -1);
 	q = linitial_node(Query, rewritten);
 	prepare_query(q);
+	CompileRowSecurity(q);
 	check_system_columns(q, false);
 	check_immutable(q);
 

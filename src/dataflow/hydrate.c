@@ -54,6 +54,7 @@ build_view(DataflowView *view, void *arg)
 	MemoryContextSwitchTo(old);
 
 	view->df = DataflowCreate(view->relid, plan, view->context);
+	view->row_security = DataflowRowSecurity(view->relid, plan);
 	view->columns = DataflowResultColumns(view->df, &ncolumns);
 	old = MemoryContextSwitchTo(WorkerContext);
 	foreach(lc, view->df->sources)

@@ -14,17 +14,22 @@
  * the call.
  *
  * CREATE checks that the creator may read what the query reads
- * (compile.c) and refuses sources with row-level security.  Rights change
+ * (compile.c), and the view is computed with the row-level security
+ * policies that apply to its owner (compile/rowsecurity.c).  Rights change
  * afterwards: REVOKE, ALTER ... OWNER TO, a role losing a membership,
- * ALTER TABLE ... ENABLE ROW LEVEL SECURITY.  Each of these invalidates a
- * syscache entry (pg_class, pg_auth_members, pg_authid), which marks the
- * rights stale here; before it next publishes its views, the worker checks
- * them again (DataflowCheckRights): the relations the view's query names,
- * as its rule stores it, must pass the executor's permission check as the
- * view's owner, and no table the dataflow reads may have row-level
- * security that applies to the owner.  While that fails, the view is still maintained but every read
- * of it fails with 42501, as a REFRESH would; once the right is back,
- * reads see the current contents, with nothing to rebuild.
+ * ALTER TABLE ... ENABLE ROW LEVEL SECURITY, CREATE or ALTER POLICY.  Each
+ * of these invalidates a syscache entry (pg_class, pg_auth_members,
+ * pg_authid) or a relation's cache entry, which marks the rights stale
+ * here; before it next publishes its views, the worker checks them again
+ * (DataflowCheckRights): the relations the view's query names, as its rule
+ * stores it, must pass the executor's permission check as the view's
+ * owner.  While that fails, the view is still maintained but every read of
+ * it fails with 42501, as a REFRESH would; once the right is back, reads
+ * see the current contents, with nothing to rebuild.  The policies that
+ * apply to the owner are checked too (DataflowRowSecurity): when they
+ * differ from those the dataflow was built with, the worker builds its
+ * views again.  A query subscription reads no table with row-level
+ * security that applies to its subscriber (DataflowCheckUserRights).
  *
  *-------------------------------------------------------------------------
  */
@@ -33,9 +38,14 @@
 #include "access/relation.h"
 #include "access/table.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
+#include "rewrite/rowsecurity.h"
+#include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -54,6 +64,13 @@ rights_invalidated(Datum arg, int cacheid, uint32 hashvalue)
 	rights_stale = true;
 }
 
+/* a relation's cache entry: its policies may have changed */
+static void
+relation_invalidated(Datum arg, Oid relid)
+{
+	rights_stale = true;
+}
+
 /*
  * Have rights changed since the last check (or has there been none)?
  * The first call registers the invalidation callbacks.
@@ -66,6 +83,7 @@ DataflowRightsStale(void)
 		CacheRegisterSyscacheCallback(RELOID, rights_invalidated, (Datum) 0);
 		CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, rights_invalidated, (Datum) 0);
 		CacheRegisterSyscacheCallback(AUTHOID, rights_invalidated, (Datum) 0);
+		CacheRegisterRelcacheCallback(relation_invalidated, (Datum) 0);
 		callbacks_registered = true;
 	}
 	return rights_stale;
@@ -198,24 +216,21 @@ rtes_denied(List *rtes)
  * with SQLSTATE 42501.  The check takes no lock (a DROP locks the tables,
  * then the views; a check that locked a view and then its tables would
  * deadlock with it): it reads the view's relcache entry, as the latest
- * invalidations left it (the caller accepts them first).  sources are the
- * tables the dataflow reads.  In a transaction.
+ * invalidations left it (the caller accepts them first).  In a
+ * transaction.
  */
 char *
-DataflowCheckRights(Oid relid, List *sources)
+DataflowCheckRights(Oid relid)
 {
 	Relation	rel;
-	Oid			owner;
 	Query	   *query;
 	List	   *rtes = NIL;
-	ListCell   *lc;
 	DataflowSavedUser saved;
 	char	   *denied = NULL;
 
 	rel = RelationIdGetRelation(relid);
 	if (rel == NULL)
 		return NULL;
-	owner = rel->rd_rel->relowner;
 	query = CompileStoredQuery(rel);
 	RelationClose(rel);
 	if (query == NULL)
@@ -229,15 +244,67 @@ DataflowCheckRights(Oid relid, List *sources)
 	(void) relation_rtes_walker((Node *) query, &rtes);
 	DataflowBecomeOwner(relid, &saved);
 	denied = rtes_denied(rtes);
-	foreach(lc, sources)
-	{
-		if (denied == NULL &&
-			check_enable_rls(lfirst_oid(lc), owner, true) == RLS_ENABLED)
-			denied = psprintf("row-level security of table %s applies to the owner of maintained view %s",
-							  get_rel_name(lfirst_oid(lc)), get_rel_name(relid));
-	}
 	DataflowRestoreUser(&saved);
 	return denied;
+}
+
+/*
+ * What row-level security does to the tables of plan as view relid's owner
+ * reads them: a hash of the owner, its name (which policies' CURRENT_USER
+ * became, compile/rowsecurity.c), and for each table whether row-level
+ * security applies to the owner and, where it does, each policy: its
+ * command, kind, expressions and whether it applies to the owner.  The
+ * dataflow was built with the policies that applied then; a different
+ * hash later means the view must be built again.  Takes no lock, as
+ * DataflowCheckRights.  In a transaction.
+ */
+uint32
+DataflowRowSecurity(Oid relid, PlannedStmt *plan)
+{
+	Oid			owner = DataflowViewOwner(relid);
+	char	   *name = GetUserNameFromId(owner, true);
+	uint32		hash = hash_uint32(owner);
+	ListCell   *lc;
+
+	if (name != NULL)
+		hash = hash_combine(hash, hash_bytes((unsigned char *) name, strlen(name)));
+	foreach(lc, plan->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		int			rls;
+		Relation	rel;
+		ListCell   *lp;
+
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		rls = check_enable_rls(rte->relid, owner, true);
+		hash = hash_combine(hash, hash_uint32(rte->relid));
+		hash = hash_combine(hash, hash_uint32((uint32) rls));
+		if (rls != RLS_ENABLED || (rel = RelationIdGetRelation(rte->relid)) == NULL)
+			continue;
+		foreach(lp, rel->rd_rsdesc != NULL ? rel->rd_rsdesc->policies : NIL)
+		{
+			RowSecurityPolicy *policy = lfirst(lp);
+			Datum	   *roles;
+			int			nroles;
+			bool		applies = false;
+			char	   *qual = nodeToString(policy->qual);
+
+			deconstruct_array(policy->roles, OIDOID, sizeof(Oid), true,
+							  TYPALIGN_INT, &roles, NULL, &nroles);
+			for (int i = 0; i < nroles && !applies; i++)
+				applies = DatumGetObjectId(roles[i]) == ACL_ID_PUBLIC ||
+					has_privs_of_role(owner, DatumGetObjectId(roles[i]));
+			hash = hash_combine(hash, hash_bytes((unsigned char *) policy->policy_name,
+												 strlen(policy->policy_name)));
+			hash = hash_combine(hash, hash_uint32((uint32) policy->polcmd));
+			hash = hash_combine(hash, hash_uint32(policy->permissive));
+			hash = hash_combine(hash, hash_uint32(applies));
+			hash = hash_combine(hash, hash_bytes((unsigned char *) qual, strlen(qual)));
+		}
+		RelationClose(rel);
+	}
+	return hash;
 }
 
 /*

@@ -9,6 +9,7 @@
  */
 #include "postgres.h"
 
+#include "storage/ipc.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -27,11 +28,13 @@ check_view_rights(DataflowView *view, void *arg)
 		view->rights_checked = true;
 		return;
 	}
-	denied = DataflowCheckRights(view->relid, view->df->sources);
+	denied = DataflowCheckRights(view->relid);
 	if (view->denied != NULL)
 		pfree(view->denied);
 	view->denied = denied != NULL ? MemoryContextStrdup(view->context, denied) : NULL;
 	view->rights_checked = true;
+	if (DataflowRowSecurity(view->relid, view->df->plan) != view->row_security)
+		*(Oid *) arg = view->relid;
 }
 
 /*
@@ -44,6 +47,7 @@ void
 WorkerCheckRights(void)
 {
 	bool		unchecked = false;
+	Oid			policies_changed = InvalidOid;
 	ListCell   *lc;
 
 	foreach(lc, WorkerViews)
@@ -61,11 +65,25 @@ WorkerCheckRights(void)
 		DataflowView *view = lfirst(lc);
 
 		if (!view->failed && !view->dropped)
-			WorkerRunForView(view, check_view_rights, NULL);
+			WorkerRunForView(view, check_view_rights, &policies_changed);
 	}
 	SendersCheckRights();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+
+	/*
+	 * The row-level security policies that apply to a view's owner are
+	 * not those its dataflow was built with: build the views again, as
+	 * after a change of a source's columns, before publishing anything.
+	 */
+	if (OidIsValid(policies_changed))
+	{
+		ereport(LOG,
+				(errmsg("coordinator dataflow worker %d restarts to rebuild its views after the row-level security of a table that view %u reads changed",
+						WorkerIndex, policies_changed)));
+		WorkerRecordExit("restarted to rebuild its views after the row-level security policies of a source changed", false);
+		proc_exit(0);
+	}
 }
 
 /*

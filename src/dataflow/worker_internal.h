@@ -32,6 +32,7 @@ typedef struct DataflowView
 	bool		failed;			/* stays failed until the worker restarts */
 	bool		rights_checked; /* its owner's rights were checked ... */
 	char	   *denied;			/* ... and this is why they fall short */
+	uint32		row_security;	/* the policies it was built with */
 	bool		dropped;
 	bool		sharing;		/* its joins read shared arrangements */
 	bool		changed;		/* written in the current tick */

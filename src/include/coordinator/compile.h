@@ -35,6 +35,9 @@ extern PlannedStmt *CompiledPlanFromString(const char *plan);
 /* decorrelate.c: correlated scalar subqueries become joins */
 extern void CompileDecorrelate(Query *query);
 
+/* rowsecurity.c: policies as the view's owner sees them */
+extern void CompileRowSecurity(Query *query);
+
 /* prune.c: columns a join arranges but never reads become NULL */
 extern void CompilePruneColumns(PlannedStmt *stmt);
 

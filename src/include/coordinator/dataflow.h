@@ -239,7 +239,8 @@ extern Oid	DataflowViewOwner(Oid relid);
 extern void DataflowBecomeOwner(Oid relid, DataflowSavedUser *saved);
 extern void DataflowBecomeUser(Oid userid, DataflowSavedUser *saved);
 extern void DataflowRestoreUser(DataflowSavedUser *saved);
-extern char *DataflowCheckRights(Oid relid, List *sources);
+extern char *DataflowCheckRights(Oid relid);
+extern uint32 DataflowRowSecurity(Oid relid, PlannedStmt *plan);
 extern char *DataflowCheckUserRights(Oid userid, List *rtes, List *sources);
 extern List *DataflowNamedRelations(Query *query);
 
