@@ -27,8 +27,8 @@ CREATE MATERIALIZED VIEW r WITH (incremental) AS
   WITH RECURSIVE x(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM x WHERE n < 3) SELECT n FROM x;
 CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM t FOR UPDATE;
 CREATE MATERIALIZED VIEW r WITH (incremental) AS WITH d AS (DELETE FROM t RETURNING a) SELECT a FROM d;
-CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a, count(*) FROM t GROUP BY ROLLUP (a);
-CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a, count(*) FROM t GROUP BY GROUPING SETS ((a), ());
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a, count(*) FROM t GROUP BY ROLLUP (a) LIMIT 1;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a, count(*), rank() OVER (ORDER BY a) FROM t GROUP BY GROUPING SETS ((a), ());
 
 -- correlated subqueries that neither the planner nor decorrelate.c turn
 -- into joins: not correlated by an equality, with LIMIT, with GROUP BY

@@ -202,8 +202,6 @@ check_clauses(Query *query)
 	if (query->hasRecursive)
 		refuse("WITH RECURSIVE",
 			   ((CommonTableExpr *) linitial(query->cteList))->location);
-	if (query->groupingSets != NIL)
-		refuse("GROUPING SETS, ROLLUP and CUBE", -1);
 	foreach(lc, query->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
@@ -314,6 +312,7 @@ prepare_query(Query *query)
 	ListCell   *lc;
 
 	check_stack_depth();
+	CompileExpandGroupingSets(query);
 	check_clauses(query);
 	foreach(lc, query->rtable)
 	{

@@ -35,6 +35,9 @@ extern PlannedStmt *CompiledPlanFromString(const char *plan);
 /* decorrelate.c: correlated scalar subqueries become joins */
 extern void CompileDecorrelate(Query *query);
 
+/* groupingsets.c: GROUPING SETS as a UNION ALL of a GROUP BY per set */
+extern void CompileExpandGroupingSets(Query *query);
+
 /* rowsecurity.c: policies as the view's owner sees them */
 extern void CompileRowSecurity(Query *query);
 
