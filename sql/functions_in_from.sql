@@ -130,6 +130,25 @@ SELECT count(*) FROM strict_elements;
 UPDATE docs SET doc = '[1]' WHERE jsonb_typeof(doc) = 'object';
 SELECT count(*) FROM strict_elements;
 
+-- jsonb_to_recordset and jsonb_to_record are STABLE only through the input
+-- functions of their columns: with columns whose input is IMMUTABLE they
+-- are maintained
+CREATE TABLE orders (id int, items jsonb);
+INSERT INTO orders VALUES (1, '[{"sku": "a", "qty": 2, "tags": ["x"]}, {"sku": "b"}]'),
+                          (2, '[]');
+CREATE MATERIALIZED VIEW order_items WITH (incremental) AS
+  SELECT o.id, r.sku, r.qty, r.tags FROM orders o,
+         jsonb_to_recordset(o.items) AS r(sku text, qty int, tags text[]);
+CREATE MATERIALIZED VIEW first_item WITH (incremental) AS
+  SELECT o.id, r.sku FROM orders o, jsonb_to_record(o.items -> 0) AS r(sku text);
+UPDATE orders SET items = '[{"sku": "c", "qty": 5}]' WHERE id = 2;
+UPDATE orders SET items = items || '[{"sku": "d", "qty": 1}]' WHERE id = 1;
+SELECT * FROM order_items ORDER BY id, sku;
+SELECT * FROM first_item ORDER BY id;
+-- a timestamptz column's input reads TimeZone and DateStyle: refused
+CREATE MATERIALIZED VIEW r WITH (incremental) AS
+  SELECT o.id, r.at FROM orders o, jsonb_to_recordset(o.items) AS r(at timestamptz);
+
 -- refused: LATERAL over a table, functions that are not IMMUTABLE, a
 -- function whose argument reads a subquery
 \set VERBOSITY default

@@ -49,6 +49,7 @@
 #include "parser/parsetree.h"
 #include "rewrite/rewriteManip.h"
 #include "tcop/tcopprot.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
@@ -96,11 +97,46 @@ mutable_checker(Oid funcid, void *context)
 	return false;
 }
 
+/*
+ * json_to_record(set) and jsonb_to_record(set) in FROM are STABLE only
+ * because the input functions of the columns they make may read settings
+ * (DateStyle, TimeZone...): making columns whose input functions (their
+ * elements', for arrays) are IMMUTABLE, they are immutable too.
+ */
+static bool
+record_function_immutable(RangeTblFunction *rtfunc)
+{
+	FuncExpr   *func = (FuncExpr *) rtfunc->funcexpr;
+	ListCell   *lc;
+
+	if (func == NULL || !IsA(func, FuncExpr) ||
+		(func->funcid != F_JSON_TO_RECORD && func->funcid != F_JSON_TO_RECORDSET &&
+		 func->funcid != F_JSONB_TO_RECORD && func->funcid != F_JSONB_TO_RECORDSET) ||
+		rtfunc->funccoltypes == NIL)
+		return false;
+	foreach(lc, rtfunc->funccoltypes)
+	{
+		Oid			type = lfirst_oid(lc);
+		Oid			element = get_element_type(type);
+		Oid			input;
+		Oid			ioparam;
+
+		getTypeInputInfo(OidIsValid(element) ? element : type, &input, &ioparam);
+		if (func_volatile(input) != PROVOLATILE_IMMUTABLE)
+			return false;
+	}
+	return true;
+}
+
 static bool
 find_mutable_walker(Node *node, MutableContext *ctx)
 {
 	if (node == NULL)
 		return false;
+	if (IsA(node, RangeTblFunction) &&
+		record_function_immutable((RangeTblFunction *) node))
+		return expression_tree_walker((Node *) ((FuncExpr *) ((RangeTblFunction *) node)->funcexpr)->args,
+									  find_mutable_walker, ctx);
 	if (check_functions_in_node(node, mutable_checker, ctx))
 	{
 		ctx->location = exprLocation(node);
