@@ -373,6 +373,7 @@ prepare_query(Query *query)
 		check_source(rte->relid, rte->inh);
 	}
 	query_tree_walker(query, prepare_walker, NULL, 0);
+	CompileDecorrelateLateral(query);
 	CompileDecorrelate(query);
 }
 
@@ -573,7 +574,7 @@ check_lateral(PlannedStmt *stmt, Plan *plan, Bitmapset *params)
 			break;
 		case T_SeqScan:
 		case T_CteScan:
-			refuse("LATERAL over a table (LATERAL over functions and VALUES is maintained: join the table instead)", -1);
+			refuse("a LATERAL subquery over a table unless it is correlated by equalities in its WHERE, without aggregates, GROUP BY or DISTINCT, and with a constant LIMIT", -1);
 			break;
 		default:
 			refuse("this LATERAL subquery (its plan needs a node that cannot be maintained)", -1);

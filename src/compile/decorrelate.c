@@ -44,6 +44,8 @@
  * functions).  Anything else is left as it is, and the plan check refuses
  * the SubPlan the planner makes of it.
  *
+ * LATERAL subqueries over tables correlated the same way: lateral.c.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -63,15 +65,7 @@
 #include "utils/typcache.h"
 
 #include "coordinator/compile.h"
-
-/* the equalities that correlate a subquery, split by side */
-typedef struct Correlation
-{
-	List	   *inner;			/* expressions of the subquery */
-	List	   *outer;			/* expressions of the outer query, level 1 */
-	List	   *equalities;		/* the OpExprs, copied */
-	List	   *rest;			/* the other conjuncts of its WHERE */
-} Correlation;
+#include "decorrelate_internal.h"
 
 typedef struct DecorrelateContext
 {
@@ -93,8 +87,8 @@ only_outer_walker(Node *node, int *levelsup)
 }
 
 /* Does a query refer to a query level above it (a Var or an aggregate)? */
-static bool
-refers_outside(Node *node, void *context)
+bool
+DecorrelateRefersOutside(Node *node, void *context)
 {
 	int			depth = context == NULL ? 0 : *(int *) context;
 
@@ -104,7 +98,7 @@ refers_outside(Node *node, void *context)
 		return ((Var *) node)->varlevelsup > depth;
 	if (IsA(node, Aggref))
 		return ((Aggref *) node)->agglevelsup > depth ||
-			expression_tree_walker(node, refers_outside, context);
+			expression_tree_walker(node, DecorrelateRefersOutside, context);
 	if (IsA(node, GroupingFunc))
 		return ((GroupingFunc *) node)->agglevelsup > depth;
 	if (IsA(node, Query))
@@ -113,9 +107,9 @@ refers_outside(Node *node, void *context)
 
 		if (context == NULL)
 			inner = 0;			/* the query itself */
-		return query_tree_walker((Query *) node, refers_outside, &inner, 0);
+		return query_tree_walker((Query *) node, DecorrelateRefersOutside, &inner, 0);
 	}
-	return expression_tree_walker(node, refers_outside, context);
+	return expression_tree_walker(node, DecorrelateRefersOutside, context);
 }
 
 static bool
@@ -176,8 +170,8 @@ correlation_equality(Node *clause, Correlation *corr)
  * Split the subquery's WHERE into correlation equalities and the rest;
  * false if the subquery is correlated in any other way.
  */
-static bool
-split_correlation(Query *sub, Correlation *corr)
+bool
+DecorrelateSplit(Query *sub, Correlation *corr)
 {
 	ListCell   *lc;
 
@@ -380,11 +374,11 @@ decorrelate_sublink(SubLink *sublink, DecorrelateContext *ctx)
 	ListCell   *lc;
 
 	if (sublink->subLinkType != EXPR_SUBLINK || !simple_subquery(sub) ||
-		!split_correlation(sub, &corr))
+		!DecorrelateSplit(sub, &corr))
 		return NULL;
 	grouped = grouped_subquery(sub, &corr, &colnames);
 	/* no other reference to the outer query, nor to queries above it */
-	if (refers_outside((Node *) grouped, NULL))
+	if (DecorrelateRefersOutside((Node *) grouped, NULL))
 		return NULL;
 
 	rte = makeNode(RangeTblEntry);

@@ -35,6 +35,9 @@ extern PlannedStmt *CompiledPlanFromString(const char *plan);
 /* decorrelate.c: correlated scalar subqueries become joins */
 extern void CompileDecorrelate(Query *query);
 
+/* lateral.c: LATERAL subqueries over tables become joins */
+extern void CompileDecorrelateLateral(Query *query);
+
 /* groupingsets.c: GROUPING SETS as a UNION ALL of a GROUP BY per set */
 extern void CompileExpandGroupingSets(Query *query);
 

@@ -1,0 +1,361 @@
+/*-------------------------------------------------------------------------
+ *
+ * lateral.c
+ *	  LATERAL subqueries over tables become joins, before planning.
+ *
+ * A LATERAL subquery over tables, correlated with its outer query by
+ * equalities ANDed in its WHERE (as decorrelate.c requires of a scalar
+ * subquery), becomes a join: the subquery without its correlation,
+ * its keys added as columns, joined on the equalities.  One with ORDER BY
+ * ... LIMIT (top-k per outer row) numbers its rows per key with
+ * row_number() in that order and keeps those within the limit, so it is
+ * the top-k per key that the dataflow maintains:
+ *
+ *	 SELECT t.id, x.v FROM t,
+ *	   LATERAL (SELECT v FROM u WHERE u.k = t.k ORDER BY v DESC LIMIT 3) x
+ *
+ * becomes
+ *
+ *	 SELECT t.id, x.v FROM t JOIN
+ *	   (SELECT v, key1 FROM (SELECT v, u.k AS key1, row_number() OVER
+ *		  (PARTITION BY u.k ORDER BY v DESC) AS rn FROM u) n
+ *		WHERE rn <= 3) x ON x.key1 = t.k
+ *
+ * (LEFT JOIN LATERAL ... ON c keeps its outer rows: ON c AND the keys).
+ *
+ * Other LATERAL subqueries are left as they are: the planner makes a
+ * parameterized NestLoop of them, which the plan check accepts only when
+ * its inner side reads no table (dataflow/flatmap.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "parser/parse_coerce.h"
+#include "parser/parse_oper.h"
+#include "parser/parsetree.h"
+#include "rewrite/rewriteManip.h"
+#include "utils/fmgroids.h"
+
+#include "coordinator/compile.h"
+#include "decorrelate_internal.h"
+
+/* A Var of column attno of range-table entry rtindex, typed as expr. */
+static Var *
+var_like(Index rtindex, AttrNumber attno, Node *expr)
+{
+	return makeVar(rtindex, attno, exprType(expr), exprTypmod(expr),
+				   exprCollation(expr), 0);
+}
+
+/* left op right, for int8 operands */
+static Expr *
+int8_compare(const char *op, Expr *left, Expr *right)
+{
+	Oid			opno = OpernameGetOprid(list_make1(makeString(pstrdup(op))),
+										INT8OID, INT8OID);
+
+	return make_opclause(opno, BOOLOID, false, left, right, InvalidOid, InvalidOid);
+}
+
+/* an int8 expression of expr, an argument of LIMIT or OFFSET */
+static Expr *
+as_int8(Node *expr)
+{
+	return (Expr *) coerce_to_target_type(NULL, expr, exprType(expr), INT8OID, -1,
+										  COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST, -1);
+}
+
+/* A constant LIMIT or OFFSET argument, NULL for none (LIMIT ALL, NULL). */
+static bool
+limit_constant(Node *limit, Node **value)
+{
+	*value = NULL;
+	if (limit == NULL)
+		return true;
+	limit = eval_const_expressions(NULL, limit);
+	if (!IsA(limit, Const))
+		return false;
+	if (!((Const *) limit)->constisnull)
+		*value = limit;
+	return true;
+}
+
+/*
+ * The LATERAL subquery sub without its correlation: its columns, then the
+ * keys (named into *colnames); with LIMIT, only the rows within it per key.
+ * NULL if it still refers to the outer query, or its LIMIT or OFFSET is not
+ * a constant.
+ */
+static Query *
+keyed_subquery(Query *sub, Correlation *corr, List **colnames)
+{
+	Query	   *g = copyObject(sub);
+	List	   *columns = NIL;
+	List	   *junk = NIL;
+	List	   *partition = NIL;
+	Index		maxref = 0;
+	AttrNumber	resno = 0;
+	int			nkeys = 0;
+	ListCell   *lc;
+	WindowClause *wc;
+	WindowFunc *rn;
+	Query	   *o;
+	RangeTblEntry *rte;
+	RangeTblRef *ref;
+	List	   *quals = NIL;
+	Var		   *rnvar;
+
+	Node	   *count;
+	Node	   *offset;
+
+	g->jointree->quals = (Node *) make_ands_explicit(corr->rest);
+	if (DecorrelateRefersOutside((Node *) g, NULL) ||
+		!limit_constant(g->limitCount, &count) ||
+		!limit_constant(g->limitOffset, &offset))
+		return NULL;
+	foreach(lc, g->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		maxref = Max(maxref, tle->ressortgroupref);
+		if (tle->resjunk)
+			junk = lappend(junk, tle);
+		else
+			columns = lappend(columns, tle);
+	}
+	resno = list_length(columns);
+	foreach(lc, corr->inner)
+	{
+		TargetEntry *entry;
+		SortGroupClause *grp = makeNode(SortGroupClause);
+		char	   *name = psprintf("key%d", ++nkeys);
+
+		entry = makeTargetEntry(copyObject(lfirst(lc)), ++resno, name, false);
+		entry->ressortgroupref = ++maxref;
+		get_sort_group_operators(exprType(lfirst(lc)), true, true, false,
+								 &grp->sortop, &grp->eqop, NULL, &grp->hashable);
+		grp->tleSortGroupRef = maxref;
+		grp->nulls_first = false;
+		partition = lappend(partition, grp);
+		columns = lappend(columns, entry);
+		*colnames = lappend(*colnames, makeString(name));
+	}
+	if (count == NULL && offset == NULL)
+	{
+		/* no LIMIT: the ORDER BY orders nothing */
+		g->sortClause = NIL;
+		g->targetList = columns;
+		return g;
+	}
+
+	/* the rows of each key numbered in the ORDER BY's order */
+	wc = makeNode(WindowClause);
+	wc->partitionClause = partition;
+	wc->orderClause = g->sortClause;
+	wc->frameOptions = FRAMEOPTION_DEFAULTS;
+	wc->winref = 1;
+	rn = makeNode(WindowFunc);
+	rn->winfnoid = F_ROW_NUMBER;
+	rn->wintype = INT8OID;
+	rn->winref = 1;
+	rn->location = -1;
+	columns = lappend(columns, makeTargetEntry((Expr *) rn, ++resno, "rn", false));
+	foreach(lc, junk)
+		lfirst_node(TargetEntry, lc)->resno = ++resno;
+	g->targetList = list_concat(columns, junk);
+	g->windowClause = list_make1(wc);
+	g->hasWindowFuncs = true;
+	g->sortClause = NIL;
+	g->limitCount = NULL;
+	g->limitOffset = NULL;
+
+	/* ... of which those within OFFSET and LIMIT */
+	o = makeNode(Query);
+	o->commandType = CMD_SELECT;
+	o->querySource = QSRC_ORIGINAL;
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_SUBQUERY;
+	rte->subquery = g;
+	rte->inFromCl = true;
+	rte->eref = makeAlias("numbered", NIL);
+	resno = 0;
+	foreach(lc, g->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (tle->resjunk)
+			break;
+		rte->eref->colnames = lappend(rte->eref->colnames,
+									  makeString(pstrdup(tle->resname ? tle->resname : "?column?")));
+		if (IsA(tle->expr, WindowFunc))
+			continue;
+		o->targetList = lappend(o->targetList,
+								makeTargetEntry((Expr *) var_like(1, tle->resno, (Node *) tle->expr),
+												++resno, tle->resname, false));
+	}
+	o->rtable = list_make1(rte);
+	ref = makeNode(RangeTblRef);
+	ref->rtindex = 1;
+	rnvar = makeVar(1, list_length(rte->eref->colnames), INT8OID, -1, InvalidOid, 0);
+	if (offset != NULL)
+		quals = lappend(quals, int8_compare(">", (Expr *) rnvar, as_int8(offset)));
+	if (count != NULL)
+		quals = lappend(quals,
+						int8_compare("<=", (Expr *) copyObject(rnvar),
+									 offset == NULL ? as_int8(count) :
+									 (Expr *) make_opclause(OpernameGetOprid(list_make1(makeString("+")), INT8OID, INT8OID),
+															INT8OID, false, as_int8(offset),
+															as_int8(count), InvalidOid, InvalidOid)));
+	o->jointree = makeFromExpr(list_make1(ref), (Node *) make_ands_explicit(quals));
+	return o;
+}
+
+/* The JoinExpr whose right side is range-table entry rtindex, or NULL. */
+static JoinExpr *
+join_of(Node *node, Index rtindex)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, FromExpr))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((FromExpr *) node)->fromlist)
+		{
+			JoinExpr   *found = join_of(lfirst(lc), rtindex);
+
+			if (found != NULL)
+				return found;
+		}
+		return NULL;
+	}
+	if (IsA(node, JoinExpr))
+	{
+		JoinExpr   *join = (JoinExpr *) node;
+
+		if (IsA(join->rarg, RangeTblRef) &&
+			((RangeTblRef *) join->rarg)->rtindex == rtindex)
+			return join;
+		if (IsA(join->larg, RangeTblRef) &&
+			((RangeTblRef *) join->larg)->rtindex == rtindex)
+			return join;
+		{
+			JoinExpr   *found = join_of(join->larg, rtindex);
+
+			return found != NULL ? found : join_of(join->rarg, rtindex);
+		}
+	}
+	return NULL;
+}
+
+/* Is range-table entry rtindex an item of the FROM list itself? */
+static bool
+in_fromlist(FromExpr *from, Index rtindex)
+{
+	ListCell   *lc;
+
+	foreach(lc, from->fromlist)
+	{
+		if (IsA(lfirst(lc), RangeTblRef) &&
+			((RangeTblRef *) lfirst(lc))->rtindex == rtindex)
+			return true;
+	}
+	return false;
+}
+
+/* Rewrite LATERAL subquery rtindex of query into a join, if it can be. */
+static void
+decorrelate_lateral(Query *query, Index rtindex)
+{
+	RangeTblEntry *rte = rt_fetch(rtindex, query->rtable);
+	Query	   *sub = rte->subquery;
+	Correlation corr;
+	Query	   *keyed;
+	JoinExpr   *join = NULL;
+	List	   *colnames = NIL;
+	List	   *quals = NIL;
+	int			ncolumns = 0;
+	int			i = 0;
+	ListCell   *lc;
+
+	if (sub->commandType != CMD_SELECT || sub->setOperations != NULL ||
+		sub->jointree == NULL || sub->jointree->fromlist == NIL ||
+		sub->groupClause != NIL || sub->groupingSets != NIL || sub->hasAggs ||
+		sub->havingQual != NULL || sub->distinctClause != NIL ||
+		sub->hasWindowFuncs || sub->hasTargetSRFs || sub->rowMarks != NIL ||
+		sub->limitOption != LIMIT_OPTION_COUNT ||
+		!DecorrelateSplit(sub, &corr))
+		return;
+	/* where the subquery joins: a FROM item, or an inner or left join's right side */
+	if (!in_fromlist(query->jointree, rtindex))
+	{
+		join = join_of((Node *) query->jointree, rtindex);
+		if (join == NULL || !IsA(join->rarg, RangeTblRef) ||
+			((RangeTblRef *) join->rarg)->rtindex != rtindex ||
+			(join->jointype != JOIN_INNER && join->jointype != JOIN_LEFT))
+			return;
+	}
+	keyed = keyed_subquery(sub, &corr, &colnames);
+	if (keyed == NULL)
+		return;
+
+	foreach(lc, sub->targetList)
+	{
+		if (!lfirst_node(TargetEntry, lc)->resjunk)
+			ncolumns++;
+	}
+	foreach(lc, corr.equalities)
+	{
+		OpExpr	   *eq = lfirst(lc);
+		Node	   *inner = list_nth(corr.inner, i);
+		Node	   *outer = copyObject(list_nth(corr.outer, i));
+		Var		   *key;
+
+		i++;
+		IncrementVarSublevelsUp(outer, -1, 1);
+		key = var_like(rtindex, ncolumns + i, inner);
+		if (equal(linitial(eq->args), inner))
+			eq->args = list_make2(key, outer);
+		else
+			eq->args = list_make2(outer, key);
+		quals = lappend(quals, eq);
+	}
+	rte->subquery = keyed;
+	rte->lateral = false;
+	rte->eref->colnames = list_concat(rte->eref->colnames, colnames);
+	if (join != NULL)
+		join->quals = (Node *) make_ands_explicit(lappend(make_ands_implicit((Expr *) join->quals),
+														  make_ands_explicit(quals)));
+	else
+		query->jointree->quals =
+			(Node *) make_ands_explicit(lappend(make_ands_implicit((Expr *) query->jointree->quals),
+												make_ands_explicit(quals)));
+}
+
+/*
+ * Rewrite query's LATERAL subqueries correlated by equalities into joins
+ * (see the header).  Its subqueries must have been prepared already.
+ */
+void
+CompileDecorrelateLateral(Query *query)
+{
+	Index		rtindex = 0;
+	ListCell   *lc;
+
+	if (query->jointree == NULL)
+		return;
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		rtindex++;
+		if (rte->rtekind == RTE_SUBQUERY && rte->lateral)
+			decorrelate_lateral(query, rtindex);
+	}
+}
