@@ -101,7 +101,10 @@ INSERT INTO views VALUES
 ('p33', $$SELECT region, id, row_number() OVER (PARTITION BY region ORDER BY day, id, amount, qty) AS rn FROM orders$$),
 -- CTEs, a partition of a hash-partitioned table
 ('p34', $$WITH big AS (SELECT * FROM orders WHERE amount > 50) SELECT region, count(*) AS n FROM big GROUP BY region$$),
-('p35', $$SELECT sku, max(price) AS m FROM items_1 GROUP BY sku$$);
+('p35', $$SELECT sku, max(price) AS m FROM items_1 GROUP BY sku$$),
+-- grouping sets over partitioned tables
+('p36', $$SELECT region, qty, sum(amount) AS total, count(*) AS n, GROUPING(region, qty) AS g FROM orders GROUP BY ROLLUP (region, qty)$$),
+('p37', $$SELECT o.region, i.sku, count(*) AS n, max(i.price) AS hi FROM orders o JOIN items i ON i.order_id = o.id GROUP BY CUBE (o.region, i.sku)$$);
 
 DO $$
 DECLARE r record;

@@ -57,6 +57,8 @@ top_k|amt|desc|no|SELECT id, amt FROM facts ORDER BY amt DESC, id LIMIT 10
 distinct_on|amt|desc|yes|SELECT DISTINCT ON (g) g, id, amt FROM facts ORDER BY g, amt DESC, id
 row_number_k|amt|desc|yes|SELECT * FROM (SELECT g, id, amt, row_number() OVER (PARTITION BY g ORDER BY amt DESC, id) AS rn FROM facts) s WHERE rn <= 3
 bool_and|iv|both|yes|SELECT g, bool_and(iv > 0), bool_or(iv > 990) FROM facts GROUP BY g
+srf_lateral|iv|desc|no|SELECT f.g, count(*), sum(x) FROM facts f, generate_series(1, f.iv % 5 + 1) x GROUP BY f.g
+rollup|iv|desc|no|SELECT g, iv % 10 AS d, sum(iv), count(*) FROM facts GROUP BY ROLLUP (g, iv % 10)
 "
 SELECTED=()
 while IFS='|' read -r name _; do
