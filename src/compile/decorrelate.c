@@ -188,6 +188,39 @@ DecorrelateSplit(Query *sub, Correlation *corr)
 	return corr->equalities != NIL;
 }
 
+/*
+ * The correlation's equalities as join conditions of the outer query: the
+ * subquery's side becomes column first_key + i of range-table entry
+ * rtindex (the subquery, which now returns its keys), the outer side
+ * moves down to the outer query's level.
+ */
+List *
+DecorrelateJoinQuals(Correlation *corr, Index rtindex, AttrNumber first_key)
+{
+	List	   *quals = NIL;
+	int			i = 0;
+	ListCell   *lc;
+
+	foreach(lc, corr->equalities)
+	{
+		OpExpr	   *eq = lfirst(lc);
+		Node	   *inner = list_nth(corr->inner, i);
+		Node	   *outer = copyObject(list_nth(corr->outer, i));
+		Var		   *key;
+
+		key = makeVar(rtindex, first_key + i, exprType(inner), exprTypmod(inner),
+					  exprCollation(inner), 0);
+		i++;
+		IncrementVarSublevelsUp(outer, -1, 1);
+		if (equal(linitial(eq->args), inner))
+			eq->args = list_make2(key, outer);
+		else
+			eq->args = list_make2(outer, key);
+		quals = lappend(quals, eq);
+	}
+	return quals;
+}
+
 /* A subquery of the shape this file rewrites (see the header). */
 static bool
 simple_subquery(Query *sub)
@@ -363,15 +396,13 @@ decorrelate_sublink(SubLink *sublink, DecorrelateContext *ctx)
 	RangeTblEntry *rte;
 	JoinExpr   *join;
 	List	   *colnames = NIL;
-	List	   *quals = NIL;
+	List	   *quals;
 	TargetEntry *value;
 	Var		   *v;
 	CaseExpr   *c;
 	CaseWhen   *when;
 	Index		rtindex;
 	int			nkeys;
-	int			i;
-	ListCell   *lc;
 
 	if (sublink->subLinkType != EXPR_SUBLINK || !simple_subquery(sub) ||
 		!DecorrelateSplit(sub, &corr))
@@ -390,24 +421,7 @@ decorrelate_sublink(SubLink *sublink, DecorrelateContext *ctx)
 	rtindex = list_length(query->rtable);
 
 	nkeys = list_length(corr.equalities);
-	i = 0;
-	foreach(lc, corr.equalities)
-	{
-		OpExpr	   *eq = lfirst(lc);
-		Node	   *inner = list_nth(corr.inner, i);
-		Node	   *outer = copyObject(list_nth(corr.outer, i));
-		Var		   *key;
-
-		i++;
-		IncrementVarSublevelsUp(outer, -1, 1);
-		key = makeVar(rtindex, i, exprType(inner), exprTypmod(inner),
-					  exprCollation(inner), 0);
-		if (equal(linitial(eq->args), inner))
-			eq->args = list_make2(key, outer);
-		else
-			eq->args = list_make2(outer, key);
-		quals = lappend(quals, eq);
-	}
+	quals = DecorrelateJoinQuals(&corr, rtindex, 1);
 
 	join = makeNode(JoinExpr);
 	join->jointype = JOIN_LEFT;

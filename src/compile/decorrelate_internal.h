@@ -22,5 +22,7 @@ typedef struct Correlation
 
 extern bool DecorrelateSplit(Query *sub, Correlation *corr);
 extern bool DecorrelateRefersOutside(Node *node, void *context);
+extern List *DecorrelateJoinQuals(Correlation *corr, Index rtindex,
+								  AttrNumber first_key);
 
 #endif							/* COORDINATOR_DECORRELATE_INTERNAL_H */

@@ -281,7 +281,6 @@ decorrelate_lateral(Query *query, Index rtindex)
 	List	   *colnames = NIL;
 	List	   *quals = NIL;
 	int			ncolumns = 0;
-	int			i = 0;
 	ListCell   *lc;
 
 	if (sub->commandType != CMD_SELECT || sub->setOperations != NULL ||
@@ -310,22 +309,7 @@ decorrelate_lateral(Query *query, Index rtindex)
 		if (!lfirst_node(TargetEntry, lc)->resjunk)
 			ncolumns++;
 	}
-	foreach(lc, corr.equalities)
-	{
-		OpExpr	   *eq = lfirst(lc);
-		Node	   *inner = list_nth(corr.inner, i);
-		Node	   *outer = copyObject(list_nth(corr.outer, i));
-		Var		   *key;
-
-		i++;
-		IncrementVarSublevelsUp(outer, -1, 1);
-		key = var_like(rtindex, ncolumns + i, inner);
-		if (equal(linitial(eq->args), inner))
-			eq->args = list_make2(key, outer);
-		else
-			eq->args = list_make2(outer, key);
-		quals = lappend(quals, eq);
-	}
+	quals = DecorrelateJoinQuals(&corr, rtindex, ncolumns + 1);
 	rte->subquery = keyed;
 	rte->lateral = false;
 	rte->eref->colnames = list_concat(rte->eref->colnames, colnames);
