@@ -50,7 +50,7 @@ CREATE FUNCTION rnd_t4(n int) RETURNS SETOF t4
 INSERT INTO t4 SELECT * FROM rnd_t4(60);
 CREATE VIEW t1_known AS SELECT id, g, v FROM t1 WHERE v IS NOT NULL;
 
-CREATE TABLE views (name text PRIMARY KEY, query text NOT NULL);
+\i sql/include/views_catalogue.sql
 INSERT INTO views VALUES
 -- filters, projections, expressions
 ('v01', $$SELECT id, g, v FROM t1 WHERE v > 10$$),
@@ -175,34 +175,9 @@ INSERT INTO views VALUES
 ('w03', $$SELECT g, stddev(n) AS sd, var_pop(b) AS vp, var_samp(id) AS vs, stddev_pop(id::smallint) AS sp, variance(n) AS vn, stddev_samp(b) AS sb FROM t4 GROUP BY g$$),
 ('w04', $$SELECT g, avg(ts - timestamptz '2026-01-01') AS ai, min(ts - timestamptz '2026-01-01') AS mi FROM t4 GROUP BY g$$);
 
--- create them all; a refusal here is a test failure
-DO $$
-DECLARE r record;
-BEGIN
-  FOR r IN SELECT * FROM views ORDER BY name LOOP
-    EXECUTE format('CREATE MATERIALIZED VIEW %I WITH (incremental) AS %s', r.name, r.query);
-  END LOOP;
-END $$;
+CALL create_views();
 SELECT count(*) >= 60 AS catalogue_of_60 FROM views;
 
--- rows of a view and of its query that the other lacks
-CREATE FUNCTION mismatches() RETURNS TABLE (name text, missing bigint, extra bigint)
-LANGUAGE plpgsql AS $$
-DECLARE r record;
-BEGIN
-  FOR r IN SELECT * FROM views ORDER BY views.name LOOP
-    EXECUTE format('SELECT (SELECT count(*) FROM ((%s) EXCEPT ALL SELECT * FROM %I) a),
-                           (SELECT count(*) FROM (SELECT * FROM %I EXCEPT ALL (%s)) b)',
-                   r.query, r.name, r.name, r.query)
-      INTO missing, extra;
-    name := r.name;
-    IF missing <> 0 OR extra <> 0 THEN
-      RETURN NEXT;
-    END IF;
-  END LOOP;
-END $$;
-
-CREATE TABLE failures (round int, name text, missing bigint, extra bigint);
 INSERT INTO failures SELECT 0, * FROM mismatches();
 
 -- one random statement
@@ -233,20 +208,6 @@ BEGIN
     WHEN 18 THEN UPDATE t4 SET ts = ts + interval '1 day', b = -b WHERE id = rnd(1, 30, 0);
     ELSE INSERT INTO t3 VALUES (rnd(0, 6), 'x' || rnd(0, 9, 0));
   END CASE;
-END $$;
-
--- rounds: a transaction of 1 to 4 statements, committed or rolled back;
--- then every view is compared with its query
-CREATE PROCEDURE run_rounds(rounds int, first int) LANGUAGE plpgsql AS $$
-BEGIN
-  FOR i IN first .. first + rounds - 1 LOOP
-    FOR j IN 1 .. 1 + floor(random() * 4)::int LOOP
-      CALL random_statement();
-    END LOOP;
-    IF random() < 0.2 THEN ROLLBACK; ELSE COMMIT; END IF;
-    INSERT INTO failures SELECT i, * FROM mismatches();
-    COMMIT;
-  END LOOP;
 END $$;
 
 CALL run_rounds(:rounds, 1);

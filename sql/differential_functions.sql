@@ -39,7 +39,7 @@ INSERT INTO docs SELECT rnd(1, 30, 0), rnd_doc(), rnd_tags(), rnd(0, 4), rnd_bod
 CREATE FUNCTION squares(k int) RETURNS SETOF int
   IMMUTABLE STRICT LANGUAGE plpgsql AS $$ BEGIN FOR i IN 1 .. k LOOP RETURN NEXT i * i; END LOOP; END $$;
 
-CREATE TABLE views (name text PRIMARY KEY, query text NOT NULL);
+\i sql/include/views_catalogue.sql
 INSERT INTO views VALUES
 ('f01', $$SELECT d.id, e.value FROM docs d, jsonb_array_elements(d.doc) e WHERE jsonb_typeof(d.doc) = 'array'$$),
 ('f02', $$SELECT d.id, p.key, p.value FROM docs d, jsonb_each(d.doc) p WHERE jsonb_typeof(d.doc) = 'object'$$),
@@ -64,32 +64,9 @@ INSERT INTO views VALUES
 ('f21', $$SELECT * FROM (VALUES (1, 'one'), (2, 'two')) v(i, s) CROSS JOIN generate_series(1, 2) g$$),
 ('f22', $$SELECT count(*) AS n, sum(g) AS s FROM docs d, generate_series(0, d.n) g$$);
 
-DO $$
-DECLARE r record;
-BEGIN
-  FOR r IN SELECT * FROM views ORDER BY name LOOP
-    EXECUTE format('CREATE MATERIALIZED VIEW %I WITH (incremental) AS %s', r.name, r.query);
-  END LOOP;
-END $$;
+CALL create_views();
 SELECT count(*) >= 20 AS catalogue_of_20 FROM views;
 
-CREATE FUNCTION mismatches() RETURNS TABLE (name text, missing bigint, extra bigint)
-LANGUAGE plpgsql AS $$
-DECLARE r record;
-BEGIN
-  FOR r IN SELECT * FROM views ORDER BY views.name LOOP
-    EXECUTE format('SELECT (SELECT count(*) FROM ((%s) EXCEPT ALL SELECT * FROM %I) a),
-                           (SELECT count(*) FROM (SELECT * FROM %I EXCEPT ALL (%s)) b)',
-                   r.query, r.name, r.name, r.query)
-      INTO missing, extra;
-    name := r.name;
-    IF missing <> 0 OR extra <> 0 THEN
-      RETURN NEXT;
-    END IF;
-  END LOOP;
-END $$;
-
-CREATE TABLE failures (round int, name text, missing bigint, extra bigint);
 INSERT INTO failures SELECT 0, * FROM mismatches();
 
 CREATE PROCEDURE random_statement() LANGUAGE plpgsql AS $$
@@ -108,18 +85,6 @@ BEGIN
                   WHERE tag = (ARRAY['a', 'b', 'c', 'e'])[1 + floor(random() * 4)::int];
     ELSE INSERT INTO docs SELECT * FROM docs WHERE id = rnd(1, 30, 0);   -- duplicates
   END CASE;
-END $$;
-
-CREATE PROCEDURE run_rounds(rounds int, first int) LANGUAGE plpgsql AS $$
-BEGIN
-  FOR i IN first .. first + rounds - 1 LOOP
-    FOR j IN 1 .. 1 + floor(random() * 4)::int LOOP
-      CALL random_statement();
-    END LOOP;
-    IF random() < 0.2 THEN ROLLBACK; ELSE COMMIT; END IF;
-    INSERT INTO failures SELECT i, * FROM mismatches();
-    COMMIT;
-  END LOOP;
 END $$;
 
 CALL run_rounds(:rounds, 1);

@@ -58,7 +58,7 @@ INSERT INTO items SELECT rnd(1, 100, 0), rnd(1, 50, 0),
 INSERT INTO regions VALUES ('eu', 'Europe'), ('us', 'Americas'), ('ap', 'Asia'),
                            ('xx', 'Elsewhere'), ('eu', 'Europe again'), ('mars', 'Mars');
 
-CREATE TABLE views (name text PRIMARY KEY, query text NOT NULL);
+\i sql/include/views_catalogue.sql
 INSERT INTO views VALUES
 -- scans, filters, pruning to some partitions
 ('p01', $$SELECT id, region, day, amount, qty FROM orders$$),
@@ -106,32 +106,9 @@ INSERT INTO views VALUES
 ('p36', $$SELECT region, qty, sum(amount) AS total, count(*) AS n, GROUPING(region, qty) AS g FROM orders GROUP BY ROLLUP (region, qty)$$),
 ('p37', $$SELECT o.region, i.sku, count(*) AS n, max(i.price) AS hi FROM orders o JOIN items i ON i.order_id = o.id GROUP BY CUBE (o.region, i.sku)$$);
 
-DO $$
-DECLARE r record;
-BEGIN
-  FOR r IN SELECT * FROM views ORDER BY name LOOP
-    EXECUTE format('CREATE MATERIALIZED VIEW %I WITH (incremental) AS %s', r.name, r.query);
-  END LOOP;
-END $$;
+CALL create_views();
 SELECT count(*) >= 30 AS catalogue_of_30 FROM views;
 
-CREATE FUNCTION mismatches() RETURNS TABLE (name text, missing bigint, extra bigint)
-LANGUAGE plpgsql AS $$
-DECLARE r record;
-BEGIN
-  FOR r IN SELECT * FROM views ORDER BY views.name LOOP
-    EXECUTE format('SELECT (SELECT count(*) FROM ((%s) EXCEPT ALL SELECT * FROM %I) a),
-                           (SELECT count(*) FROM (SELECT * FROM %I EXCEPT ALL (%s)) b)',
-                   r.query, r.name, r.name, r.query)
-      INTO missing, extra;
-    name := r.name;
-    IF missing <> 0 OR extra <> 0 THEN
-      RETURN NEXT;
-    END IF;
-  END LOOP;
-END $$;
-
-CREATE TABLE failures (round int, name text, missing bigint, extra bigint);
 INSERT INTO failures SELECT 0, * FROM mismatches();
 
 -- 'xx' detached (its rows leave; rows for 'xx' then go to the DEFAULT
@@ -173,18 +150,6 @@ BEGIN
     WHEN c < 37 THEN DELETE FROM orders_eu_other WHERE random() < 0.5;
     ELSE UPDATE orders SET qty = qty + 1 WHERE region = rnd_region();
   END CASE;
-END $$;
-
-CREATE PROCEDURE run_rounds(rounds int, first int) LANGUAGE plpgsql AS $$
-BEGIN
-  FOR i IN first .. first + rounds - 1 LOOP
-    FOR j IN 1 .. 1 + floor(random() * 4)::int LOOP
-      CALL random_statement();
-    END LOOP;
-    IF random() < 0.2 THEN ROLLBACK; ELSE COMMIT; END IF;
-    INSERT INTO failures SELECT i, * FROM mismatches();
-    COMMIT;
-  END LOOP;
 END $$;
 
 CALL run_rounds(:rounds, 1);

@@ -70,8 +70,8 @@ CREATE MATERIALIZED VIEW lockstep WITH (incremental) AS
 CREATE MATERIALIZED VIEW tag_counts WITH (incremental) AS
   SELECT t.tag, count(*) AS n FROM docs d, unnest(d.tags) t(tag) GROUP BY t.tag;
 
-CREATE TABLE checks (name text, query text);
-INSERT INTO checks VALUES
+\i sql/include/views_catalogue.sql
+INSERT INTO views VALUES
   ('constants', $$SELECT 1 AS one, 'two'::text AS two, 2 + 1 AS three$$),
   ('levels', $$SELECT * FROM (VALUES (1, 'low'), (2, 'mid'), (3, 'high')) v(level, name)$$),
   ('doc_levels', $$SELECT d.id, v.name FROM docs d JOIN (VALUES (0, 'none'), (2, 'some'), (3, 'many')) v(n, name) ON v.n = d.n$$),
@@ -90,22 +90,6 @@ INSERT INTO checks VALUES
   ('top_element', $$SELECT d.id, t.v FROM docs d, LATERAL (SELECT e::int AS v FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(d.doc) = 'array' THEN d.doc ELSE '[]' END) e ORDER BY e::int DESC LIMIT 2) t$$),
   ('lockstep', $$SELECT id, unnest(tags) AS tag, generate_series(1, n) AS g FROM docs$$),
   ('tag_counts', $$SELECT t.tag, count(*) AS n FROM docs d, unnest(d.tags) t(tag) GROUP BY t.tag$$);
-
-CREATE FUNCTION mismatches() RETURNS TABLE (name text, missing bigint, extra bigint)
-LANGUAGE plpgsql AS $$
-DECLARE r record;
-BEGIN
-  FOR r IN SELECT * FROM checks ORDER BY checks.name LOOP
-    EXECUTE format('SELECT (SELECT count(*) FROM ((%s) EXCEPT ALL SELECT * FROM %I) a),
-                           (SELECT count(*) FROM (SELECT * FROM %I EXCEPT ALL (%s)) b)',
-                   r.query, r.name, r.name, r.query)
-      INTO missing, extra;
-    name := r.name;
-    IF missing <> 0 OR extra <> 0 THEN
-      RETURN NEXT;
-    END IF;
-  END LOOP;
-END $$;
 
 SELECT * FROM mismatches();
 SELECT * FROM lockstep ORDER BY id, g NULLS LAST, tag;

@@ -9,8 +9,8 @@ SELECT g, (ARRAY['north', 'south', NULL])[1 + g % 3], (ARRAY['tea', 'coffee'])[1
        2024 + g % 2, (g * 7 % 50)::numeric + 0.5, g % 4
   FROM generate_series(1, 40) g;
 
-CREATE TABLE checks (name text, query text);
-INSERT INTO checks VALUES
+\i sql/include/views_catalogue.sql
+INSERT INTO views VALUES
   ('by_rollup', $$SELECT region, product, sum(amount) AS total, count(*) AS n, GROUPING(region, product) AS g FROM sales GROUP BY ROLLUP (region, product)$$),
   ('by_cube', $$SELECT region, year, avg(qty) AS q, GROUPING(year) AS gy FROM sales GROUP BY CUBE (region, year)$$),
   ('by_sets', $$SELECT product, year, max(amount) AS hi FROM sales GROUP BY GROUPING SETS ((product), (year), ())$$),
@@ -22,29 +22,7 @@ INSERT INTO checks VALUES
   ('in_subquery', $$SELECT s.region, s.total FROM (SELECT region, product, sum(amount) AS total FROM sales GROUP BY ROLLUP (region, product)) s WHERE s.product IS NULL$$),
   ('joined', $$SELECT r.region, r.n, p.product FROM (SELECT region, count(*) AS n FROM sales GROUP BY CUBE (region)) r JOIN (SELECT DISTINCT product, region FROM sales) p ON p.region = r.region$$);
 
-DO $$
-DECLARE r record;
-BEGIN
-  FOR r IN SELECT * FROM checks ORDER BY name LOOP
-    EXECUTE format('CREATE MATERIALIZED VIEW %I WITH (incremental) AS %s', r.name, r.query);
-  END LOOP;
-END $$;
-
-CREATE FUNCTION mismatches() RETURNS TABLE (name text, missing bigint, extra bigint)
-LANGUAGE plpgsql AS $$
-DECLARE r record;
-BEGIN
-  FOR r IN SELECT * FROM checks ORDER BY checks.name LOOP
-    EXECUTE format('SELECT (SELECT count(*) FROM ((%s) EXCEPT ALL SELECT * FROM %I) a),
-                           (SELECT count(*) FROM (SELECT * FROM %I EXCEPT ALL (%s)) b)',
-                   r.query, r.name, r.name, r.query)
-      INTO missing, extra;
-    name := r.name;
-    IF missing <> 0 OR extra <> 0 THEN
-      RETURN NEXT;
-    END IF;
-  END LOOP;
-END $$;
+CALL create_views();
 
 SELECT * FROM mismatches();
 SELECT * FROM by_rollup ORDER BY g, region NULLS LAST, product NULLS LAST;

@@ -8,8 +8,8 @@ CREATE TABLE items (k int, k2 text, v int, s text);
 INSERT INTO groups VALUES (1, 1, 'a'), (2, 2, 'b'), (3, NULL, 'a'), (4, 1, 'b'), (5, 9, NULL);
 INSERT INTO items SELECT i % 3, (ARRAY['a', 'b'])[1 + i % 2], i, 's' || i FROM generate_series(1, 30) i;
 
-CREATE TABLE checks (name text, query text);
-INSERT INTO checks VALUES
+\i sql/include/views_catalogue.sql
+INSERT INTO views VALUES
   ('top2', $$SELECT g.id, x.v FROM groups g, LATERAL (SELECT v FROM items i WHERE i.k = g.k ORDER BY v DESC LIMIT 2) x$$),
   ('top2_left', $$SELECT g.id, x.v, x.s FROM groups g LEFT JOIN LATERAL (SELECT v, s FROM items i WHERE i.k = g.k AND v > 3 ORDER BY v, s LIMIT 2 OFFSET 1) x ON true$$),
   ('two_keys', $$SELECT g.id, x.s FROM groups g CROSS JOIN LATERAL (SELECT s FROM items i WHERE i.k = g.k AND i.k2 = g.k2 ORDER BY v, s LIMIT 1) x$$),
@@ -17,29 +17,7 @@ INSERT INTO checks VALUES
   ('offset_only', $$SELECT g.id, x.v FROM groups g, LATERAL (SELECT v FROM items i WHERE i.k = g.k ORDER BY v OFFSET 8) x$$),
   ('under_agg', $$SELECT g.k2, count(*) AS n, sum(x.v) AS total FROM groups g, LATERAL (SELECT v FROM items i WHERE i.k = g.k ORDER BY v DESC LIMIT 3) x GROUP BY g.k2$$);
 
-DO $$
-DECLARE r record;
-BEGIN
-  FOR r IN SELECT * FROM checks ORDER BY name LOOP
-    EXECUTE format('CREATE MATERIALIZED VIEW %I WITH (incremental) AS %s', r.name, r.query);
-  END LOOP;
-END $$;
-
-CREATE FUNCTION mismatches() RETURNS TABLE (name text, missing bigint, extra bigint)
-LANGUAGE plpgsql AS $$
-DECLARE r record;
-BEGIN
-  FOR r IN SELECT * FROM checks ORDER BY checks.name LOOP
-    EXECUTE format('SELECT (SELECT count(*) FROM ((%s) EXCEPT ALL SELECT * FROM %I) a),
-                           (SELECT count(*) FROM (SELECT * FROM %I EXCEPT ALL (%s)) b)',
-                   r.query, r.name, r.name, r.query)
-      INTO missing, extra;
-    name := r.name;
-    IF missing <> 0 OR extra <> 0 THEN
-      RETURN NEXT;
-    END IF;
-  END LOOP;
-END $$;
+CALL create_views();
 
 SELECT * FROM mismatches();
 SELECT * FROM top2 ORDER BY id, v;
