@@ -18,6 +18,7 @@ OBJS = \
 	src/catalog/catalog.o \
 	src/compile/compile.o \
 	src/compile/decorrelate.o \
+	src/compile/plancheck.o \
 	src/compile/prune.o \
 	src/compile/rowsecurity.o \
 	src/compile/groupingsets.o \

@@ -19,8 +19,8 @@
  * subqueries, turns EXISTS and IN into semi- and anti-joins and resolves
  * every operator and function; correlated scalar subqueries, which it
  * would leave as SubPlans, are rewritten into joins first (decorrelate.c).
- * The plan is checked node by node here, so that what the dataflow cannot
- * maintain is refused at CREATE; the columns its joins would arrange
+ * The plan is checked node by node (plancheck.c), so that what the
+ * dataflow cannot maintain is refused at CREATE; the columns its joins would arrange
  * without reading them are dropped (prune.c); and it is stored with
  * nodeToString (for introspection).  A worker compiles the
  * view again when it builds the dataflow, from the query the view's rule
@@ -69,8 +69,8 @@ compile_errposition(int location)
 	return errposition(pg_mbstrlen_with_len(compile_source_text, location) + 1);
 }
 
-static void
-refuse(const char *construct, int location)
+void
+CompileRefuse(const char *construct, int location)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -178,7 +178,7 @@ check_immutable(Query *query)
 						   vol == PROVOLATILE_STABLE ? "STABLE" : "VOLATILE"),
 				 compile_errposition(ctx.location)));
 	}
-	refuse(ctx.what, ctx.location);
+	CompileRefuse(ctx.what, ctx.location);
 }
 
 /*
@@ -230,22 +230,22 @@ check_clauses(Query *query)
 	ListCell   *lc;
 
 	if (query->commandType != CMD_SELECT)
-		refuse("a statement other than SELECT", -1);
+		CompileRefuse("a statement other than SELECT", -1);
 	if (query->hasModifyingCTE)
-		refuse("a data-modifying statement in WITH", -1);
+		CompileRefuse("a data-modifying statement in WITH", -1);
 	if (query->rowMarks != NIL)
-		refuse("FOR UPDATE/FOR SHARE", -1);
+		CompileRefuse("FOR UPDATE/FOR SHARE", -1);
 	if (query->hasRecursive)
-		refuse("WITH RECURSIVE",
+		CompileRefuse("WITH RECURSIVE",
 			   ((CommonTableExpr *) linitial(query->cteList))->location);
 	foreach(lc, query->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
 
 		if (rte->rtekind == RTE_RELATION && rte->tablesample != NULL)
-			refuse("TABLESAMPLE", -1);
+			CompileRefuse("TABLESAMPLE", -1);
 		if (rte->rtekind == RTE_TABLEFUNC)
-			refuse("XMLTABLE", -1);
+			CompileRefuse("XMLTABLE", -1);
 	}
 }
 
@@ -260,24 +260,24 @@ check_source(Oid relid, bool inh)
 		case RELKIND_RELATION:
 			break;
 		case RELKIND_MATVIEW:
-			refuse("a materialized view without WITH (incremental) in FROM", -1);
+			CompileRefuse("a materialized view without WITH (incremental) in FROM", -1);
 			break;
 		case RELKIND_PARTITIONED_TABLE:
 			/* the planner scans its partitions, checked with the plan */
 			break;
 		case RELKIND_FOREIGN_TABLE:
-			refuse("a foreign table", -1);
+			CompileRefuse("a foreign table", -1);
 			break;
 		default:
-			refuse("this kind of relation", -1);
+			CompileRefuse("this kind of relation", -1);
 			break;
 	}
 	if (IsCatalogRelation(rel))
-		refuse("a system catalog", -1);
+		CompileRefuse("a system catalog", -1);
 	if (rel->rd_rel->relpersistence != RELPERSISTENCE_PERMANENT)
-		refuse("an unlogged or temporary table", -1);
+		CompileRefuse("an unlogged or temporary table", -1);
 	if (inh && rel->rd_rel->relkind == RELKIND_RELATION && has_subclass(relid))
-		refuse("a table with inheritance children", -1);
+		CompileRefuse("a table with inheritance children", -1);
 	table_close(rel, NoLock);
 }
 
@@ -316,7 +316,7 @@ maintained_view_query(Oid relid)
 	AcquireRewriteLocks(query, true, false);
 	rewritten = QueryRewrite(query);
 	if (list_length(rewritten) != 1)
-		refuse("a query rewritten by rules into several queries", -1);
+		CompileRefuse("a query rewritten by rules into several queries", -1);
 	return linitial_node(Query, rewritten);
 }
 
@@ -388,322 +388,6 @@ prepare_walker(Node *node, void *context)
 		return false;
 	}
 	return expression_tree_walker(node, prepare_walker, context);
-}
-
-static void check_plan(PlannedStmt *stmt, Plan *plan, List **scans);
-static void check_lateral(PlannedStmt *stmt, Plan *plan, Bitmapset *params);
-
-typedef struct CheckContext
-{
-	PlannedStmt *stmt;
-	List	  **scans;
-} CheckContext;
-
-/*
- * Subqueries left in expressions are maintained when uncorrelated
- * (subplan.c); their plans are checked like the query's.
- */
-static bool
-check_expressions_walker(Node *node, CheckContext *context)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, SubPlan))
-	{
-		SubPlan    *sp = (SubPlan *) node;
-
-		if (sp->parParam != NIL || sp->args != NIL)
-			refuse("a correlated subquery that cannot be rewritten as a join (correlate it by equalities ANDed in its WHERE, without GROUP BY, HAVING, DISTINCT or LIMIT)", -1);
-		if (sp->subLinkType == MULTIEXPR_SUBLINK || sp->subLinkType == CTE_SUBLINK)
-			refuse("this subquery", -1);
-		check_plan(context->stmt, list_nth(context->stmt->subplans, sp->plan_id - 1),
-				   context->scans);
-	}
-	else if (IsA(node, AlternativeSubPlan))
-		refuse("this subquery", -1);
-	return expression_tree_walker(node, check_expressions_walker, (void *) context);
-}
-
-static void
-check_expressions(PlannedStmt *stmt, Node *exprs, List **scans)
-{
-	CheckContext context = {stmt, scans};
-
-	(void) check_expressions_walker(exprs, &context);
-}
-
-/*
- * A partition the planner scans for its partitioned table: its changes must
- * be in the WAL like the table's own (the partitioned table was checked as
- * the query names it).
- */
-static void
-check_partition(Oid relid)
-{
-	if (!get_rel_relispartition(relid))
-		return;
-	if (get_rel_persistence(relid) != RELPERSISTENCE_PERMANENT)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("maintained views do not support an unlogged partition"),
-				 errdetail("Partition \"%s\" is unlogged: its changes are not in the WAL.",
-						   get_rel_name(relid)),
-				 errhint("Run ALTER TABLE ... SET LOGGED on it, or create a materialized view without WITH (incremental).")));
-}
-
-/* Does node read a PARAM_EXEC parameter that is not in allowed? */
-static bool
-exec_param_walker(Node *node, Bitmapset *allowed)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC)
-		return !bms_is_member(((Param *) node)->paramid, allowed);
-	return expression_tree_walker(node, exec_param_walker, (void *) allowed);
-}
-
-static bool
-contains_exec_param(Node *node, Bitmapset *allowed)
-{
-	return exec_param_walker(node, allowed);
-}
-
-/* The expressions of a plan node other than its target list and qual. */
-static Node *
-node_expressions(Plan *plan)
-{
-	switch (nodeTag(plan))
-	{
-		case T_FunctionScan:
-			return (Node *) ((FunctionScan *) plan)->functions;
-		case T_ValuesScan:
-			return (Node *) ((ValuesScan *) plan)->values_lists;
-		case T_Result:
-			return ((Result *) plan)->resconstantqual;
-		case T_Limit:
-			return (Node *) list_make2(((Limit *) plan)->limitCount,
-									   ((Limit *) plan)->limitOffset);
-		case T_NestLoop:
-			return (Node *) ((Join *) plan)->joinqual;
-		case T_HashJoin:
-			return (Node *) list_make2(((Join *) plan)->joinqual,
-									   ((HashJoin *) plan)->hashclauses);
-		case T_MergeJoin:
-			return (Node *) list_make2(((Join *) plan)->joinqual,
-									   ((MergeJoin *) plan)->mergeclauses);
-		case T_WindowAgg:
-			return (Node *) list_make2(((WindowAgg *) plan)->startOffset,
-									   ((WindowAgg *) plan)->endOffset);
-		default:
-			return NULL;
-	}
-}
-
-/* The parameters a NestLoop passes to its inner side, added to params. */
-static Bitmapset *
-nest_params(NestLoop *nl, Bitmapset *params)
-{
-	ListCell   *lc;
-
-	foreach(lc, nl->nestParams)
-		params = bms_add_member(bms_copy(params),
-								lfirst_node(NestLoopParam, lc)->paramno);
-	return params;
-}
-
-/* No subquery in an expression of a LATERAL inner side. */
-static bool
-find_subplan_walker(Node *node, void *context)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, SubPlan) || IsA(node, AlternativeSubPlan))
-		return true;
-	return expression_tree_walker(node, find_subplan_walker, context);
-}
-
-/*
- * The inner side of a LATERAL NestLoop, run by the executor for each outer
- * row: it may read the outer row (params) and functions, VALUES and their
- * subqueries, but no table, no subquery in an expression and no other
- * parameter, so that its rows are a function of the outer row alone.
- */
-static void
-check_lateral(PlannedStmt *stmt, Plan *plan, Bitmapset *params)
-{
-	ListCell   *lc;
-	List	   *children = NIL;
-
-	if (plan == NULL)
-		return;
-	check_stack_depth();
-	if (find_subplan_walker((Node *) plan->targetlist, NULL) ||
-		find_subplan_walker((Node *) plan->qual, NULL) ||
-		find_subplan_walker(node_expressions(plan), NULL) ||
-		plan->initPlan != NIL)
-		refuse("a subquery inside LATERAL", -1);
-
-	switch (nodeTag(plan))
-	{
-		case T_FunctionScan:
-		case T_ValuesScan:
-		case T_Result:
-		case T_ProjectSet:
-		case T_Sort:
-		case T_IncrementalSort:
-		case T_Material:
-		case T_Hash:
-		case T_Unique:
-		case T_Limit:
-		case T_WindowAgg:
-		case T_HashJoin:
-		case T_MergeJoin:
-			break;
-		case T_Agg:
-			if (((Agg *) plan)->groupingSets != NIL)
-				refuse("GROUPING SETS inside LATERAL", -1);
-			break;
-		case T_SubqueryScan:
-			children = list_make1(((SubqueryScan *) plan)->subplan);
-			break;
-		case T_Append:
-			children = ((Append *) plan)->appendplans;
-			break;
-		case T_NestLoop:
-			params = nest_params((NestLoop *) plan, params);
-			break;
-		case T_SeqScan:
-		case T_CteScan:
-			refuse("a LATERAL subquery over a table unless it is correlated by equalities in its WHERE, without aggregates, GROUP BY or DISTINCT, and with a constant LIMIT", -1);
-			break;
-		default:
-			refuse("this LATERAL subquery (its plan needs a node that cannot be maintained)", -1);
-			break;
-	}
-	if (contains_exec_param((Node *) plan->targetlist, params) ||
-		contains_exec_param((Node *) plan->qual, params) ||
-		contains_exec_param(node_expressions(plan), params))
-		refuse("LATERAL that reads a subquery", -1);
-	foreach(lc, children)
-		check_lateral(stmt, lfirst(lc), params);
-	check_lateral(stmt, outerPlan(plan), params);
-	check_lateral(stmt, innerPlan(plan), params);
-}
-
-/*
- * Check that every node of the plan has an operator.  Collects the
- * range-table indexes of the tables the plan scans into *scans.
- */
-static void
-check_plan(PlannedStmt *stmt, Plan *plan, List **scans)
-{
-	ListCell   *lc;
-
-	if (plan == NULL)
-		return;
-	check_stack_depth();
-
-	foreach(lc, plan->initPlan)
-	{
-		SubPlan    *sp = lfirst_node(SubPlan, lc);
-
-		if (sp->subLinkType != CTE_SUBLINK)
-			check_expressions(stmt, (Node *) sp, scans);
-	}
-	check_expressions(stmt, (Node *) plan->targetlist, scans);
-	check_expressions(stmt, (Node *) plan->qual, scans);
-
-	switch (nodeTag(plan))
-	{
-		case T_SeqScan:
-			{
-				Index		scanrelid = ((Scan *) plan)->scanrelid;
-
-				check_partition(rt_fetch(scanrelid, stmt->rtable)->relid);
-				*scans = list_append_unique_int(*scans, (int) scanrelid);
-				break;
-			}
-		case T_Result:
-			check_expressions(stmt, ((Result *) plan)->resconstantqual, scans);
-			break;
-		case T_SubqueryScan:
-			check_plan(stmt, ((SubqueryScan *) plan)->subplan, scans);
-			break;
-		case T_CteScan:
-			check_plan(stmt, list_nth(stmt->subplans, ((CteScan *) plan)->ctePlanId - 1),
-					   scans);
-			break;
-		case T_Sort:
-		case T_IncrementalSort:
-		case T_Material:
-		case T_Hash:
-		case T_Unique:
-		case T_SetOp:
-			break;
-		case T_WindowAgg:
-			check_expressions(stmt, ((WindowAgg *) plan)->startOffset, scans);
-			check_expressions(stmt, ((WindowAgg *) plan)->endOffset, scans);
-			break;
-		case T_Limit:
-			check_expressions(stmt, ((Limit *) plan)->limitCount, scans);
-			check_expressions(stmt, ((Limit *) plan)->limitOffset, scans);
-			break;
-		case T_Agg:
-			if (((Agg *) plan)->aggstrategy == AGG_MIXED ||
-				((Agg *) plan)->groupingSets != NIL)
-				refuse("GROUPING SETS, ROLLUP and CUBE", -1);
-			if (((Agg *) plan)->aggsplit != AGGSPLIT_SIMPLE)
-				refuse("partial aggregation", -1);
-			break;
-		case T_Append:
-			foreach(lc, ((Append *) plan)->appendplans)
-				check_plan(stmt, lfirst(lc), scans);
-			break;
-		case T_MergeAppend:
-			foreach(lc, ((MergeAppend *) plan)->mergeplans)
-				check_plan(stmt, lfirst(lc), scans);
-			break;
-		case T_NestLoop:
-			if (((NestLoop *) plan)->nestParams != NIL)
-			{
-				/* LATERAL: a flat map of the outer side (flatmap.c) */
-				check_expressions(stmt, (Node *) ((Join *) plan)->joinqual, scans);
-				check_lateral(stmt, innerPlan(plan), nest_params((NestLoop *) plan, NULL));
-				check_plan(stmt, outerPlan(plan), scans);
-				return;
-			}
-			/* FALLTHROUGH */
-		case T_HashJoin:
-		case T_MergeJoin:
-			check_expressions(stmt, (Node *) ((Join *) plan)->joinqual, scans);
-			if (IsA(plan, HashJoin))
-				check_expressions(stmt, (Node *) ((HashJoin *) plan)->hashclauses, scans);
-			if (IsA(plan, MergeJoin))
-				check_expressions(stmt, (Node *) ((MergeJoin *) plan)->mergeclauses, scans);
-			break;
-		case T_FunctionScan:
-			/* a constant (flatmap.c): reads no parameter */
-			if (contains_exec_param((Node *) ((FunctionScan *) plan)->functions, NULL))
-				refuse("a function in FROM whose arguments read a subquery", -1);
-			check_expressions(stmt, (Node *) ((FunctionScan *) plan)->functions, scans);
-			break;
-		case T_ValuesScan:
-			if (contains_exec_param((Node *) ((ValuesScan *) plan)->values_lists, NULL))
-				refuse("VALUES that read a subquery", -1);
-			check_expressions(stmt, (Node *) ((ValuesScan *) plan)->values_lists, scans);
-			break;
-		case T_ProjectSet:
-			break;
-		case T_RecursiveUnion:
-		case T_WorkTableScan:
-			refuse("WITH RECURSIVE", -1);
-			break;
-		default:
-			refuse("this query (its plan needs a node that cannot be maintained)", -1);
-			break;
-	}
-	check_plan(stmt, outerPlan(plan), scans);
-	check_plan(stmt, innerPlan(plan), scans);
 }
 
 /* Planner settings that keep plans in the shapes the dataflow maintains. */
@@ -801,7 +485,7 @@ CompileView(Query *query, const char *source_text, bool check_rights)
 
 	rewritten = QueryRewrite(copyObject(query));
 	if (list_length(rewritten) != 1)
-		refuse("a query rewritten by rules into several queries", -1);
+		CompileRefuse("a query rewritten by rules into several queries", -1);
 	q = linitial_node(Query, rewritten);
 	prepare_query(q);
 	CompileRowSecurity(q);
@@ -809,7 +493,7 @@ CompileView(Query *query, const char *source_text, bool check_rights)
 	check_immutable(q);
 
 	view->plan = plan_view(q, source_text);
-	check_plan(view->plan, view->plan->planTree, &scans);
+	CompileCheckPlan(view->plan, view->plan->planTree, &scans);
 	tables_of_plan(view, scans);
 	CompilePruneColumns(view->plan);
 

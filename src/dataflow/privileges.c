@@ -49,6 +49,7 @@
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/syscache.h"
@@ -64,11 +65,15 @@ rights_invalidated(Datum arg, int cacheid, uint32 hashvalue)
 	rights_stale = true;
 }
 
-/* a relation's cache entry: its policies may have changed */
+/* The tables whose policies the views were built with (DataflowRowSecurity). */
+static List *policy_tables = NIL;
+
+/* a table's cache entry: its policies may have changed */
 static void
 relation_invalidated(Datum arg, Oid relid)
 {
-	rights_stale = true;
+	if (!OidIsValid(relid) || list_member_oid(policy_tables, relid))
+		rights_stale = true;
 }
 
 /*
@@ -277,6 +282,13 @@ DataflowRowSecurity(Oid relid, PlannedStmt *plan)
 
 		if (rte->rtekind != RTE_RELATION)
 			continue;
+		if (!list_member_oid(policy_tables, rte->relid))
+		{
+			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+			policy_tables = lappend_oid(policy_tables, rte->relid);
+			MemoryContextSwitchTo(old);
+		}
 		rls = check_enable_rls(rte->relid, owner, true);
 		hash = hash_combine(hash, hash_uint32(rte->relid));
 		hash = hash_combine(hash, hash_uint32((uint32) rls));

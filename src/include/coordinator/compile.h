@@ -28,6 +28,10 @@ typedef struct CompiledView
 
 extern CompiledView *CompileView(Query *query, const char *source_text,
 								 bool check_rights);
+extern void CompileRefuse(const char *construct, int location) pg_attribute_noreturn();
+
+/* plancheck.c: every plan node has an operator */
+extern void CompileCheckPlan(PlannedStmt *stmt, Plan *plan, List **scans);
 extern Query *CompileStoredQuery(Relation rel);
 extern char *CompiledViewToString(CompiledView *view);
 extern PlannedStmt *CompiledPlanFromString(const char *plan);
