@@ -148,7 +148,12 @@ CoordinatorAttachDatabase(void)
 				 errdetail("The databases served are %s.", served.data),
 				 errhint("Drop the extension in a database that does not need it, or raise coordinator.max_databases and restart the server.")));
 	}
-	CoordinatorInitDatabaseSlot(free_slot, free_slot->lock - &(GetNamedLWLockTranche(COORDINATOR_NAME))[1].lock);
+	for (int i = 0; i < CoordinatorGlobals->max_databases; i++)
+	{
+		/* its lock is the i + 1th of the tranche, as at startup */
+		if (CoordinatorGlobals->slots[i] == free_slot)
+			CoordinatorInitDatabaseSlot(free_slot, i);
+	}
 	free_slot->database = MyDatabaseId;
 	namestrcpy(&free_slot->dbname, dbname ? dbname : "");
 	free_slot->allocated_at = GetCurrentTimestamp();

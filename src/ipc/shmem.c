@@ -108,6 +108,8 @@ CoordinatorInitDatabaseSlot(CoordinatorShared *slot, int index)
 {
 	char	   *base = (char *) slot;
 
+	if (index < 0 || index >= coordinator_max_databases)
+		elog(PANIC, "coordinator: database slot %d out of range", index);
 	memset(slot, 0, slot_size());
 	slot->lock = &(GetNamedLWLockTranche(COORDINATOR_NAME))[index + 1].lock;
 	slot->database = InvalidOid;

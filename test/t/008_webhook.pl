@@ -29,7 +29,7 @@ sub post
 {
 	my ($url, $body, @headers) = @_;
 	my ($out, $err) = ('', '');
-	my @cmd = ('curl', '-s', '-S', '-w', '\n%{http_code}', '--data-binary', '@-',
+	my @cmd = ('curl', '-s', '-S', '--max-time', '60', '-w', '\n%{http_code}', '--data-binary', '@-',
 		(map { ('-H', $_) } @headers), $url);
 	IPC::Run::run(\@cmd, '<', \$body, '>', \$out, '2>', \$err);
 	my @lines = split /\n/, $out, -1;
@@ -125,7 +125,7 @@ is("$status $body", '404 not found', 'an unknown source gets 404');
 is($status, '404', 'so does another database');
 ($status) = post("http://127.0.0.1:$port/api/webhook/postgres/events", 'x');
 is($status, '404', 'and a path without a schema');
-my ($out, $err) = run_command([ 'curl', '-s', '-w', '%{http_code}', '-o', '/dev/null', "$base/events" ]);
+my ($out, $err) = run_command([ 'curl', '-s', '--max-time', '60', '-w', '%{http_code}', '-o', '/dev/null', "$base/events" ]);
 is($out, '405', 'GET gets 405');
 ($status, $body) = post("$base/events", 'x', 'X-A: 1', 'x-a: 2');
 is("$status $body", '401 duplicate header names', 'a header name sent twice gets 401');

@@ -27,7 +27,7 @@ sub post
 {
 	my ($url, $body) = @_;
 	my ($out, $err) = ('', '');
-	IPC::Run::run([ 'curl', '-s', '-S', '-o', '/dev/null', '-w', '%{http_code}',
+	IPC::Run::run([ 'curl', '-s', '-S', '--max-time', '60', '-o', '/dev/null', '-w', '%{http_code}',
 		'--data-binary', '@-', $url ], '<', \$body, '>', \$out, '2>', \$err);
 	return $out;
 }

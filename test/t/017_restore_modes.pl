@@ -217,7 +217,7 @@ sub post_until_ok
 	for (1 .. 600)
 	{
 		my ($out, $err) = ('', '');
-		IPC::Run::run([ 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}',
+		IPC::Run::run([ 'curl', '-s', '--max-time', '60', '-o', '/dev/null', '-w', '%{http_code}',
 				'--data-binary', '@-', '-H', 'Content-Type: application/json', $url ],
 			'<', \$body, '>', \$out, '2>', \$err);
 		$status = $out;
