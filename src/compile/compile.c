@@ -20,9 +20,9 @@
  * every operator and function; correlated scalar subqueries, which it
  * would leave as SubPlans, are rewritten into joins first (decorrelate.c).
  * The plan is checked node by node (plancheck.c), so that what the
- * dataflow cannot maintain is refused at CREATE; the columns its joins would arrange
- * without reading them are dropped (prune.c); and it is stored with
- * nodeToString (for introspection).  A worker compiles the
+ * dataflow cannot maintain is refused at CREATE; the columns its joins
+ * would arrange without reading them are dropped (prune.c); and it is
+ * stored with nodeToString (for introspection).  A worker compiles the
  * view again when it builds the dataflow, from the query the view's rule
  * stores: resolved at CREATE (OIDs, whatever search_path says later) and
  * kept valid by Postgres's dependencies, but planned for the tables' columns
@@ -237,7 +237,7 @@ check_clauses(Query *query)
 		CompileRefuse("FOR UPDATE/FOR SHARE", -1);
 	if (query->hasRecursive)
 		CompileRefuse("WITH RECURSIVE",
-			   ((CommonTableExpr *) linitial(query->cteList))->location);
+					  ((CommonTableExpr *) linitial(query->cteList))->location);
 	foreach(lc, query->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
