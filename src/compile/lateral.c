@@ -53,14 +53,17 @@ var_like(Index rtindex, AttrNumber attno, Node *expr)
 				   exprCollation(expr), 0);
 }
 
-/* left op right, for int8 operands */
+/* left op right, pg_catalog's operator for int8 operands */
 static Expr *
-int8_compare(const char *op, Expr *left, Expr *right)
+int8_operator(const char *op, Oid result, Expr *left, Expr *right)
 {
-	Oid			opno = OpernameGetOprid(list_make1(makeString(pstrdup(op))),
+	Oid			opno = OpernameGetOprid(list_make2(makeString("pg_catalog"),
+												   makeString(pstrdup(op))),
 										INT8OID, INT8OID);
 
-	return make_opclause(opno, BOOLOID, false, left, right, InvalidOid, InvalidOid);
+	if (!OidIsValid(opno))
+		elog(ERROR, "coordinator: no operator %s for bigint", op);
+	return make_opclause(opno, result, false, left, right, InvalidOid, InvalidOid);
 }
 
 /* an int8 expression of expr, an argument of LIMIT or OFFSET */
@@ -110,7 +113,6 @@ keyed_subquery(Query *sub, Correlation *corr, List **colnames)
 	RangeTblRef *ref;
 	List	   *quals = NIL;
 	Var		   *rnvar;
-
 	Node	   *count;
 	Node	   *offset;
 
@@ -204,14 +206,12 @@ keyed_subquery(Query *sub, Correlation *corr, List **colnames)
 	ref->rtindex = 1;
 	rnvar = makeVar(1, list_length(rte->eref->colnames), INT8OID, -1, InvalidOid, 0);
 	if (offset != NULL)
-		quals = lappend(quals, int8_compare(">", (Expr *) rnvar, as_int8(offset)));
+		quals = lappend(quals, int8_operator(">", BOOLOID, (Expr *) rnvar, as_int8(offset)));
 	if (count != NULL)
 		quals = lappend(quals,
-						int8_compare("<=", (Expr *) copyObject(rnvar),
-									 offset == NULL ? as_int8(count) :
-									 (Expr *) make_opclause(OpernameGetOprid(list_make1(makeString("+")), INT8OID, INT8OID),
-															INT8OID, false, as_int8(offset),
-															as_int8(count), InvalidOid, InvalidOid)));
+						int8_operator("<=", BOOLOID, (Expr *) copyObject(rnvar),
+									  offset == NULL ? as_int8(count) :
+									  int8_operator("+", INT8OID, as_int8(offset), as_int8(count))));
 	o->jointree = makeFromExpr(list_make1(ref), (Node *) make_ands_explicit(quals));
 	return o;
 }
