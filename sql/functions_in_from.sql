@@ -114,6 +114,23 @@ SELECT count(*) FROM strict_elements;
 UPDATE docs SET doc = '[1]' WHERE jsonb_typeof(doc) = 'object';
 SELECT count(*) FROM strict_elements;
 
+-- constant rows filtered by a subquery, or with one in the select list:
+-- they change when the subquery does
+CREATE TABLE used (id int);
+INSERT INTO used VALUES (3), (5);
+CREATE MATERIALIZED VIEW unused WITH (incremental) AS
+  SELECT g FROM generate_series(1, 10) g WHERE g NOT IN (SELECT id FROM used);
+CREATE MATERIALIZED VIEW with_max WITH (incremental) AS
+  SELECT g, (SELECT max(id) FROM used) AS m FROM generate_series(1, 3) g;
+INSERT INTO used VALUES (7), (9);
+DELETE FROM used WHERE id = 3;
+SELECT array_agg(g ORDER BY g) FROM unused;
+SELECT * FROM with_max ORDER BY g;
+-- ORDER BY ... LIMIT above set-returning functions in the select list
+CREATE MATERIALIZED VIEW first_tags WITH (incremental) AS
+  SELECT id, unnest(tags) AS tag FROM docs WHERE id <> 4 ORDER BY id LIMIT 2;
+SELECT * FROM first_tags ORDER BY id, tag;
+
 -- jsonb_to_recordset and jsonb_to_record are STABLE only through the input
 -- functions of their columns: with columns whose input is IMMUTABLE they
 -- are maintained

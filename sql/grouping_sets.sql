@@ -50,11 +50,21 @@ DELETE FROM sales;
 SELECT * FROM mismatches();
 SELECT * FROM by_sets ORDER BY product NULLS LAST, year NULLS LAST;
 
+-- ORDER BY goes to the union, where it matters (ARRAY)
+CREATE MATERIALIZED VIEW ordered_regions WITH (incremental) AS
+  SELECT ARRAY(SELECT region FROM sales GROUP BY ROLLUP (region) ORDER BY region NULLS FIRST) AS rs;
+INSERT INTO sales VALUES (1, 'west', 'tea', 2025, 1, 1), (2, 'east', 'tea', 2025, 1, 1);
+SELECT * FROM ordered_regions;
+
 -- refused: what applies to the union at the same level
 \set VERBOSITY default
 CREATE MATERIALIZED VIEW r WITH (incremental) AS
   SELECT region, count(*) FROM sales GROUP BY ROLLUP (region) ORDER BY 2 DESC LIMIT 2;
 CREATE MATERIALIZED VIEW r WITH (incremental) AS
   SELECT DISTINCT region FROM sales GROUP BY ROLLUP (region, product);
+CREATE MATERIALIZED VIEW r WITH (incremental) AS
+  SELECT region, (SELECT count(*) FROM sales s WHERE s.region = sales.region) FROM sales GROUP BY ROLLUP (region);
+CREATE MATERIALIZED VIEW r WITH (incremental) AS
+  SELECT region FROM sales GROUP BY ROLLUP (region) ORDER BY max(amount);
 \set VERBOSITY terse
 DROP SCHEMA gs CASCADE;

@@ -53,5 +53,8 @@ CREATE MATERIALIZED VIEW r WITH (incremental) AS
   SELECT g.id, x.n FROM groups g, LATERAL (SELECT count(*) AS n FROM items i WHERE i.k = g.k) x;
 CREATE MATERIALIZED VIEW r WITH (incremental) AS
   SELECT g.id, x.v FROM groups g, LATERAL (SELECT v FROM items i WHERE i.k = g.k ORDER BY v LIMIT g.id) x;
+-- correlated with a table outside the join whose right side it is
+CREATE MATERIALIZED VIEW r WITH (incremental) AS
+  SELECT g.id, x.v FROM groups g, items i2 JOIN LATERAL (SELECT v FROM items i WHERE i.k = g.k ORDER BY v LIMIT 1) x ON true;
 \set VERBOSITY terse
 DROP SCHEMA lat CASCADE;

@@ -125,6 +125,17 @@ DROP TABLE orders_ap;
 SELECT * FROM per_region ORDER BY region;
 SELECT * FROM check_views();
 
+-- tables read through UNION ALL are named in the catalog too
+CREATE TABLE archive (id int, region text, day date, amount int);
+CREATE MATERIALIZED VIEW everything WITH (incremental) AS
+  SELECT id, amount FROM orders UNION ALL SELECT id, amount FROM archive;
+SELECT s.relid::regclass FROM coordinator.sources s
+  JOIN coordinator.objects o ON o.id = s.object_id
+ WHERE o.relid = 'everything'::regclass ORDER BY 1;
+CREATE TABLE orders_zz PARTITION OF orders FOR VALUES IN ('zz2');
+INSERT INTO orders VALUES (12, 'zz2', '2025-01-01', 120);
+SELECT count(*) FROM everything WHERE id = 12;
+
 -- a partitioned table without partitions yet: an empty view that fills
 -- as partitions come
 CREATE TABLE events (id int, kind text) PARTITION BY LIST (kind);

@@ -93,6 +93,26 @@ SELECT * FROM rls.own_view ORDER BY id;
 ALTER TABLE rls.own FORCE ROW LEVEL SECURITY;
 SELECT * FROM rls.own_view ORDER BY id;
 
+-- through a plain view of another role: that role's policies apply (as
+-- in Postgres), and CURRENT_USER is still the maintained view's owner
+CREATE POLICY team_b ON rls.notes FOR SELECT TO rls_other USING (team = 'b');
+CREATE VIEW rls.other_notes AS SELECT id, author, team FROM rls.notes;
+ALTER VIEW rls.other_notes OWNER TO rls_other;
+GRANT SELECT ON rls.other_notes TO rls_owner;
+SET ROLE rls_owner;
+CREATE MATERIALIZED VIEW rls.via_view WITH (incremental) AS SELECT id, author, team FROM rls.other_notes;
+CREATE MATERIALIZED VIEW rls.via_view_plain AS SELECT id, author, team FROM rls.other_notes;
+RESET ROLE;
+SELECT * FROM rls.via_view ORDER BY id;
+ALTER POLICY team_b ON rls.notes USING (team = 'a');
+SELECT * FROM rls.via_view ORDER BY id;
+SET ROLE rls_owner;
+REFRESH MATERIALIZED VIEW rls.via_view_plain;
+RESET ROLE;
+(TABLE rls.via_view EXCEPT ALL TABLE rls.via_view_plain)
+UNION ALL (TABLE rls.via_view_plain EXCEPT ALL TABLE rls.via_view);
+DROP POLICY team_b ON rls.notes;
+
 -- a policy that is not IMMUTABLE apart from CURRENT_USER is refused
 CREATE POLICY by_setting ON rls.notes FOR SELECT TO rls_other
   USING (team = current_setting('app.team', true));

@@ -54,6 +54,7 @@
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "coordinator/catalog.h"
 #include "coordinator/compile.h"
@@ -302,6 +303,20 @@ CompileStoredQuery(Relation rel)
 	return query;
 }
 
+/* The owner of relation relid. */
+static Oid
+relation_owner(Oid relid)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
 /* The query of a maintained view, rewritten, as a subquery to inline. */
 static Query *
 maintained_view_query(Oid relid)
@@ -362,6 +377,8 @@ prepare_query(Query *query)
 		{
 			ExecCheckRTPerms(list_make1(rte), true);
 			rte->subquery = maintained_view_query(rte->relid);
+			/* its rows are those its own owner sees */
+			CompileRowSecurity(rte->subquery, relation_owner(rte->relid));
 			clear_permissions_walker((Node *) rte->subquery, NULL);
 			rte->rtekind = RTE_SUBQUERY;
 			rte->relid = InvalidOid;
@@ -418,6 +435,18 @@ plan_view(Query *query, const char *source_text)
 }
 
 /*
+ * Is range-table entry rti a child the planner added for a table (a
+ * partition of a partitioned table)?  A UNION ALL's branches are children
+ * of a subquery, not of a table.
+ */
+static bool
+relation_parent(PlannedStmt *plan, Index *parent, Index rti)
+{
+	return parent[rti] != 0 &&
+		rt_fetch(parent[rti], plan->rtable)->rtekind == RTE_RELATION;
+}
+
+/*
  * The tables of a plan: view->sources, those it scans (a partitioned
  * table's partitions, not the table), and view->tables, those the query
  * names (a partitioned table, not its partitions, which come and go; also
@@ -449,11 +478,11 @@ tables_of_plan(CompiledView *view, List *scans)
 
 		if (rte->rtekind != RTE_RELATION)
 			continue;
-		if (rte->relkind == RELKIND_PARTITIONED_TABLE && parent[rti] == 0)
+		if (rte->relkind == RELKIND_PARTITIONED_TABLE && !relation_parent(plan, parent, rti))
 			view->tables = list_append_unique_oid(view->tables, rte->relid);
 		else if (list_member_int(scans, rti))
 		{
-			while (parent[root] != 0)
+			while (relation_parent(plan, parent, root))
 				root = parent[root];
 			view->tables = list_append_unique_oid(view->tables,
 												  rt_fetch(root, plan->rtable)->relid);
@@ -488,7 +517,8 @@ CompileView(Query *query, const char *source_text, bool check_rights)
 		CompileRefuse("a query rewritten by rules into several queries", -1);
 	q = linitial_node(Query, rewritten);
 	prepare_query(q);
-	CompileRowSecurity(q);
+	/* the reader: the view's owner, who runs this (privileges.c), or its creator */
+	CompileRowSecurity(q, GetUserId());
 	check_system_columns(q, false);
 	check_immutable(q);
 

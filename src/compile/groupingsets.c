@@ -18,9 +18,11 @@
  *		 UNION ALL SELECT NULL, NULL, sum(x), 3 FROM t HAVING true
  *
  * (the empty set with no aggregate keeps its one row with HAVING true).
- * ORDER BY at that level is dropped: it orders nothing in a view.  DISTINCT,
- * LIMIT, OFFSET and window functions at the same level apply to the union
- * and are refused.
+ * ORDER BY moves to the union (it matters below the top level, in
+ * ARRAY(SELECT ...) say); it must name output columns.  DISTINCT, LIMIT,
+ * OFFSET, window functions and subqueries in the select list or HAVING
+ * (which could read a grouping column from inside) at the same level are
+ * refused.
  *
  *-------------------------------------------------------------------------
  */
@@ -31,6 +33,8 @@
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parse_agg.h"
+#include "parser/parse_clause.h"
+#include "rewrite/rewriteHandler.h"
 #include "rewrite/rewriteManip.h"
 
 #include "coordinator/compile.h"
@@ -121,7 +125,7 @@ refuse_with(const char *what)
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("maintained views do not support GROUPING SETS, ROLLUP or CUBE with %s at the same query level", what),
-			 errhint("Move the grouping into a subquery and apply %s to it.", what)));
+			 errhint("Group by the grouping sets in a subquery, and use its rows in the outer query.")));
 }
 
 /*
@@ -150,6 +154,17 @@ CompileExpandGroupingSets(Query *query)
 		refuse_with("LIMIT or OFFSET");
 	if (query->hasWindowFuncs)
 		refuse_with("window functions");
+	if (checkExprHasSubLink((Node *) query->targetList) ||
+		checkExprHasSubLink(query->havingQual))
+		refuse_with("a subquery in the select list or HAVING");
+	foreach(lc, query->sortClause)
+	{
+		TargetEntry *tle = get_sortgroupclause_tle(lfirst_node(SortGroupClause, lc),
+												   query->targetList);
+
+		if (tle->resjunk)
+			refuse_with("ORDER BY an expression that is not an output column");
+	}
 	sets = expand_grouping_sets(query->groupingSets, query->groupDistinct, 4096);
 	if (sets == NIL)
 		ereport(ERROR,
@@ -173,6 +188,10 @@ CompileExpandGroupingSets(Query *query)
 														 exprCollation((Node *) tle->expr), 0),
 										tle->resno, tle->resname ? pstrdup(tle->resname) : NULL,
 										false));
+		/* ORDER BY goes to the union: the same references */
+		if (tle->ressortgroupref != 0 &&
+			get_sortgroupref_clause_noerr(tle->ressortgroupref, query->sortClause) != NULL)
+			((TargetEntry *) llast(tlist))->ressortgroupref = tle->ressortgroupref;
 	}
 
 	u = makeNode(Query);
@@ -183,6 +202,7 @@ CompileExpandGroupingSets(Query *query)
 	u->stmt_len = query->stmt_len;
 	u->jointree = makeFromExpr(NIL, NULL);
 	u->targetList = tlist;
+	u->sortClause = copyObject(query->sortClause);
 	foreach(lc, sets)
 	{
 		RangeTblEntry *rte = makeNode(RangeTblEntry);

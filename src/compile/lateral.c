@@ -36,6 +36,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
+#include "optimizer/prep.h"
 #include "parser/parse_coerce.h"
 #include "parser/parse_oper.h"
 #include "parser/parsetree.h"
@@ -85,7 +86,12 @@ limit_constant(Node *limit, Node **value)
 	if (!IsA(limit, Const))
 		return false;
 	if (!((Const *) limit)->constisnull)
+	{
+		/* a negative one is Postgres's error at run time: leave it to the plan */
+		if (DatumGetInt64(((Const *) limit)->constvalue) < 0)
+			return false;
 		*value = limit;
+	}
 	return true;
 }
 
@@ -140,8 +146,11 @@ keyed_subquery(Query *sub, Correlation *corr, List **colnames)
 
 		entry = makeTargetEntry(copyObject(lfirst(lc)), ++resno, name, false);
 		entry->ressortgroupref = ++maxref;
-		get_sort_group_operators(exprType(lfirst(lc)), true, true, false,
+		/* the window sorts by the keys: a type without an order stays LATERAL */
+		get_sort_group_operators(exprType(lfirst(lc)), false, true, false,
 								 &grp->sortop, &grp->eqop, NULL, &grp->hashable);
+		if (!OidIsValid(grp->sortop))
+			return NULL;
 		grp->tleSortGroupRef = maxref;
 		grp->nulls_first = false;
 		partition = lappend(partition, grp);
@@ -269,6 +278,55 @@ in_fromlist(FromExpr *from, Index rtindex)
 	return false;
 }
 
+typedef struct WholeRowContext
+{
+	Index		rtindex;
+	int			sublevels_up;
+} WholeRowContext;
+
+/* Is there a whole-row Var of the entry (x, row_to_json(x), x IS NULL)? */
+static bool
+whole_row_walker(Node *node, WholeRowContext *ctx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+		return ((Var *) node)->varno == ctx->rtindex &&
+			((Var *) node)->varlevelsup == ctx->sublevels_up &&
+			((Var *) node)->varattno == InvalidAttrNumber;
+	if (IsA(node, Query))
+	{
+		bool		found;
+
+		ctx->sublevels_up++;
+		found = query_tree_walker((Query *) node, whole_row_walker, ctx, 0);
+		ctx->sublevels_up--;
+		return found;
+	}
+	return expression_tree_walker(node, whole_row_walker, ctx);
+}
+
+/*
+ * Do the outer sides of the correlation read only tables of the join's
+ * left side (else its ON clause could not hold the equalities)?
+ */
+static bool
+correlation_in_scope(Query *query, JoinExpr *join, Correlation *corr)
+{
+	Relids		left = get_relids_in_jointree(join->larg, false);
+	ListCell   *lc;
+
+	foreach(lc, corr->outer)
+	{
+		Node	   *outer = copyObject(lfirst(lc));
+
+		IncrementVarSublevelsUp(outer, -1, 1);
+		if (!bms_is_subset(pull_varnos(NULL, outer), left))
+			return false;
+	}
+	return true;
+}
+
 /* Rewrite LATERAL subquery rtindex of query into a join, if it can be. */
 static void
 decorrelate_lateral(Query *query, Index rtindex)
@@ -297,7 +355,15 @@ decorrelate_lateral(Query *query, Index rtindex)
 		join = join_of((Node *) query->jointree, rtindex);
 		if (join == NULL || !IsA(join->rarg, RangeTblRef) ||
 			((RangeTblRef *) join->rarg)->rtindex != rtindex ||
-			(join->jointype != JOIN_INNER && join->jointype != JOIN_LEFT))
+			(join->jointype != JOIN_INNER && join->jointype != JOIN_LEFT) ||
+			!correlation_in_scope(query, join, &corr))
+			return;
+	}
+	/* its key columns would show in a whole-row reference */
+	{
+		WholeRowContext ctx = {rtindex, 0};
+
+		if (query_tree_walker(query, whole_row_walker, &ctx, 0))
 			return;
 	}
 	keyed = keyed_subquery(sub, &corr, &colnames);

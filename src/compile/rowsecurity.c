@@ -9,12 +9,15 @@
  * apply (none for a superuser, a role with BYPASSRLS, or the table's owner
  * unless FORCE ROW LEVEL SECURITY).  Postgres's rewriter adds them to the
  * query as each range-table entry's securityQuals, for the entry's
- * checkAsUser (the view's owner, in the rule the relcache gives) or the
- * current user (the creator, at CREATE), and the planner turns them into
- * quals.  A policy may name the reader with CURRENT_USER (or CURRENT_ROLE,
- * USER): here that reader is fixed, so the function is replaced by the
- * role's name, which keeps the expressions IMMUTABLE and a view's
- * arrangements its own.  Any other function in a policy must be IMMUTABLE
+ * checkAsUser (the view's owner, in the rule the relcache gives, or the
+ * owner of a plain view the query reads) or the current user (the
+ * creator, at CREATE), and the planner turns them into quals.  A policy
+ * may name the current user with CURRENT_USER (or CURRENT_ROLE, USER):
+ * during the owner's REFRESH that is the owner, also inside a plain view
+ * of another role; here it is fixed, so the function is replaced by the
+ * owner's name, which keeps the expressions IMMUTABLE and a view's
+ * arrangements its own.  A maintained view the query reads is inlined
+ * with its own owner's name (compile.c), as its contents are its owner's.  Any other function in a policy must be IMMUTABLE
  * like the rest of the query (compile.c).
  *
  * When the policies, ROW LEVEL SECURITY of a table, or the owner change,
@@ -62,12 +65,7 @@ policies_walker(Node *node, void *context)
 		RangeTblEntry *rte = (RangeTblEntry *) node;
 
 		if (rte->rtekind == RTE_RELATION && rte->securityQuals != NIL)
-		{
-			Oid			reader = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
-			char	   *name = GetUserNameFromId(reader, false);
-
-			rte->securityQuals = (List *) reader_mutator((Node *) rte->securityQuals, name);
-		}
+			rte->securityQuals = (List *) reader_mutator((Node *) rte->securityQuals, context);
 		return false;
 	}
 	if (IsA(node, Query))
@@ -77,11 +75,12 @@ policies_walker(Node *node, void *context)
 }
 
 /*
- * In the rewritten query (and its subqueries), name the reader of each
- * table whose policies apply, in place.
+ * In the rewritten query (and its subqueries), CURRENT_USER in the
+ * policies that apply becomes the name of role reader, in place.
  */
 void
-CompileRowSecurity(Query *query)
+CompileRowSecurity(Query *query, Oid reader)
 {
-	(void) query_tree_walker(query, policies_walker, NULL, QTW_EXAMINE_RTES_BEFORE);
+	(void) query_tree_walker(query, policies_walker, GetUserNameFromId(reader, false),
+							 QTW_EXAMINE_RTES_BEFORE);
 }

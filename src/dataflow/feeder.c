@@ -187,6 +187,7 @@ FeederOrder(Plan *plan)
 			return FeederOrder(outerPlan(plan));
 		case T_WindowAgg:
 		case T_Result:
+		case T_ProjectSet:
 			child = outerPlan(plan);
 			break;
 		case T_Agg:

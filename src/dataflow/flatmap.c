@@ -19,7 +19,10 @@
  * constant: ValuesScan and a FunctionScan whose arguments read no row
  * (VALUES lists, SELECT * FROM f(1), generate_series(1, 10)).  IMMUTABLE
  * functions of constants (compile.c refuses others) give the same rows
- * forever: they are emitted at the first tick and never change.
+ * forever: the node runs as a flat map of the unit, the one row without
+ * columns of the first tick, so its rows come then and never change --
+ * unless its filter or target list reads a subquery, whose change runs it
+ * again over the unit, as any map over its input (subplan.c).
  *
  * An expansion that raises a data error (jsonb_array_elements of a
  * scalar) gives no row and counts the error with the input row's weight
@@ -134,14 +137,15 @@ FlatMapCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 	return op;
 }
 
-/* constant: the node's rows at the first tick */
+/* constant: the node's rows for each unit row, with its weight */
 static void
 constant_step(DataflowOp *op, Dataflow *df)
 {
 	FlatMapState *fs = op->state;
+	ZSet	   *in = DataflowOpInput(op, df, 0);
 
-	if (!df->hydrated)
-		run_node(op, df, fs->node, 1);
+	for (int i = 0; i < in->nrows; i++)
+		run_node(op, df, fs->node, in->rows[i].diff);
 	ZSetConsolidate(&op->delta);
 }
 
@@ -154,6 +158,7 @@ ConstantCreate(Dataflow *df, Plan *plan)
 
 	fs->node = ExecInitNode(plan, df->estate, 0);
 	df->subplan_owners = lappend(df->subplan_owners, fs->node);
+	op->inputs = list_make1(UnitCreate(df));
 	op->state = fs;
 	return op;
 }

@@ -256,9 +256,10 @@ DataflowCheckRights(Oid relid)
 /*
  * What row-level security does to the tables of plan as view relid's owner
  * reads them: a hash of the owner, its name (which policies' CURRENT_USER
- * became, compile/rowsecurity.c), and for each table whether row-level
- * security applies to the owner and, where it does, each policy: its
- * command, kind, expressions and whether it applies to the owner.  The
+ * became, compile/rowsecurity.c), and for each table, as its reader sees it
+ * (the owner, or the owner of the plain view it is read through), whether
+ * row-level security applies and, where it does, each policy: its
+ * command, kind, expressions and whether it applies to the reader.  The
  * dataflow was built with the policies that applied then; a different
  * hash later means the view must be built again.  Takes no lock, as
  * DataflowCheckRights.  In a transaction.
@@ -279,9 +280,13 @@ DataflowRowSecurity(Oid relid, PlannedStmt *plan)
 		int			rls;
 		Relation	rel;
 		ListCell   *lp;
+		Oid			reader;
 
 		if (rte->rtekind != RTE_RELATION)
 			continue;
+		/* a table read through a plain view: its policies as the view's owner's */
+		reader = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : owner;
+		hash = hash_combine(hash, hash_uint32(reader));
 		if (!list_member_oid(policy_tables, rte->relid))
 		{
 			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
@@ -289,7 +294,7 @@ DataflowRowSecurity(Oid relid, PlannedStmt *plan)
 			policy_tables = lappend_oid(policy_tables, rte->relid);
 			MemoryContextSwitchTo(old);
 		}
-		rls = check_enable_rls(rte->relid, owner, true);
+		rls = check_enable_rls(rte->relid, reader, true);
 		hash = hash_combine(hash, hash_uint32(rte->relid));
 		hash = hash_combine(hash, hash_uint32((uint32) rls));
 		if (rls != RLS_ENABLED || (rel = RelationIdGetRelation(rte->relid)) == NULL)
@@ -306,7 +311,7 @@ DataflowRowSecurity(Oid relid, PlannedStmt *plan)
 							  TYPALIGN_INT, &roles, NULL, &nroles);
 			for (int i = 0; i < nroles && !applies; i++)
 				applies = DatumGetObjectId(roles[i]) == ACL_ID_PUBLIC ||
-					has_privs_of_role(owner, DatumGetObjectId(roles[i]));
+					has_privs_of_role(reader, DatumGetObjectId(roles[i]));
 			hash = hash_combine(hash, hash_bytes((unsigned char *) policy->policy_name,
 												 strlen(policy->policy_name)));
 			hash = hash_combine(hash, hash_uint32((uint32) policy->polcmd));
@@ -337,6 +342,16 @@ DataflowCheckUserRights(Oid userid, List *rtes, List *sources)
 
 	DataflowBecomeUser(userid, &saved);
 	denied = rtes_denied(rtes);
+	/* the named tables too: a partitioned table's policies are its own */
+	foreach(lc, rtes)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+
+		if (denied == NULL &&
+			check_enable_rls(rte->relid, userid, true) == RLS_ENABLED)
+			denied = psprintf("row-level security of table %s applies to the subscriber",
+							  get_rel_name(rte->relid));
+	}
 	foreach(lc, sources)
 	{
 		if (denied == NULL &&

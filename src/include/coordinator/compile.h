@@ -46,7 +46,7 @@ extern void CompileDecorrelateLateral(Query *query);
 extern void CompileExpandGroupingSets(Query *query);
 
 /* rowsecurity.c: policies as the view's owner sees them */
-extern void CompileRowSecurity(Query *query);
+extern void CompileRowSecurity(Query *query, Oid reader);
 
 /* prune.c: columns a join arranges but never reads become NULL */
 extern void CompilePruneColumns(PlannedStmt *stmt);
