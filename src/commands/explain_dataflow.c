@@ -371,7 +371,35 @@ explain_node(ExplainDataflow *ed, Plan *plan, List *ancestors, int depth)
 					explain_input(ed, plan, lfirst(lc), ancestors, depth + 2);
 				break;
 			}
+		case T_ProjectSet:
+			add_line(ed, depth, "-> Flat Map (set-returning functions, per input row) [node %d]",
+					 plan->plan_node_id);
+			add_line(ed, depth + 2, "Output: %s",
+					 deparse_list(ed, plan, ancestors, plan->targetlist));
+			explain_input(ed, plan, outerPlan(plan), ancestors, depth + 2);
+			break;
+		case T_ValuesScan:
+		case T_FunctionScan:
+			add_line(ed, depth, "-> Constant (%s, rows computed once) [node %d]",
+					 IsA(plan, ValuesScan) ? "VALUES" : "functions", plan->plan_node_id);
+			add_line(ed, depth + 2, "Output: %s",
+					 deparse_list(ed, plan, ancestors, plan->targetlist));
+			show_qual(ed, plan, ancestors, plan->qual, "Filter", depth + 2);
+			break;
 		case T_NestLoop:
+			if (((NestLoop *) plan)->nestParams != NIL)
+			{
+				/* LATERAL over functions: the inner side runs per outer row */
+				add_line(ed, depth, "-> Flat Map (LATERAL %s, per input row) [node %d]",
+						 join_type_name(((Join *) plan)->jointype), plan->plan_node_id);
+				show_qual(ed, plan, ancestors, ((Join *) plan)->joinqual, "Join Filter", depth + 2);
+				show_qual(ed, plan, ancestors, plan->qual, "Filter", depth + 2);
+				add_line(ed, depth + 2, "Output: %s",
+						 deparse_list(ed, plan, ancestors, plan->targetlist));
+				explain_input(ed, plan, outerPlan(plan), ancestors, depth + 2);
+				break;
+			}
+			/* FALLTHROUGH */
 		case T_HashJoin:
 		case T_MergeJoin:
 			{
