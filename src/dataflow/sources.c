@@ -84,10 +84,15 @@ SourcesLock(List *relids)
 	}
 }
 
+static uint32 partitions_hash(Relation inherits, Oid relid, Snapshot snapshot);
+
 /*
  * After SourcesLock: a table of relids whose file is not the one snapshot
  * sees (rewritten by a transaction that committed after the snapshot was
- * taken), or InvalidOid.  In a transaction.
+ * taken), or a partitioned table whose partitions are not those snapshot
+ * sees (the plan, made now, would scan partitions the snapshot's rows do
+ * not match, and the layout recorded now would miss the change), or
+ * InvalidOid.  In a transaction.
  */
 Oid
 SourcesRewrittenSince(List *relids, Snapshot snapshot)
@@ -123,6 +128,21 @@ SourcesRewrittenSince(List *relids, Snapshot snapshot)
 			rewritten = relid;
 	}
 	table_close(pg_class_rel, AccessShareLock);
+	if (!OidIsValid(rewritten))
+	{
+		Relation	inherits = table_open(InheritsRelationId, AccessShareLock);
+
+		foreach(lc, relids)
+		{
+			Oid			relid = lfirst_oid(lc);
+
+			if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE &&
+				partitions_hash(inherits, relid, snapshot) !=
+				partitions_hash(inherits, relid, NULL))
+				rewritten = relid;
+		}
+		table_close(inherits, AccessShareLock);
+	}
 	return rewritten;
 }
 
@@ -141,7 +161,7 @@ static List *source_layouts = NIL;
  * relid, at every level, with their pending detaches.
  */
 static uint32
-partitions_hash(Relation inherits, Oid relid)
+partitions_hash(Relation inherits, Oid relid, Snapshot snapshot)
 {
 	ScanKeyData key;
 	SysScanDesc scan;
@@ -151,7 +171,7 @@ partitions_hash(Relation inherits, Oid relid)
 	check_stack_depth();
 	ScanKeyInit(&key, Anum_pg_inherits_inhparent, BTEqualStrategyNumber,
 				F_OIDEQ, ObjectIdGetDatum(relid));
-	scan = systable_beginscan(inherits, InheritsParentIndexId, true, NULL, 1, &key);
+	scan = systable_beginscan(inherits, InheritsParentIndexId, true, snapshot, 1, &key);
 	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
 	{
 		Form_pg_inherits inh = (Form_pg_inherits) GETSTRUCT(tuple);
@@ -159,7 +179,7 @@ partitions_hash(Relation inherits, Oid relid)
 		hash += hash_combine(hash_uint32(inh->inhrelid),
 							 hash_uint32(inh->inhdetachpending));
 		if (get_rel_relkind(inh->inhrelid) == RELKIND_PARTITIONED_TABLE)
-			hash += partitions_hash(inherits, inh->inhrelid);
+			hash += partitions_hash(inherits, inh->inhrelid, snapshot);
 	}
 	systable_endscan(scan);
 	return hash;
@@ -192,7 +212,7 @@ source_layout(Oid relid)
 	{
 		Relation	inherits = table_open(InheritsRelationId, AccessShareLock);
 
-		layout = hash_combine(layout, partitions_hash(inherits, relid));
+		layout = hash_combine(layout, partitions_hash(inherits, relid, NULL));
 		table_close(inherits, AccessShareLock);
 	}
 	relation_close(rel, AccessShareLock);

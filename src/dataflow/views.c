@@ -305,8 +305,8 @@ WorkerLockSources(List *views, bool check_rewrites)
 	if (!OidIsValid(rewritten))
 		return relids;
 	ereport(LOG,
-			(errmsg("coordinator dataflow worker %d restarts: table %u was rewritten while its views were hydrated",
+			(errmsg("coordinator dataflow worker %d restarts: table %u was rewritten, or its partitions changed, while its views were hydrated",
 					WorkerIndex, rewritten)));
-	WorkerRecordExit("restarted to hydrate again after a source was rewritten during the hydration", false);
+	WorkerRecordExit("restarted to hydrate again after a source was rewritten or repartitioned during the hydration", false);
 	proc_exit(0);
 }
