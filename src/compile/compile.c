@@ -54,7 +54,6 @@
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
-#include "utils/syscache.h"
 
 #include "coordinator/catalog.h"
 #include "coordinator/compile.h"
@@ -303,19 +302,6 @@ CompileStoredQuery(Relation rel)
 	return query;
 }
 
-/* The owner of relation relid. */
-static Oid
-relation_owner(Oid relid)
-{
-	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-	return owner;
-}
 
 /* The query of a maintained view, rewritten, as a subquery to inline. */
 static Query *
@@ -378,7 +364,7 @@ prepare_query(Query *query)
 			ExecCheckRTPerms(list_make1(rte), true);
 			rte->subquery = maintained_view_query(rte->relid);
 			/* its rows are those its own owner sees */
-			CompileRowSecurity(rte->subquery, relation_owner(rte->relid));
+			CompileRowSecurity(rte->subquery, CatalogRelationOwner(rte->relid));
 			clear_permissions_walker((Node *) rte->subquery, NULL);
 			rte->rtekind = RTE_SUBQUERY;
 			rte->relid = InvalidOid;

@@ -189,18 +189,6 @@ prepare_insert(SourceEntry *entry)
 	entry->nparams = n;
 }
 
-static Oid
-relation_owner(Oid relid)
-{
-	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-	return owner;
-}
 
 /*
  * The source of relid, loaded or rebuilt if its table changed since; NULL
@@ -240,7 +228,7 @@ lookup_source(Oid relid)
 		return NULL;
 	}
 	entry->source = source;
-	entry->owner = relation_owner(relid);
+	entry->owner = CatalogRelationOwner(relid);
 	entry->name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 											 get_rel_name(relid));
 	MemoryContextSwitchTo(old);

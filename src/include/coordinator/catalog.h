@@ -34,4 +34,6 @@ extern bool CatalogViewCreatedHere(Oid relid);
 extern Oid	CatalogViewReading(Oid relid);
 extern List *CatalogLoadViews(void);
 
+extern Oid	CatalogRelationOwner(Oid relid);
+
 #endif							/* COORDINATOR_CATALOG_H */
