@@ -33,8 +33,6 @@
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parse_agg.h"
-#include "parser/parse_clause.h"
-#include "rewrite/rewriteHandler.h"
 #include "rewrite/rewriteManip.h"
 
 #include "coordinator/compile.h"

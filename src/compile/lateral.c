@@ -311,7 +311,7 @@ whole_row_walker(Node *node, WholeRowContext *ctx)
  * left side (else its ON clause could not hold the equalities)?
  */
 static bool
-correlation_in_scope(Query *query, JoinExpr *join, Correlation *corr)
+correlation_in_scope(JoinExpr *join, Correlation *corr)
 {
 	Relids		left = get_relids_in_jointree(join->larg, false);
 	ListCell   *lc;
@@ -337,7 +337,7 @@ decorrelate_lateral(Query *query, Index rtindex)
 	Query	   *keyed;
 	JoinExpr   *join = NULL;
 	List	   *colnames = NIL;
-	List	   *quals = NIL;
+	List	   *quals;
 	int			ncolumns = 0;
 	ListCell   *lc;
 
@@ -356,7 +356,7 @@ decorrelate_lateral(Query *query, Index rtindex)
 		if (join == NULL || !IsA(join->rarg, RangeTblRef) ||
 			((RangeTblRef *) join->rarg)->rtindex != rtindex ||
 			(join->jointype != JOIN_INNER && join->jointype != JOIN_LEFT) ||
-			!correlation_in_scope(query, join, &corr))
+			!correlation_in_scope(join, &corr))
 			return;
 	}
 	/* its key columns would show in a whole-row reference */

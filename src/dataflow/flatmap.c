@@ -44,16 +44,15 @@ typedef struct FlatMapState
 
 /*
  * Run the node from the start and add each row it returns to op's output
- * with weight diff.  Runs as the executor runs, in the query context, and
- * ends with a rescan, which frees the node's stores (a FunctionScan
- * materializes its functions' results).
+ * with weight diff; after a data error, none.  Runs as the executor runs,
+ * in the query context, and ends with a rescan, which frees the node's
+ * stores (a FunctionScan materializes its functions' results).
  */
 static void
 run_node(DataflowOp *op, Dataflow *df, PlanState *node, int64 diff)
 {
 	MemoryContext context = CurrentMemoryContext;
-	List	   *volatile output = NIL;
-	ListCell   *lc;
+	int			before = op->delta.nrows;
 
 	MemoryContextSwitchTo(df->estate->es_query_cxt);
 	PG_TRY();
@@ -66,7 +65,7 @@ run_node(DataflowOp *op, Dataflow *df, PlanState *node, int64 diff)
 			if (TupIsNull(slot))
 				break;
 			MemoryContextSwitchTo(context);
-			output = lappend(output, RowFromSlot(slot));
+			ZSetAdd(&op->delta, RowFromSlot(slot), diff);
 			MemoryContextSwitchTo(df->estate->es_query_cxt);
 			CHECK_FOR_INTERRUPTS();
 		}
@@ -76,16 +75,14 @@ run_node(DataflowOp *op, Dataflow *df, PlanState *node, int64 diff)
 	{
 		if (DataErrorCatch(df, context, diff) == NULL)
 			PG_RE_THROW();
-		list_free_deep(output);
-		output = NIL;
+		/* the rows of this expansion added before the error go */
+		while (op->delta.nrows > before)
+			pfree(op->delta.rows[--op->delta.nrows].tuple);
 		MemoryContextSwitchTo(df->estate->es_query_cxt);
 		ExecReScan(node);
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(context);
-	foreach(lc, output)
-		ZSetAdd(&op->delta, lfirst(lc), diff);
-	list_free(output);
 }
 
 static void

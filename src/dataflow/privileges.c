@@ -342,16 +342,10 @@ DataflowCheckUserRights(Oid userid, List *rtes, List *sources)
 
 	DataflowBecomeUser(userid, &saved);
 	denied = rtes_denied(rtes);
-	/* the named tables too: a partitioned table's policies are its own */
+	/* the tables scanned and those named (a partitioned table's policies are its own) */
+	sources = list_copy(sources);
 	foreach(lc, rtes)
-	{
-		RangeTblEntry *rte = lfirst(lc);
-
-		if (denied == NULL &&
-			check_enable_rls(rte->relid, userid, true) == RLS_ENABLED)
-			denied = psprintf("row-level security of table %s applies to the subscriber",
-							  get_rel_name(rte->relid));
-	}
+		sources = lappend_oid(sources, lfirst_node(RangeTblEntry, lc)->relid);
 	foreach(lc, sources)
 	{
 		if (denied == NULL &&
