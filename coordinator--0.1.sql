@@ -93,7 +93,7 @@ CREATE TABLE coordinator.sources (
     PRIMARY KEY (object_id, relid)
 );
 COMMENT ON TABLE coordinator.sources IS
-    'the tables each maintained object reads';
+    'the tables and maintained views each maintained object reads';
 
 -- Webhook sources (src/webhook/): ordinary tables that the listener appends
 -- HTTP requests to.  check_plan is the analyzed CHECK expression, whose
@@ -351,7 +351,9 @@ CREATE VIEW coordinator.frontiers AS
                       FROM (SELECT DISTINCT so.relid, s.worker
                               FROM coordinator.sources so
                               JOIN coordinator.catalog_objects o ON o.id OPERATOR(pg_catalog.=) so.object_id
-                              JOIN coordinator.view_status() s ON s.relid OPERATOR(pg_catalog.=) o.relid) src
+                              JOIN coordinator.view_status() s ON s.relid OPERATOR(pg_catalog.=) o.relid
+                             WHERE NOT EXISTS (SELECT FROM coordinator.catalog_objects v
+                                                WHERE v.relid OPERATOR(pg_catalog.=) so.relid)) src
                       JOIN coordinator.worker_status() w ON w.worker OPERATOR(pg_catalog.=) src.worker
                      GROUP BY src.relid) d) f
       LEFT JOIN LATERAL coordinator.relation_name(f.relid::pg_catalog.regclass) r ON true;

@@ -2,7 +2,8 @@
 -- (\i sql/include/views_catalogue.sql, in the test's schema): the table
 -- views lists them (name, query); create_views() creates them all (a
 -- refusal is a test failure); mismatches() lists those whose contents and
--- query differ (EXCEPT ALL both ways); run_rounds(rounds, first) runs
+-- query differ (EXCEPT ALL both ways; the views are in the schema of the
+-- table views, their queries read what search_path finds); run_rounds(rounds, first) runs
 -- rounds of random_statement(), which the test defines, each a transaction
 -- of 1 to 4 statements, committed or (one in five) rolled back, and records
 -- the mismatches after each in failures.
@@ -19,12 +20,17 @@ END $$;
 
 CREATE FUNCTION mismatches() RETURNS TABLE (name text, missing bigint, extra bigint)
 LANGUAGE plpgsql AS $$
-DECLARE r record;
+DECLARE
+  r record;
+  -- the views are where the table views is; the queries resolve names
+  -- by search_path
+  s text := (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE c.oid = 'views'::regclass);
 BEGIN
   FOR r IN SELECT * FROM views ORDER BY views.name LOOP
-    EXECUTE format('SELECT (SELECT count(*) FROM ((%s) EXCEPT ALL SELECT * FROM %I) a),
-                           (SELECT count(*) FROM (SELECT * FROM %I EXCEPT ALL (%s)) b)',
-                   r.query, r.name, r.name, r.query)
+    EXECUTE format('SELECT (SELECT count(*) FROM ((%s) EXCEPT ALL SELECT * FROM %I.%I) a),
+                           (SELECT count(*) FROM (SELECT * FROM %I.%I EXCEPT ALL (%s)) b)',
+                   r.query, s, r.name, s, r.name, r.query)
       INTO missing, extra;
     name := r.name;
     IF missing <> 0 OR extra <> 0 THEN

@@ -23,9 +23,11 @@
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -199,6 +201,53 @@ CatalogViewReading(Oid relid)
 	return DatumGetObjectId(view);
 }
 
+/* An oid[] as a List of OIDs, in CurrentMemoryContext. */
+static List *
+oid_array_list(Datum array)
+{
+	Datum	   *elems;
+	int			nelems;
+	List	   *result = NIL;
+
+	deconstruct_array(DatumGetArrayTypeP(array), OIDOID, sizeof(Oid), true,
+					  TYPALIGN_INT, &elems, NULL, &nelems);
+	for (int i = 0; i < nelems; i++)
+		result = lappend_oid(result, DatumGetObjectId(elems[i]));
+	return result;
+}
+
+/*
+ * The OIDs of every maintained view, read as the catalog's owner (users
+ * cannot read the catalog).  Needs a transaction with a snapshot.
+ */
+List *
+CatalogViewRelids(void)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	List	   *result = NIL;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(CatalogOwner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT relid FROM coordinator.catalog_objects ORDER BY id",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read coordinator.catalog_objects");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		relid = SPI_getbinval(SPI_tuptable->vals[i],
+										  SPI_tuptable->tupdesc, 1, &isnull);
+
+		result = lappend_oid(result, DatumGetObjectId(relid));
+	}
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return result;
+}
+
 /*
  * Every maintained view, ordered by id, as a List of CatalogView allocated
  * in the caller's memory context.  Needs a transaction with a snapshot.
@@ -212,7 +261,10 @@ CatalogLoadViews(void)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute("SELECT o.id, o.relid, o.plan, "
-					"(pg_catalog.date_part('epoch', o.retain_history) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8 "
+					"(pg_catalog.date_part('epoch', o.retain_history) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8, "
+					"ARRAY(SELECT u.relid FROM coordinator.sources s "
+					"JOIN coordinator.catalog_objects u ON u.relid OPERATOR(pg_catalog.=) s.relid "
+					"WHERE s.object_id OPERATOR(pg_catalog.=) o.id ORDER BY u.id) "
 					"FROM coordinator.catalog_objects o "
 					"ORDER BY o.id", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read coordinator.catalog_objects");
@@ -229,6 +281,7 @@ CatalogLoadViews(void)
 		view->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
 		view->plan = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
 		view->retain_ms = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+		view->inputs = oid_array_list(SPI_getbinval(tup, desc, 5, &isnull));
 		result = lappend(result, view);
 		MemoryContextSwitchTo(old);
 	}

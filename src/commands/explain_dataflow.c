@@ -310,9 +310,11 @@ explain_node(ExplainDataflow *ed, Plan *plan, List *ancestors, int depth)
 			{
 				RangeTblEntry *rte = rt_fetch(((Scan *) plan)->scanrelid, ed->stmt->rtable);
 
-				add_line(ed, depth, "-> Scan on %s [node %d]",
+				add_line(ed, depth, "-> Scan on %s%s [node %d]",
 						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(rte->relid)),
 													get_rel_name(rte->relid)),
+						 rte->relkind == RELKIND_MATVIEW ?
+						 " (a maintained view: its changes, from its dataflow)" : "",
 						 plan->plan_node_id);
 				add_line(ed, depth + 2, "Output: %s",
 						 deparse_list(ed, plan, ancestors, plan->targetlist));
@@ -479,7 +481,8 @@ coordinator_explain_dataflow(PG_FUNCTION_ARGS)
 	relation_close(rel, NoLock);
 	if (query == NULL)
 		elog(ERROR, "could not find the query of materialized view %u", relid);
-	ed.stmt = CompileView(query, NULL, false)->plan;
+	/* as its worker compiles it: the views beside it are its inputs */
+	ed.stmt = CompileView(query, NULL, false, CoordinatorViewsBeside(relid))->plan;
 	rels_used = bms_add_range(NULL, 1, list_length(ed.stmt->rtable));
 	ed.deparse = deparse_context_for_plan_tree(ed.stmt,
 											   select_rtable_names_for_explain(ed.stmt->rtable,

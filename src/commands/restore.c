@@ -127,7 +127,7 @@ restore_view(Oid relid)
 	(void) prepare_walker((Node *) query, &relid);
 	CommandCounterIncrement();
 
-	compiled = CompileView(query, NULL, true);
+	compiled = CompileView(query, NULL, true, CatalogViewRelids());
 	foreach(lc, compiled->sources)
 		CoordinatorEnsureReplicaIdentityFull(lfirst_oid(lc));
 	CoordinatorRecordView(relid, query, compiled, NULL);

@@ -150,7 +150,8 @@ create_maintained_view(PlannedStmt *pstmt, const char *queryString,
 		return;
 	}
 
-	compiled = CompileView(castNode(Query, stmt->query), queryString, true);
+	compiled = CompileView(castNode(Query, stmt->query), queryString, true,
+						   CatalogViewRelids());
 	foreach(lc, compiled->sources)
 		CoordinatorEnsureReplicaIdentityFull(lfirst_oid(lc));
 

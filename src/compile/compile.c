@@ -8,9 +8,11 @@
  * where the parser recorded one, its position.  Nothing is created before
  * compilation succeeds.
  *
- * The query is rewritten (views expanded), maintained views it reads are
- * expanded into their own queries (so a view over a maintained view is
- * maintained from the same sources, at the same times), and then planned
+ * The query is rewritten (views expanded); a maintained view it reads is
+ * either an input (scanned: its worker feeds the scan that view's changes,
+ * so a stack of views costs each layer once) or, where the caller says
+ * not, expanded into its own query (maintained from the same sources, at
+ * the same times); then the query is planned
  * by Postgres's planner with index, bitmap, TID and parallel scans and
  * memoization disabled: the resulting plan of sequential scans, joins,
  * aggregates, sorts and limits is exactly the shape of a dataflow
@@ -59,6 +61,7 @@
 #include "coordinator/compile.h"
 
 static const char *compile_source_text = NULL;
+static List *compile_inputs = NIL;	/* maintained views read as inputs */
 
 /* errposition() for a parse location in the statement being compiled. */
 static int
@@ -359,6 +362,8 @@ prepare_query(Query *query)
 		if (rte->rtekind != RTE_RELATION ||
 			!rangeTableEntry_used((Node *) query, rtindex, 0))
 			continue;
+		if (rte->relkind == RELKIND_MATVIEW && list_member_oid(compile_inputs, rte->relid))
+			continue;
 		if (rte->relkind == RELKIND_MATVIEW && CatalogHasView(rte->relid))
 		{
 			ExecCheckRTPerms(list_make1(rte), true);
@@ -434,8 +439,8 @@ relation_parent(PlannedStmt *plan, Index *parent, Index rti)
 
 /*
  * The tables of a plan: view->sources, those it scans (a partitioned
- * table's partitions, not the table), and view->tables, those the query
- * names (a partitioned table, not its partitions, which come and go; also
+ * table's partitions, not the table), view->inputs, the maintained views it
+ * scans, and view->tables, those the query names (inputs included) (a partitioned table, not its partitions, which come and go; also
  * one with no partition to scan).  The planner adds a partitioned table's
  * partitions to the range table as its appendRelations' children.
  */
@@ -455,8 +460,14 @@ tables_of_plan(CompiledView *view, List *scans)
 		parent[info->child_relid] = info->parent_relid;
 	}
 	foreach(lc, scans)
-		view->sources = list_append_unique_oid(view->sources,
-											   rt_fetch(lfirst_int(lc), plan->rtable)->relid);
+	{
+		RangeTblEntry *rte = rt_fetch(lfirst_int(lc), plan->rtable);
+
+		if (rte->relkind == RELKIND_MATVIEW)
+			view->inputs = list_append_unique_oid(view->inputs, rte->relid);
+		else
+			view->sources = list_append_unique_oid(view->sources, rte->relid);
+	}
 	foreach(lc, plan->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
@@ -479,12 +490,15 @@ tables_of_plan(CompiledView *view, List *scans)
 
 /*
  * Compile an analyzed (not yet rewritten) SELECT.  source_text is the
- * statement the query's parse locations point into.  Returns a plan in
+ * statement the query's parse locations point into.  The maintained views
+ * in inputs that the query reads are scanned as inputs; the others it
+ * reads are expanded into their queries.  Returns a plan in
  * CurrentMemoryContext; ERRORs if the query cannot be maintained or, with
  * check_rights, the current user may not read its tables.
  */
 CompiledView *
-CompileView(Query *query, const char *source_text, bool check_rights)
+CompileView(Query *query, const char *source_text, bool check_rights,
+			List *inputs)
 {
 	CompiledView *view = palloc0(sizeof(CompiledView));
 	List	   *rewritten;
@@ -492,6 +506,7 @@ CompileView(Query *query, const char *source_text, bool check_rights)
 	Query	   *q;
 
 	compile_source_text = source_text;
+	compile_inputs = inputs;
 
 	/* refusals with positions, on the query as written */
 	check_clauses(query);
@@ -518,6 +533,7 @@ CompileView(Query *query, const char *source_text, bool check_rights)
 		ExecCheckRTPerms(view->plan->rtable, true);
 
 	compile_source_text = NULL;
+	compile_inputs = NIL;
 	return view;
 }
 

@@ -11,8 +11,9 @@
  *
  *	- when the catalog generation moved (a committed CREATE or DROP of a
  *	  maintained view, CREATE or DROP EXTENSION), it re-reads the catalog,
- *	  updates the view directory in shared memory, assigns each view to
- *	  worker (relid mod coordinator.dataflow_workers), and asks the workers
+ *	  updates the view directory in shared memory, assigns each view to a
+ *	  worker (that of the first maintained view it reads, else relid mod
+ *	  coordinator.dataflow_workers), and asks the workers
  *	  whose set of views changed to reload;
  *	- it keeps coordinator.dataflow_workers workers running while the
  *	  extension exists, relaunching any that exits (it is their bgw_notify_pid,
@@ -62,6 +63,27 @@ coordinator_detach(int code, Datum arg)
 }
 
 /*
+ * The worker of a new view: that of the first maintained view it reads,
+ * whose changes are then its input (a view on another worker is expanded
+ * into its query instead), else by its OID.  Views that read each other
+ * end up on one worker, in the order they were created.
+ */
+static int
+view_worker(CatalogView *view, int nworkers)
+{
+	ListCell   *lc;
+
+	foreach(lc, view->inputs)
+	{
+		CoordinatorView *input = CoordinatorFindView(lfirst_oid(lc));
+
+		if (input != NULL && input->worker < nworkers)
+			return input->worker;
+	}
+	return view->relid % nworkers;
+}
+
+/*
  * Bring the directory in line with the catalog.  views is the catalog's
  * list (CatalogView *), or NIL when the extension does not exist.  Returns
  * whether a view was added or dropped.
@@ -103,6 +125,7 @@ sync_directory(List *views)
 	{
 		CatalogView *view = lfirst(lc);
 		CoordinatorView *free_entry = NULL;
+		int			worker;
 
 		if ((free_entry = CoordinatorFindView(view->relid)) != NULL)
 		{
@@ -123,13 +146,14 @@ sync_directory(List *views)
 					 errhint("Raise coordinator.max_views and restart the server.")));
 			break;
 		}
+		worker = view_worker(view, nworkers);
 		elog(DEBUG1, "coordinator: maintaining view %u on worker %d",
-			 view->relid, (int) (view->relid % nworkers));
+			 view->relid, worker);
 		free_entry->relid = view->relid;
 		free_entry->retain_ms = view->retain_ms;
 		free_entry->history_since = InvalidXLogRecPtr;
 		free_entry->history_since_wall = 0;
-		free_entry->worker = view->relid % nworkers;
+		free_entry->worker = worker;
 		free_entry->state = VIEW_PENDING;
 		free_entry->last_xid = InvalidTransactionId;
 		free_entry->prev_xid = InvalidTransactionId;

@@ -9,7 +9,9 @@
  * becomes an operator that computes the change of the node's output from
  * the changes of its inputs:
  *
- *	SeqScan							scan (map.c), fed with decoded rows
+ *	SeqScan							scan (map.c), fed with decoded rows, or
+ *									with the changes of a maintained view
+ *									(an input) its worker computed first
  *	Result, SubqueryScan, CteScan	map (over a one-row unit without input)
  *	Append, MergeAppend				union
  *	NestLoop, HashJoin, MergeJoin	join (join.c), every join type
@@ -37,6 +39,8 @@
 #include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
@@ -116,11 +120,14 @@ build_node(Dataflow *df, Plan *plan, List *deps)
 		case T_SeqScan:
 			{
 				Scan	   *scan = (Scan *) plan;
-				Oid			relid = rt_fetch(scan->scanrelid, df->plan->rtable)->relid;
+				RangeTblEntry *rte = rt_fetch(scan->scanrelid, df->plan->rtable);
+				Oid			relid = rte->relid;
 				DataflowOp *op = ScanCreate(df, scan, relid, deps != NIL);
 
 				df->scans = lappend(df->scans, op);
 				df->sources = list_append_unique_oid(df->sources, relid);
+				if (rte->relkind == RELKIND_MATVIEW)
+					df->inputs = list_append_unique_oid(df->inputs, relid);
 				/* a scan reading a subquery: its rows, then a map */
 				if (deps != NIL)
 					op = MapCreate(df, plan, op);
@@ -363,8 +370,10 @@ DataflowResultColumns(Dataflow *df, int *ncolumns)
 
 /*
  * Feed every row of the dataflow's sources, as the active snapshot sees
- * them, as insertions of this tick.  Returns false, feeding nothing more,
- * if a source has been dropped.
+ * them, as insertions of this tick; a maintained view read as an input as
+ * its worker wrote it, in this transaction too (its own hydration may
+ * precede).  Returns false, feeding nothing more, if a source has been
+ * dropped.
  */
 bool
 DataflowFeedSources(Dataflow *df)
@@ -382,6 +391,12 @@ DataflowFeedSources(Dataflow *df)
 		if (rel == NULL)
 			return false;
 		slot = table_slot_create(rel, NULL);
+		if (list_member_oid(df->inputs, RelationGetRelid(rel)))
+		{
+			CommandCounterIncrement();
+			PushCopiedSnapshot(GetActiveSnapshot());
+			UpdateActiveSnapshotCommandId();
+		}
 		scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 		{
@@ -402,6 +417,8 @@ DataflowFeedSources(Dataflow *df)
 		ProgressRowsScanned(df->view, fed);
 		fed = 0;
 		table_endscan(scan);
+		if (list_member_oid(df->inputs, RelationGetRelid(rel)))
+			PopActiveSnapshot();
 		ExecDropSingleTupleTableSlot(slot);
 		table_close(rel, AccessShareLock);
 	}

@@ -30,6 +30,25 @@
 #include "worker_internal.h"
 
 /*
+ * Decode the tables the view reads; the changes of the maintained views it
+ * reads come from their dataflows.
+ */
+static void
+capture_sources(DataflowView *view)
+{
+	MemoryContext old = MemoryContextSwitchTo(WorkerContext);
+	ListCell   *lc;
+
+	foreach(lc, view->df->sources)
+	{
+		if (!list_member_oid(view->df->inputs, lfirst_oid(lc)))
+			WorkerBatch.sources = list_append_unique_oid(WorkerBatch.sources,
+														  lfirst_oid(lc));
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/*
  * Build the view's dataflow, compiling the view's query as its rule
  * stores it (resolved at CREATE, and kept valid by Postgres's dependencies)
  * for the tables as they are now.  Rights are checked apart (privileges.c).
@@ -40,7 +59,6 @@ build_view(DataflowView *view, void *arg)
 	CompiledView *compiled;
 	PlannedStmt *plan;
 	MemoryContext old = MemoryContextSwitchTo(view->context);
-	ListCell   *lc;
 	int			ncolumns;
 	Relation	rel = relation_open(view->relid, AccessShareLock);
 	Query	   *query = CompileStoredQuery(rel);
@@ -48,19 +66,20 @@ build_view(DataflowView *view, void *arg)
 	relation_close(rel, NoLock);
 	if (query == NULL)
 		elog(ERROR, "could not find the query of materialized view %u", view->relid);
-	/* the plan lives as long as the dataflow that points into it */
-	compiled = CompileView(query, NULL, false);
+	/*
+	 * The plan lives as long as the dataflow that points into it.  The
+	 * maintained views it reads that the worker runs already are its
+	 * inputs; the others are expanded into their queries.
+	 */
+	compiled = CompileView(query, NULL, false, WorkerInputsFor(view));
 	plan = compiled->plan;
 	MemoryContextSwitchTo(old);
 
 	view->df = DataflowCreate(view->relid, plan, view->context);
+	WorkerLinkInputs(view);
 	view->row_security = DataflowRowSecurity(view->relid, plan);
 	view->columns = DataflowResultColumns(view->df, &ncolumns);
-	old = MemoryContextSwitchTo(WorkerContext);
-	foreach(lc, view->df->sources)
-		WorkerBatch.sources = list_append_unique_oid(WorkerBatch.sources,
-													  lfirst_oid(lc));
-	MemoryContextSwitchTo(old);
+	capture_sources(view);
 	SourcesRecordLayouts(view->df->sources, WorkerContext);
 	/* a partitioned table's partitions are part of its layout */
 	SourcesRecordLayouts(compiled->tables, WorkerContext);
@@ -230,6 +249,7 @@ WorkerReconcile(void)
 {
 	List	   *relids = WorkerAssignedViews();
 	List	   *keep = NIL;
+	List	   *gone = NIL;
 	List	   *added;
 	bool		new_views = false;
 	ListCell   *lc;
@@ -250,13 +270,19 @@ WorkerReconcile(void)
 		if (list_member_oid(relids, view->relid))
 			keep = lappend(keep, view);
 		else
-		{
-			if (view->df != NULL)
-				DataflowUnshare(view->df);
-			MemoryContextDelete(view->context);
-			pfree(view);
-		}
+			gone = lappend(gone, view);
 	}
+	WorkerUnlinkInputs(gone);
+	foreach(lc, gone)
+	{
+		DataflowView *view = lfirst(lc);
+
+		if (view->df != NULL)
+			DataflowUnshare(view->df);
+		MemoryContextDelete(view->context);
+		pfree(view);
+	}
+	list_free(gone);
 	list_free(WorkerViews);
 	WorkerViews = keep;
 	/* capture what the remaining views read (subscriptions add theirs) */
@@ -267,8 +293,7 @@ WorkerReconcile(void)
 		DataflowView *view = lfirst(lc);
 
 		if (view->df != NULL)
-			WorkerBatch.sources = list_concat_unique_oid(WorkerBatch.sources,
-														  view->df->sources);
+			capture_sources(view);
 	}
 	WorkerBatch.sources = list_concat_unique_oid(WorkerBatch.sources,
 												  SendersTransientSources());

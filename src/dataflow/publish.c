@@ -167,18 +167,38 @@ publish_arrangements(DataflowView *view, CoordinatorView *entry)
 	}
 }
 
-/* The view's data error, or the lack of its owner's rights, for readers. */
+/*
+ * The view's data error, or the lack of its owner's rights, or else those
+ * of a maintained view it reads (whose rows it is computed from); NULL if
+ * none.
+ */
+static const char *
+view_error(DataflowView *view, int *code)
+{
+	const char *error = view->denied;
+	ListCell   *lc;
+
+	/* a lost right hides the contents, data errors and all */
+	if (error != NULL)
+	{
+		*code = ERRCODE_INSUFFICIENT_PRIVILEGE;
+		return error;
+	}
+	error = DataflowError(view->df, code);
+	foreach(lc, view->inputs)
+	{
+		if (error == NULL)
+			error = view_error(lfirst(lc), code);
+	}
+	return error;
+}
+
+/* The view's error (see view_error) for readers. */
 static void
 publish_error(DataflowView *view, CoordinatorView *entry)
 {
 	int			code = 0;
-	const char *error = view->denied;
-
-	/* a lost right hides the contents, data errors and all */
-	if (error != NULL)
-		code = ERRCODE_INSUFFICIENT_PRIVILEGE;
-	else
-		error = DataflowError(view->df, &code);
+	const char *error = view_error(view, &code);
 
 	strlcpy(entry->error, error ? error : "", VIEW_ERROR_LEN);
 	entry->error_code = code;

@@ -80,6 +80,24 @@ apply_view(DataflowView *view, void *arg)
 		if (c->newtuple != NULL)
 			DataflowPush(view->df, c->relid, c->newtuple, 1);
 	}
+	/* the changes of the views it reads, applied before it in this tick */
+	foreach(lc, view->inputs)
+	{
+		DataflowView *input = lfirst(lc);
+		ListCell   *lr;
+
+		if (input->out == NIL)
+			continue;
+		if (first_commit == InvalidXLogRecPtr || input->out_first < first_commit)
+			first_commit = input->out_first;
+		last_commit = Max(last_commit, input->out_last);
+		foreach(lr, input->out)
+		{
+			ViewChange *change = lfirst(lr);
+
+			DataflowPush(view->df, input->relid, change->tuple, change->weight);
+		}
+	}
 	ViewWriteDelta(view, &w, DataflowRun(view->df));
 	ViewWriteEnd(view, &w, first_commit, last_commit);
 }
@@ -109,7 +127,10 @@ batch_truncates_source(void)
 	return false;
 }
 
-/* Does the batch change a table the view reads? */
+/*
+ * Does the batch change a table the view reads, or a table that a view it
+ * reads reads?
+ */
 static bool
 batch_touches(DataflowView *view)
 {
@@ -120,17 +141,27 @@ batch_touches(DataflowView *view)
 		if (WorkerViewReads(view, lfirst_oid(lc)))
 			return true;
 	}
+	foreach(lc, view->inputs)
+	{
+		if (batch_touches(lfirst(lc)))
+			return true;
+	}
 	return false;
 }
 
-/* Order views by what applying a tick to them took, cheapest first. */
+/*
+ * Order views by what applying a tick to them took, cheapest first, after
+ * the views they read.
+ */
 static int
 cheaper_first(const ListCell *a, const ListCell *b)
 {
-	double		ca = ((DataflowView *) lfirst(a))->apply_ms;
-	double		cb = ((DataflowView *) lfirst(b))->apply_ms;
+	DataflowView *va = lfirst(a);
+	DataflowView *vb = lfirst(b);
 
-	return ca < cb ? -1 : ca > cb ? 1 : 0;
+	if (va->depth != vb->depth)
+		return va->depth < vb->depth ? -1 : 1;
+	return va->apply_ms < vb->apply_ms ? -1 : va->apply_ms > vb->apply_ms ? 1 : 0;
 }
 
 /* Most changes decoded before they are applied (bounds a tick's memory). */
@@ -199,6 +230,9 @@ apply_views(List *views, XLogRecPtr upper, bool early)
 		double		ms;
 		MemoryContext old;
 
+		/* failed since the tick began, with a view it reads */
+		if (view->failed)
+			continue;
 		if (tw.views != NIL && tw.ms + view->apply_ms > TICK_SHARED_MS)
 			tick_write_commit(&tw);
 		if (tw.views == NIL)
@@ -279,6 +313,8 @@ apply_batch(XLogRecPtr upper)
 		DataflowView *view = lfirst(lc);
 
 		view->changed = false;
+		view->out = NIL;		/* in the batch's memory, reset */
+		view->out_first = view->out_last = InvalidXLogRecPtr;
 		if (view->failed || view->dropped)
 			continue;
 		if (batch_touches(view))

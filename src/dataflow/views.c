@@ -13,10 +13,12 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "miscadmin.h"
 #include "storage/ipc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -26,12 +28,18 @@
 #include "coordinator/timestamp.h"
 #include "worker_internal.h"
 
-/* Record a view's failure in the directory, where readers will find it. */
+/*
+ * Record a view's failure in the directory, where readers will find it;
+ * the views that read its changes fail with it (their inputs stop).
+ */
 void
 WorkerViewFail(DataflowView *view, const char *message)
 {
 	CoordinatorView *entry;
+	ListCell   *lc;
 
+	if (view->failed)
+		return;
 	view->failed = true;
 	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
 	entry = CoordinatorFindView(view->relid);
@@ -45,6 +53,117 @@ WorkerViewFail(DataflowView *view, const char *message)
 	ereport(WARNING,
 			(errmsg("coordinator: maintained view with OID %u failed: %s",
 					view->relid, message)));
+	if (!view->read_by_views)
+		return;
+	foreach(lc, WorkerViews)
+	{
+		DataflowView *reader = lfirst(lc);
+
+		if (list_member_ptr(reader->inputs, view))
+		{
+			char		reason[VIEW_ERROR_LEN];
+
+			snprintf(reason, sizeof(reason),
+					 "maintained view with OID %u, which it reads, failed: %s",
+					 view->relid, message);
+			WorkerViewFail(reader, reason);
+		}
+	}
+}
+
+/*
+ * The maintained views of the worker that view may read as inputs: those
+ * built before it and running (a view reads only views created before it,
+ * which the worker builds first).
+ */
+List *
+WorkerInputsFor(DataflowView *view)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	foreach(lc, WorkerViews)
+	{
+		DataflowView *other = lfirst(lc);
+
+		if (other != view && other->df != NULL && !other->failed && !other->dropped)
+			relids = lappend_oid(relids, other->relid);
+	}
+	return relids;
+}
+
+/* After its dataflow was built: the views whose changes feed it. */
+void
+WorkerLinkInputs(DataflowView *view)
+{
+	ListCell   *lc;
+	ListCell   *lv;
+	MemoryContext old = MemoryContextSwitchTo(view->context);
+
+	view->inputs = NIL;
+	view->depth = 0;
+	foreach(lc, view->df->inputs)
+	{
+		foreach(lv, WorkerViews)
+		{
+			DataflowView *input = lfirst(lv);
+
+			if (input->relid != lfirst_oid(lc))
+				continue;
+			view->inputs = lappend(view->inputs, input);
+			view->depth = Max(view->depth, input->depth + 1);
+			input->read_by_views = true;
+		}
+	}
+	MemoryContextSwitchTo(old);
+	if (list_length(view->inputs) != list_length(view->df->inputs))
+		elog(ERROR, "a maintained view that maintained view %u reads is not on its worker",
+			 view->relid);
+}
+
+/*
+ * Before the views in gone are let go of: a view that reads one of them
+ * fails (it cannot be, as DROP drops the views over a view, but its
+ * inputs must never point to freed memory), and which views are read is
+ * counted again.
+ */
+void
+WorkerUnlinkInputs(List *gone)
+{
+	ListCell   *lc;
+	ListCell   *li;
+
+	foreach(lc, WorkerViews)
+	{
+		DataflowView *view = lfirst(lc);
+
+		if (list_member_ptr(gone, view))
+			continue;
+		foreach(li, view->inputs)
+		{
+			if (list_member_ptr(gone, lfirst(li)))
+			{
+				WorkerViewFail(view, "a maintained view that it reads was dropped");
+				break;
+			}
+		}
+	}
+	foreach(lc, WorkerViews)
+		((DataflowView *) lfirst(lc))->read_by_views = false;
+	foreach(lc, WorkerViews)
+	{
+		DataflowView *view = lfirst(lc);
+
+		if (list_member_ptr(gone, view))
+			continue;
+		if (view->failed)
+		{
+			list_free(view->inputs);
+			view->inputs = NIL;
+		}
+		foreach(li, view->inputs)
+			((DataflowView *) lfirst(li))->read_by_views = true;
+	}
 }
 
 /*
@@ -218,6 +337,34 @@ ViewWriteDelta(DataflowView *view, ViewWrite *w, ZSet *z)
 	view->changed |= z->nrows > 0;
 }
 
+static void
+collect_row(void *arg, MinimalTuple row, int64 weight)
+{
+	DataflowView *view = arg;
+	ViewChange *change = palloc(sizeof(ViewChange));
+
+	change->tuple = heap_tuple_from_minimal_tuple(row);
+	change->weight = weight;
+	view->out = lappend(view->out, change);
+}
+
+/*
+ * Keep a view's change of this tick, made by the commits from first to
+ * last, for the views that read it (in the tick's memory).
+ */
+static void
+collect_change(DataflowView *view, RowDelta *delta, XLogRecPtr first,
+			   XLogRecPtr last)
+{
+	MemoryContext old = MemoryContextSwitchTo(WorkerBatch.context);
+
+	RowDeltaForEach(delta, collect_row, view);
+	MemoryContextSwitchTo(old);
+	if (view->out_first == InvalidXLogRecPtr || first < view->out_first)
+		view->out_first = first;
+	view->out_last = Max(view->out_last, last);
+}
+
 /*
  * Write the consolidated delta and release; locks are kept to commit.  A
  * valid ts records the delta in the view's history as the change made by
@@ -242,6 +389,8 @@ ViewWriteEnd(DataflowView *view, ViewWrite *w, XLogRecPtr first_commit,
 		if (view->oldest_wall == 0)
 			view->oldest_wall = view->history_wall;
 	}
+	if (ts != InvalidXLogRecPtr && view->read_by_views)
+		collect_change(view, w->delta, first_commit, ts);
 	SendersCollect(view->relid, w->delta);
 	SinkEnd();
 	RowDeltaFree(w->delta);
@@ -252,24 +401,44 @@ ViewWriteEnd(DataflowView *view, ViewWrite *w, XLogRecPtr first_commit,
 
 /*
  * The tables a view reads, from its stored plan, added to *relids; for a
- * partitioned table, the table and its partitions as they are now.
+ * partitioned table, the table and its partitions as they are now; for a
+ * maintained view it reads, the tables that view reads (catalog is the
+ * catalog's views), whether it reads that view's changes or expands its
+ * query.  *seen: the maintained views visited (a plan's range table may
+ * name its own view, unread).
  */
 static void
-add_plan_sources(DataflowView *view, List **relids)
+add_plan_sources(const char *plan_text, List *catalog, List **relids,
+				 List **seen)
 {
-	PlannedStmt *plan = CompiledPlanFromString(view->plan);
+	PlannedStmt *plan = CompiledPlanFromString(plan_text);
 	ListCell   *lc;
+	ListCell   *lv;
 
+	check_stack_depth();
 	foreach(lc, plan->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
 
-		if (rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_RELATION)
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		if (rte->relkind == RELKIND_RELATION)
 			*relids = list_append_unique_oid(*relids, rte->relid);
-		else if (rte->rtekind == RTE_RELATION &&
-				 rte->relkind == RELKIND_PARTITIONED_TABLE)
+		else if (rte->relkind == RELKIND_PARTITIONED_TABLE)
 			*relids = list_concat_unique_oid(*relids,
 											 find_all_inheritors(rte->relid, NoLock, NULL));
+		else if (rte->relkind == RELKIND_MATVIEW &&
+				 !list_member_oid(*seen, rte->relid))
+		{
+			*seen = lappend_oid(*seen, rte->relid);
+			foreach(lv, catalog)
+			{
+				CatalogView *cv = lfirst(lv);
+
+				if (cv->relid == rte->relid)
+					add_plan_sources(cv->plan, catalog, relids, seen);
+			}
+		}
 	}
 }
 
@@ -278,10 +447,17 @@ static List *
 views_sources(List *views)
 {
 	List	   *relids = NIL;
+	List	   *catalog = CatalogLoadViews();
 	ListCell   *lc;
 
 	foreach(lc, views)
-		add_plan_sources(lfirst(lc), &relids);
+	{
+		DataflowView *view = lfirst(lc);
+		List	   *seen = list_make1_oid(view->relid);
+
+		add_plan_sources(view->plan, catalog, &relids, &seen);
+		list_free(seen);
+	}
 	list_sort(relids, list_oid_cmp);
 	return relids;
 }

@@ -36,6 +36,20 @@ typedef struct DataflowView
 	bool		dropped;
 	bool		sharing;		/* its joins read shared arrangements */
 	bool		changed;		/* written in the current tick */
+
+	/*
+	 * Maintained views of this worker that it reads as inputs: their
+	 * changes of a tick, applied first (a view's depth is one more than
+	 * its inputs'), feed its scans of them.
+	 */
+	List	   *inputs;			/* DataflowView * */
+	int			depth;
+	bool		read_by_views;	/* some view's input: keeps its changes */
+	List	   *out;			/* its change this tick, ViewChange *, in
+								 * WorkerBatch.context */
+	XLogRecPtr	out_first;		/* ... made by the commits from out_first */
+	XLogRecPtr	out_last;		/* to out_last */
+
 	double		apply_ms;		/* what applying a tick to it took, smoothed */
 	uint64		sized_tick;		/* dataflow tick whose sizes are published */
 	TransactionId written_xid;	/* the last transaction that wrote its heap */
@@ -51,6 +65,13 @@ typedef struct DataflowView
 	XLogRecPtr	cut;
 	SeenXids	seen;
 } DataflowView;
+
+/* A row of a view's change in a tick, for the views that read it. */
+typedef struct ViewChange
+{
+	HeapTuple	tuple;			/* a row of the view's heap */
+	int64		weight;
+} ViewChange;
 
 /* What writing one view in one transaction needs. */
 typedef struct ViewWrite
@@ -76,6 +97,9 @@ extern bool WorkerHasView(Oid relid);
 extern List *WorkerAddViews(List *relids);
 extern void WorkerLoadViews(void);
 extern bool WorkerViewReads(DataflowView *view, Oid relid);
+extern List *WorkerInputsFor(DataflowView *view);
+extern void WorkerLinkInputs(DataflowView *view);
+extern void WorkerUnlinkInputs(List *gone);
 extern void WorkerRunForView(DataflowView *view,
 							 void (*fn) (DataflowView *, void *), void *arg);
 extern bool ViewWriteBegin(DataflowView *view, ViewWrite *w, bool hydrate);

@@ -181,6 +181,32 @@ CoordinatorFindView(Oid relid)
 }
 
 /*
+ * The other maintained views of the worker that maintains view relid (NIL
+ * if the directory does not have it): those it may read as inputs.
+ */
+List *
+CoordinatorViewsBeside(Oid relid)
+{
+	List	   *relids = NIL;
+	CoordinatorView *entry;
+
+	if (Coordinator == NULL)
+		return NIL;
+	LWLockAcquire(Coordinator->lock, LW_SHARED);
+	entry = CoordinatorFindView(relid);
+	for (int i = 0; entry != NULL && i < Coordinator->max_views; i++)
+	{
+		CoordinatorView *view = &Coordinator->views[i];
+
+		if (view->state != VIEW_FREE && view->relid != relid &&
+			view->worker == entry->worker)
+			relids = lappend_oid(relids, view->relid);
+	}
+	LWLockRelease(Coordinator->lock);
+	return relids;
+}
+
+/*
  * The maintained views in the directory that the current role may read
  * (SELECT): introspection shows nothing about the others.
  */

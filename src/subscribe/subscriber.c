@@ -460,7 +460,7 @@ SubscriberOpen(SubscribeOptions *opts)
 		{
 			Query	   *query = SubscribeAnalyzeQuery(sub->target.query);
 			List	   *named = DataflowNamedRelations(query);
-			CompiledView *compiled = CompileView(query, sub->target.query, true);
+			CompiledView *compiled = CompileView(query, sub->target.query, true, NIL);
 			ListCell   *lc;
 
 			foreach(lc, compiled->sources)

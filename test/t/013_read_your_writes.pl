@@ -6,7 +6,8 @@
 # its own, and read the maintained views right after the COMMIT returned.
 # Every read must reflect its own write and every write committed before
 # it (read-your-writes), in a count view, an aggregate view and a join
-# view spread over both workers.  A second kind of round writes through
+# view spread over both workers, and in views over them (two levels), which
+# read their changes.  A second kind of round writes through
 # another connection (dblink) and reads in this one: a read that starts
 # after another session's COMMIT returned sees that commit.
 #
@@ -45,7 +46,11 @@ my @views = (
 	[ vc => 'SELECT count(*) AS n FROM t' ],
 	[ va => 'SELECT g, count(*) AS c, sum(amt) AS s FROM t GROUP BY g' ],
 	[ vj => 'SELECT t.id, d.name FROM t JOIN dim d ON d.g = t.g' ],
-	[ vc2 => 'SELECT count(*) AS n FROM t WHERE amt > 0' ]);
+	[ vc2 => 'SELECT count(*) AS n FROM t WHERE amt > 0' ],
+	# views over views: each reads the changes of the one it names
+	[ vsa => 'SELECT sum(c) AS n FROM va' ],
+	[ vsj => 'SELECT count(*) AS n, max(id) AS last FROM vj' ],
+	[ vss => 'SELECT n FROM vsa WHERE n > 0' ]);
 for my $i (0 .. $#views)
 {
 	my ($name, $query) = @{ $views[$i] };
@@ -60,7 +65,7 @@ for my $i (0 .. $#views)
 	}
 }
 $node->poll_query_until('postgres',
-	"SELECT count(*) = 4 FROM coordinator.objects WHERE state = 'running'")
+	"SELECT count(*) = 7 FROM coordinator.objects WHERE state = 'running'")
   or die 'views not running';
 is($node->safe_psql('postgres',
 	"SELECT count(DISTINCT worker) FROM coordinator.objects WHERE state = 'running'"),
@@ -98,7 +103,13 @@ SELECT n < :before + 1 AS stale, n AS seen FROM vc2 \\gset
 \\if :stale
 \\echo STALE vc2 :seen :before
 \\else
+SELECT (SELECT n FROM vsa) < :before + 1 OR (SELECT n FROM vss) < :before + 1
+       OR (SELECT n FROM vsj) < :before + 1 OR (SELECT last FROM vsj) < :myid AS stale \\gset
+\\if :stale
+\\echo STALE vsa/vss/vsj :before :myid
+\\else
 \\echo FRESH
+\\endif
 \\endif
 \\endif
 \\endif
@@ -174,7 +185,10 @@ sub read_after
 			SELECT (SELECT n FROM vc) >= $before + 1
 			   AND (SELECT sum(c) FROM va) >= $before + 1
 			   AND EXISTS (SELECT 1 FROM vj WHERE id = $id)
-			   AND (SELECT n FROM vc2) >= $before + 1});
+			   AND (SELECT n FROM vc2) >= $before + 1
+			   AND (SELECT n FROM vsa) >= $before + 1
+			   AND (SELECT n FROM vss) >= $before + 1
+			   AND (SELECT last FROM vsj) >= $id});
 		if ($rc == 0)
 		{
 			$answered = 1;
@@ -219,6 +233,6 @@ for my $v (@views)
 		'0', "$name equals its query");
 }
 
-note("strict reads checked: " . (4 * ($rounds + int($rounds / 3))) .
+note("strict reads checked: " . (7 * ($rounds + int($rounds / 3))) .
 	" under two writers, $fault_reads after faults");
 done_testing();

@@ -18,6 +18,7 @@ typedef struct CatalogView
 	Oid			relid;
 	char	   *plan;			/* nodeToString of the compiled plan */
 	int64		retain_ms;		/* retain_history */
+	List	   *inputs;			/* OIDs of the maintained views it reads */
 } CatalogView;
 
 extern bool CatalogExtensionExists(void);
@@ -33,6 +34,7 @@ extern bool CatalogHasView(Oid relid);
 extern bool CatalogViewCreatedHere(Oid relid);
 extern Oid	CatalogViewReading(Oid relid);
 extern List *CatalogLoadViews(void);
+extern List *CatalogViewRelids(void);
 
 extern Oid	CatalogRelationOwner(Oid relid);
 

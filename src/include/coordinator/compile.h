@@ -15,19 +15,20 @@
 /*
  * The plan of a view: the PlannedStmt Postgres's planner made for its
  * query, checked to contain only nodes the dataflow maintains, the tables
- * it scans and the tables its query names (they differ for a partitioned
- * table, named, whose partitions are scanned).  Stored in the catalog with
- * nodeToString.
+ * it scans, the maintained views it scans as inputs, and the relations its
+ * query names (they differ for a partitioned table, named, whose
+ * partitions are scanned).  Stored in the catalog with nodeToString.
  */
 typedef struct CompiledView
 {
 	PlannedStmt *plan;
 	List	   *sources;		/* OIDs of the tables scanned */
-	List	   *tables;			/* OIDs of the tables named (the catalog's) */
+	List	   *inputs;			/* OIDs of the maintained views scanned */
+	List	   *tables;			/* OIDs of the relations named (the catalog's) */
 } CompiledView;
 
 extern CompiledView *CompileView(Query *query, const char *source_text,
-								 bool check_rights);
+								 bool check_rights, List *inputs);
 extern void CompileRefuse(const char *construct, int location) pg_attribute_noreturn();
 
 /* plancheck.c: every plan node has an operator */

@@ -186,7 +186,8 @@ struct Dataflow
 	MemoryContext context;		/* the dataflow's state */
 	EState	   *estate;
 	List	   *scans;			/* scan Operators */
-	List	   *sources;		/* OIDs of the tables read */
+	List	   *sources;		/* OIDs of the tables read (inputs too) */
+	List	   *inputs;			/* OIDs of the maintained views read */
 	List	   *subplans;		/* shared CTE operators, by plan id */
 	SubplanResult **results;	/* subqueries in expressions, by plan id */
 	SubPlan   **initplans;		/* by the PARAM_EXEC ids they set */

@@ -283,6 +283,7 @@ extern void CoordinatorResumeAfterDropDatabase(CoordinatorShared *slot);
 extern void CoordinatorShmemRequest(void);
 extern void CoordinatorShmemStartup(void);
 extern CoordinatorView *CoordinatorFindView(Oid relid);
+extern List *CoordinatorViewsBeside(Oid relid);
 extern List *CoordinatorReadableViews(void);
 extern const char *CoordinatorViewStateName(ViewState state);
 extern void CoordinatorWaitLatch(long timeout);
