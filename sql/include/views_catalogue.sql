@@ -3,10 +3,10 @@
 -- views lists them (name, query); create_views() creates them all (a
 -- refusal is a test failure); mismatches() lists those whose contents and
 -- query differ (EXCEPT ALL both ways; the views are in the schema of the
--- table views, their queries read what search_path finds); run_rounds(rounds, first) runs
--- rounds of random_statement(), which the test defines, each a transaction
--- of 1 to 4 statements, committed or (one in five) rolled back, and records
--- the mismatches after each in failures.
+-- table views, their queries read what search_path finds);
+-- run_rounds(rounds, first) runs rounds of random_statement(), which the
+-- test defines, each a transaction of 1 to 4 statements, committed or (one
+-- in five) rolled back, and records the mismatches after each in failures.
 CREATE TABLE views (name text PRIMARY KEY, query text NOT NULL);
 CREATE TABLE failures (round int, name text, missing bigint, extra bigint);
 
