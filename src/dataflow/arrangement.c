@@ -322,8 +322,7 @@ ArrangementRemoveGroup(Arrangement *a, ArrGroup *group)
 			break;
 		}
 	}
-	if (group->output != NIL)
-		list_free_deep(group->output);
+	Assert(group->output.rows == NIL);
 	if (group->error != NULL)
 		pfree(group->error);
 	if (group->keyrow != NULL)

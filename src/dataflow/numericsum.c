@@ -37,6 +37,7 @@
 
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 
 #include "coordinator/dataflow.h"
@@ -77,19 +78,30 @@ typedef struct ScaleSums
 } ScaleSums;
 #endif
 
+/*
+ * One per group and aggregate, so kept to 64 bytes; its memory context is
+ * the one it was allocated in (GetMemoryChunkContext).
+ */
 struct NumericSum
 {
 	int64		finite;			/* finite values */
 	int64		nan;
 	int64		pinf;
 	int64		ninf;
-	bool		keep_squares;
 	Datum		sum;			/* of the values not in scales[].sum; 0 if none */
 	Datum		squares;		/* of their squares, if kept */
-	int			nscales;		/* entries of scales */
-	ScaleSums  *scales;			/* by display scale */
-	MemoryContext context;
+	ScaleSums  *scales;			/* by display scale, from first_scale */
+	int16		first_scale;
+	int16		nscales;		/* entries of scales */
+	bool		keep_squares;
 };
+
+StaticAssertDecl(sizeof(NumericSum) <= 64, "a NumericSum must stay small");
+
+/* The sums of the values of display scale s, or NULL if it has none. */
+#define SCALE_SUMS(ns, s) \
+	((s) >= (ns)->first_scale && (s) < (ns)->first_scale + (ns)->nscales ? \
+	 &(ns)->scales[(s) - (ns)->first_scale] : NULL)
 
 /* What a numeric is: NaN, an infinity, or finite with its display scale. */
 typedef enum NumericKind
@@ -220,7 +232,6 @@ NumericSumCreate(MemoryContext context, bool squares)
 	NumericSum *ns = MemoryContextAllocZero(context, sizeof(NumericSum));
 
 	ns->keep_squares = squares;
-	ns->context = context;
 	return ns;
 }
 
@@ -237,7 +248,7 @@ count_add(int64 *count, int64 diff)
 static Datum
 numeric_accumulate(NumericSum *ns, Datum acc, Datum term, int64 diff)
 {
-	MemoryContext old = MemoryContextSwitchTo(ns->context);
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(ns));
 	Datum		result;
 
 	if (acc == (Datum) 0)
@@ -281,23 +292,29 @@ NumericSumAdd(NumericSum *ns, Datum value, int64 diff)
 		case NUMBER_FINITE:
 			break;
 	}
-	if (diff < 0 && (scale >= ns->nscales || ns->scales[scale].count + diff < 0 ||
-					 ns->finite + diff < 0))
+	ss = SCALE_SUMS(ns, scale);
+	if (diff < 0 && (ss == NULL || ss->count + diff < 0 || ns->finite + diff < 0))
 		elog(ERROR, "coordinator: removing a value a sum does not hold");
-	if (scale >= ns->nscales)
+	if (ss == NULL)
 	{
-		int			n = Max(scale + 1, ns->nscales * 2);
-		ScaleSums  *scales = MemoryContextAllocZero(ns->context, sizeof(ScaleSums) * n);
+		/* the scales from the smallest to the largest seen, no more */
+		int			first = ns->nscales == 0 ? scale : Min(scale, ns->first_scale);
+		int			end = ns->nscales == 0 ? scale + 1 :
+			Max(scale + 1, ns->first_scale + ns->nscales);
+		ScaleSums  *scales = MemoryContextAllocZero(GetMemoryChunkContext(ns),
+												   sizeof(ScaleSums) * (end - first));
 
 		if (ns->scales != NULL)
 		{
-			memcpy(scales, ns->scales, sizeof(ScaleSums) * ns->nscales);
+			memcpy(scales + (ns->first_scale - first), ns->scales,
+				   sizeof(ScaleSums) * ns->nscales);
 			pfree(ns->scales);
 		}
 		ns->scales = scales;
-		ns->nscales = n;
+		ns->first_scale = first;
+		ns->nscales = end - first;
+		ss = SCALE_SUMS(ns, scale);
 	}
-	ss = &ns->scales[scale];
 
 #ifdef HAVE_INT128
 	if (small)
@@ -365,9 +382,10 @@ exact_total(NumericSum *ns, bool squares)
 	if (total == (Datum) 0)
 		total = NumericGetDatum(int64_to_numeric(0));
 #ifdef HAVE_INT128
-	for (int s = 0; s < ns->nscales; s++)
+	for (int i = 0; i < ns->nscales; i++)
 	{
-		int128		part = squares ? ns->scales[s].squares : ns->scales[s].sum;
+		int128		part = squares ? ns->scales[i].squares : ns->scales[i].sum;
+		int			s = ns->first_scale + i;
 
 		if (part != 0)
 			total = DirectFunctionCall2(numeric_add, total,
@@ -396,10 +414,10 @@ numeric_constant(const char *name)
 static int
 max_scale(NumericSum *ns)
 {
-	for (int s = ns->nscales - 1; s >= 0; s--)
+	for (int i = ns->nscales - 1; i >= 0; i--)
 	{
-		if (ns->scales[s].count > 0)
-			return s;
+		if (ns->scales[i].count > 0)
+			return ns->first_scale + i;
 	}
 	return 0;
 }

@@ -111,7 +111,7 @@ evaluate_linear(DataflowOp *op, Dataflow *df, ArrGroup *g)
 		if (out != NULL)
 		{
 			MemoryContextSwitchTo(rs->arr->context);
-			g->output = list_make1(RowFromSlot(out));
+			g->output.row = RowFromSlot(out);
 		}
 	}
 	PG_CATCH();
@@ -125,8 +125,8 @@ evaluate_linear(DataflowOp *op, Dataflow *df, ArrGroup *g)
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(context);
-	if (g->output != NIL)
-		ZSetAdd(&op->delta, linitial(g->output), 1);
+	if (g->output.row != NULL)
+		ZSetAdd(&op->delta, g->output.row, 1);
 }
 
 /*
@@ -221,8 +221,8 @@ evaluate(DataflowOp *op, Dataflow *df, ArrGroup *g)
 	PG_END_TRY();
 	MemoryContextSwitchTo(context);
 
-	g->output = output;
-	foreach(lc, g->output)
+	g->output.rows = output;
+	foreach(lc, g->output.rows)
 		ZSetAdd(&op->delta, lfirst(lc), 1);
 	if (rows != NULL)
 		pfree(rows);
@@ -282,13 +282,21 @@ reduce_step(DataflowOp *op, Dataflow *df)
 		g->dirty = false;
 		g->next_dirty = NULL;
 
-		/* retract what the group emitted last */
-		foreach(lc, g->output)
-			ZSetAdd(&op->delta, lfirst(lc), -1);
+		/* retract what the group emitted last (freed at the next tick) */
 		old = MemoryContextSwitchTo(rs->arr->context);
-		rs->retired = lappend(rs->retired, g->output);
+		if (rs->linear != NULL && g->output.row != NULL)
+		{
+			ZSetAdd(&op->delta, g->output.row, -1);
+			rs->retired = lappend(rs->retired, list_make1(g->output.row));
+		}
+		else if (rs->linear == NULL && g->output.rows != NIL)
+		{
+			foreach(lc, g->output.rows)
+				ZSetAdd(&op->delta, lfirst(lc), -1);
+			rs->retired = lappend(rs->retired, g->output.rows);
+		}
 		MemoryContextSwitchTo(old);
-		g->output = NIL;
+		g->output.rows = NIL;
 		if (g->error != NULL)
 		{
 			DataErrorAdd(df, g->error, g->error_code, -1);

@@ -85,7 +85,13 @@ struct ArrGroup
 	int64		nrows;			/* distinct rows */
 	bool		dirty;			/* reduce: changed this tick */
 	ArrGroup   *next_dirty;
-	List	   *output;			/* reduce: MinimalTuples last emitted */
+	union
+	{
+		List	   *rows;		/* reduce: MinimalTuples last emitted */
+		MinimalTuple row;		/* reduce of aggregate states: the row last
+								 * emitted, or NULL (no List: one per group) */
+	}			output;			/* cleared by the reduce before the group
+								 * is removed */
 	char	   *error;			/* reduce: data error last emitted */
 	int			error_code;
 	void	   *extra;			/* reduce: aggregates' states, or its rows'
