@@ -112,13 +112,13 @@ new_buckets(Arrangement *a, Size n)
 }
 
 /*
- * Double a chained table whose entries link to the next one at
- * link_offset; hash gives an entry's hash.
+ * Give a chained table whose entries link to the next one at link_offset
+ * nbuckets buckets (a power of two); hash gives an entry's hash.
  */
 static void
-table_grow(Arrangement *a, ArrTable *t, Size link_offset, uint32 (*hash) (void *))
+table_resize(Arrangement *a, ArrTable *t, Size link_offset, uint32 (*hash) (void *),
+			 Size nbuckets)
 {
-	Size		nbuckets = ((Size) t->mask + 1) * 2;
 	void	  **buckets = new_buckets(a, nbuckets);
 
 	for (Size i = 0; i <= t->mask; i++)
@@ -139,6 +139,13 @@ table_grow(Arrangement *a, ArrTable *t, Size link_offset, uint32 (*hash) (void *
 	pfree(t->buckets);
 	t->buckets = buckets;
 	t->mask = nbuckets - 1;
+}
+
+/* Double a table (see table_resize). */
+static void
+table_grow(Arrangement *a, ArrTable *t, Size link_offset, uint32 (*hash) (void *))
+{
+	table_resize(a, t, link_offset, hash, ((Size) t->mask + 1) * 2);
 }
 
 static uint32
@@ -171,6 +178,25 @@ ArrangementCreate(MemoryContext parent, const char *name,
 	a->key_equal = key_equal;
 	a->key_arg = key_arg;
 	return a;
+}
+
+/*
+ * An empty arrangement about to take up to nrows rows at once (a
+ * hydration adds a whole table): size its row table for them now, one
+ * allocation instead of a rehash per doubling.  Does nothing to an
+ * arrangement that holds rows: a change that retracts as many rows as it
+ * adds must not double the table.
+ */
+void
+ArrangementReserve(Arrangement *a, Size nrows)
+{
+	Size		nbuckets = (Size) a->rows.mask + 1;
+
+	if (a->nrows > 0 || nrows <= nbuckets)
+		return;
+	while (nbuckets < nrows)
+		nbuckets *= 2;
+	table_resize(a, &a->rows, offsetof(ArrRow, hnext), row_hash, nbuckets);
 }
 
 /*

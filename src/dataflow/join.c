@@ -244,6 +244,7 @@ side_change(JoinOpState *js, Dataflow *df, ZSet *rows, bool outer)
 static void
 arrange_change(Arrangement *a, SideChange *c, int64 sign)
 {
+	ArrangementReserve(a, c->rows->nrows);
 	for (int i = 0; i < c->rows->nrows; i++)
 	{
 		ArrGroup   *g;
@@ -275,6 +276,8 @@ join_side(DataflowOp *op, Dataflow *df, SideChange *c, int64 sign,
 	TupleTableSlot *other_slot = outer ? js->inner_slot : js->outer_slot;
 	bool		theirs_track = theirs->matches;
 
+	if (mine != NULL && mine->shared == NULL)
+		ArrangementReserve(mine, c->rows->nrows);
 	for (int i = 0; i < c->rows->nrows; i++)
 	{
 		MinimalTuple r = c->rows->rows[i].tuple;

@@ -252,6 +252,8 @@ reduce_step(DataflowOp *op, Dataflow *df)
 		dirty = rs->global;
 	}
 
+	if (rs->linear == NULL)
+		ArrangementReserve(rs->arr, in->nrows);
 	for (int i = 0; i < in->nrows; i++)
 	{
 		MinimalTuple row = in->rows[i].tuple;

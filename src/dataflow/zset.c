@@ -47,6 +47,16 @@ ZSetReset(ZSet *z)
 }
 
 /*
+ * Must value, of a varlena column, be detoasted before it is copied into
+ * a row?  Only if it points elsewhere (TOAST, an expanded object) or is
+ * compressed: a short inline value is copied as it is, and one with a
+ * 4-byte header is packed (heap_fill_tuple), so a value has one image.
+ */
+#define NEEDS_DETOAST(value) \
+	(VARATT_IS_EXTERNAL(DatumGetPointer(value)) || \
+	 VARATT_IS_COMPRESSED(DatumGetPointer(value)))
+
+/*
  * A copy of the slot's row in canonical form, in CurrentMemoryContext.
  */
 MinimalTuple
@@ -61,7 +71,7 @@ RowFromSlot(TupleTableSlot *slot)
 	for (int i = 0; i < desc->natts; i++)
 	{
 		if (!slot->tts_isnull[i] && TupleDescAttr(desc, i)->attlen == -1 &&
-			VARATT_IS_EXTENDED(DatumGetPointer(slot->tts_values[i])))
+			NEEDS_DETOAST(slot->tts_values[i]))
 		{
 			detoast = true;
 			break;
@@ -79,7 +89,7 @@ RowFromSlot(TupleTableSlot *slot)
 	{
 		values[i] = slot->tts_values[i];
 		if (!slot->tts_isnull[i] && TupleDescAttr(desc, i)->attlen == -1 &&
-			VARATT_IS_EXTENDED(DatumGetPointer(values[i])))
+			NEEDS_DETOAST(values[i]))
 			values[i] = PointerGetDatum(detoast_attr((struct varlena *) DatumGetPointer(values[i])));
 	}
 	tuple = heap_form_minimal_tuple(desc, values, slot->tts_isnull);

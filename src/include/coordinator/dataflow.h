@@ -135,6 +135,7 @@ typedef struct Arrangement
 extern Arrangement *ArrangementCreate(MemoryContext parent, const char *name,
 									  ArrKeyEqual key_equal, void *key_arg);
 extern void ArrangementKeepMatches(Arrangement *a);
+extern void ArrangementReserve(Arrangement *a, Size nrows);
 extern ArrGroup *ArrangementGroup(Arrangement *a, uint32 keyhash,
 								  MinimalTuple row, bool create);
 extern ArrRow *ArrangementUpdate(Arrangement *a, ArrGroup *group,
