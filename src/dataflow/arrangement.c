@@ -177,7 +177,19 @@ ArrangementCreate(MemoryContext parent, const char *name,
 	a->rows.mask = FIRST_BUCKETS - 1;
 	a->key_equal = key_equal;
 	a->key_arg = key_arg;
+	a->group_size = offsetof(ArrGroup, dirty);
 	return a;
+}
+
+/*
+ * Groups carry a reduce's state (the fields of ArrGroup from dirty on).
+ * Only before the first group.
+ */
+void
+ArrangementKeepGroupState(Arrangement *a)
+{
+	Assert(a->ngroups == 0);
+	a->group_size = sizeof(ArrGroup);
 }
 
 /*
@@ -231,8 +243,8 @@ ArrangementGroup(Arrangement *a, uint32 keyhash, MinimalTuple row, bool create)
 	}
 	if (!create)
 		return NULL;
-	g = arr_alloc(a, sizeof(ArrGroup));
-	memset(g, 0, sizeof(ArrGroup));
+	g = arr_alloc(a, a->group_size);
+	memset(g, 0, a->group_size);
 	g->keyhash = keyhash;
 	if (a->key_equal != NULL)
 	{
@@ -348,10 +360,13 @@ ArrangementRemoveGroup(Arrangement *a, ArrGroup *group)
 			break;
 		}
 	}
-	Assert(group->output.rows == NIL);
-	if (group->error != NULL)
-		pfree(group->error);
+	if (a->group_size == sizeof(ArrGroup))
+	{
+		Assert(group->output.rows == NIL);
+		if (group->error != NULL)
+			pfree(group->error);
+	}
 	if (group->keyrow != NULL)
 		arr_free(a, group->keyrow, group->keyrow->t_len);
-	arr_free(a, group, sizeof(ArrGroup));
+	arr_free(a, group, a->group_size);
 }

@@ -441,6 +441,7 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 	rs->input = MakeSingleTupleTableSlot(input->desc, &TTSOpsMinimalTuple);
 	rs->arr = DataflowArrange(df, plan, "reduce groups",
 							  rs->nkeys > 0 ? key_equal : NULL, rs);
+	ArrangementKeepGroupState(rs->arr);
 	if (IsA(plan, Agg))
 		rs->linear = AggStatesCreate((AggState *) rs->node, rs->nkeys, rs->keycols,
 									  input->desc, rs->arr->context);

@@ -76,6 +76,11 @@ typedef struct ArrRow
 #define ArrRowMatches(r) \
 	((int64 *) ((char *) ArrRowTuple(r) + MAXALIGN(ArrRowTuple(r)->t_len)))
 
+/*
+ * A group of an arrangement.  The fields from dirty on are a reduce's
+ * (ArrangementKeepGroupState); the groups of other arrangements (a join
+ * side has a group per key, up to one per row) end before them.
+ */
 struct ArrGroup
 {
 	ArrGroup   *hnext;			/* same bucket of the group table */
@@ -83,6 +88,7 @@ struct ArrGroup
 	MinimalTuple keyrow;		/* with an equality test: a row of the key */
 	ArrRow	   *rows;
 	int64		nrows;			/* distinct rows */
+	/* a reduce's groups only */
 	bool		dirty;			/* reduce: changed this tick */
 	ArrGroup   *next_dirty;
 	union
@@ -119,6 +125,7 @@ typedef struct Arrangement
 	ArrKeyEqual key_equal;		/* NULL: the key hash alone groups rows */
 	void	   *key_arg;
 	bool		matches;		/* rows keep a match count */
+	Size		group_size;		/* bytes of an ArrGroup here */
 	int64		nrows;
 	int64		ngroups;
 	Size		tuple_bytes;
@@ -135,6 +142,7 @@ typedef struct Arrangement
 extern Arrangement *ArrangementCreate(MemoryContext parent, const char *name,
 									  ArrKeyEqual key_equal, void *key_arg);
 extern void ArrangementKeepMatches(Arrangement *a);
+extern void ArrangementKeepGroupState(Arrangement *a);
 extern void ArrangementReserve(Arrangement *a, Size nrows);
 extern ArrGroup *ArrangementGroup(Arrangement *a, uint32 keyhash,
 								  MinimalTuple row, bool create);
