@@ -147,6 +147,9 @@ CoordinatorNoteSnapshotUse(void)
 	}
 }
 
+/* Rounds a strict read over several workers' views waits for one time. */
+#define MAX_CATCH_UPS 8
+
 /*
  * Wait until the views reflect target, then make the statement's snapshot
  * see contents of every view that reflect it, or fail.  In READ COMMITTED,
@@ -164,16 +167,39 @@ wait_and_read(QueryDesc *qd, List *relids, XLogRecPtr target)
 {
 	TimestampDetermination *det;
 	Oid			stale;
+	XLogRecPtr	wait_for = target;
+	int			catch_ups = 0;
 
 	for (;;)
 	{
 		CHECK_FOR_INTERRUPTS();
-		CoordinatorWaitForViews(relids, target);
+		CoordinatorWaitForViews(relids, wait_for);
 		/* the worker marked the view populated: see that in the relcache */
 		AcceptInvalidationMessages();
 		det = TimestampInputs(relids, qd->snapshot);
+
 		if (!TimestampStaleInput(det, target, &stale))
-			return det;
+		{
+			/*
+			 * A strict read reads every view at one time, at or after
+			 * target: if the snapshot sees one view's contents from a
+			 * later time than another view has reached (its change was
+			 * applied first, or by a faster worker), wait for that one to
+			 * reach it too and look again.  One worker gets there at once
+			 * (it applies a tick to all its views before the next); views
+			 * of several workers, under writes that keep one ahead, may
+			 * not: after MAX_CATCH_UPS rounds each is read at its own time
+			 * at or after target, as documented.
+			 */
+			XLogRecPtr	common = target == InvalidXLogRecPtr ? target :
+				TimestampCommonTime(det, target);
+
+			if (!TimestampStaleInput(det, common, &stale) ||
+				(TimestampInputWorkers(det) > 1 && catch_ups >= MAX_CATCH_UPS))
+				return det;
+			catch_ups++;
+			wait_for = common;
+		}
 
 		if (IsolationUsesXactSnapshot() &&
 			(IsolationIsSerializable() || snapshot_used_lxid == MyProc->lxid))

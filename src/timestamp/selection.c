@@ -152,6 +152,41 @@ TimestampDetermine(TimestampDetermination *det, bool strict, XLogRecPtr oracle)
 }
 
 /*
+ * The one time at which a strict read at target reads every input: the
+ * latest of target and the inputs' since.  The contents of one view may be
+ * newer than target (a change committed while the read waited, applied
+ * first, or by another worker) while those of another are not yet: the
+ * read must then wait for the second to reach the first's time too.
+ */
+XLogRecPtr
+TimestampCommonTime(TimestampDetermination *det, XLogRecPtr target)
+{
+	XLogRecPtr	common = target;
+
+	for (int i = 0; i < det->ninputs; i++)
+		common = Max(common, det->inputs[i].since);
+	return common;
+}
+
+/* How many dataflow workers maintain the inputs? */
+int
+TimestampInputWorkers(TimestampDetermination *det)
+{
+	int			n = 0;
+
+	for (int i = 0; i < det->ninputs; i++)
+	{
+		bool		seen = false;
+
+		for (int j = 0; j < i; j++)
+			seen |= det->inputs[j].worker == det->inputs[i].worker;
+		if (!seen)
+			n++;
+	}
+	return n;
+}
+
+/*
  * Is there an input whose contents do not reflect every commit ending at
  * or before target?  Sets *relid to the first one.
  */

@@ -74,6 +74,9 @@ typedef struct TimestampDetermination
 extern TimestampDetermination *TimestampInputs(List *relids, Snapshot snapshot);
 extern void TimestampDetermine(TimestampDetermination *det, bool strict,
 							   XLogRecPtr oracle);
+extern XLogRecPtr TimestampCommonTime(TimestampDetermination *det,
+									  XLogRecPtr target);
+extern int	TimestampInputWorkers(TimestampDetermination *det);
 extern bool TimestampStaleInput(TimestampDetermination *det, XLogRecPtr target,
 								Oid *relid);
 
