@@ -27,15 +27,25 @@ $node->safe_psql('postgres', q{
 	ALTER TABLE t REPLICA IDENTITY FULL;
 	CREATE MATERIALIZED VIEW x WITH (incremental) AS SELECT count(*) AS n FROM t;
 });
-# views go to worker relid % 2: pad the OIDs until w is on the other worker
-for my $pad (1 .. 10)
+# Views go to worker relid % 2: create view $name of $query on x's worker
+# ($same) or on the other, padding the OIDs with tables until it is.
+my $pads = 0;
+sub create_beside_x
 {
-	$node->safe_psql('postgres',
-		'CREATE MATERIALIZED VIEW w WITH (incremental) AS SELECT count(*) AS n FROM t');
-	last if $node->safe_psql('postgres',
-		"SELECT 'x'::regclass::oid::bigint % 2 <> 'w'::regclass::oid::bigint % 2") eq 't';
-	$node->safe_psql('postgres', "DROP MATERIALIZED VIEW w; CREATE TABLE pad$pad ()");
+	my ($name, $query, $same) = @_;
+	my $op = $same ? '=' : '<>';
+	for (1 .. 10)
+	{
+		$node->safe_psql('postgres',
+			"CREATE MATERIALIZED VIEW $name WITH (incremental) AS $query");
+		return if $node->safe_psql('postgres',
+			"SELECT 'x'::regclass::oid::bigint % 2 $op '$name'::regclass::oid::bigint % 2") eq 't';
+		$pads++;
+		$node->safe_psql('postgres', "DROP MATERIALIZED VIEW $name; CREATE TABLE pad$pads ()");
+	}
+	die "could not place $name";
 }
+create_beside_x('w', 'SELECT count(*) AS n FROM t', 0);
 $node->poll_query_until('postgres',
 	"SELECT count(*) = 2 FROM coordinator.objects WHERE state = 'running'")
   or die 'views not running';
@@ -73,17 +83,8 @@ is($out, '90000 90000', 'the reader read x and w at one time: the last rows in b
 # One worker's views under writers: x is cheap, v recomputes a group of
 # 6,000 rows per change (string_agg), so they commit in separate
 # transactions of a tick; every strict read of both sees one time.
-for my $pad (11 .. 20)
-{
-	$node->safe_psql('postgres', q{
-		CREATE MATERIALIZED VIEW v WITH (incremental) AS
-		  SELECT sum(n) AS n FROM (SELECT g, count(*) AS n, length(string_agg(id::text, ',' ORDER BY id)) AS l
-		                             FROM t GROUP BY g) s;
-	});
-	last if $node->safe_psql('postgres',
-		"SELECT 'x'::regclass::oid::bigint % 2 = 'v'::regclass::oid::bigint % 2") eq 't';
-	$node->safe_psql('postgres', "DROP MATERIALIZED VIEW v; CREATE TABLE pad$pad ()");
-}
+create_beside_x('v', q{SELECT sum(n) AS n FROM (SELECT g, count(*) AS n,
+	length(string_agg(id::text, ',' ORDER BY id)) AS l FROM t GROUP BY g) s}, 1);
 $node->poll_query_until('postgres',
 	"SELECT state = 'running' FROM coordinator.objects WHERE name = 'v'::regclass")
   or die 'v not running';
