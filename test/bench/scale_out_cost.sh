@@ -4,7 +4,8 @@
 # replication subscription (its walsender, pgoutput), against the CPU our
 # dataflow worker spends per UPDATE decoding and maintaining one view on the
 # primary; and the primary's WAL per UPDATE with the replica identity each
-# needs (a primary key, or REPLICA IDENTITY FULL).  Two throwaway servers
+# needs (a primary key, or REPLICA IDENTITY FULL, alone and with the
+# view's own writes).  Two throwaway servers
 # on this machine: the primary and a subscriber.  CPU is each process's
 # time on CPU (/proc/PID/stat, utime + stime) over the run.  One run;
 # asserts nothing.
@@ -32,8 +33,11 @@ psql_ <<SQL >/dev/null
 CREATE EXTENSION coordinator;
 CREATE TABLE pub_t $TABLE;
 CREATE TABLE view_t $TABLE;
+CREATE TABLE full_t $TABLE;
+ALTER TABLE full_t REPLICA IDENTITY FULL;
 INSERT INTO pub_t $LOAD;
 INSERT INTO view_t $LOAD;
+INSERT INTO full_t $LOAD;
 CREATE PUBLICATION coordinator_bench FOR TABLE pub_t;
 SQL
 sub_ <<SQL >/dev/null
@@ -52,7 +56,9 @@ ticks=$(getconf CLK_TCK)
 
 # until the consumer of table $1 has caught up with the primary's WAL
 settle() {
-	if [ "$1" = pub_t ]; then
+	if [ "$1" = full_t ]; then
+		return
+	elif [ "$1" = pub_t ]; then
 		for _ in $(seq 1200); do
 			[ "$(psql_ -c "SELECT replay_lsn >= pg_current_wal_lsn() FROM pg_stat_replication")" = t ] && return
 			sleep 0.1
@@ -83,6 +89,8 @@ update_run() {
 
 walsender=$(psql_ -c "SELECT pid FROM pg_stat_replication LIMIT 1")
 read -r wal_sub cpu_sub <<<"$(update_run pub_t "$walsender")"
+# the same UPDATEs of a table with REPLICA IDENTITY FULL that nothing reads
+read -r wal_full _ <<<"$(update_run full_t "$walsender")"
 
 psql_ -c "SET client_min_messages = warning" \
 	-c "CREATE MATERIALIZED VIEW v WITH (incremental) AS SELECT customer, count(*), sum(amount) FROM view_t GROUP BY customer" \
@@ -97,6 +105,7 @@ echo "== the primary's cost per single-row UPDATE ($N UPDATEs, one client, one p
 echo "| | WAL per UPDATE | CPU per 1,000 UPDATEs on the primary |"
 echo "|---|---|---|"
 echo "| a subscription (walsender, pgoutput); table with a primary key | $wal_sub bytes | $cpu_sub ms (the walsender) |"
+echo "| nothing reads it; REPLICA IDENTITY FULL | $wal_full bytes | |"
 echo "| a maintained view on the primary (aggregate by customer); REPLICA IDENTITY FULL | $wal_view bytes | $cpu_view ms (the dataflow worker: decoding, maintaining, writing the view) |"
 echo
 echo "The subscriber's copy equals the primary's table: $equal."
