@@ -472,6 +472,32 @@ GRANT SELECT ON coordinator.objects, coordinator.frontiers, coordinator.material
     coordinator.workers, coordinator.arrangements, coordinator.dataflows,
     coordinator.read_holds, coordinator.progress_hydration, coordinator.waits TO PUBLIC;
 
+-- Compute servers (docs/scale-out.md, src/timestamp/primary.c): the
+-- primary's clock, published with the tables, and the token a client takes
+-- on the primary after its writes; on a compute server, reads with
+-- coordinator.read_after set to it wait until its subscription has
+-- applied the primary's commits up to it.
+CREATE TABLE coordinator.primary_clock (
+    id int PRIMARY KEY CHECK (id = 1),
+    tick bigint NOT NULL
+);
+COMMENT ON TABLE coordinator.primary_clock IS
+    'the primary''s clock: coordinator.timestamp_token() writes it; a compute server''s subscription carries it';
+REVOKE ALL ON coordinator.primary_clock FROM PUBLIC;
+
+CREATE FUNCTION coordinator.timestamp_token() RETURNS pg_catalog.pg_lsn
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    -- a commit to a published table after every commit acknowledged so far
+    INSERT INTO coordinator.primary_clock VALUES (1, 1)
+        ON CONFLICT (id) DO UPDATE SET tick = coordinator.primary_clock.tick + 1;
+    RETURN pg_catalog.pg_current_wal_insert_lsn();
+END $$;
+COMMENT ON FUNCTION coordinator.timestamp_token() IS
+    'on a primary: a token for coordinator.read_after on its compute servers; call it in its own transaction, after the writes to be read';
+
 -- AS OF reads and retained history (src/commands/as_of.c).
 CREATE FUNCTION coordinator.as_of(view anyelement, as_of bigint)
     RETURNS SETOF anyelement

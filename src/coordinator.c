@@ -106,6 +106,17 @@ _PG_init(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+	DefineCustomStringVariable("coordinator.read_after",
+							   "A primary's timestamp that strict reads on a compute server reflect.",
+							   "A WAL position that coordinator.timestamp_token() returned on the primary: "
+							   "strict reads first wait until the subscription carrying "
+							   "coordinator.primary_clock has applied the primary's commits up to it. "
+							   "Empty: local time only.",
+							   &coordinator_read_after,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   PrimaryCheckReadAfter, NULL, NULL);
 	DefineCustomBoolVariable("coordinator.emit_timestamp_notice",
 							 "Report the timestamp of each read of maintained views as a NOTICE.",
 							 "The NOTICE's DETAIL is the read's EXPLAIN TIMESTAMP.",

@@ -242,11 +242,28 @@ static void
 read_views(QueryDesc *qd, List *relids)
 {
 	bool		strict = coordinator_isolation == COORDINATOR_ISOLATION_STRICT_SERIALIZABLE;
-	XLogRecPtr	target = strict ? CoordinatorReadTarget() : InvalidXLogRecPtr;
+	XLogRecPtr	read_after = strict ? PrimaryReadAfter() : InvalidXLogRecPtr;
+	XLogRecPtr	target;
 	TimestampTz start = GetCurrentTimestamp();
 	TimestampDetermination *det;
 	long		secs;
 	int			usecs;
+
+	/*
+	 * On a compute server, a primary's timestamp first: its commits up to
+	 * it applied here, so that the read's own timestamp comes after them.
+	 * A transaction's snapshot, taken before they were applied, cannot
+	 * show them.
+	 */
+	if (read_after != InvalidXLogRecPtr && PrimaryWaitApplied(read_after) &&
+		IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not read maintained views after the primary's timestamp %s in this transaction",
+						coordinator_read_after),
+				 errdetail("The subscription had not applied the primary's commits up to it when the transaction's snapshot was taken."),
+				 errhint("Read in READ COMMITTED, or retry the transaction once the subscription has caught up.")));
+	target = strict ? CoordinatorReadTarget() : InvalidXLogRecPtr;
 
 	det = wait_and_read(qd, relids, target);
 	TimestampDetermine(det, strict, target);

@@ -21,6 +21,7 @@
 #include "access/tupdesc.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/snapshot.h"
 #include "utils/timestamp.h"
@@ -77,6 +78,12 @@ extern void TimestampDetermine(TimestampDetermination *det, bool strict,
 extern XLogRecPtr TimestampCommonTime(TimestampDetermination *det,
 									  XLogRecPtr target);
 extern int	TimestampInputWorkers(TimestampDetermination *det);
+
+/* primary.c: reads on a compute server after a primary's timestamp */
+extern char *coordinator_read_after;
+extern bool PrimaryCheckReadAfter(char **newval, void **extra, GucSource source);
+extern XLogRecPtr PrimaryReadAfter(void);
+extern bool PrimaryWaitApplied(XLogRecPtr token);
 extern bool TimestampStaleInput(TimestampDetermination *det, XLogRecPtr target,
 								Oid *relid);
 
