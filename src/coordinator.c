@@ -33,6 +33,7 @@ void		_PG_init(void);
 
 char	   *coordinator_database = NULL;
 int			coordinator_dataflow_workers = 1;
+int			coordinator_view_placement = COORDINATOR_PLACEMENT_SPREAD;
 int			coordinator_isolation = COORDINATOR_ISOLATION_STRICT_SERIALIZABLE;
 int			coordinator_max_databases = 8;
 int			coordinator_max_views = 256;
@@ -51,6 +52,12 @@ int			coordinator_webhook_request_timeout = 10000;
 static const struct config_enum_entry isolation_options[] = {
 	{"strict serializable", COORDINATOR_ISOLATION_STRICT_SERIALIZABLE, false},
 	{"serializable", COORDINATOR_ISOLATION_SERIALIZABLE, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry placement_options[] = {
+	{"spread", COORDINATOR_PLACEMENT_SPREAD, false},
+	{"share", COORDINATOR_PLACEMENT_SHARE, false},
 	{NULL, 0, false}
 };
 
@@ -186,6 +193,18 @@ _PG_init(void)
 							PGC_POSTMASTER,
 							0,
 							NULL, NULL, NULL);
+	DefineCustomEnumVariable("coordinator.view_placement",
+							 "How new maintained views are placed on dataflow workers.",
+							 "\"spread\": by OID; \"share\": on the worker of the first view "
+							 "that reads one of the same tables, so that their joins can share "
+							 "arrangements.  A view over maintained views always goes to the "
+							 "worker of the first of them.",
+							 &coordinator_view_placement,
+							 COORDINATOR_PLACEMENT_SPREAD,
+							 placement_options,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("coordinator.max_databases",
 							"Maximum number of databases the coordinator serves at once.",

@@ -264,7 +264,9 @@ CatalogLoadViews(void)
 					"(pg_catalog.date_part('epoch', o.retain_history) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8, "
 					"ARRAY(SELECT u.relid FROM coordinator.sources s "
 					"JOIN coordinator.catalog_objects u ON u.relid OPERATOR(pg_catalog.=) s.relid "
-					"WHERE s.object_id OPERATOR(pg_catalog.=) o.id ORDER BY u.id) "
+					"WHERE s.object_id OPERATOR(pg_catalog.=) o.id ORDER BY u.id), "
+					"ARRAY(SELECT s.relid FROM coordinator.sources s "
+					"WHERE s.object_id OPERATOR(pg_catalog.=) o.id ORDER BY s.relid) "
 					"FROM coordinator.catalog_objects o "
 					"ORDER BY o.id", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read coordinator.catalog_objects");
@@ -282,6 +284,7 @@ CatalogLoadViews(void)
 		view->plan = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
 		view->retain_ms = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
 		view->inputs = oid_array_list(SPI_getbinval(tup, desc, 5, &isnull));
+		view->tables = oid_array_list(SPI_getbinval(tup, desc, 6, &isnull));
 		result = lappend(result, view);
 		MemoryContextSwitchTo(old);
 	}

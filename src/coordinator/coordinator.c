@@ -65,13 +65,17 @@ coordinator_detach(int code, Datum arg)
 /*
  * The worker of a new view: that of the first maintained view it reads,
  * whose changes are then its input (a view on another worker is expanded
- * into its query instead), else by its OID.  Views that read each other
- * end up on one worker, in the order they were created.
+ * into its query instead); with coordinator.view_placement = 'share', that
+ * of the first earlier view of the catalog (views) that reads one of its
+ * tables, whose joins' arrangements it may share; else by its OID.  Views
+ * that read each other end up on one worker, in the order they were
+ * created.
  */
 static int
-view_worker(CatalogView *view, int nworkers)
+view_worker(CatalogView *view, List *views, int nworkers)
 {
 	ListCell   *lc;
+	ListCell   *lt;
 
 	foreach(lc, view->inputs)
 	{
@@ -79,6 +83,25 @@ view_worker(CatalogView *view, int nworkers)
 
 		if (input != NULL && input->worker < nworkers)
 			return input->worker;
+	}
+	if (coordinator_view_placement == COORDINATOR_PLACEMENT_SHARE)
+	{
+		foreach(lc, views)
+		{
+			CatalogView *other = lfirst(lc);
+			CoordinatorView *entry;
+
+			if (other == view)
+				break;
+			entry = CoordinatorFindView(other->relid);
+			if (entry == NULL || entry->worker >= nworkers)
+				continue;
+			foreach(lt, view->tables)
+			{
+				if (list_member_oid(other->tables, lfirst_oid(lt)))
+					return entry->worker;
+			}
+		}
 	}
 	return view->relid % nworkers;
 }
@@ -146,7 +169,7 @@ sync_directory(List *views)
 					 errhint("Raise coordinator.max_views and restart the server.")));
 			break;
 		}
-		worker = view_worker(view, nworkers);
+		worker = view_worker(view, views, nworkers);
 		elog(DEBUG1, "coordinator: maintaining view %u on worker %d",
 			 view->relid, worker);
 		free_entry->relid = view->relid;

@@ -19,6 +19,7 @@ typedef struct CatalogView
 	char	   *plan;			/* nodeToString of the compiled plan */
 	int64		retain_ms;		/* retain_history */
 	List	   *inputs;			/* OIDs of the maintained views it reads */
+	List	   *tables;			/* OIDs of the relations it names */
 } CatalogView;
 
 extern bool CatalogExtensionExists(void);

@@ -17,6 +17,13 @@
 /* Name of the extension, of its schema, and of the output plugin. */
 #define COORDINATOR_NAME "coordinator"
 
+/* coordinator.view_placement */
+typedef enum CoordinatorPlacement
+{
+	COORDINATOR_PLACEMENT_SPREAD,
+	COORDINATOR_PLACEMENT_SHARE
+} CoordinatorPlacement;
+
 typedef enum CoordinatorIsolation
 {
 	COORDINATOR_ISOLATION_STRICT_SERIALIZABLE,
@@ -25,6 +32,7 @@ typedef enum CoordinatorIsolation
 
 extern char *coordinator_database;
 extern int	coordinator_dataflow_workers;
+extern int	coordinator_view_placement;
 extern int	coordinator_isolation;
 extern int	coordinator_max_databases;
 extern int	coordinator_max_views;
