@@ -253,6 +253,8 @@ explain_query(text *query_text)
 
 	det = TimestampInputs(relids, GetTransactionSnapshot());
 	TimestampDetermine(det, strict, strict ? CoordinatorReadTarget() : InvalidXLogRecPtr);
+	if (strict)
+		PrimaryDescribe(det);
 	return det;
 }
 

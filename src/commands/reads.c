@@ -267,6 +267,8 @@ read_views(QueryDesc *qd, List *relids)
 
 	det = wait_and_read(qd, relids, target);
 	TimestampDetermine(det, strict, target);
+	if (read_after != InvalidXLogRecPtr)
+		PrimaryDescribe(det);
 	TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
 	det->waited_ms = secs * 1000 + usecs / 1000;
 

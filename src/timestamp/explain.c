@@ -124,6 +124,14 @@ TimestampExplainText(TimestampDetermination *det)
 					 epoch_ms(det->wall), WallTimeString(det->wall));
 	if (det->waited_ms > 0)
 		appendStringInfo(&buf, "                         waited: %ld ms\n", det->waited_ms);
+	if (det->primary_token != InvalidXLogRecPtr)
+	{
+		appendStringInfo(&buf, "       primary timestamp (token): %X/%X\n",
+						 LSN_FORMAT_ARGS(det->primary_token));
+		appendStringInfo(&buf, "  applied by subscription %s: %X/%X\n",
+						 quote_identifier(det->subscription),
+						 LSN_FORMAT_ARGS(det->primary_applied));
+	}
 
 	for (int i = 0; i < det->ninputs; i++)
 	{
@@ -228,6 +236,14 @@ TimestampExplainJsonb(TimestampDetermination *det)
 	json_timestamp(&buf, "upper", det->upper);
 	appendStringInfoString(&buf, ", ");
 	json_timestamp(&buf, "since", det->since);
+	if (det->primary_token != InvalidXLogRecPtr)
+	{
+		appendStringInfo(&buf, ", \"primary\": {\"token\": \"%X/%X\", \"subscription\": ",
+						 LSN_FORMAT_ARGS(det->primary_token));
+		escape_json(&buf, det->subscription);
+		appendStringInfo(&buf, ", \"applied\": \"%X/%X\"}",
+						 LSN_FORMAT_ARGS(det->primary_applied));
+	}
 	appendStringInfoChar(&buf, '}');
 
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));

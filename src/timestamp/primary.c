@@ -117,6 +117,37 @@ clock_subscription(char **name, bool *enabled)
 	return found;
 }
 
+/* The primary's commits the subscription has applied, from its origin. */
+static XLogRecPtr
+applied_position(Oid subid)
+{
+	char		origin_name[NAMEDATALEN];
+	RepOriginId origin;
+
+	/* the apply worker's origin (worker.c) */
+	snprintf(origin_name, sizeof(origin_name), "pg_%u", subid);
+	origin = replorigin_by_name(origin_name, true);
+	return origin == InvalidRepOriginId ? InvalidXLogRecPtr :
+		replorigin_get_progress(origin, false);
+}
+
+/*
+ * For EXPLAIN TIMESTAMP: coordinator.read_after, the subscription and how
+ * far it has applied the primary's commits (nothing without the setting).
+ */
+void
+PrimaryDescribe(TimestampDetermination *det)
+{
+	bool		enabled;
+	Oid			subid;
+
+	det->primary_token = PrimaryReadAfter();
+	if (det->primary_token == InvalidXLogRecPtr)
+		return;
+	subid = clock_subscription(&det->subscription, &enabled);
+	det->primary_applied = applied_position(subid);
+}
+
 /*
  * Wait until the subscription carrying coordinator.primary_clock has
  * applied the primary's commits up to token.  Returns whether it waited.
@@ -129,16 +160,11 @@ PrimaryWaitApplied(XLogRecPtr token)
 	char	   *name = NULL;
 	bool		enabled = false;
 	Oid			subid = clock_subscription(&name, &enabled);
-	char		origin_name[NAMEDATALEN];
 	bool		waited = false;
 
-	/* the apply worker's origin (worker.c) */
-	snprintf(origin_name, sizeof(origin_name), "pg_%u", subid);
 	for (;;)
 	{
-		RepOriginId origin = replorigin_by_name(origin_name, true);
-		XLogRecPtr	applied = origin == InvalidRepOriginId ? InvalidXLogRecPtr :
-			replorigin_get_progress(origin, false);
+		XLogRecPtr	applied = applied_position(subid);
 
 		/* tables still in their initial copy apply their changes apart */
 		if (applied != InvalidXLogRecPtr && applied >= token &&

@@ -112,6 +112,17 @@ for my $v ([ va => 'SELECT g, count(*) AS c, sum(amt) AS s FROM t GROUP BY g' ],
 		'0', "$name equals its query on the compute server");
 }
 
+# EXPLAIN TIMESTAMP shows the token and how far the subscription applied
+like($compute->safe_psql('postgres', qq{
+	SET coordinator.read_after = '$token';
+	SELECT coordinator.explain_timestamp('SELECT * FROM vc')}),
+	qr/primary timestamp \(token\): \Q$token\E\n\s+applied by subscription compute_a: [0-9A-F]+\/[0-9A-F]+/,
+	'EXPLAIN TIMESTAMP shows the primary\'s token and the subscription\'s position');
+is($compute->safe_psql('postgres', qq{
+	SET coordinator.read_after = '$token';
+	SELECT coordinator.explain_timestamp_json('SELECT * FROM vc') -> 'primary' ->> 'token'}),
+	$token, 'and so does its JSON form');
+
 # a disabled subscription: the read fails instead of waiting
 $compute->safe_psql('postgres', 'ALTER SUBSCRIPTION compute_a DISABLE');
 $primary->safe_psql('postgres', 'INSERT INTO t (g, amt) VALUES (1, 1)');

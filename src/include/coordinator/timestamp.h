@@ -67,6 +67,10 @@ typedef struct TimestampDetermination
 	bool		respond_immediately;
 	TimestampTz wall;			/* session wall time */
 	long		waited_ms;		/* reads: how long the read waited */
+	/* on a compute server, with coordinator.read_after (primary.c) */
+	XLogRecPtr	primary_token;	/* the primary's timestamp, or 0 */
+	XLogRecPtr	primary_applied;	/* applied by the subscription */
+	char	   *subscription;
 	int			ninputs;
 	TimestampInput *inputs;
 } TimestampDetermination;
@@ -84,6 +88,7 @@ extern char *coordinator_read_after;
 extern bool PrimaryCheckReadAfter(char **newval, void **extra, GucSource source);
 extern XLogRecPtr PrimaryReadAfter(void);
 extern bool PrimaryWaitApplied(XLogRecPtr token);
+extern void PrimaryDescribe(TimestampDetermination *det);
 extern bool TimestampStaleInput(TimestampDetermination *det, XLogRecPtr target,
 								Oid *relid);
 
