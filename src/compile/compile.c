@@ -12,9 +12,9 @@
  * either an input (scanned: its worker feeds the scan that view's changes,
  * so a stack of views costs each layer once) or, where the caller says
  * not, expanded into its own query (maintained from the same sources, at
- * the same times); then the query is planned
- * by Postgres's planner with index, bitmap, TID and parallel scans and
- * memoization disabled: the resulting plan of sequential scans, joins,
+ * the same times); then the query is planned by Postgres's planner with
+ * index, bitmap, TID and parallel scans and memoization disabled: the
+ * resulting plan of sequential scans, joins,
  * aggregates, sorts and limits is exactly the shape of a dataflow
  * (../dataflow/graph.c maps each node to an operator).  The planner does
  * the work a dataflow compiler would: it expands views, pulls up
@@ -440,8 +440,9 @@ relation_parent(PlannedStmt *plan, Index *parent, Index rti)
 /*
  * The tables of a plan: view->sources, those it scans (a partitioned
  * table's partitions, not the table), view->inputs, the maintained views it
- * scans, and view->tables, those the query names (inputs included) (a partitioned table, not its partitions, which come and go; also
- * one with no partition to scan).  The planner adds a partitioned table's
+ * scans, and view->tables, those the query names, inputs included (a
+ * partitioned table, not its partitions, which come and go; also one with
+ * no partition to scan).  The planner adds a partitioned table's
  * partitions to the range table as its appendRelations' children.
  */
 static void
