@@ -12,6 +12,7 @@
 #include "storage/ipc.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/snapmgr.h"
 
 #include "coordinator/shmem.h"
@@ -25,6 +26,16 @@ check_view_rights(DataflowView *view, void *arg)
 	if (view->df == NULL)
 	{
 		/* not built (its build failed): nothing is published for it */
+		view->rights_checked = true;
+		return;
+	}
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(view->relid)))
+	{
+		/*
+		 * Dropped (DROP ... CASCADE of a table it reads, say): its tables'
+		 * policies are gone with it, which is no reason to restart.
+		 */
+		view->dropped = true;
 		view->rights_checked = true;
 		return;
 	}
