@@ -128,22 +128,23 @@ batch_truncates_source(void)
 }
 
 /*
- * Does the batch change a table the view reads, or a table that a view it
- * reads reads?
+ * Does the batch change a table the view reads, or one that a view it
+ * reads reads?  The views it reads come before it in WorkerViews (it was
+ * built after them), so their touched is set already.
  */
 static bool
 batch_touches(DataflowView *view)
 {
 	ListCell   *lc;
 
+	foreach(lc, view->inputs)
+	{
+		if (((DataflowView *) lfirst(lc))->touched)
+			return true;
+	}
 	foreach(lc, WorkerBatch.touched)
 	{
 		if (WorkerViewReads(view, lfirst_oid(lc)))
-			return true;
-	}
-	foreach(lc, view->inputs)
-	{
-		if (batch_touches(lfirst(lc)))
 			return true;
 	}
 	return false;
@@ -315,9 +316,10 @@ apply_batch(XLogRecPtr upper)
 		view->changed = false;
 		view->out = NIL;		/* in the batch's memory, reset */
 		view->out_first = view->out_last = InvalidXLogRecPtr;
+		view->touched = batch_touches(view);
 		if (view->failed || view->dropped)
 			continue;
-		if (batch_touches(view))
+		if (view->touched)
 			order = lappend(order, view);
 		else
 			untouched = lappend(untouched, view);

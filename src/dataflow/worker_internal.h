@@ -36,6 +36,7 @@ typedef struct DataflowView
 	bool		dropped;
 	bool		sharing;		/* its joins read shared arrangements */
 	bool		changed;		/* written in the current tick */
+	bool		touched;		/* the current tick changes what it reads */
 
 	/*
 	 * Maintained views of this worker that it reads as inputs: their
