@@ -402,13 +402,13 @@ ViewWriteEnd(DataflowView *view, ViewWrite *w, XLogRecPtr first_commit,
 /*
  * The tables a view reads, from its stored plan, added to *relids; for a
  * partitioned table, the table and its partitions as they are now; for a
- * maintained view it reads, the tables that view reads (catalog is the
- * catalog's views), whether it reads that view's changes or expands its
- * query.  *seen: the maintained views visited (a plan's range table may
- * name its own view, unread).
+ * maintained view it reads, the tables that view reads (*catalog: the
+ * catalog's views, loaded when first needed), whether it reads that view's
+ * changes or expands its query.  *seen: the maintained views visited (a
+ * plan's range table may name its own view, unread).
  */
 static void
-add_plan_sources(const char *plan_text, List *catalog, List **relids,
+add_plan_sources(const char *plan_text, List **catalog, List **relids,
 				 List **seen)
 {
 	PlannedStmt *plan = CompiledPlanFromString(plan_text);
@@ -431,7 +431,9 @@ add_plan_sources(const char *plan_text, List *catalog, List **relids,
 				 !list_member_oid(*seen, rte->relid))
 		{
 			*seen = lappend_oid(*seen, rte->relid);
-			foreach(lv, catalog)
+			if (*catalog == NIL)
+				*catalog = CatalogLoadViews();
+			foreach(lv, *catalog)
 			{
 				CatalogView *cv = lfirst(lv);
 
@@ -447,7 +449,7 @@ static List *
 views_sources(List *views)
 {
 	List	   *relids = NIL;
-	List	   *catalog = CatalogLoadViews();
+	List	   *catalog = NIL;
 	ListCell   *lc;
 
 	foreach(lc, views)
@@ -455,7 +457,7 @@ views_sources(List *views)
 		DataflowView *view = lfirst(lc);
 		List	   *seen = list_make1_oid(view->relid);
 
-		add_plan_sources(view->plan, catalog, &relids, &seen);
+		add_plan_sources(view->plan, &catalog, &relids, &seen);
 		list_free(seen);
 	}
 	list_sort(relids, list_oid_cmp);
