@@ -18,11 +18,11 @@ use IPC::Run;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use CoordinatorNode;
+use ComputeServer;
 
 my $rounds = $ENV{COORDINATOR_COMPUTE_ROUNDS} // 400;
 
-my $primary = CoordinatorNode->new('primary',
-	"max_connections = 40\nmax_wal_senders = 10\nmax_replication_slots = 10\n");
+my $primary = primary_node('primary');
 my $compute = CoordinatorNode->new('compute', "max_connections = 40\n");
 
 $primary->safe_psql('postgres', q{
@@ -32,17 +32,8 @@ $primary->safe_psql('postgres', q{
 	INSERT INTO t (g, amt) SELECT i % 10, 1 FROM generate_series(1, 1000) i;
 });
 my ($rc, $out, $err) = (0, '', '');
-IPC::Run::run([ 'bash', "$FindBin::Bin/../../scripts/compute_server.sh",
-	$primary->connstr('postgres'), $compute->connstr('postgres'), 'compute_a', 't', 'dim' ],
-	'>', \$out, '2>', \$err);
-like($out, qr/compute server ready/, 'scripts/compute_server.sh set up the compute server')
-  or diag($err);
-
-$compute->poll_query_until('postgres',
-	"SELECT count(*) = 0 FROM pg_subscription_rel WHERE srsubstate <> 'r'")
-  or die 'the initial copy did not end';
+compute_server($primary, $compute, 'compute_a', 't', 'dim');
 $compute->safe_psql('postgres', q{
-	CREATE EXTENSION dblink;
 	CREATE MATERIALIZED VIEW vc WITH (incremental) AS SELECT count(*) AS n FROM t;
 	CREATE MATERIALIZED VIEW va WITH (incremental) AS SELECT g, count(*) AS c, sum(amt) AS s FROM t GROUP BY g;
 	CREATE MATERIALIZED VIEW vj WITH (incremental) AS SELECT t.id, d.name FROM t JOIN dim d ON d.g = t.g;
@@ -60,8 +51,7 @@ my $writers = IPC::Run::start(
 	  $primary->connstr('postgres') ],
 	'>', \my $wout, '2>', \my $werr);
 
-# the primary's connection string without quotes, inside a string literal
-my $p = 'host=' . $primary->host . ' port=' . $primary->port . ' dbname=postgres';
+my $p = plain_connstr($primary);
 my $checker = "SELECT dblink_connect('p', '$p');\n";
 for my $i (1 .. $rounds)
 {

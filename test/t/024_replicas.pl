@@ -19,11 +19,11 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use CoordinatorNode;
 use Processes;
+use ComputeServer;
 
 my $rounds = $ENV{COORDINATOR_REPLICA_ROUNDS} // 250;
 
-my $primary = CoordinatorNode->new('primary',
-	"max_connections = 40\nmax_wal_senders = 10\nmax_replication_slots = 10\n");
+my $primary = primary_node('primary');
 my %compute = (a => CoordinatorNode->new('compute_a', "max_connections = 40\n"),
 	b => CoordinatorNode->new('compute_b', "max_connections = 40\n"));
 
@@ -41,15 +41,7 @@ my @views = (
 for my $name (sort keys %compute)
 {
 	my $node = $compute{$name};
-	my ($out, $err) = ('', '');
-	IPC::Run::run([ 'bash', "$FindBin::Bin/../../scripts/compute_server.sh",
-		$primary->connstr('postgres'), $node->connstr('postgres'), "compute_$name", 't', 'dim' ],
-		'>', \$out, '2>', \$err);
-	like($out, qr/compute server ready/, "compute server $name set up") or diag($err);
-	$node->poll_query_until('postgres',
-		"SELECT count(*) = 0 FROM pg_subscription_rel WHERE srsubstate <> 'r'")
-	  or die "the initial copy of $name did not end";
-	$node->safe_psql('postgres', 'CREATE EXTENSION dblink');
+	compute_server($primary, $node, "compute_$name", 't', 'dim');
 	$node->safe_psql('postgres', "CREATE MATERIALIZED VIEW $_->[0] WITH (incremental) AS $_->[1]")
 	  for @views;
 	$node->poll_query_until('postgres',
@@ -72,7 +64,7 @@ my $writers = IPC::Run::start(
 # A checker on compute server $name: $n rounds of a row of its group
 # written on the primary, a token, and reads that must show every row of
 # the group so far (nothing else writes the group).
-my $p = 'host=' . $primary->host . ' port=' . $primary->port . ' dbname=postgres';
+my $p = plain_connstr($primary);
 my %group = (a => 100, b => 101);
 sub checker
 {
