@@ -123,3 +123,13 @@ start_bench_server() {
 }
 
 psql_() { as_pg "$PG_BIN/psql" -h "$DIR" -p "$PORT" -d postgres -qAt "$@"; }
+
+# Benchmarks: no checkpoint in the middle of a measurement (the bench
+# server's max_wal_size and checkpoint_timeout raised, reloaded).
+bench_no_checkpoints() {
+	psql_ >/dev/null <<'SQL'
+ALTER SYSTEM SET max_wal_size = '8GB';
+ALTER SYSTEM SET checkpoint_timeout = '1h';
+SELECT pg_reload_conf();
+SQL
+}

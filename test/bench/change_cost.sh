@@ -79,11 +79,9 @@ progress "sizes ${SIZES[*]}; kinds ${SELECTED[*]}; partitions $PARTITIONS; about
 start_bench_server "${COORDINATOR_BENCH_PORT:-5499}"
 
 # no checkpoint in the middle of a measurement (the load comes first)
+bench_no_checkpoints
 psql_ <<SQL
 SET client_min_messages = warning;
-ALTER SYSTEM SET max_wal_size = '8GB';
-ALTER SYSTEM SET checkpoint_timeout = '1h';
-SELECT FROM pg_reload_conf();
 CREATE EXTENSION coordinator;
 CREATE TABLE sync_t (k int);
 SQL

@@ -30,11 +30,9 @@ progress() { echo "[$((SECONDS - START)) s] $*" >&2; }
 
 start_bench_server "${COORDINATOR_BENCH_PORT:-5499}"
 progress "loading $N rows"
+bench_no_checkpoints
 psql_ <<SQL
 SET client_min_messages = warning;
-ALTER SYSTEM SET max_wal_size = '8GB';
-ALTER SYSTEM SET checkpoint_timeout = '1h';
-SELECT FROM pg_reload_conf();
 CREATE EXTENSION coordinator;
 CREATE TABLE facts (id int PRIMARY KEY, g2 int, amt numeric);
 INSERT INTO facts SELECT i, i / 10, round(((i::bigint * 7919) % 100000 / 100.0)::numeric, 2)

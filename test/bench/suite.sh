@@ -26,11 +26,7 @@ CUSTOMERS=10000
 start_bench_server 5496
 
 # the same settings for every alternative: no checkpoint in the middle of a run
-psql_ >/dev/null <<'SQL'
-ALTER SYSTEM SET max_wal_size = '8GB';
-ALTER SYSTEM SET checkpoint_timeout = '1h';
-SELECT pg_reload_conf();
-SQL
+bench_no_checkpoints
 
 IVM=$(psql_ -c "SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_ivm'")
 

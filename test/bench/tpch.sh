@@ -33,9 +33,8 @@ ERR=$DIR/stderr
 progress() { echo "[$(date +%T)] $*" >&2; }
 
 # no checkpoint in the middle of a measurement; no read waits forever
+bench_no_checkpoints
 psql_ >/dev/null <<'SQL'
-ALTER SYSTEM SET max_wal_size = '8GB';
-ALTER SYSTEM SET checkpoint_timeout = '1h';
 ALTER SYSTEM SET statement_timeout = '15min';
 SELECT pg_reload_conf();
 SQL
