@@ -31,6 +31,7 @@ OBJS = \
 	src/timestamp/explain.o \
 	src/timestamp/history.o \
 	src/timestamp/holds.o \
+	src/timestamp/pause.o \
 	src/timestamp/primary.o \
 	src/dataflow/worker.o \
 	src/dataflow/views.o \

@@ -147,9 +147,6 @@ CoordinatorNoteSnapshotUse(void)
 	}
 }
 
-/* Rounds a strict read over several workers' views waits for one time. */
-#define MAX_CATCH_UPS 8
-
 /*
  * Wait until the views reflect target, then make the statement's snapshot
  * see contents of every view that reflect it, or fail.  In READ COMMITTED,
@@ -168,7 +165,6 @@ wait_and_read(QueryDesc *qd, List *relids, XLogRecPtr target)
 	TimestampDetermination *det;
 	Oid			stale;
 	XLogRecPtr	wait_for = target;
-	int			catch_ups = 0;
 
 	for (;;)
 	{
@@ -186,18 +182,21 @@ wait_and_read(QueryDesc *qd, List *relids, XLogRecPtr target)
 			 * later time than another view has reached (its change was
 			 * applied first, or by a faster worker), wait for that one to
 			 * reach it too and look again.  One worker gets there at once
-			 * (it applies a tick to all its views before the next); views
-			 * of several workers, under writes that keep one ahead, may
-			 * not: after MAX_CATCH_UPS rounds each is read at its own time
-			 * at or after target, as documented.
+			 * (it applies a tick to all its views before the next).
+			 * Several workers, under writes that keep one ahead, may not:
+			 * pause them at that time meanwhile (pause.c).
 			 */
 			XLogRecPtr	common = target == InvalidXLogRecPtr ? target :
 				TimestampCommonTime(det, target);
+			uint32		workers = TimestampInputWorkers(det);
 
-			if (!TimestampStaleInput(det, common, &stale) ||
-				(TimestampInputWorkers(det) > 1 && catch_ups >= MAX_CATCH_UPS))
+			if (!TimestampStaleInput(det, common, &stale))
+			{
+				ReadPauseRelease();
 				return det;
-			catch_ups++;
+			}
+			if ((workers & (workers - 1)) != 0)
+				ReadPauseSet(common, workers);
 			wait_for = common;
 		}
 

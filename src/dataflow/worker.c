@@ -340,6 +340,7 @@ worker_run(void)
 	for (;;)
 	{
 		XLogRecPtr	end;
+		XLogRecPtr	pause;
 
 		if (reload_requested())
 			WorkerReconcile();
@@ -352,6 +353,10 @@ worker_run(void)
 		}
 		end = GetFlushRecPtr(NULL);
 		TimelineRecord(end, GetCurrentTimestamp());
+		/* a read of views of several workers may hold it at a time */
+		pause = ReadPauseLimit(WorkerIndex);
+		if (pause != InvalidXLogRecPtr && pause < end)
+			end = Max(pause, ctx->reader->EndRecPtr);
 		if (Coordinator->workers[WorkerIndex].paused || ctx->reader->EndRecPtr >= end)
 		{
 			/*

@@ -125,6 +125,12 @@ CoordinatorInitDatabaseSlot(CoordinatorShared *slot, int index)
 	SubscriptionShmemInit(slot, base + MAXALIGN(views_size()) +
 						  MAXALIGN(arrangements_size()) + MAXALIGN(holds_size()) +
 						  MAXALIGN(waits_size()));
+	pg_atomic_init_u32(&slot->pausing, 0);
+	for (int i = 0; i < MaxBackends; i++)
+	{
+		pg_atomic_init_u64(&slot->waits[i].pause_at, 0);
+		pg_atomic_init_u32(&slot->waits[i].pause_workers, 0);
+	}
 	ConditionVariableInit(&slot->frontier_cv);
 	for (int i = 0; i < COORDINATOR_MAX_WORKERS; i++)
 		pg_atomic_init_u64(&slot->workers[i].decoded, 0);

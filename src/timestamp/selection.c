@@ -168,22 +168,16 @@ TimestampCommonTime(TimestampDetermination *det, XLogRecPtr target)
 	return common;
 }
 
-/* How many dataflow workers maintain the inputs? */
-int
+/* The dataflow workers that maintain the inputs: a bit per worker index. */
+uint32
 TimestampInputWorkers(TimestampDetermination *det)
 {
-	int			n = 0;
+	uint32		workers = 0;
 
 	for (int i = 0; i < det->ninputs; i++)
-	{
-		bool		seen = false;
-
-		for (int j = 0; j < i; j++)
-			seen |= det->inputs[j].worker == det->inputs[i].worker;
-		if (!seen)
-			n++;
-	}
-	return n;
+		if (det->inputs[i].worker >= 0 && det->inputs[i].worker < 32)
+			workers |= UINT32_C(1) << det->inputs[i].worker;
+	return workers;
 }
 
 /*

@@ -51,8 +51,9 @@ TimestampXactCallback(XactEvent event, void *arg)
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
 			ReadHoldsRelease();
-			/* a wait that an error ended (wait.c) */
+			/* a wait that an error ended (wait.c), and its pause (pause.c) */
 			ReadWaitEnd();
+			ReadPauseRelease();
 			break;
 		default:
 			break;

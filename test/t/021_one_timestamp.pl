@@ -8,7 +8,10 @@
 # the reader's timestamp but not past the last insert, which the reader's
 # snapshot already sees in x: the reader must wait for w to reach x's time
 # too, and answer x = w.  The second part does the same with two views of
-# one worker under writers and a checker: every read sees x = w.
+# one worker under writers and a checker: every read sees x = w.  The third
+# reads x with a view of the other worker that recomputes all of t per
+# change, under the same writers: that worker stays behind x's for as long
+# as they write, and every read must still see one time.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -100,18 +103,38 @@ my $writers = IPC::Run::start(
 	  $node->connstr('postgres') ],
 	'>', \my $wout, '2>', \my $werr);
 my $reads = $ENV{COORDINATOR_ONE_TIMESTAMP_READS} // 400;
-my $checker = "SELECT x.n = v.n AS same, x.n AS xn, v.n AS vn FROM x, v \\gset\n"
-  . "\\if :same\n\\echo SAME\n\\else\n\\echo DIFFERENT :xn :vn\n\\endif\n";
-($out, $err) = ('', '');
-IPC::Run::run([ 'psql', '-X', '-q', '-d', $node->connstr('postgres'), '-v', 'ON_ERROR_STOP=1' ],
-	'<', \($checker x $reads), '>', \$out, '2>', \$err);
+
+# $reads strict reads of x and $other: how many saw one time
+sub check_reads
+{
+	my ($other, $reads) = @_;
+	my $checker = "SELECT x.n = o.n AS same, x.n AS xn, o.n AS vn FROM x, $other o \\gset\n"
+	  . "\\if :same\n\\echo SAME\n\\else\n\\echo DIFFERENT :xn :vn\n\\endif\n";
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ 'psql', '-X', '-q', '-d', $node->connstr('postgres'), '-v', 'ON_ERROR_STOP=1' ],
+		'<', \($checker x $reads), '>', \$out, '2>', \$err);
+	my $same = () = $out =~ /^SAME$/mg;
+	my @different = $out =~ /^(DIFFERENT.*)$/mg;
+	diag("checker: $err") if $err ne '';
+	is($same, $reads, "$reads strict reads of x and $other under two writers");
+	is(scalar @different, 0, "every read saw x and $other at one time")
+	  or diag(join("\n", @different[0 .. ($#different < 9 ? $#different : 9)]));
+}
+check_reads('v', $reads);
+
+# The other worker, always behind x's while the writers write.
+create_beside_x('slow', q{SELECT count(*) AS n,
+	length(string_agg(id::text, ',' ORDER BY id)) AS l FROM t}, 0);
+$node->poll_query_until('postgres',
+	"SELECT state = 'running' FROM coordinator.objects WHERE name = 'slow'::regclass")
+  or die 'slow not running';
+isnt($node->safe_psql('postgres',
+	"SELECT worker FROM coordinator.objects WHERE name = 'slow'::regclass"),
+	$node->safe_psql('postgres',
+	"SELECT worker FROM coordinator.objects WHERE name = 'x'::regclass"),
+	'x and slow are on different workers');
+check_reads('slow', $reads / 4);
 $writers->kill_kill;
 $writers->finish;
-my $same = () = $out =~ /^SAME$/mg;
-my @different = $out =~ /^(DIFFERENT.*)$/mg;
-diag("checker: $err") if $err ne '';
-is($same, $reads, "$reads strict reads of x and v under two writers");
-is(scalar @different, 0, 'every read saw x and v at one time')
-  or diag(join("\n", @different[0 .. ($#different < 9 ? $#different : 9)]));
 
 done_testing();

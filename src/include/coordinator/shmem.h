@@ -183,6 +183,9 @@ typedef struct ReadWait
 	Oid			relid;			/* the view waited for */
 	XLogRecPtr	target;			/* the timestamp it waits for (0: hydration) */
 	TimestampTz since;			/* when the wait began */
+	/* its pause of dataflow workers (pause.c), written by its backend */
+	pg_atomic_uint64 pause_at;	/* 0: none */
+	pg_atomic_uint32 pause_workers;	/* a bit per worker index */
 } ReadWait;
 
 /*
@@ -220,6 +223,7 @@ typedef struct CoordinatorShared
 	int			max_subscriptions;
 	ReadHold   *holds;			/* MaxBackends * HOLDS_PER_BACKEND */
 	ReadWait   *waits;			/* MaxBackends */
+	pg_atomic_uint32 pausing;	/* backends whose pause_workers is set */
 	uint64		next_subscription_id;
 
 	/* the webhook appender of this database (relay.c) */

@@ -81,7 +81,12 @@ extern void TimestampDetermine(TimestampDetermination *det, bool strict,
 							   XLogRecPtr oracle);
 extern XLogRecPtr TimestampCommonTime(TimestampDetermination *det,
 									  XLogRecPtr target);
-extern int	TimestampInputWorkers(TimestampDetermination *det);
+extern uint32 TimestampInputWorkers(TimestampDetermination *det);
+
+/* pause.c: a read's pause of the workers of its views */
+extern void ReadPauseSet(XLogRecPtr at, uint32 workers);
+extern void ReadPauseRelease(void);
+extern XLogRecPtr ReadPauseLimit(int worker);
 
 /* primary.c: reads on a compute server after a primary's timestamp */
 extern char *coordinator_read_after;
