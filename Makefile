@@ -101,6 +101,11 @@ ISOLATION = concurrent_reads create_during_writes linearizable subscribe read_ho
 ISOLATION_OPTS = --temp-instance=./tmp_check_iso --temp-config=./test/isolation.conf --load-extension=coordinator \
 	--inputdir=./test/isolation --outputdir=./output_iso
 
+# specs that need two dataflow workers, in an instance of their own
+ISOLATION_WORKERS = one_timestamp
+ISOLATION_WORKERS_OPTS = --temp-instance=./tmp_check_iso_workers --temp-config=./test/isolation_workers.conf \
+	--load-extension=coordinator --inputdir=./test/isolation --outputdir=./output_iso_workers
+
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 
@@ -112,12 +117,14 @@ include $(PGXS)
 $(OBJS): $(wildcard $(srcdir)/src/include/coordinator/*.h) $(wildcard $(srcdir)/src/*/*_internal.h)
 
 # Each harness on its own, so scripts/test.sh can count and summarize them.
-.PHONY: check-regress check-isolation check-tap
+.PHONY: check-regress check-isolation check-isolation-workers check-tap
 check-regress:
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
 check-isolation:
 	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)
+check-isolation-workers:
+	$(pg_isolation_regress_installcheck) $(ISOLATION_WORKERS_OPTS) $(ISOLATION_WORKERS)
 check-tap:
 	$(prove_installcheck)
 
-EXTRA_CLEAN = output_regress output_iso tmp_check tmp_check_regress tmp_check_iso
+EXTRA_CLEAN = output_regress output_iso output_iso_workers tmp_check tmp_check_regress tmp_check_iso tmp_check_iso_workers

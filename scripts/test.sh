@@ -38,6 +38,7 @@ run_harness() {
 
 run_harness regress check-regress
 run_harness isolation check-isolation
+run_harness isolation-workers check-isolation-workers
 
 echo "== tap"
 for t in "$TREE"/test/t/*.pl; do
