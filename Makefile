@@ -20,6 +20,7 @@ OBJS = \
 	src/compile/decorrelate.o \
 	src/compile/plancheck.o \
 	src/compile/prune.o \
+	src/compile/temporal.o \
 	src/compile/rowsecurity.o \
 	src/compile/groupingsets.o \
 	src/compile/lateral.o \
@@ -45,6 +46,7 @@ OBJS = \
 	src/dataflow/errors.o \
 	src/dataflow/graph.o \
 	src/dataflow/map.o \
+	src/dataflow/temporal.o \
 	src/dataflow/flatmap.o \
 	src/dataflow/join.o \
 	src/dataflow/reduce.o \

@@ -27,6 +27,7 @@
 #include "utils/rel.h"
 
 #include "coordinator/capture.h"
+#include "coordinator/coordinator.h"
 
 PGDLLEXPORT void _PG_output_plugin_init(OutputPluginCallbacks *cb);
 
@@ -220,6 +221,8 @@ capture_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	CaptureCurrent->decoded_xids = lappend_int(CaptureCurrent->decoded_xids,
 											   (int) txn->xid);
 	MemoryContextSwitchTo(old);
+	/* the views' time follows the commits */
+	CaptureCurrent->clock = Max(CaptureCurrent->clock, txn->xact_time.commit_time);
 	if (rbtxn_has_catalog_changes(txn))
 		CaptureCurrent->catalog_changed = true;
 	else
@@ -243,6 +246,20 @@ capture_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	}
 }
 
+/* A clock message: the wall time it carries is the views' time from then on. */
+static void
+capture_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+				XLogRecPtr message_lsn, bool transactional, const char *prefix,
+				Size message_size, const char *message)
+{
+	TimestampTz clock;
+
+	if (strcmp(prefix, COORDINATOR_CLOCK_PREFIX) != 0 || message_size != sizeof(clock))
+		return;
+	memcpy(&clock, message, sizeof(clock));
+	CaptureCurrent->clock = Max(CaptureCurrent->clock, clock);
+}
+
 /* Our own writes to view tables carry our origin: never decode them. */
 static bool
 capture_filter_by_origin(LogicalDecodingContext *ctx, RepOriginId origin_id)
@@ -264,6 +281,7 @@ _PG_output_plugin_init(OutputPluginCallbacks *cb)
 	cb->change_cb = capture_change;
 	cb->truncate_cb = capture_truncate;
 	cb->commit_cb = capture_commit;
+	cb->message_cb = capture_message;
 	cb->filter_by_origin_cb = capture_filter_by_origin;
 	cb->shutdown_cb = capture_shutdown;
 }

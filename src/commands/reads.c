@@ -236,6 +236,24 @@ CoordinatorReadTarget(void)
 	return OracleReadTimestamp();
 }
 
+/* Does one of the views have temporal filters (or read one that has)? */
+static bool
+any_temporal(List *relids)
+{
+	ListCell   *lc;
+	bool		temporal = false;
+
+	LWLockAcquire(Coordinator->lock, LW_SHARED);
+	foreach(lc, relids)
+	{
+		CoordinatorView *entry = CoordinatorFindView(lfirst_oid(lc));
+
+		temporal |= entry != NULL && entry->temporal;
+	}
+	LWLockRelease(Coordinator->lock);
+	return temporal;
+}
+
 /* Wait for the views, choose the read's timestamp, fix the snapshot. */
 static void
 read_views(QueryDesc *qd, List *relids)
@@ -263,6 +281,16 @@ read_views(QueryDesc *qd, List *relids)
 				 errdetail("The subscription had not applied the primary's commits up to it when the transaction's snapshot was taken."),
 				 errhint("Read in READ COMMITTED, or retry the transaction once the subscription has caught up.")));
 	target = strict ? CoordinatorReadTarget() : InvalidXLogRecPtr;
+
+	/*
+	 * Views with temporal filters change with the clock: their time must
+	 * reach the read's start too.  A clock message gives the workers that
+	 * time at a WAL position, which the read waits for (unless the
+	 * transaction's timestamp is chosen already).
+	 */
+	if (strict && any_temporal(relids) &&
+		!(IsolationUsesXactSnapshot() && xact_timestamp_lxid == MyProc->lxid))
+		target = Max(target, TimelineWriteClock());
 
 	det = wait_and_read(qd, relids, target);
 	TimestampDetermine(det, strict, target);

@@ -64,8 +64,8 @@ static const char *compile_source_text = NULL;
 static List *compile_inputs = NIL;	/* maintained views read as inputs */
 
 /* errposition() for a parse location in the statement being compiled. */
-static int
-compile_errposition(int location)
+int
+CompileErrposition(int location)
 {
 	if (compile_source_text == NULL || location < 0)
 		return 0;
@@ -79,7 +79,7 @@ CompileRefuse(const char *construct, int location)
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("maintained views do not support %s", construct),
 			 errhint("A materialized view without WITH (incremental) supports it, refreshed by REFRESH MATERIALIZED VIEW."),
-			 compile_errposition(location)));
+			 CompileErrposition(location)));
 }
 
 typedef struct MutableContext
@@ -87,12 +87,17 @@ typedef struct MutableContext
 	Oid			funcid;
 	int			location;
 	const char *what;
+	List	   *temporal;		/* temporal conditions (temporal.c) */
+	bool		in_temporal;	/* walking the row side of one */
 } MutableContext;
 
 static bool
 mutable_checker(Oid funcid, void *context)
 {
-	if (func_volatile(funcid) != PROVOLATILE_IMMUTABLE)
+	MutableContext *ctx = context;
+
+	if (func_volatile(funcid) != PROVOLATILE_IMMUTABLE &&
+		!(ctx->in_temporal && TemporalStableAllowed(funcid)))
 	{
 		((MutableContext *) context)->funcid = funcid;
 		return true;
@@ -136,6 +141,26 @@ find_mutable_walker(Node *node, MutableContext *ctx)
 {
 	if (node == NULL)
 		return false;
+	if (list_member_ptr(ctx->temporal, node))
+	{
+		/* a temporal condition: the clock side is a clock term */
+		TemporalCondition t;
+		bool		in_temporal = ctx->in_temporal;
+		bool		found;
+
+		(void) TemporalMatch(node, &t);
+		ctx->in_temporal = true;
+		found = find_mutable_walker((Node *) t.row_side, ctx);
+		ctx->in_temporal = in_temporal;
+		return found;
+	}
+	if (TemporalIsClock(node))
+		TemporalRefuse(node);
+	/* now() - interval outside a temporal filter: report the clock */
+	if (((IsA(node, OpExpr) && TemporalStableAllowed(((OpExpr *) node)->opfuncid)) ||
+		 (IsA(node, FuncExpr) && TemporalStableAllowed(((FuncExpr *) node)->funcid))) &&
+		TemporalContainsClock(node) && !ctx->in_temporal)
+		return expression_tree_walker(node, find_mutable_walker, ctx);
 	if (IsA(node, RangeTblFunction) &&
 		record_function_immutable((RangeTblFunction *) node))
 		return expression_tree_walker((Node *) ((FuncExpr *) ((RangeTblFunction *) node)->funcexpr)->args,
@@ -163,8 +188,9 @@ find_mutable_walker(Node *node, MutableContext *ctx)
 static void
 check_immutable(Query *query)
 {
-	MutableContext ctx = {InvalidOid, -1, NULL};
+	MutableContext ctx = {InvalidOid, -1, NULL, NIL, false};
 
+	ctx.temporal = TemporalConditionsOf(query);
 	if (!query_tree_walker(query, find_mutable_walker, &ctx, 0))
 		return;
 
@@ -179,7 +205,7 @@ check_immutable(Query *query)
 				 errdetail("Only IMMUTABLE functions can be maintained incrementally; %s is %s.",
 						   format_procedure(ctx.funcid),
 						   vol == PROVOLATILE_STABLE ? "STABLE" : "VOLATILE"),
-				 compile_errposition(ctx.location)));
+				 CompileErrposition(ctx.location)));
 	}
 	CompileRefuse(ctx.what, ctx.location);
 }
@@ -223,7 +249,7 @@ check_system_columns(Query *query, bool with_position)
 					NameStr(SystemAttributeDefinition(var->varattno)->attname)),
 			 errdetail("System columns are not part of the changes a maintained view is computed from."),
 			 errhint("A materialized view without WITH (incremental) supports it, refreshed by REFRESH MATERIALIZED VIEW."),
-			 compile_errposition(with_position ? var->location : -1)));
+			 CompileErrposition(with_position ? var->location : -1)));
 }
 
 /* Refuse the clauses of one (sub)query that cannot be maintained. */

@@ -245,6 +245,8 @@ CompileCheckPlan(PlannedStmt *stmt, Plan *plan, List **scans)
 	}
 	check_expressions(stmt, (Node *) plan->targetlist, scans);
 	check_expressions(stmt, (Node *) plan->qual, scans);
+	/* the clock only in temporal filters of nodes that filter rows */
+	TemporalCheckPlanNode(plan, node_expressions(plan));
 
 	switch (nodeTag(plan))
 	{

@@ -180,6 +180,7 @@ sync_directory(List *views)
 		free_entry->state = VIEW_PENDING;
 		free_entry->last_xid = InvalidTransactionId;
 		free_entry->prev_xid = InvalidTransactionId;
+		free_entry->temporal = false;
 		free_entry->since = InvalidXLogRecPtr;
 		free_entry->prev_since = InvalidXLogRecPtr;
 		free_entry->prev_upper = InvalidXLogRecPtr;

@@ -62,6 +62,8 @@ build_view(DataflowView *view, void *arg)
 	int			ncolumns;
 	Relation	rel = relation_open(view->relid, AccessShareLock);
 	Query	   *query = CompileStoredQuery(rel);
+	CoordinatorView *entry;
+	ListCell   *lc;
 
 	relation_close(rel, NoLock);
 	if (query == NULL)
@@ -77,6 +79,14 @@ build_view(DataflowView *view, void *arg)
 
 	view->df = DataflowCreate(view->relid, plan, view->context);
 	WorkerLinkInputs(view);
+	view->temporal = view->df->temporal != NIL;
+	foreach(lc, view->inputs)
+		view->temporal |= ((DataflowView *) lfirst(lc))->temporal;
+	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);
+	entry = CoordinatorFindView(view->relid);
+	if (entry != NULL)
+		entry->temporal = view->temporal;
+	LWLockRelease(Coordinator->lock);
 	view->row_security = DataflowRowSecurity(view->relid, plan);
 	view->columns = DataflowResultColumns(view->df, &ncolumns);
 	capture_sources(view);
@@ -104,6 +114,8 @@ hydrate_view(DataflowView *view, void *arg)
 		view->sharing = true;
 	}
 
+	/* temporal filters: the rows valid now */
+	DataflowClock = Max(DataflowClock, GetCurrentTimestamp());
 	DataflowBeginTick(view->df);
 	if (!DataflowFeedSources(view->df))
 	{

@@ -31,6 +31,7 @@ typedef struct MapOpState
 	ExprContext *econtext;
 	ExprState  *qual;			/* NULL: no filter */
 	ExprState  *constqual;		/* Result's one-time filter */
+	TemporalFilter *temporal;	/* NULL: no temporal conditions */
 	ProjectionInfo *projection;
 	TupleTableSlot *input;
 	TupleTableSlot *output;
@@ -46,7 +47,14 @@ map_state(Dataflow *df, Plan *plan, DataflowOp *op, TupleDesc input_desc,
 	ms->input = MakeSingleTupleTableSlot(input_desc, input_ops);
 	if (plan == NULL)
 		return ms;				/* a raw scan */
-	ms->qual = ExecInitQual(plan->qual, df->parent);
+	{
+		List	   *qual = plan->qual;
+
+		ms->temporal = TemporalFilterCreate(df, &qual, df->parent);
+		if (ms->temporal != NULL)
+			TemporalFilterBind(ms->temporal, ms->econtext);
+		ms->qual = ExecInitQual(qual, df->parent);
+	}
 	if (IsA(plan, Result) && ((Result *) plan)->resconstantqual != NULL)
 		ms->constqual = ExecInitQual((List *) ((Result *) plan)->resconstantqual,
 									 df->parent);
@@ -71,13 +79,20 @@ map_row(DataflowOp *op, Dataflow *df, MapOpState *ms, int64 diff)
 	econtext->ecxt_outertuple = ms->input;
 	PG_TRY();
 	{
+		TimestampTz lo;
+		TimestampTz hi;
+
 		if ((ms->constqual == NULL || ExecQual(ms->constqual, econtext)) &&
-			(ms->qual == NULL || ExecQual(ms->qual, econtext)))
+			(ms->qual == NULL || ExecQual(ms->qual, econtext)) &&
+			(ms->temporal == NULL || TemporalInterval(ms->temporal, econtext, &lo, &hi)))
 		{
 			TupleTableSlot *out = ExecProject(ms->projection);
 
 			MemoryContextSwitchTo(context);
-			ZSetAdd(&op->delta, RowFromSlot(out), diff);
+			if (ms->temporal != NULL)
+				TemporalRoute(ms->temporal, &op->delta, RowFromSlot(out), diff, lo, hi);
+			else
+				ZSetAdd(&op->delta, RowFromSlot(out), diff);
 		}
 	}
 	PG_CATCH();
@@ -92,6 +107,11 @@ map_row(DataflowOp *op, Dataflow *df, MapOpState *ms, int64 diff)
 static void
 scan_step(DataflowOp *op, Dataflow *df)
 {
+	MapOpState *ms = op->state;
+
+	/* rows whose time to enter or leave has come */
+	if (ms->temporal != NULL)
+		TemporalFire(ms->temporal, &op->delta);
 	/*
 	 * Only insertions (hydration, an insert-only tick): nothing can cancel,
 	 * and the operators downstream take duplicates as they come; keep the
@@ -152,6 +172,8 @@ map_step(DataflowOp *op, Dataflow *df)
 		map_row(op, df, ms, in->rows[i].diff);
 	}
 	ExecClearTuple(ms->input);
+	if (ms->temporal != NULL)
+		TemporalFire(ms->temporal, &op->delta);
 	ZSetConsolidate(&op->delta);
 }
 

@@ -127,6 +127,42 @@ batch_truncates_source(void)
 	return false;
 }
 
+/* When the next row of a temporal filter comes due; DT_NOEND: none. */
+TimestampTz
+WorkerNextDue(void)
+{
+	TimestampTz due = DT_NOEND;
+	ListCell   *lc;
+
+	foreach(lc, WorkerViews)
+	{
+		DataflowView *view = lfirst(lc);
+
+		if (view->df != NULL && !view->failed && !view->dropped)
+			due = Min(due, DataflowNextDue(view->df));
+	}
+	return due;
+}
+
+/* Does a view of the worker have temporal filters? */
+bool
+WorkerHasTemporal(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, WorkerViews)
+		if (((DataflowView *) lfirst(lc))->temporal)
+			return true;
+	return false;
+}
+
+/* Has the time of a temporal filter's row come? */
+static bool
+WorkerTemporalDue(void)
+{
+	return WorkerNextDue() <= DataflowClock;
+}
+
 /*
  * Does the batch change a table the view reads, or one that a view it
  * reads reads?  The views it reads come before it in WorkerViews (it was
@@ -137,6 +173,9 @@ batch_touches(DataflowView *view)
 {
 	ListCell   *lc;
 
+	/* rows of a temporal filter whose time has come */
+	if (view->df != NULL && DataflowNextDue(view->df) <= DataflowClock)
+		return true;
 	foreach(lc, view->inputs)
 	{
 		if (((DataflowView *) lfirst(lc))->touched)
@@ -290,7 +329,7 @@ apply_batch(XLogRecPtr upper)
 				WorkerViewFail(view, WorkerBatch.error);
 		}
 	}
-	if (WorkerBatch.changes == NIL)
+	if (WorkerBatch.changes == NIL && !WorkerTemporalDue())
 		return;
 	if (batch_truncates_source())
 	{
@@ -373,10 +412,13 @@ WorkerTick(LogicalDecodingContext *ctx, XLogRecPtr end)
 	WorkerBatch.error_relid = InvalidOid;
 	WorkerBatch.decoded_xids = NIL;
 	WorkerBatch.catalog_changed = false;
+	WorkerBatch.clock = 0;
 
 	pgstat_report_activity(STATE_RUNNING, "decoding WAL");
 	WorkerSetActivity("decoding");
 	upper = CaptureDecode(ctx, end, TICK_MAX_CHANGES);
+	/* the views' time: the latest commit or clock message decoded */
+	DataflowClock = Max(DataflowClock, WorkerBatch.clock);
 
 	/*
 	 * Decoding builds cache entries (relations of decoded changes) under

@@ -359,23 +359,32 @@ worker_run(void)
 			end = Max(pause, ctx->reader->EndRecPtr);
 		if (Coordinator->workers[WorkerIndex].paused || ctx->reader->EndRecPtr >= end)
 		{
+			TimestampTz now = GetCurrentTimestamp();
+			TimestampTz due = WorkerNextDue();
+			long		naptime = WORKER_NAPTIME_MS;
+
 			/*
-			 * Idle with subscribers: time goes on without writes.  A WAL
-			 * record of our own (ignored by the plugin) once a second lets
-			 * the next tick send them progress, as Materialize's timestamps
-			 * advance every second.
+			 * Idle with subscribers or temporal filters: time goes on
+			 * without writes.  A clock message once a second, or when a
+			 * temporal filter's row comes due, lets the next tick send
+			 * subscribers progress (as Materialize's timestamps advance
+			 * every second) and move the views' time on.
 			 */
-			if (!Coordinator->workers[WorkerIndex].paused && SendersAttached() &&
-				TimestampDifferenceExceeds(last_tick, GetCurrentTimestamp(),
-										   WORKER_NAPTIME_MS))
+			if (!Coordinator->workers[WorkerIndex].paused &&
+				(((SendersAttached() || WorkerHasTemporal()) &&
+				  TimestampDifferenceExceeds(last_tick, now, WORKER_NAPTIME_MS)) ||
+				 (due <= now && DataflowClock < due)) &&
+				(pause == InvalidXLogRecPtr || pause > ctx->reader->EndRecPtr))
 			{
-				XLogFlush(LogLogicalMessage("coordinator", "", 0, false));
-				last_tick = GetCurrentTimestamp();
+				(void) TimelineWriteClock();
+				last_tick = now;
 				continue;
 			}
+			if (due != DT_NOEND)
+				naptime = Min(naptime, Max(1, (due - now + 999) / 1000));
 			WorkerSetActivity(Coordinator->workers[WorkerIndex].paused ? "paused" : "idle");
 			pgstat_report_stat(false);
-			wait_for_work(WORKER_NAPTIME_MS);
+			wait_for_work(naptime);
 			continue;
 		}
 		last_tick = GetCurrentTimestamp();

@@ -37,6 +37,7 @@ typedef struct DataflowView
 	bool		sharing;		/* its joins read shared arrangements */
 	bool		changed;		/* written in the current tick */
 	bool		touched;		/* the current tick changes what it reads */
+	bool		temporal;		/* it, or a view it reads, has temporal filters */
 
 	/*
 	 * Maintained views of this worker that it reads as inputs: their
@@ -115,6 +116,8 @@ extern void WorkerReconcile(void);
 
 /* tick.c: applying decoded changes */
 extern void WorkerTick(LogicalDecodingContext *ctx, XLogRecPtr end);
+extern TimestampTz WorkerNextDue(void);
+extern bool WorkerHasTemporal(void);
 
 /* publish.c: what readers see */
 extern void WorkerCheckRights(void);

@@ -460,8 +460,15 @@ SubscriberOpen(SubscribeOptions *opts)
 		{
 			Query	   *query = SubscribeAnalyzeQuery(sub->target.query);
 			List	   *named = DataflowNamedRelations(query);
-			CompiledView *compiled = CompileView(query, sub->target.query, true, NIL);
+			CompiledView *compiled;
 			ListCell   *lc;
+
+			if (TemporalConditionsOf(query) != NIL)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("SUBSCRIBE to a query does not support temporal filters"),
+						 errhint("Create a maintained view with the query and subscribe to the view.")));
+			compiled = CompileView(query, sub->target.query, true, NIL);
 
 			foreach(lc, compiled->sources)
 			{

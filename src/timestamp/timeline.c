@@ -33,6 +33,8 @@
 
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "replication/message.h"
+#include "replication/origin.h"
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
 
@@ -145,6 +147,35 @@ OracleReadTimestamp(void)
 	if (ts > flushed)
 		XLogFlush(ts);
 	return ts;
+}
+
+/*
+ * Write the wall time to the WAL for the dataflow workers (a clock message,
+ * see capture's plugin) and flush it: a worker that decodes past its end
+ * has its views' time at or after it.  Without the writer's replication
+ * origin, so that every worker decodes it, the writer's too.  Returns the
+ * message's end.
+ */
+XLogRecPtr
+TimelineWriteClock(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	RepOriginId origin = replorigin_session_origin;
+	XLogRecPtr	end;
+
+	replorigin_session_origin = InvalidRepOriginId;
+	PG_TRY();
+	{
+		end = LogLogicalMessage(COORDINATOR_CLOCK_PREFIX, (const char *) &now,
+								sizeof(now), false);
+	}
+	PG_FINALLY();
+	{
+		replorigin_session_origin = origin;
+	}
+	PG_END_TRY();
+	XLogFlush(end);
+	return end;
 }
 
 /* A wall-clock time as Materialize shows it: UTC, to the millisecond. */

@@ -50,6 +50,8 @@ typedef struct CaptureBatch
 								 * decoded (int list of xids) */
 	bool		catalog_changed;	/* a decoded transaction changed the
 									 * catalogs */
+	TimestampTz clock;			/* latest commit time or clock message
+								 * decoded (0: none) */
 	char	   *error;			/* set when a change cannot be captured */
 	Oid			error_relid;	/* ... and the table it belongs to */
 } CaptureBatch;

@@ -31,6 +31,26 @@ extern CompiledView *CompileView(Query *query, const char *source_text,
 								 bool check_rights, List *inputs);
 extern void CompileRefuse(const char *construct, int location) pg_attribute_noreturn();
 
+extern int	CompileErrposition(int location);
+
+/* temporal.c: temporal filters (now() in WHERE) */
+typedef struct TemporalCondition
+{
+	Expr	   *clause;			/* the comparison */
+	Expr	   *row_side;		/* its side without the clock */
+	Expr	   *clock_side;		/* its side that grows with the clock */
+	bool		until;			/* holds until its bound, not from it */
+} TemporalCondition;
+
+extern bool TemporalIsClock(Node *node);
+extern bool TemporalContainsClock(Node *node);
+extern bool TemporalMatch(Node *clause, TemporalCondition *t);
+extern List *TemporalConditionsOf(Query *query);
+extern bool TemporalStableAllowed(Oid funcid);
+extern void TemporalRefuse(Node *clock) pg_attribute_noreturn();
+extern void TemporalCheckPlanNode(Plan *plan, Node *other_expressions);
+extern Expr *TemporalReplaceClock(Expr *expr, int paramid);
+
 /* plancheck.c: every plan node has an operator */
 extern void CompileCheckPlan(PlannedStmt *stmt, Plan *plan, List **scans);
 extern Query *CompileStoredQuery(Relation rel);

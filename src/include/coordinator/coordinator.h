@@ -14,6 +14,12 @@
 /* Upper bound of coordinator.dataflow_workers (sizes shared memory). */
 #define COORDINATOR_MAX_WORKERS 16
 
+/*
+ * The prefix of the WAL messages that carry a wall time (a TimestampTz) to
+ * the dataflow workers: their views' time (timeline.c writes them).
+ */
+#define COORDINATOR_CLOCK_PREFIX "coordinator_clock"
+
 /* Name of the extension, of its schema, and of the output plugin. */
 #define COORDINATOR_NAME "coordinator"
 

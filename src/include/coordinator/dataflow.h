@@ -215,7 +215,22 @@ struct Dataflow
 	uint64		tick;
 	bool		hydrated;		/* a first tick has run */
 	HTAB	   *errors;			/* data error message -> count */
+	List	   *temporal;		/* TemporalFilters of its maps */
 };
+
+/* temporal.c: temporal filters, rows entering and leaving with the clock */
+typedef struct TemporalFilter TemporalFilter;
+extern TimestampTz DataflowClock;	/* the worker's time: its views' */
+extern TemporalFilter *TemporalFilterCreate(Dataflow *df, List **qual,
+											PlanState *parent);
+extern void TemporalFilterBind(TemporalFilter *tf, ExprContext *econtext);
+extern bool TemporalInterval(TemporalFilter *tf, ExprContext *econtext,
+							 TimestampTz *lo, TimestampTz *hi);
+extern void TemporalRoute(TemporalFilter *tf, ZSet *out, MinimalTuple row,
+						  int64 diff, TimestampTz lo, TimestampTz hi);
+extern void TemporalFire(TemporalFilter *tf, ZSet *out);
+extern TimestampTz DataflowNextDue(Dataflow *df);
+extern void TemporalSize(Dataflow *df, int64 *rows, int64 *bytes);
 
 /* graph.c */
 extern Dataflow *DataflowCreate(Oid view, PlannedStmt *plan, MemoryContext parent);

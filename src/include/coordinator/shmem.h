@@ -45,6 +45,8 @@ typedef struct CoordinatorView
 	Oid			relid;			/* the view's heap relation */
 	int			worker;			/* index of the dataflow worker */
 	ViewState	state;
+	bool		temporal;		/* its contents change with the clock: a
+								 * strict read writes a clock message first */
 	pg_atomic_uint64 upper;		/* every commit with end LSN <= upper is
 								 * reflected; 0 until hydrated */
 

@@ -83,6 +83,8 @@ extern XLogRecPtr TimestampCommonTime(TimestampDetermination *det,
 									  XLogRecPtr target);
 extern uint32 TimestampInputWorkers(TimestampDetermination *det);
 
+extern XLogRecPtr TimelineWriteClock(void);
+
 /* pause.c: a read's pause of the workers of its views */
 extern void ReadPauseSet(XLogRecPtr at, uint32 workers);
 extern void ReadPauseRelease(void);
