@@ -269,7 +269,8 @@ DataflowSize(Dataflow *df, int64 *rows, int64 *bytes)
 {
 	ListCell   *lc;
 
-	*rows = 0;
+	/* temporal filters' scheduled changes are in df->context */
+	*rows = TemporalScheduled(df);
 	*bytes = MemoryContextMemAllocated(df->context, true);
 	foreach(lc, df->arrangements)
 	{

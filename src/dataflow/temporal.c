@@ -376,17 +376,14 @@ DataflowNextDue(Dataflow *df)
 	return due;
 }
 
-/* Rows and bytes the dataflow's schedules hold. */
-void
-TemporalSize(Dataflow *df, int64 *rows, int64 *bytes)
+/* How many changes the dataflow's temporal filters hold scheduled. */
+int64
+TemporalScheduled(Dataflow *df)
 {
+	int64		n = 0;
 	ListCell   *lc;
 
 	foreach(lc, df->temporal)
-	{
-		TemporalFilter *tf = lfirst(lc);
-
-		*rows += tf->nevents;
-		*bytes += MemoryContextMemAllocated(tf->context, true);
-	}
+		n += ((TemporalFilter *) lfirst(lc))->nevents;
+	return n;
 }

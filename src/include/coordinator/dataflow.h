@@ -230,7 +230,7 @@ extern void TemporalRoute(TemporalFilter *tf, ZSet *out, MinimalTuple row,
 						  int64 diff, TimestampTz lo, TimestampTz hi);
 extern void TemporalFire(TemporalFilter *tf, ZSet *out);
 extern TimestampTz DataflowNextDue(Dataflow *df);
-extern void TemporalSize(Dataflow *df, int64 *rows, int64 *bytes);
+extern int64 TemporalScheduled(Dataflow *df);
 
 /* graph.c */
 extern Dataflow *DataflowCreate(Oid view, PlannedStmt *plan, MemoryContext parent);
