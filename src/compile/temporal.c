@@ -196,6 +196,9 @@ TemporalMatch(Node *clause, TemporalCondition *t)
 		clock_right = false;
 	else
 		return false;
+	/* the other side is the row's: a constant would filter no row */
+	if (!contain_var_clause(clock_right ? left : right))
+		return false;
 
 	interpretations = get_op_btree_interpretation(op->opno);
 	if (interpretations == NIL)

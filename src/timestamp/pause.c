@@ -34,7 +34,6 @@
 
 #include "access/xlog.h"
 #include "miscadmin.h"
-#include "storage/backendid.h"
 
 #include "coordinator/coordinator.h"
 #include "coordinator/shmem.h"
@@ -42,15 +41,6 @@
 
 /* Does this backend pause workers? */
 static bool pausing = false;
-
-static ReadWait *
-my_slot(void)
-{
-	if (Coordinator == NULL || MyBackendId == InvalidBackendId ||
-		MyBackendId > MaxBackends)
-		return NULL;
-	return &Coordinator->waits[MyBackendId - 1];
-}
 
 static void
 wake_workers(uint32 workers)
@@ -67,7 +57,7 @@ wake_workers(uint32 workers)
 void
 ReadPauseSet(XLogRecPtr at, uint32 workers)
 {
-	ReadWait   *w = my_slot();
+	ReadWait   *w = ReadWaitSlot();
 	uint32		before;
 
 	if (w == NULL || at == InvalidXLogRecPtr || workers == 0)
@@ -94,7 +84,7 @@ ReadPauseRelease(void)
 	if (!pausing)
 		return;
 	pausing = false;
-	w = my_slot();
+	w = ReadWaitSlot();
 	if (w == NULL)
 		return;
 	workers = pg_atomic_exchange_u32(&w->pause_workers, 0);

@@ -56,8 +56,8 @@ PG_FUNCTION_INFO_V1(coordinator_read_waits);
 static bool waiting = false;
 
 /* This backend's slot, or NULL for a process without one. */
-static ReadWait *
-my_wait(void)
+ReadWait *
+ReadWaitSlot(void)
 {
 	if (Coordinator == NULL || MyBackendId == InvalidBackendId ||
 		MyBackendId > MaxBackends)
@@ -69,7 +69,7 @@ my_wait(void)
 void
 ReadWaitBegin(Oid relid, XLogRecPtr target)
 {
-	ReadWait   *w = my_wait();
+	ReadWait   *w = ReadWaitSlot();
 
 	if (w == NULL)
 		return;
@@ -91,7 +91,7 @@ ReadWaitEnd(void)
 	if (!waiting)
 		return;
 	waiting = false;
-	w = my_wait();
+	w = ReadWaitSlot();
 	if (w == NULL)
 		return;
 	LWLockAcquire(Coordinator->lock, LW_EXCLUSIVE);

@@ -129,6 +129,7 @@ extern XLogRecPtr ReadHoldsMinimum(Oid relid);
 /* wait.c: waiting for views to reflect a timestamp, and who waits */
 extern void CoordinatorWaitForViews(List *relids, XLogRecPtr target);
 extern void CoordinatorRefuseDuringRecovery(const char *what);
+extern struct ReadWait *ReadWaitSlot(void);
 extern void ReadWaitBegin(Oid relid, XLogRecPtr target);
 extern void ReadWaitEnd(void);
 
