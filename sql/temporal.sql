@@ -27,6 +27,9 @@ CREATE MATERIALIZED VIEW month_ahead WITH (incremental) AS
   SELECT id FROM ev WHERE ts + interval '1 month' > now() + interval '1 month 30 minutes';
 CREATE MATERIALIZED VIEW local_recent WITH (incremental) AS
   SELECT id FROM ev WHERE ts::timestamp >= LOCALTIMESTAMP - interval '30 minutes';
+-- with history: AS OF reads and SUBSCRIBE see rows leave at their times
+CREATE MATERIALIZED VIEW hist_window WITH (incremental, retain_history = '1 hour') AS
+  SELECT id FROM ev WHERE ts > now() - interval '1 hour' AND ts <= now();
 
 -- each view equals its query, evaluated now
 CREATE FUNCTION mismatches() RETURNS TABLE (view text, missing bigint, extra bigint)
@@ -103,8 +106,34 @@ SELECT * FROM mismatches() WHERE missing <> 0 OR extra <> 0;
 INSERT INTO ev VALUES (9100, now() - interval '1 hour' + interval '2 seconds', CURRENT_DATE, 0),
                       (9101, now() + interval '2 seconds', CURRENT_DATE, 0);
 SELECT array_agg(id ORDER BY id) AS before FROM last_hour WHERE id >= 9100;
+SELECT array_agg(id ORDER BY id) AS before FROM hist_window WHERE id >= 9100;
+SELECT coordinator.last_read_timestamp() AS t_before \gset
+SELECT coordinator.subscribe_open('temporal.hist_window', snapshot => false) AS sub \gset
+SET temporal.sub = :sub;
 SELECT pg_sleep_until(max(ts) + interval '10 milliseconds') FROM ev WHERE id = 9101;
 SELECT array_agg(id ORDER BY id) AS after FROM last_hour WHERE id >= 9100;
+SELECT array_agg(id ORDER BY id) AS after FROM hist_window WHERE id >= 9100;
+SELECT array_agg(id ORDER BY id) AS as_of_before
+  FROM coordinator.as_of(NULL::hist_window, :t_before) WHERE id >= 9100;
+-- the subscription: 9100 leaves, 9101 enters, at later times than t_before
+CREATE TEMP TABLE changes (id int, diff bigint, ts numeric);
+DO $$
+DECLARE
+  j jsonb;
+BEGIN
+  FOR attempt IN 1 .. 20 LOOP
+    EXIT WHEN (SELECT count(*) FROM changes) >= 2;
+    FOR j IN EXECUTE format('SELECT to_jsonb(r) FROM (SELECT coordinator.subscribe_fetch(%s, 100, %L) AS r) f',
+                            current_setting('temporal.sub'), '1s') LOOP
+      IF NOT coalesce((j ->> 'mz_progressed')::bool, false) AND (j ->> 'id')::int >= 9100 THEN
+        INSERT INTO changes VALUES ((j ->> 'id')::int, (j ->> 'mz_diff')::bigint,
+                                    (j ->> 'mz_timestamp')::numeric);
+      END IF;
+    END LOOP;
+  END LOOP;
+END $$;
+SELECT id, diff, ts > :t_before AS after_t_before FROM changes ORDER BY id;
+SELECT coordinator.subscribe_close(:sub);
 SELECT count(*) = 1 AS current FROM per_group WHERE g = 0 AND n = (SELECT count(*) FROM ev
   WHERE g = 0 AND ts BETWEEN now() - interval '1 hour' AND now());
 

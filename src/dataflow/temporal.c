@@ -31,6 +31,7 @@
 #include "nodes/nodeFuncs.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
+#include "utils/fmgrprotos.h"
 #include "utils/timestamp.h"
 
 #include "coordinator/compile.h"
@@ -79,6 +80,7 @@ TemporalFilterCreate(Dataflow *df, List **qual, PlanState *parent)
 	TemporalFilter *tf = NULL;
 	List	   *rest = NIL;
 	ListCell   *lc;
+	MemoryContext old = CurrentMemoryContext;
 
 	foreach(lc, *qual)
 	{
@@ -92,7 +94,8 @@ TemporalFilterCreate(Dataflow *df, List **qual, PlanState *parent)
 		}
 		if (tf == NULL)
 		{
-			tf = MemoryContextAllocZero(df->context, sizeof(TemporalFilter));
+			MemoryContextSwitchTo(df->context);
+			tf = palloc0(sizeof(TemporalFilter));
 			tf->params = makeParamList(1);
 			tf->params->numParams = 1;
 			tf->params->params[0].ptype = TIMESTAMPTZOID;
@@ -110,6 +113,7 @@ TemporalFilterCreate(Dataflow *df, List **qual, PlanState *parent)
 		b->row_type = exprType((Node *) t.row_side);
 		b->clock_type = exprType((Node *) t.clock_side);
 	}
+	MemoryContextSwitchTo(old);
 	*qual = rest;
 	return tf;
 }
@@ -163,6 +167,43 @@ holds_at(TemporalFilter *tf, TemporalBound *b, ExprContext *econtext, TimestampT
 	return ExecQual(b->condition, econtext);
 }
 
+/* Does b's condition change its answer exactly at time at? */
+static bool
+changes_at(TemporalFilter *tf, TemporalBound *b, ExprContext *econtext, TimestampTz at)
+{
+	return holds_at(tf, b, econtext, at) != b->until &&
+		holds_at(tf, b, econtext, at - 1) == b->until;
+}
+
+/*
+ * For a clock term of type date: the local midnights that start the day
+ * of guess and the next, where such a condition changes its answer.
+ */
+static bool
+midnight_near(TemporalFilter *tf, TemporalBound *b, ExprContext *econtext,
+			  TimestampTz guess, TimestampTz *result)
+{
+	DateADT		day = DatumGetDateADT(DirectFunctionCall1(timestamptz_date,
+														  TimestampTzGetDatum(guess)));
+
+	for (int i = 0; i < 2; i++)
+	{
+		int			overflow = 0;
+		TimestampTz midnight;
+
+		if (DATE_NOT_FINITE(day + i))
+			return false;
+		midnight = date2timestamptz_opt_overflow(day + i, &overflow);
+		if (overflow == 0 && !TIMESTAMP_NOT_FINITE(midnight) &&
+			changes_at(tf, b, econtext, midnight))
+		{
+			*result = midnight;
+			return true;
+		}
+	}
+	return false;
+}
+
 /*
  * The first time at or after which b's condition gives the answer it
  * gives last (false for `until`, true otherwise): DT_NOBEGIN if it gives
@@ -199,6 +240,9 @@ bound_of(TemporalFilter *tf, TemporalBound *b, ExprContext *econtext)
 			guess = clamp_time((int128) now + row_time - clock_time);
 	}
 	guess = Max(Min(guess, high), low);
+	if (b->clock_type == DATEOID && guess > low && guess < high &&
+		midnight_near(tf, b, econtext, guess, &after))
+		return after;
 
 	if (holds_at(tf, b, econtext, guess) != b->until)
 	{

@@ -65,6 +65,11 @@ apply_view(DataflowView *view, void *arg)
 	if (!ViewWriteBegin(view, &w, false))
 		return;
 
+	/* rows of its temporal filters come due: a change at the tick's end */
+	if (WorkerBatch.temporal_end != InvalidXLogRecPtr &&
+		DataflowNextDue(view->df) <= DataflowClock)
+		first_commit = last_commit = WorkerBatch.temporal_end;
+
 	DataflowBeginTick(view->df);
 	foreach(lc, WorkerBatch.changes)
 	{
@@ -72,9 +77,9 @@ apply_view(DataflowView *view, void *arg)
 
 		if (!WorkerViewReads(view, c->relid) || SeenXidsSaw(&view->seen, c->xid))
 			continue;
-		if (first_commit == InvalidXLogRecPtr)
+		if (first_commit == InvalidXLogRecPtr || c->commit_end < first_commit)
 			first_commit = c->commit_end;
-		last_commit = c->commit_end;
+		last_commit = Max(last_commit, c->commit_end);
 		if (c->oldtuple != NULL)
 			DataflowPush(view->df, c->relid, c->oldtuple, -1);
 		if (c->newtuple != NULL)
@@ -329,7 +334,16 @@ apply_batch(XLogRecPtr upper)
 				WorkerViewFail(view, WorkerBatch.error);
 		}
 	}
-	if (WorkerBatch.changes == NIL && !WorkerTemporalDue())
+	/*
+	 * Rows of temporal filters that come due change their views at the
+	 * tick's end: the clock that brought them is decoded by then.
+	 */
+	if (WorkerTemporalDue())
+	{
+		WorkerBatch.temporal_end = upper;
+		WorkerBatch.last_change_end = Max(WorkerBatch.last_change_end, upper);
+	}
+	else if (WorkerBatch.changes == NIL)
 		return;
 	if (batch_truncates_source())
 	{
@@ -413,6 +427,7 @@ WorkerTick(LogicalDecodingContext *ctx, XLogRecPtr end)
 	WorkerBatch.decoded_xids = NIL;
 	WorkerBatch.catalog_changed = false;
 	WorkerBatch.clock = 0;
+	WorkerBatch.temporal_end = InvalidXLogRecPtr;
 
 	pgstat_report_activity(STATE_RUNNING, "decoding WAL");
 	WorkerSetActivity("decoding");
