@@ -7,9 +7,9 @@
 # starts between x.5 and x.52, and counts if it ends before x+1.5): the
 # view's time (at or after its read's start) and the query's now() then
 # admit the same rows, and the view must equal the query exactly.
-# Two writers insert, move and delete rows meanwhile, between x.6 and x.9
-# (a write committed after the views' time and before the checker's
-# snapshot would be in the query and not yet in the views); rows keep
+# Two writers insert, move and delete rows meanwhile, except while the
+# checker reads (a write committed after the read's timestamp and before
+# its snapshot would be in the query and not in the views); rows keep
 # entering and leaving the windows as the clock passes.
 use strict;
 use warnings;
@@ -31,13 +31,12 @@ $node->safe_psql('postgres', q{
 	  $$ SELECT date_trunc('second', clock_timestamp()) + n * interval '1 second' + interval '500 ms' $$;
 	CREATE FUNCTION fraction() RETURNS float8 LANGUAGE sql AS
 	  $$ SELECT extract(epoch FROM t) - floor(extract(epoch FROM t)) FROM clock_timestamp() t $$;
-	-- writers write between x.6 and x.9 only: the checker's snapshot (at
-	-- x.5) sees no commit that the views have not decoded
+	-- writers write under a shared lock that the checker takes exclusively
+	-- while it reads: its snapshot sees no commit that came after its
+	-- timestamp (which the views need not reflect)
 	CREATE FUNCTION write_one(i int, n int, grp int, gone int) RETURNS void LANGUAGE plpgsql AS $$
 	BEGIN
-	  WHILE fraction() NOT BETWEEN 0.6 AND 0.9 LOOP
-	    PERFORM pg_sleep(0.01);
-	  END LOOP;
+	  PERFORM pg_advisory_xact_lock_shared(25);
 	  INSERT INTO ev VALUES (i, half_second(n), grp)
 	    ON CONFLICT (id) DO UPDATE SET ts = excluded.ts, g = excluded.g;
 	  IF n < -6 THEN
@@ -99,6 +98,7 @@ $node->safe_psql('postgres', $checker);
 # if it ended before the next half second
 my $round = q{
 SELECT check_once();
+SELECT pg_advisory_lock(25);
 SELECT extract(epoch FROM clock_timestamp()) AS t0,
   (SELECT count(*) FROM (SELECT * FROM win EXCEPT ALL
      SELECT id, g FROM ev WHERE ts > now() - interval '5 seconds' AND ts <= now() + interval '3 seconds') x)
@@ -109,8 +109,16 @@ SELECT extract(epoch FROM clock_timestamp()) AS t0,
   + (SELECT count(*) FROM (SELECT g, count(*), min(ts) FROM ev WHERE ts BETWEEN now() - interval '4 seconds' AND now() GROUP BY g
      EXCEPT ALL SELECT * FROM per_g) x) AS per_g_bad,
   (SELECT count(*) FROM win) AS rows,
+  (SELECT string_agg(id || '@' || to_char(ts, 'SS.MS'), ' ') FROM ev
+    WHERE (id, g) IN (SELECT * FROM ((SELECT * FROM win EXCEPT ALL
+      SELECT id, g FROM ev WHERE ts > now() - interval '5 seconds' AND ts <= now() + interval '3 seconds')
+      UNION ALL (SELECT id, g FROM ev WHERE ts > now() - interval '5 seconds' AND ts <= now() + interval '3 seconds'
+      EXCEPT ALL SELECT * FROM win)) d)) AS which,
+  to_char(now(), 'SS.US') AS at,
   floor(extract(epoch FROM now()) - 0.5) = floor(extract(epoch FROM clock_timestamp()) - 0.5) AS usable \gset
+SELECT pg_advisory_unlock(25);
 \echo ROUND :usable :win_bad :per_g_bad :rows
+\echo WHICH :at :which
 };
 my ($out, $err) = ('', '');
 IPC::Run::run([ 'psql', '-X', '-q', '-d', $node->connstr('postgres'), '-v', 'ON_ERROR_STOP=1' ],
@@ -131,6 +139,7 @@ while (my ($u, $w, $p, $r) = splice(@rounds, 0, 4))
 	{
 		$bad++;
 		push @bad, "win $w per_g $p";
+		push @bad, $1 if $out =~ /^ROUND \Q$u $w $p $r\E\nWHICH (.*)$/m;
 	}
 }
 cmp_ok($usable, '>=', $samples / 2, "$usable of $samples rounds read between two half seconds");
