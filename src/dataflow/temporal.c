@@ -11,9 +11,9 @@
  * with its retraction scheduled at hi; one whose interval lies ahead is
  * scheduled at lo and at hi; one whose interval has passed goes nowhere.
  * Each step sends the scheduled changes whose time has come.  A deletion
- * is routed like the insertion it cancels, so their scheduled changes
- * cancel when they come due.  Memory holds the scheduled changes only:
- * rows that can still enter or leave.
+ * is routed like the insertion it cancels: their scheduled changes, one
+ * row at one time with opposite weights, cancel at once.  Memory holds the
+ * scheduled changes only: rows that can still enter or leave.
  *
  * A condition's bound for a row is the first time at which it changes its
  * answer: the clock side grows with the clock, so the answer changes once.
@@ -29,9 +29,11 @@
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "nodes/nodeFuncs.h"
+#include "common/hashfn.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
+#include "utils/hsearch.h"
 #include "utils/timestamp.h"
 
 #include "coordinator/compile.h"
@@ -52,11 +54,22 @@ typedef struct TemporalBound
 	Oid			clock_type;
 } TemporalBound;
 
-typedef struct TemporalEvent
+/*
+ * A scheduled change: the net weight of one row at one time.  A change
+ * that cancels a scheduled one (a deletion, before either came due) takes
+ * it out at once.
+ */
+typedef struct TemporalKey
 {
 	TimestampTz at;
 	MinimalTuple row;
+} TemporalKey;
+
+typedef struct TemporalEvent
+{
+	TemporalKey key;			/* the hash table's key: first */
 	int64		diff;
+	int			index;			/* in the heap */
 } TemporalEvent;
 
 struct TemporalFilter
@@ -65,10 +78,31 @@ struct TemporalFilter
 	TemporalBound *bounds;
 	ParamListInfo params;		/* $1: the time a condition is evaluated at */
 	MemoryContext context;		/* scheduled rows */
-	TemporalEvent *heap;		/* scheduled changes, earliest first */
+	HTAB	   *events;			/* TemporalKey -> TemporalEvent */
+	TemporalEvent **heap;		/* the events, earliest first */
 	int			nevents;
 	int			maxevents;
 };
+
+static uint32
+event_hash(const void *key, Size keysize)
+{
+	const TemporalKey *k = key;
+
+	return hash_bytes_extended((const unsigned char *) k->row, k->row->t_len,
+							   (uint64) k->at);
+}
+
+static int
+event_match(const void *a, const void *b, Size keysize)
+{
+	const TemporalKey *x = a;
+	const TemporalKey *y = b;
+
+	if (x->at != y->at || x->row->t_len != y->row->t_len)
+		return 1;
+	return memcmp(x->row, y->row, x->row->t_len);
+}
 
 /*
  * The temporal filter of a map's qual, and *qual without its temporal
@@ -102,6 +136,17 @@ TemporalFilterCreate(Dataflow *df, List **qual, PlanState *parent)
 			tf->params->params[0].pflags = PARAM_FLAG_CONST;
 			tf->context = AllocSetContextCreate(df->context, "temporal filter",
 												ALLOCSET_DEFAULT_SIZES);
+			{
+				HASHCTL		ctl;
+
+				ctl.keysize = sizeof(TemporalKey);
+				ctl.entrysize = sizeof(TemporalEvent);
+				ctl.hash = event_hash;
+				ctl.match = event_match;
+				ctl.hcxt = tf->context;
+				tf->events = hash_create("temporal filter schedule", 256, &ctl,
+										 HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+			}
 			tf->bounds = palloc0(sizeof(TemporalBound) * list_length(*qual));
 			df->temporal = lappend(df->temporal, tf);
 		}
@@ -322,35 +367,83 @@ TemporalInterval(TemporalFilter *tf, ExprContext *econtext,
 }
 
 static void
-heap_swap(TemporalEvent *heap, int a, int b)
+heap_set(TemporalFilter *tf, int i, TemporalEvent *e)
 {
-	TemporalEvent t = heap[a];
-
-	heap[a] = heap[b];
-	heap[b] = t;
+	tf->heap[i] = e;
+	e->index = i;
 }
 
+/* Restore the heap's order around position i. */
+static void
+heap_fix(TemporalFilter *tf, int i)
+{
+	TemporalEvent *e = tf->heap[i];
+
+	while (i > 0 && tf->heap[(i - 1) / 2]->key.at > e->key.at)
+	{
+		heap_set(tf, i, tf->heap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	for (;;)
+	{
+		int			child = 2 * i + 1;
+
+		if (child >= tf->nevents)
+			break;
+		if (child + 1 < tf->nevents && tf->heap[child + 1]->key.at < tf->heap[child]->key.at)
+			child++;
+		if (e->key.at <= tf->heap[child]->key.at)
+			break;
+		heap_set(tf, i, tf->heap[child]);
+		i = child;
+	}
+	heap_set(tf, i, e);
+}
+
+/* Take event e out of the schedule and free its row. */
+static void
+unschedule(TemporalFilter *tf, TemporalEvent *e)
+{
+	int			i = e->index;
+	MinimalTuple row = e->key.row;
+
+	tf->nevents--;
+	if (i < tf->nevents)
+	{
+		heap_set(tf, i, tf->heap[tf->nevents]);
+		heap_fix(tf, i);
+	}
+	hash_search(tf->events, &e->key, HASH_REMOVE, NULL);
+	pfree(row);
+}
+
+/* Add diff to row's change at time at (in tf->context). */
 static void
 schedule(TemporalFilter *tf, TimestampTz at, MinimalTuple row, int64 diff)
 {
-	int			i;
+	TemporalKey key = {at, row};
+	TemporalEvent *e;
+	bool		found;
 
+	e = hash_search(tf->events, &key, HASH_ENTER, &found);
+	if (found)
+	{
+		e->diff += diff;
+		if (e->diff == 0)
+			unschedule(tf, e);
+		return;
+	}
+	e->key.row = heap_copy_minimal_tuple(row);
+	e->diff = diff;
 	if (tf->nevents == tf->maxevents)
 	{
 		tf->maxevents = Max(64, tf->maxevents * 2);
 		tf->heap = tf->heap == NULL ?
-			MemoryContextAlloc(tf->context, sizeof(TemporalEvent) * tf->maxevents) :
-			repalloc_huge(tf->heap, sizeof(TemporalEvent) * tf->maxevents);
+			palloc(sizeof(TemporalEvent *) * tf->maxevents) :
+			repalloc_huge(tf->heap, sizeof(TemporalEvent *) * tf->maxevents);
 	}
-	i = tf->nevents++;
-	tf->heap[i].at = at;
-	tf->heap[i].row = heap_copy_minimal_tuple(row);
-	tf->heap[i].diff = diff;
-	while (i > 0 && tf->heap[(i - 1) / 2].at > tf->heap[i].at)
-	{
-		heap_swap(tf->heap, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
+	heap_set(tf, tf->nevents++, e);
+	heap_fix(tf, e->index);
 }
 
 /*
@@ -379,27 +472,12 @@ TemporalRoute(TemporalFilter *tf, ZSet *out, MinimalTuple row, int64 diff,
 void
 TemporalFire(TemporalFilter *tf, ZSet *out)
 {
-	while (tf->nevents > 0 && tf->heap[0].at <= DataflowClock)
+	while (tf->nevents > 0 && tf->heap[0]->key.at <= DataflowClock)
 	{
-		TemporalEvent first = tf->heap[0];
-		int			i = 0;
+		TemporalEvent *first = tf->heap[0];
 
-		ZSetAdd(out, heap_copy_minimal_tuple(first.row), first.diff);
-		pfree(first.row);
-		tf->heap[0] = tf->heap[--tf->nevents];
-		for (;;)
-		{
-			int			child = 2 * i + 1;
-
-			if (child >= tf->nevents)
-				break;
-			if (child + 1 < tf->nevents && tf->heap[child + 1].at < tf->heap[child].at)
-				child++;
-			if (tf->heap[i].at <= tf->heap[child].at)
-				break;
-			heap_swap(tf->heap, i, child);
-			i = child;
-		}
+		ZSetAdd(out, heap_copy_minimal_tuple(first->key.row), first->diff);
+		unschedule(tf, first);
 	}
 }
 
@@ -415,7 +493,7 @@ DataflowNextDue(Dataflow *df)
 		TemporalFilter *tf = lfirst(lc);
 
 		if (tf->nevents > 0)
-			due = Min(due, tf->heap[0].at);
+			due = Min(due, tf->heap[0]->key.at);
 	}
 	return due;
 }
