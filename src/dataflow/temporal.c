@@ -47,7 +47,7 @@ TimestampTz DataflowClock = 0;
 typedef struct TemporalBound
 {
 	bool		until;			/* holds before the bound, not from it */
-	ExprState  *condition;		/* the clause, clock as $1 */
+	ExprState  *condition;		/* the clause as a qual, clock as $1 */
 	ExprState  *row_side;
 	ExprState  *clock_side;		/* clock as $1 */
 	Oid			row_type;
@@ -152,7 +152,7 @@ TemporalFilterCreate(Dataflow *df, List **qual, PlanState *parent)
 		}
 		b = &tf->bounds[tf->nbounds++];
 		b->until = t.until;
-		b->condition = ExecInitExpr(TemporalReplaceClock(t.clause, 1), parent);
+		b->condition = ExecInitQual(list_make1(TemporalReplaceClock(t.clause, 1)), parent);
 		b->row_side = ExecInitExpr(t.row_side, parent);
 		b->clock_side = ExecInitExpr(TemporalReplaceClock(t.clock_side, 1), parent);
 		b->row_type = exprType((Node *) t.row_side);
