@@ -22,6 +22,7 @@
 #include "access/relation.h"
 #include "commands/matview.h"
 #include "pgstat.h"
+#include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -128,7 +129,18 @@ hydrate_view(DataflowView *view, void *arg)
 	ViewWriteDelta(view, &w, DataflowRun(view->df));
 
 	if (!RelationIsPopulated(w.view_rel))
-		SetMatViewPopulatedState(w.view_rel, true);
+	{
+		/*
+		 * Marking it populated updates its pg_class row, as an ALTER
+		 * MATERIALIZED VIEW ... SET (...) right after CREATE may at the
+		 * same time (under ShareUpdateExclusiveLock, which our writes'
+		 * lock does not conflict with): "tuple concurrently updated"
+		 * would fail the view.  Take that lock first, then look again.
+		 */
+		LockRelationOid(view->relid, ShareUpdateExclusiveLock);
+		if (!RelationIsPopulated(w.view_rel))
+			SetMatViewPopulatedState(w.view_rel, true);
+	}
 	/* history starts at the hydration */
 	HistoryForget(view->relid);
 	view->oldest_wall = 0;
