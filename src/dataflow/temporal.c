@@ -50,6 +50,9 @@ typedef struct TemporalBound
 	ExprState  *condition;		/* the clause as a qual, clock as $1 */
 	ExprState  *row_side;
 	ExprState  *clock_side;		/* clock as $1 */
+	TimestampTz clock_at;		/* the clock the next two are for */
+	bool		clock_known;	/* clock_time is the clock side there */
+	TimestampTz clock_time;
 	Oid			row_type;
 	Oid			clock_type;
 } TemporalBound;
@@ -114,7 +117,7 @@ TemporalFilterCreate(Dataflow *df, List **qual, PlanState *parent)
 	TemporalFilter *tf = NULL;
 	List	   *rest = NIL;
 	ListCell   *lc;
-	MemoryContext old = CurrentMemoryContext;
+	MemoryContext old = MemoryContextSwitchTo(df->context);
 
 	foreach(lc, *qual)
 	{
@@ -128,7 +131,6 @@ TemporalFilterCreate(Dataflow *df, List **qual, PlanState *parent)
 		}
 		if (tf == NULL)
 		{
-			MemoryContextSwitchTo(df->context);
 			tf = palloc0(sizeof(TemporalFilter));
 			tf->params = makeParamList(1);
 			tf->params->numParams = 1;
@@ -271,18 +273,23 @@ bound_of(TemporalFilter *tf, TemporalBound *b, ExprContext *econtext)
 	row = ExecEvalExpr(b->row_side, econtext, &isnull);
 	if (isnull)
 		return b->until ? DT_NOBEGIN : DT_NOEND;	/* never holds */
+	if (b->clock_at != now || now == 0)
 	{
-		TimestampTz row_time;
-		TimestampTz clock_time;
+		/* the clock side reads no row: once per clock, not per row */
 		Datum		clock;
 		bool		clock_null;
 
 		tf->params->params[0].value = TimestampTzGetDatum(now);
 		tf->params->params[0].isnull = false;
 		clock = ExecEvalExpr(b->clock_side, econtext, &clock_null);
-		if (!clock_null && as_time(row, b->row_type, &row_time) &&
-			as_time(clock, b->clock_type, &clock_time))
-			guess = clamp_time((int128) now + row_time - clock_time);
+		b->clock_at = now;
+		b->clock_known = !clock_null && as_time(clock, b->clock_type, &b->clock_time);
+	}
+	{
+		TimestampTz row_time;
+
+		if (b->clock_known && as_time(row, b->row_type, &row_time))
+			guess = clamp_time((int128) now + row_time - b->clock_time);
 	}
 	guess = Max(Min(guess, high), low);
 	if (b->clock_type == DATEOID && guess > low && guess < high &&
