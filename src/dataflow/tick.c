@@ -53,6 +53,13 @@ restart_if_layout_changed(void)
 	proc_exit(0);
 }
 
+/*
+ * The timestamp of the changes of temporal filters in this tick (rows that
+ * came due): its end, once the clock that brought them is decoded; 0 in a
+ * tick where none came due.
+ */
+static XLogRecPtr temporal_end = InvalidXLogRecPtr;
+
 /* Apply this tick's changes to one view the batch touches. */
 static void
 apply_view(DataflowView *view, void *arg)
@@ -66,9 +73,9 @@ apply_view(DataflowView *view, void *arg)
 		return;
 
 	/* rows of its temporal filters come due: a change at the tick's end */
-	if (WorkerBatch.temporal_end != InvalidXLogRecPtr &&
+	if (temporal_end != InvalidXLogRecPtr &&
 		DataflowNextDue(view->df) <= DataflowClock)
-		first_commit = last_commit = WorkerBatch.temporal_end;
+		first_commit = last_commit = temporal_end;
 
 	DataflowBeginTick(view->df);
 	foreach(lc, WorkerBatch.changes)
@@ -340,7 +347,7 @@ apply_batch(XLogRecPtr upper)
 	 */
 	if (WorkerTemporalDue())
 	{
-		WorkerBatch.temporal_end = upper;
+		temporal_end = upper;
 		WorkerBatch.last_change_end = Max(WorkerBatch.last_change_end, upper);
 	}
 	else if (WorkerBatch.changes == NIL)
@@ -427,7 +434,7 @@ WorkerTick(LogicalDecodingContext *ctx, XLogRecPtr end)
 	WorkerBatch.decoded_xids = NIL;
 	WorkerBatch.catalog_changed = false;
 	WorkerBatch.clock = 0;
-	WorkerBatch.temporal_end = InvalidXLogRecPtr;
+	temporal_end = InvalidXLogRecPtr;
 
 	pgstat_report_activity(STATE_RUNNING, "decoding WAL");
 	WorkerSetActivity("decoding");

@@ -52,8 +52,6 @@ typedef struct CaptureBatch
 									 * catalogs */
 	TimestampTz clock;			/* latest commit time or clock message
 								 * decoded (0: none) */
-	XLogRecPtr	temporal_end;	/* the dataflow's: the timestamp of changes
-								 * of temporal filters in this tick */
 	char	   *error;			/* set when a change cannot be captured */
 	Oid			error_relid;	/* ... and the table it belongs to */
 } CaptureBatch;
