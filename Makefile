@@ -21,6 +21,7 @@ OBJS = \
 	src/compile/plancheck.o \
 	src/compile/prune.o \
 	src/compile/temporal.o \
+	src/compile/recursion.o \
 	src/compile/rowsecurity.o \
 	src/compile/groupingsets.o \
 	src/compile/lateral.o \
@@ -49,6 +50,8 @@ OBJS = \
 	src/dataflow/temporal.o \
 	src/dataflow/flatmap.o \
 	src/dataflow/join.o \
+	src/dataflow/recursion.o \
+	src/dataflow/rowkey.o \
 	src/dataflow/reduce.o \
 	src/dataflow/aggregate.o \
 	src/dataflow/numericsum.o \

@@ -37,6 +37,7 @@ int			coordinator_view_placement = COORDINATOR_PLACEMENT_SPREAD;
 int			coordinator_isolation = COORDINATOR_ISOLATION_STRICT_SERIALIZABLE;
 int			coordinator_max_databases = 8;
 int			coordinator_max_views = 256;
+int			coordinator_max_recursion_iterations = 10000;
 bool		coordinator_preloaded = false;
 bool		coordinator_emit_timestamp_notice = false;
 int			coordinator_timestamp_notice_min_wait = 0;
@@ -221,6 +222,15 @@ _PG_init(void)
 							&coordinator_max_views,
 							256, 1, 100000,
 							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("coordinator.max_recursion_iterations",
+							"Most rounds a maintained view's WITH RECURSIVE takes in one change.",
+							"Past it the view reports a data error until a later change lets the recursion finish.",
+							&coordinator_max_recursion_iterations,
+							10000, 1, INT_MAX,
+							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);
 

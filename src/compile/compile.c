@@ -264,9 +264,6 @@ check_clauses(Query *query)
 		CompileRefuse("a data-modifying statement in WITH", -1);
 	if (query->rowMarks != NIL)
 		CompileRefuse("FOR UPDATE/FOR SHARE", -1);
-	if (query->hasRecursive)
-		CompileRefuse("WITH RECURSIVE",
-					  ((CommonTableExpr *) linitial(query->cteList))->location);
 	foreach(lc, query->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);

@@ -330,8 +330,10 @@ CompileCheckPlan(PlannedStmt *stmt, Plan *plan, List **scans)
 		case T_ProjectSet:
 			break;
 		case T_RecursiveUnion:
+			CompileCheckRecursion(stmt, (RecursiveUnion *) plan);
+			break;
 		case T_WorkTableScan:
-			CompileRefuse("WITH RECURSIVE", -1);
+			/* the rows of the last round (dataflow/recursion.c) */
 			break;
 		default:
 			CompileRefuse("this query (its plan needs a node that cannot be maintained)", -1);

@@ -14,6 +14,8 @@
  *									(an input) its worker computed first
  *	Result, SubqueryScan, CteScan	map (over a one-row unit without input)
  *	Append, MergeAppend				union
+ *	RecursiveUnion, WorkTableScan	recursion (recursion.c), iterating the
+ *									operators of its recursive term
  *	NestLoop, HashJoin, MergeJoin	join (join.c), every join type
  *	Agg, Unique, SetOp, Limit,		reduce (reduce.c): the node itself,
  *	WindowAgg						re-run on each changed group
@@ -177,6 +179,10 @@ build_node(Dataflow *df, Plan *plan, List *deps)
 		case T_ValuesScan:
 		case T_FunctionScan:
 			return ConstantCreate(df, plan);
+		case T_RecursiveUnion:
+			return RecursionCreate(df, (RecursiveUnion *) plan);
+		case T_WorkTableScan:
+			return RecursionWorkTable(df, (WorkTableScan *) plan);
 		case T_Agg:
 		case T_Unique:
 		case T_SetOp:

@@ -579,6 +579,29 @@ JoinCreate(Dataflow *df, Join *plan, DataflowOp *outer, DataflowOp *inner)
 }
 
 /*
+ * How the join's output moves when its input n (0: outer, 1: inner) gains
+ * rows: 1, it gains rows only; -1, it loses rows only (an anti-join's
+ * inner side); 0, either (an outer join's nullable side).
+ */
+int
+JoinPolarity(DataflowOp *op, int n)
+{
+	JoinOpState *js = op->state;
+
+	switch (js->jointype)
+	{
+		case JOIN_INNER:
+			return 1;
+		case JOIN_SEMI:
+			return 1;
+		case JOIN_ANTI:
+			return n == 0 ? 1 : -1;
+		default:
+			return 0;
+	}
+}
+
+/*
  * Read the shared arrangement of each side that can share one (the
  * dataflow's contents are those of the worker's other views: see
  * shared.c), freeing the join's own.
@@ -588,8 +611,8 @@ JoinShare(DataflowOp *op, Dataflow *df)
 {
 	JoinOpState *js = op->state;
 
-	/* subplan.c steps such a join more than once a tick */
-	if (op->deps != NIL)
+	/* subplan.c and recursion.c step such a join more than once a tick */
+	if (op->deps != NIL || op->iterated)
 		return;
 	for (int side = 0; side < 2; side++)
 	{

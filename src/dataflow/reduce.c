@@ -38,14 +38,7 @@
 typedef struct ReduceOpState
 {
 	PlanState  *node;			/* the executor node re-run per group */
-	int			nkeys;
-	AttrNumber *keycols;
-	FmgrInfo   *eqfns;
-	FmgrInfo   *hashfns;		/* fn_oid invalid: the type cannot hash */
-	Oid		   *collations;
-	TupleTableSlot *slot_a;		/* for key comparisons */
-	TupleTableSlot *slot_b;
-	TupleTableSlot *input;
+	RowKey		key;			/* the group's columns */
 	Arrangement *arr;
 	AggStates  *linear;			/* aggregates as states: no rows kept */
 	RowOrder   *order;			/* groups' rows in the node's order */
@@ -55,47 +48,6 @@ typedef struct ReduceOpState
 								 * their tuples are in its delta */
 	uint64		retired_tick;
 } ReduceOpState;
-
-static bool
-key_equal(void *arg, MinimalTuple a, MinimalTuple b)
-{
-	ReduceOpState *rs = arg;
-
-	ExecStoreMinimalTuple(a, rs->slot_a, false);
-	ExecStoreMinimalTuple(b, rs->slot_b, false);
-	for (int i = 0; i < rs->nkeys; i++)
-	{
-		bool		na;
-		bool		nb;
-		Datum		va = slot_getattr(rs->slot_a, rs->keycols[i], &na);
-		Datum		vb = slot_getattr(rs->slot_b, rs->keycols[i], &nb);
-
-		if (na != nb)
-			return false;
-		if (!na && !DatumGetBool(FunctionCall2Coll(&rs->eqfns[i], rs->collations[i], va, vb)))
-			return false;
-	}
-	return true;
-}
-
-static uint32
-key_hash(ReduceOpState *rs, MinimalTuple row)
-{
-	uint32		h = 0;
-
-	ExecStoreMinimalTuple(row, rs->input, false);
-	for (int i = 0; i < rs->nkeys; i++)
-	{
-		bool		isnull;
-		Datum		value = slot_getattr(rs->input, rs->keycols[i], &isnull);
-		uint32		kh = 0;
-
-		if (!isnull && OidIsValid(rs->hashfns[i].fn_oid))
-			kh = DatumGetUInt32(FunctionCall1Coll(&rs->hashfns[i], rs->collations[i], value));
-		h = (h << 1 | h >> 31) ^ kh;
-	}
-	return h;
-}
 
 /* The group's output from its aggregates' states (rs->linear). */
 static void
@@ -259,8 +211,8 @@ reduce_step(DataflowOp *op, Dataflow *df)
 		MinimalTuple row = in->rows[i].tuple;
 		ArrGroup   *g;
 
-		g = rs->nkeys == 0 ? rs->global :
-			ArrangementGroup(rs->arr, key_hash(rs, row), row, true);
+		g = rs->key.nkeys == 0 ? rs->global :
+			ArrangementGroup(rs->arr, RowKeyHash(&rs->key, row), row, true);
 		if (rs->linear != NULL)
 			update_linear(rs, df, g, row, in->rows[i].diff);
 		else if (rs->order != NULL)
@@ -320,29 +272,8 @@ reduce_step(DataflowOp *op, Dataflow *df)
 		else
 			evaluate(op, df, g);
 	}
-	ExecClearTuple(rs->input);
+	RowKeyDone(&rs->key);
 	ZSetConsolidate(&op->delta);
-}
-
-/* Set up the grouping key: columns of the input and their equality. */
-static void
-reduce_keys(ReduceOpState *rs, int ncols, AttrNumber *cols, Oid *operators,
-			Oid *collations)
-{
-	rs->nkeys = ncols;
-	rs->keycols = cols;
-	rs->collations = collations;
-	rs->eqfns = palloc0(sizeof(FmgrInfo) * Max(ncols, 1));
-	rs->hashfns = palloc0(sizeof(FmgrInfo) * Max(ncols, 1));
-	for (int i = 0; i < ncols; i++)
-	{
-		Oid			lhash;
-		Oid			rhash;
-
-		fmgr_info(get_opcode(operators[i]), &rs->eqfns[i]);
-		if (get_op_hash_functions(operators[i], &lhash, &rhash))
-			fmgr_info(lhash, &rs->hashfns[i]);
-	}
 }
 
 DataflowOp *
@@ -350,6 +281,8 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 {
 	DataflowOp   *op = DataflowOpCreate(df, "reduce", plan, reduce_step);
 	ReduceOpState *rs = palloc0(sizeof(ReduceOpState));
+	RowKey	   *key = &rs->key;
+	TupleDesc	desc = input->desc;
 	Plan	   *feeder = FeederPlan(input->desc);
 	Sort	   *order = NULL;
 	Plan	   *node;
@@ -361,7 +294,7 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 				Agg		   *agg = makeNode(Agg);
 
 				memcpy(agg, plan, sizeof(Agg));
-				reduce_keys(rs, agg->numCols, agg->grpColIdx, agg->grpOperators,
+				RowKeyInit(key, desc, agg->numCols, agg->grpColIdx, agg->grpOperators,
 							agg->grpCollations);
 				agg->aggstrategy = AGG_PLAIN;
 				agg->numCols = 0;
@@ -378,7 +311,7 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 				Unique	   *unique = makeNode(Unique);
 
 				memcpy(unique, plan, sizeof(Unique));
-				reduce_keys(rs, unique->numCols, unique->uniqColIdx,
+				RowKeyInit(key, desc, unique->numCols, unique->uniqColIdx,
 							unique->uniqOperators, unique->uniqCollations);
 				/* a group is one distinct key: its first row */
 				rs->first_only = true;
@@ -392,7 +325,7 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 				SetOp	   *setop = makeNode(SetOp);
 
 				memcpy(setop, plan, sizeof(SetOp));
-				reduce_keys(rs, setop->numCols, setop->dupColIdx,
+				RowKeyInit(key, desc, setop->numCols, setop->dupColIdx,
 							setop->dupOperators, setop->dupCollations);
 				setop->strategy = SETOP_SORTED;
 				setop->plan.lefttree = feeder;
@@ -404,7 +337,7 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 				WindowAgg  *window = makeNode(WindowAgg);
 
 				memcpy(window, plan, sizeof(WindowAgg));
-				reduce_keys(rs, window->partNumCols, window->partColIdx,
+				RowKeyInit(key, desc, window->partNumCols, window->partColIdx,
 							window->partOperators, window->partCollations);
 				/*
 				 * A group is one partition, so the node partitions no
@@ -422,7 +355,7 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 				Limit	   *limit = makeNode(Limit);
 
 				memcpy(limit, plan, sizeof(Limit));
-				reduce_keys(rs, 0, NULL, NULL, NULL);
+				RowKeyInit(key, desc, 0, NULL, NULL, NULL);
 				order = FeederOrder(outerPlan(plan));
 				limit->plan.lefttree = feeder;
 				node = &limit->plan;
@@ -436,20 +369,17 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 
 	rs->node = ExecInitNode(node, df->estate, 0);
 	df->subplan_owners = lappend(df->subplan_owners, rs->node);
-	rs->slot_a = MakeSingleTupleTableSlot(input->desc, &TTSOpsMinimalTuple);
-	rs->slot_b = MakeSingleTupleTableSlot(input->desc, &TTSOpsMinimalTuple);
-	rs->input = MakeSingleTupleTableSlot(input->desc, &TTSOpsMinimalTuple);
 	rs->arr = DataflowArrange(df, plan, "reduce groups",
-							  rs->nkeys > 0 ? key_equal : NULL, rs);
+							  key->nkeys > 0 ? RowKeyEqual : NULL, key);
 	ArrangementKeepGroupState(rs->arr);
 	if (IsA(plan, Agg))
-		rs->linear = AggStatesCreate((AggState *) rs->node, rs->nkeys, rs->keycols,
+		rs->linear = AggStatesCreate((AggState *) rs->node, key->nkeys, key->keycols,
 									  input->desc, rs->arr->context);
 	if (rs->linear != NULL)
 		rs->arr->name = "reduce aggregate states";
 	if (order != NULL)
 		rs->order = RowOrderCreate(order, input->desc, rs->arr->context);
-	if (rs->nkeys == 0)
+	if (key->nkeys == 0)
 		rs->global = ArrangementGroup(rs->arr, 0, NULL, true);
 	op->inputs = list_make1(input);
 	op->state = rs;

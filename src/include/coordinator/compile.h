@@ -57,6 +57,9 @@ extern Query *CompileStoredQuery(Relation rel);
 extern char *CompiledViewToString(CompiledView *view);
 extern PlannedStmt *CompiledPlanFromString(const char *plan);
 
+/* recursion.c: WITH RECURSIVE's recursive term */
+extern void CompileCheckRecursion(PlannedStmt *stmt, RecursiveUnion *ru);
+
 /* decorrelate.c: correlated scalar subqueries become joins */
 extern void CompileDecorrelate(Query *query);
 

@@ -42,6 +42,7 @@ extern int	coordinator_view_placement;
 extern int	coordinator_isolation;
 extern int	coordinator_max_databases;
 extern int	coordinator_max_views;
+extern int	coordinator_max_recursion_iterations;
 extern bool coordinator_emit_timestamp_notice;
 extern int	coordinator_timestamp_notice_min_wait;
 extern int	coordinator_max_subscriptions;

@@ -169,6 +169,28 @@ extern void SharedArrangementEndUpdate(SharedArrangement *sa);
 extern bool SharedArrangementsTorn(void);
 
 /*
+ * rowkey.c: some columns of rows, hashed and compared with a plan node's
+ * equality operators.
+ */
+typedef struct RowKey
+{
+	int			nkeys;
+	AttrNumber *keycols;
+	FmgrInfo   *eqfns;
+	FmgrInfo   *hashfns;		/* fn_oid invalid: the type cannot hash */
+	Oid		   *collations;
+	TupleTableSlot *slot_a;		/* for comparisons */
+	TupleTableSlot *slot_b;
+	TupleTableSlot *input;		/* for hashes */
+} RowKey;
+
+extern void RowKeyInit(RowKey *key, TupleDesc desc, int ncols, AttrNumber *cols,
+					   Oid *operators, Oid *collations);
+extern bool RowKeyEqual(void *arg, MinimalTuple a, MinimalTuple b);
+extern uint32 RowKeyHash(RowKey *key, MinimalTuple row);
+extern void RowKeyDone(RowKey *key);
+
+/*
  * The dataflow of one view: operators built from the view's plan
  * (graph.c), run one tick at a time.  Each operator turns the changes of
  * its inputs in this tick into the change of its output.
@@ -191,7 +213,9 @@ struct DataflowOp
 	Oid			source;			/* scan: the table */
 	List	   *deps;			/* SubplanResults its expressions read */
 	Arrangement **traces;		/* with deps: each input's rows so far */
-	ZSet	   *override;		/* with deps: the inputs a step reads */
+	ZSet	   *override;		/* with deps, or iterated: the inputs a step
+								 * reads */
+	bool		iterated;		/* stepped once per round of a recursion */
 };
 
 struct Dataflow
@@ -216,6 +240,7 @@ struct Dataflow
 	bool		hydrated;		/* a first tick has run */
 	HTAB	   *errors;			/* data error message -> count */
 	List	   *temporal;		/* TemporalFilters of its maps */
+	List	   *work_tables;	/* recursion.c: of the recursions being built */
 };
 
 /* temporal.c: temporal filters, rows entering and leaving with the clock */
@@ -330,7 +355,12 @@ extern DataflowOp *ConstantCreate(Dataflow *df, Plan *plan);
 extern DataflowOp *JoinCreate(Dataflow *df, Join *plan, DataflowOp *outer, DataflowOp *inner);
 extern void JoinShare(DataflowOp *op, Dataflow *df);
 extern void JoinUnshare(DataflowOp *op, Dataflow *df);
+extern int	JoinPolarity(DataflowOp *op, int n);
 extern DataflowOp *ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input);
+
+/* recursion.c: WITH RECURSIVE */
+extern DataflowOp *RecursionCreate(Dataflow *df, RecursiveUnion *plan);
+extern DataflowOp *RecursionWorkTable(Dataflow *df, WorkTableScan *plan);
 
 /* aggregate.c: aggregates kept as per-group states instead of rows */
 typedef struct AggStates AggStates;
