@@ -23,8 +23,19 @@ CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a, current_date FROM t;
 CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a, nextval('s') FROM t;
 
 -- clauses
+-- WITH RECURSIVE: what its recursive term cannot iterate (the rows of the
+-- last round through DISTINCT, LIMIT, a subquery in an expression; an outer
+-- join under UNION), and now() there
 CREATE MATERIALIZED VIEW r WITH (incremental) AS
-  WITH RECURSIVE x(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM x WHERE n < 3) SELECT n FROM x;
+  WITH RECURSIVE x(n) AS (SELECT 1 UNION SELECT DISTINCT n + 1 FROM x WHERE n < 3) SELECT n FROM x;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS
+  WITH RECURSIVE x(n) AS (SELECT 1 UNION ALL (SELECT n + 1 FROM x WHERE n < 3 LIMIT 1)) SELECT n FROM x;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS
+  WITH RECURSIVE x(n) AS (SELECT 1 UNION SELECT n + 1 FROM x WHERE n < (SELECT max(a) FROM t)) SELECT n FROM x;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS
+  WITH RECURSIVE x(n) AS (SELECT 1 UNION SELECT t.a FROM x LEFT JOIN t ON t.a = x.n + 1) SELECT n FROM x;
+CREATE MATERIALIZED VIEW r WITH (incremental) AS
+  WITH RECURSIVE x(n, ts) AS (SELECT a, ts FROM t UNION ALL SELECT n + 1, ts FROM x WHERE n < 3 AND ts > now()) SELECT n FROM x;
 CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a FROM t FOR UPDATE;
 CREATE MATERIALIZED VIEW r WITH (incremental) AS WITH d AS (DELETE FROM t RETURNING a) SELECT a FROM d;
 CREATE MATERIALIZED VIEW r WITH (incremental) AS SELECT a, count(*) FROM t GROUP BY ROLLUP (a) LIMIT 1;
