@@ -429,6 +429,24 @@ explain_node(ExplainDataflow *ed, Plan *plan, List *ancestors, int depth)
 			explain_reduce(ed, plan, ancestors, depth);
 			explain_input(ed, plan, outerPlan(plan), ancestors, depth + 2);
 			break;
+		case T_RecursiveUnion:
+			add_line(ed, depth, "-> Recursion (%s: %s, rounds within a tick) [node %d]",
+					 ((RecursiveUnion *) plan)->numCols > 0 ? "UNION" : "UNION ALL",
+					 ((RecursiveUnion *) plan)->numCols > 0 ?
+					 "deleted and rederived" : "changes fed round after round",
+					 plan->plan_node_id);
+			show_arrangements(ed, plan, depth + 2);
+			add_line(ed, depth + 2, "Non-recursive term:");
+			explain_input(ed, plan, outerPlan(plan), ancestors, depth + 4);
+			add_line(ed, depth + 2, "Recursive term:");
+			explain_input(ed, plan, innerPlan(plan), ancestors, depth + 4);
+			break;
+		case T_WorkTableScan:
+			add_line(ed, depth, "-> Rows of the last round [node %d]", plan->plan_node_id);
+			add_line(ed, depth + 2, "Output: %s",
+					 deparse_list(ed, plan, ancestors, plan->targetlist));
+			show_qual(ed, plan, ancestors, plan->qual, "Filter", depth + 2);
+			break;
 		default:
 			add_line(ed, depth, "-> unsupported plan node %d", (int) nodeTag(plan));
 			break;
