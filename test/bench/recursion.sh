@@ -53,6 +53,11 @@ CREATE INDEX ON edges (src, dst);
 VACUUM ANALYZE edges;
 CHECKPOINT;
 SQL
+	# a strict read of a maintained view waits until the worker has decoded
+	# the load, so that no build below waits for it
+	psql_ -c "SET client_min_messages = warning" \
+		-c "CREATE MATERIALIZED VIEW sync_v WITH (incremental) AS SELECT count(*) FROM edges" \
+		-c "SELECT count(*) FROM sync_v" -c "DROP MATERIALIZED VIEW sync_v" >/dev/null
 }
 
 declare -A ROWS BUILD PLAIN REFRESH ADD REMOVE CUT REJOIN CHECK
