@@ -41,6 +41,7 @@
 
 #include "coordinator/catalog.h"
 #include "coordinator/compile.h"
+#include "coordinator/dataflow.h"
 #include "coordinator/shmem.h"
 
 PG_FUNCTION_INFO_V1(coordinator_explain_dataflow);
@@ -278,6 +279,16 @@ explain_reduce(ExplainDataflow *ed, Plan *plan, List *ancestors, int depth)
 	add_line(ed, depth + 2, "Output: %s",
 			 deparse_list(ed, plan, ancestors, plan->targetlist));
 	show_qual(ed, plan, ancestors, plan->qual, "Filter", depth + 2);
+	if (IsA(plan, WindowAgg))
+	{
+		int			radius = WindowRadius((WindowAgg *) plan);
+
+		if (radius >= 0)
+			add_line(ed, depth + 2, "Per change: the rows within %d of it, fed with %d more on each side",
+					 radius, radius);
+		else
+			add_line(ed, depth + 2, "Per change: its partition, re-run");
+	}
 	if (IsA(plan, Limit))
 	{
 		Limit	   *limit = (Limit *) plan;

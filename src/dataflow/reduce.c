@@ -20,6 +20,11 @@
  * A group without grouping columns (a global aggregate, a LIMIT) always
  * exists, so a global aggregate over no rows gives Postgres's answer.
  *
+ * A WindowAgg whose window functions read only the rows within a fixed
+ * distance of each row (lag, lead, ROWS frames of constant offsets:
+ * window.c) recomputes only the rows near the changes of its partition,
+ * fed with their neighbours, and keeps its outputs by row.
+ *
  * An Agg whose aggregates all have states that take rows out as well as
  * in (count, sum, avg, min, max, their DISTINCT forms: aggregate.c) keeps
  * per-group states instead of the rows, and a change costs one update per
@@ -42,6 +47,11 @@ typedef struct ReduceOpState
 	Arrangement *arr;
 	AggStates  *linear;			/* aggregates as states: no rows kept */
 	RowOrder   *order;			/* groups' rows in the node's order */
+	int			radius;			/* >= 0: a window whose rows depend on the
+								 * rows within radius only (window.c); its
+								 * outputs are kept by row (roworder.c) and
+								 * output.rows lists the rows near this
+								 * tick's changes */
 	bool		first_only;		/* a group gives one row (Unique) */
 	ArrGroup   *global;			/* the one group when nkeys == 0 */
 	List	   *retired;		/* outputs retracted in tick retired_tick:
@@ -180,6 +190,184 @@ evaluate(DataflowOp *op, Dataflow *df, ArrGroup *g)
 		pfree(rows);
 }
 
+/* Retract outputs (they are freed at the next tick). */
+static void
+retract(DataflowOp *op, ReduceOpState *rs, List *outputs)
+{
+	MemoryContext old;
+	ListCell   *lc;
+
+	if (outputs == NIL)
+		return;
+	foreach(lc, outputs)
+		ZSetAdd(&op->delta, lfirst(lc), -1);
+	old = MemoryContextSwitchTo(rs->arr->context);
+	rs->retired = lappend(rs->retired, outputs);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Run the window node over the rows from start to end, and keep and emit
+ * the outputs of the rows runs[0..n-1] (in order, between them), whose
+ * radius nodes each side are within the range or beyond the group's ends.
+ */
+static void
+evaluate_run(DataflowOp *op, Dataflow *df, ArrGroup *g, RowNode *start,
+			 RowNode *end, RowNode **run, int n)
+{
+	ReduceOpState *rs = op->state;
+	MemoryContext context = CurrentMemoryContext;
+	RowNode    *volatile cur = NULL;
+	volatile int64 left = 0;
+	volatile int p = 0;
+
+	MemoryContextSwitchTo(df->estate->es_query_cxt);
+	PG_TRY();
+	{
+		RowOrderFeedRange(rs->order, start, end);
+		FeederSetSource(rs->node, RowOrderNext, rs->order);
+		ExecReScan(rs->node);
+		for (;;)
+		{
+			TupleTableSlot *slot = ExecProcNode(rs->node);
+
+			if (TupIsNull(slot))
+				break;
+			/* the node returns a row for each row fed, in order */
+			while (left == 0)
+			{
+				if (cur != NULL && p < n && cur == run[p])
+					p++;
+				cur = cur == NULL ? start : RowOrderStep(cur, true);
+				if (cur == NULL)
+					elog(ERROR, "coordinator: a window returned more rows than it read");
+				left = RowNodeRow(cur)->mult;
+			}
+			left--;
+			if (p < n && cur == run[p])
+			{
+				MinimalTuple row;
+				List	  **outputs = RowNodeOutputs(cur);
+
+				MemoryContextSwitchTo(rs->arr->context);
+				row = RowFromSlot(slot);
+				*outputs = lappend(*outputs, row);
+				MemoryContextSwitchTo(df->estate->es_query_cxt);
+				ZSetAdd(&op->delta, row, 1);
+			}
+		}
+		ExecReScan(rs->node);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata = DataErrorCatch(df, context, 1);
+
+		if (edata == NULL)
+			PG_RE_THROW();
+		/* the group's next change recomputes it whole */
+		if (g->error == NULL)
+		{
+			g->error = MemoryContextStrdup(rs->arr->context, edata->message);
+			g->error_code = edata->sqlerrcode;
+		}
+		else
+			DataErrorAdd(df, edata->message, edata->sqlerrcode, -1);
+		MemoryContextSwitchTo(df->estate->es_query_cxt);
+		ExecReScan(rs->node);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(context);
+}
+
+/*
+ * A window whose rows depend on the rows within rs->radius only: recompute
+ * the rows near this tick's changes (near: images of them), or all of the
+ * group's (whole).  Each run of such rows is fed with radius rows more on
+ * each side.
+ */
+static void
+evaluate_near(DataflowOp *op, Dataflow *df, ArrGroup *g, List *near, bool whole)
+{
+	ReduceOpState *rs = op->state;
+	RowNode   **nodes;
+	int			n = 0;
+	int			i;
+
+	if (list_length(near) >= g->nrows)
+		whole = true;
+	if (whole)
+	{
+		nodes = palloc(sizeof(RowNode *) * Max(g->nrows, 1));
+		for (RowNode *x = RowOrderFirst(rs->order, g); x != NULL; x = RowOrderStep(x, true))
+			nodes[n++] = x;
+	}
+	else
+	{
+		ListCell   *lc;
+		int			m = 0;
+
+		nodes = palloc(sizeof(RowNode *) * Max(list_length(near), 1));
+		foreach(lc, near)
+		{
+			RowNode    *x = RowOrderLocate(rs->order, rs->arr, g, lfirst(lc));
+
+			if (x != NULL)
+				nodes[n++] = x;
+		}
+		qsort_arg(nodes, n, sizeof(RowNode *), RowOrderCompare, rs->order);
+		for (i = 0; i < n; i++)
+		{
+			if (m == 0 || nodes[m - 1] != nodes[i])
+				nodes[m++] = nodes[i];
+		}
+		n = m;
+	}
+	list_free_deep(near);
+
+	for (i = 0; i < n; i++)
+	{
+		List	  **outputs = RowNodeOutputs(nodes[i]);
+
+		retract(op, rs, *outputs);
+		*outputs = NIL;
+	}
+
+	i = 0;
+	while (i < n)
+	{
+		RowNode    *start = nodes[i];
+		RowNode    *end = nodes[i];
+		RowNode    *x;
+		int			j = i + 1;
+
+		/* a run: the next row to recompute is close enough to share it */
+		while (j < n)
+		{
+			bool		reached = false;
+
+			x = end;
+			for (int step = 0; step <= 2 * rs->radius && (x = RowOrderStep(x, true)) != NULL; step++)
+			{
+				if (x == nodes[j])
+				{
+					reached = true;
+					break;
+				}
+			}
+			if (!reached)
+				break;
+			end = nodes[j++];
+		}
+		for (int k = 0; k < rs->radius && (x = RowOrderStep(start, false)) != NULL; k++)
+			start = x;
+		for (int k = 0; k < rs->radius && (x = RowOrderStep(end, true)) != NULL; k++)
+			end = x;
+		evaluate_run(op, df, g, start, end, nodes + i, j - i);
+		i = j;
+	}
+	pfree(nodes);
+}
+
 static void
 reduce_step(DataflowOp *op, Dataflow *df)
 {
@@ -215,6 +403,14 @@ reduce_step(DataflowOp *op, Dataflow *df)
 			ArrangementGroup(rs->arr, RowKeyHash(&rs->key, row), row, true);
 		if (rs->linear != NULL)
 			update_linear(rs, df, g, row, in->rows[i].diff);
+		else if (rs->radius >= 0)
+		{
+			List	   *gone;
+
+			RowOrderUpdateNear(rs->order, rs->arr, g, row, in->rows[i].diff,
+							   rs->radius, &g->output.rows, &gone);
+			retract(op, rs, gone);
+		}
 		else if (rs->order != NULL)
 			RowOrderUpdate(rs->order, rs->arr, g, row, in->rows[i].diff);
 		else
@@ -231,6 +427,8 @@ reduce_step(DataflowOp *op, Dataflow *df)
 	{
 		ArrGroup   *g = dirty;
 		MemoryContext old;
+		List	   *near = NIL;
+		bool		had_error = g->error != NULL;
 
 		dirty = g->next_dirty;
 		g->dirty = false;
@@ -238,7 +436,13 @@ reduce_step(DataflowOp *op, Dataflow *df)
 
 		/* retract what the group emitted last (freed at the next tick) */
 		old = MemoryContextSwitchTo(rs->arr->context);
-		if (rs->linear != NULL && g->output.row != NULL)
+		if (rs->radius >= 0)
+		{
+			/* a local window keeps its outputs by row */
+			near = g->output.rows;
+			g->output.rows = NIL;
+		}
+		else if (rs->linear != NULL && g->output.row != NULL)
 		{
 			ZSetAdd(&op->delta, g->output.row, -1);
 			rs->retired = lappend(rs->retired, list_make1(g->output.row));
@@ -269,6 +473,8 @@ reduce_step(DataflowOp *op, Dataflow *df)
 		}
 		else if (rs->linear != NULL)
 			evaluate_linear(op, df, g);
+		else if (rs->radius >= 0)
+			evaluate_near(op, df, g, near, had_error || !df->hydrated);
 		else
 			evaluate(op, df, g);
 	}
@@ -287,6 +493,7 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 	Sort	   *order = NULL;
 	Plan	   *node;
 
+	rs->radius = -1;
 	switch (nodeTag(plan))
 	{
 		case T_Agg:
@@ -346,6 +553,7 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 				 */
 				window->partNumCols = 0;
 				order = FeederOrder(outerPlan(plan));
+				rs->radius = WindowRadius((WindowAgg *) plan);
 				window->plan.lefttree = feeder;
 				node = &window->plan;
 				break;

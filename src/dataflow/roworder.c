@@ -19,6 +19,11 @@
  * The tree points at the arrangement's rows (arrangement.c), which stay
  * the only copy; a row leaves the tree before the arrangement frees it.
  *
+ * A window whose rows depend only on the rows near them (window.c) walks
+ * the tree from a row to its neighbours (RowOrderStep), is fed a range of
+ * it (RowOrderFeedRange), and keeps each row's outputs on its node
+ * (RowOrderUpdateNear hands back those of a row that leaves).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -30,7 +35,7 @@
 
 #include "coordinator/dataflow.h"
 
-typedef struct RowNode
+struct RowNode
 {
 	RBTNode		rbt;
 	ArrRow	   *row;
@@ -38,7 +43,15 @@ typedef struct RowNode
 	Datum		first;			/* points into row's tuple if by reference */
 	Datum		abbrev;			/* abbreviated, if the key has that */
 	bool		first_null;
-} RowNode;
+	List	   *outputs;		/* a window's rows computed from it, one per
+								 * copy (the reduce's, RowOrderUpdateNear) */
+};
+
+/*
+ * The tree's leaves are rbtree.c's sentinel, whose children are itself;
+ * no node's child is the node.
+ */
+#define IS_SENTINEL(n)	((n)->left == (n))
 
 struct RowOrder
 {
@@ -51,6 +64,9 @@ struct RowOrder
 	/* feeding a group: */
 	RBTreeIterator iter;
 	RBTree	   *feeding;
+	RowNode    *range_first;	/* feeding a range of it, not all of it */
+	RowNode    *range_last;
+	RowNode    *range_next;
 	ArrRow	   *current;
 	int64		copies;			/* of current, returned so far */
 };
@@ -159,6 +175,7 @@ static void
 set_probe(RowOrder *ro, RowNode *probe, ArrRow *r)
 {
 	probe->row = r;
+	probe->outputs = NIL;
 	probe->first = (Datum) 0;
 	probe->first_null = true;
 	probe->abbrev = (Datum) 0;
@@ -245,12 +262,24 @@ RowOrderNext(void *arg, bool restart)
 
 	if (restart)
 	{
-		rbt_begin_iterate(ro->feeding, LeftRightWalk, &ro->iter);
+		if (ro->range_first != NULL)
+			ro->range_next = ro->range_first;
+		else
+			rbt_begin_iterate(ro->feeding, LeftRightWalk, &ro->iter);
 		ro->current = NULL;
 	}
 	while (ro->current == NULL || ro->copies >= ro->current->mult)
 	{
-		RowNode    *node = (RowNode *) rbt_iterate(&ro->iter);
+		RowNode    *node;
+
+		if (ro->range_first != NULL)
+		{
+			node = ro->range_next;
+			ro->range_next = node == NULL || node == ro->range_last ? NULL :
+				RowOrderStep(node, true);
+		}
+		else
+			node = (RowNode *) rbt_iterate(&ro->iter);
 
 		if (node == NULL)
 		{
@@ -269,6 +298,138 @@ void
 RowOrderFeed(RowOrder *ro, ArrGroup *g)
 {
 	ro->feeding = group_tree(ro, g);
+	ro->range_first = NULL;
 	rbt_begin_iterate(ro->feeding, LeftRightWalk, &ro->iter);
 	ro->current = NULL;
+}
+
+/* Make the rows from first to last (in order) those RowOrderNext returns. */
+void
+RowOrderFeedRange(RowOrder *ro, RowNode *first, RowNode *last)
+{
+	ro->range_first = first;
+	ro->range_last = last;
+	ro->range_next = first;
+	ro->current = NULL;
+}
+
+/* The node after (forward) or before node in its group's order, or NULL. */
+RowNode *
+RowOrderStep(RowNode *node, bool forward)
+{
+	RBTNode    *n = &node->rbt;
+	RBTNode    *child = forward ? n->right : n->left;
+
+	if (!IS_SENTINEL(child))
+	{
+		n = child;
+		for (;;)
+		{
+			child = forward ? n->left : n->right;
+			if (IS_SENTINEL(child))
+				return (RowNode *) n;
+			n = child;
+		}
+	}
+	while (n->parent != NULL && n == (forward ? n->parent->right : n->parent->left))
+		n = n->parent;
+	return (RowNode *) n->parent;
+}
+
+/* The first node of group g, or NULL. */
+RowNode *
+RowOrderFirst(RowOrder *ro, ArrGroup *g)
+{
+	return (RowNode *) rbt_leftmost(group_tree(ro, g));
+}
+
+/* The node of row (an image of a row of group g in arrangement a), or NULL. */
+RowNode *
+RowOrderLocate(RowOrder *ro, Arrangement *a, ArrGroup *g, MinimalTuple row)
+{
+	ArrRow	   *r = ArrangementFind(a, row);
+	RowNode		probe;
+
+	if (r == NULL)
+		return NULL;
+	set_probe(ro, &probe, r);
+	return (RowNode *) rbt_find(group_tree(ro, g), &probe.rbt);
+}
+
+ArrRow *
+RowNodeRow(RowNode *node)
+{
+	return node->row;
+}
+
+List	  **
+RowNodeOutputs(RowNode *node)
+{
+	return &node->outputs;
+}
+
+/* Order two nodes of one group: for qsort_arg, with the RowOrder. */
+int
+RowOrderCompare(const void *a, const void *b, void *arg)
+{
+	return node_compare(&(*(RowNode *const *) a)->rbt,
+						&(*(RowNode *const *) b)->rbt, arg);
+}
+
+/* Add copies of the rows of node and of radius nodes each side to *near. */
+static void
+note_near(RowNode *node, int radius, List **near)
+{
+	RowNode    *n;
+	int			i;
+
+	*near = lappend(*near, heap_copy_minimal_tuple(ArrRowTuple(node->row)));
+	for (n = node, i = 0; i < radius && (n = RowOrderStep(n, false)) != NULL; i++)
+		*near = lappend(*near, heap_copy_minimal_tuple(ArrRowTuple(n->row)));
+	for (n = node, i = 0; i < radius && (n = RowOrderStep(n, true)) != NULL; i++)
+		*near = lappend(*near, heap_copy_minimal_tuple(ArrRowTuple(n->row)));
+}
+
+/*
+ * RowOrderUpdate for a window whose rows depend on the rows within radius
+ * of them only: also adds to *near (in the current memory context) the
+ * rows whose window values the change may move -- within radius of the
+ * row before a row leaves, after it comes -- and sets *gone to the outputs
+ * of a row that left (the caller retracts them).
+ */
+void
+RowOrderUpdateNear(RowOrder *ro, Arrangement *a, ArrGroup *g, MinimalTuple row,
+				   int64 diff, int radius, List **near, List **gone)
+{
+	RBTree	   *tree = group_tree(ro, g);
+	ArrRow	   *r = ArrangementFind(a, row);
+	RowNode		probe;
+	RBTNode    *node;
+
+	*gone = NIL;
+	if (r != NULL)
+	{
+		set_probe(ro, &probe, r);
+		node = rbt_find(tree, &probe.rbt);
+		if (node == NULL)
+			elog(ERROR, "coordinator: an ordered group lost a row");
+		note_near((RowNode *) node, radius, near);
+		if (r->mult + diff == 0)
+		{
+			*gone = ((RowNode *) node)->outputs;
+			((RowNode *) node)->outputs = NIL;
+			rbt_delete(tree, node);
+		}
+	}
+	r = ArrangementUpdate(a, g, row, diff);
+	if (r != NULL && r->mult == diff)
+	{
+		bool		isnew;
+
+		set_probe(ro, &probe, r);
+		node = rbt_insert(tree, &probe.rbt, &isnew);
+		if (!isnew)
+			elog(ERROR, "coordinator: an ordered group has a row twice");
+		note_near((RowNode *) node, radius, near);
+	}
 }

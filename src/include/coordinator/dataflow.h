@@ -421,6 +421,7 @@ extern void FeederSetSource(PlanState *top, FeederNext next, void *arg);
 
 /* roworder.c: a reduce group's rows in the order its node reads them */
 typedef struct RowOrder RowOrder;
+typedef struct RowNode RowNode;
 
 extern RowOrder *RowOrderCreate(Sort *sort, TupleDesc desc, MemoryContext context);
 extern void RowOrderUpdate(RowOrder *ro, Arrangement *a, ArrGroup *g,
@@ -428,6 +429,20 @@ extern void RowOrderUpdate(RowOrder *ro, Arrangement *a, ArrGroup *g,
 extern void RowOrderFree(RowOrder *ro, ArrGroup *g);
 extern void RowOrderFeed(RowOrder *ro, ArrGroup *g);
 extern MinimalTuple RowOrderNext(void *arg, bool restart);
+extern void RowOrderUpdateNear(RowOrder *ro, Arrangement *a, ArrGroup *g,
+							   MinimalTuple row, int64 diff, int radius,
+							   List **near, List **gone);
+extern void RowOrderFeedRange(RowOrder *ro, RowNode *first, RowNode *last);
+extern RowNode *RowOrderStep(RowNode *node, bool forward);
+extern RowNode *RowOrderFirst(RowOrder *ro, ArrGroup *g);
+extern RowNode *RowOrderLocate(RowOrder *ro, Arrangement *a, ArrGroup *g,
+							   MinimalTuple row);
+extern ArrRow *RowNodeRow(RowNode *node);
+extern List **RowNodeOutputs(RowNode *node);
+extern int	RowOrderCompare(const void *a, const void *b, void *arg);
+
+/* window.c: window functions that read only the rows near a row */
+extern int	WindowRadius(WindowAgg *plan);
 
 /* a Z-set of view rows being consolidated within one tick */
 typedef struct RowDelta

@@ -1,0 +1,72 @@
+-- Differential test of window functions that a change recomputes only near
+-- itself (lag, lead, and first_value, last_value, nth_value and aggregates
+-- over ROWS frames of constant offsets: src/dataflow/window.c), beside
+-- those recomputed by partition: seeded random DML (rows inserted,
+-- deleted, duplicated, moved within and across partitions, NULLs),
+-- committed or rolled back; after every round each view must equal
+-- Postgres's own answer to its query.  Orders are total (ties broken by
+-- every column, and by a window's result in a window above it), so that
+-- the query's answer is determined.
+--
+--   COORDINATOR_DIFF_ROUNDS (default 25), COORDINATOR_DIFF_SEED (0.42).
+\set rounds 25
+\set seed 0.42
+\getenv rounds COORDINATOR_DIFF_ROUNDS
+\getenv seed COORDINATOR_DIFF_SEED
+CREATE SCHEMA dfw;
+SET search_path = dfw, public;
+SET client_min_messages = warning;
+SELECT setseed(:seed) \gset
+
+CREATE TABLE s (id int, g int, v int, n numeric);
+CREATE FUNCTION rnd(lo int, hi int, nulls float8 DEFAULT 0.1) RETURNS int
+  LANGUAGE sql AS $$ SELECT CASE WHEN random() < nulls THEN NULL
+                            ELSE lo + floor(random() * (hi - lo + 1))::int END $$;
+INSERT INTO s SELECT rnd(1, 60, 0), rnd(0, 3, 0), rnd(-10, 50), round((random() * 20)::numeric, rnd(0, 2, 0))
+  FROM generate_series(1, 80);
+
+\i sql/include/views_catalogue.sql
+INSERT INTO views VALUES
+('w01', $$SELECT id, g, v, lag(v) OVER (PARTITION BY g ORDER BY id, v, n) AS prev FROM s$$),
+('w02', $$SELECT id, g, v, lead(v, 2, -1) OVER (PARTITION BY g ORDER BY id, v, n) AS next2 FROM s$$),
+('w03', $$SELECT id, g, lag(v, 3) OVER w AS p3, lead(n) OVER w AS n1, lag(id, -2) OVER w AS f2 FROM s WINDOW w AS (PARTITION BY g ORDER BY id DESC, v NULLS FIRST, n)$$),
+('w04', $$SELECT id, g, sum(v) OVER (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 2 PRECEDING AND 1 FOLLOWING) AS s4 FROM s$$),
+('w05', $$SELECT id, g, first_value(v) OVER w AS fv, last_value(v) OVER w AS lv, count(*) OVER w AS c, count(v) OVER w AS cv FROM s WINDOW w AS (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 1 PRECEDING AND 2 FOLLOWING)$$),
+('w06', $$SELECT id, g, min(v) OVER w AS lo, max(n) OVER w AS hi FROM s WINDOW w AS (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 3 PRECEDING AND CURRENT ROW EXCLUDE CURRENT ROW)$$),
+('w07', $$SELECT id, g, nth_value(v, 2) OVER (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 2 PRECEDING AND 2 FOLLOWING) AS second FROM s$$),
+('w08', $$SELECT id, v, lag(v) OVER w AS prev, avg(n) OVER w AS a4 FROM s WINDOW w AS (ORDER BY id, v, g, n ROWS BETWEEN CURRENT ROW AND 3 FOLLOWING)$$),
+-- a local window and a partition-wide one over different partitions, the
+-- second ordered by the first's result too (rows may be equal but for it)
+('w09', $$SELECT id, g, prev, row_number() OVER (PARTITION BY v % 3 ORDER BY id, g, v, n, prev) AS rn FROM (SELECT id, g, v, n, lag(v) OVER (PARTITION BY g ORDER BY id, v, n) AS prev FROM s) x$$),
+-- over an aggregate, and filtered above
+('w10', $$SELECT g, d, total, lag(total) OVER (PARTITION BY g ORDER BY d) AS prev FROM (SELECT g, id % 7 AS d, sum(v) AS total FROM s GROUP BY g, id % 7) x$$),
+('w11', $$SELECT * FROM (SELECT id, g, v, lag(v) OVER (PARTITION BY g ORDER BY id, v, n) AS prev FROM s) x WHERE v > prev$$),
+-- frames that are not local: by partition
+('w12', $$SELECT id, g, sum(v) OVER (PARTITION BY g ORDER BY id, v, n) AS running, sum(v::float8) OVER (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS f FROM s$$);
+
+CALL create_views();
+SELECT count(*) >= 12 AS catalogue_of_12 FROM views;
+
+INSERT INTO failures SELECT 0, * FROM mismatches();
+
+CREATE PROCEDURE random_statement() LANGUAGE plpgsql AS $$
+DECLARE c int := floor(random() * 10)::int;
+BEGIN
+  CASE c
+    WHEN 0, 1 THEN INSERT INTO s SELECT rnd(1, 60, 0), rnd(0, 3, 0), rnd(-10, 50), round((random() * 20)::numeric, rnd(0, 2, 0))
+                     FROM generate_series(1, 1 + floor(random() * 3)::int);
+    WHEN 2 THEN DELETE FROM s WHERE id = rnd(1, 60, 0);
+    WHEN 3 THEN UPDATE s SET v = rnd(-10, 50) WHERE id = rnd(1, 60, 0);          -- values, to NULL
+    WHEN 4 THEN UPDATE s SET id = rnd(1, 60, 0) WHERE id = rnd(1, 60, 0);        -- moves in its partition
+    WHEN 5 THEN UPDATE s SET g = rnd(0, 3, 0) WHERE id = rnd(1, 60, 0);          -- to another partition
+    WHEN 6 THEN INSERT INTO s SELECT * FROM s WHERE id = rnd(1, 60, 0);          -- duplicates
+    WHEN 7 THEN DELETE FROM s WHERE g = rnd(0, 3, 0) AND id > rnd(30, 60, 0);    -- many at once
+    WHEN 8 THEN UPDATE s SET n = n + 1 WHERE g = rnd(0, 3, 0);                   -- a whole partition
+    ELSE INSERT INTO s SELECT rnd(1, 60, 0), rnd(4, 5, 0), rnd(-10, 50), 1 FROM generate_series(1, 2);  -- new partitions
+  END CASE;
+END $$;
+
+CALL run_rounds(:rounds, 1);
+SELECT * FROM failures ORDER BY round, name;
+RESET client_min_messages;
+DROP SCHEMA dfw CASCADE;

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Window functions: the cost of one change against REFRESH MATERIALIZED
+# VIEW, at several table sizes, rows in 10 partitions.  The views:
+#
+#   top_10    row_number() <= 10 per partition (by v)
+#   lag       lag(v) over each partition in id order: every row
+#   frame     sum(v) over ROWS BETWEEN 3 PRECEDING AND CURRENT ROW: every row
+#   running   sum(v) over the partition up to each row (the default frame):
+#             a change legitimately changes every later row of its
+#             partition, shown for contrast
+#
+# For each size and view, 20 times: UPDATE the v of a random row
+# (autocommit) and a strict read of one row of the view, which waits for
+# the change (psql \timing); the figure is the median.  REFRESH is the
+# median of 3 REFRESH MATERIALIZED VIEW of a plain materialized view of the
+# same query.  At the end each view is compared with its query.  One run,
+# on a throwaway server; asserts nothing.  About 3 minutes at the default
+# sizes, most of it at 1,000,000 rows.
+#
+#   bash test/bench/windows.sh [rows ...]     default 10000 1000000
+#
+# COORDINATOR_BENCH_PORT sets the server's port (default 5499).
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/common.sh"
+
+SIZES=("$@")
+[ ${#SIZES[@]} -gt 0 ] || SIZES=(10000 1000000)
+START=$SECONDS
+progress() { echo "[$((SECONDS - START)) s] $*" >&2; }
+
+start_bench_server "${COORDINATOR_BENCH_PORT:-5499}"
+bench_no_checkpoints
+psql_ -c "SET client_min_messages = warning" -c "CREATE EXTENSION coordinator" >/dev/null
+
+declare -A QUERY
+QUERY[top_10]="SELECT g, id, v, rn FROM (SELECT g, id, v, row_number() OVER (PARTITION BY g ORDER BY v DESC, id) AS rn FROM t) s WHERE rn <= 10"
+QUERY[lag]="SELECT id, g, v, lag(v) OVER (PARTITION BY g ORDER BY id) AS prev FROM t"
+QUERY[frame]="SELECT id, g, sum(v) OVER (PARTITION BY g ORDER BY id ROWS BETWEEN 3 PRECEDING AND CURRENT ROW) AS s4 FROM t"
+QUERY[running]="SELECT id, g, sum(v) OVER (PARTITION BY g ORDER BY id) AS running FROM t"
+VIEWS=(top_10 lag frame running)
+
+median() { sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
+timings() { psql_ 2>/dev/null | awk '/^Time:/ { print $2 }'; }
+
+load() {
+	psql_ >/dev/null <<SQL
+SET client_min_messages = warning;
+DROP TABLE IF EXISTS t CASCADE;
+CREATE TABLE t (id int PRIMARY KEY, g int, v int);
+ALTER TABLE t REPLICA IDENTITY FULL;
+INSERT INTO t SELECT i, i % 10, (i::bigint * 7919) % 100000 FROM generate_series(1, $1) i;
+VACUUM ANALYZE t;
+CHECKPOINT;
+SQL
+	# a strict read of a maintained view waits until the worker has decoded
+	# the load, so that no build below waits for it
+	psql_ -c "SET client_min_messages = warning" \
+		-c "CREATE MATERIALIZED VIEW sync_v WITH (incremental) AS SELECT count(*) FROM t" \
+		-c "SELECT count(*) FROM sync_v" -c "DROP MATERIALIZED VIEW sync_v" >/dev/null
+}
+
+declare -A ROWS BUILD PLAIN REFRESH CHANGE CHECK
+for n in "${SIZES[@]}"; do
+	progress "== $n rows: loading"
+	load "$n"
+	for v in "${VIEWS[@]}"; do
+		q=${QUERY[$v]}
+		PLAIN[$v,$n]=$(echo -e "\\\\timing on\nCREATE MATERIALIZED VIEW plain_m AS $q;" | timings)
+		REFRESH[$v,$n]=$(for _ in 1 2 3; do echo -e "\\\\timing on\nREFRESH MATERIALIZED VIEW plain_m;"; done | timings | median)
+		psql_ -c "DROP MATERIALIZED VIEW plain_m" >/dev/null
+		BUILD[$v,$n]=$(echo -e "SET client_min_messages = warning;\n\\\\timing on\nCREATE MATERIALIZED VIEW m WITH (incremental) AS $q;\nSELECT count(*) FROM m;" |
+			timings | awk '{ t += $1 } END { print t }')
+		ROWS[$v,$n]=$(psql_ -c "SELECT count(*) FROM m")
+		script=""
+		for _ in $(seq 20); do
+			script+="UPDATE t SET v = $((RANDOM * 3 % 100000)) WHERE id = $(((RANDOM * 32768 + RANDOM) % n + 1));"$'\n'
+			script+="SELECT 1 FROM m LIMIT 1;"$'\n'
+		done
+		CHANGE[$v,$n]=$(echo -e "\\\\timing on\n$script" | timings |
+			awk '{ t += $1; if (++k % 2 == 0) { print t; t = 0 } }' | median)
+		d=$(psql_ -c "SELECT (SELECT count(*) FROM (SELECT * FROM m EXCEPT ALL ($q)) a) + (SELECT count(*) FROM (($q) EXCEPT ALL SELECT * FROM m) b)")
+		CHECK[$v,$n]=$([ "$d" = 0 ] && echo equal || echo "DIFFERS ($d rows)")
+		psql_ -c "DROP MATERIALIZED VIEW m" >/dev/null
+		progress "  $v: ${ROWS[$v,$n]} rows; build ${BUILD[$v,$n]} ms (plain ${PLAIN[$v,$n]}); REFRESH ${REFRESH[$v,$n]} ms; change ${CHANGE[$v,$n]} ms; ${CHECK[$v,$n]}"
+	done
+done
+
+FIRST=${SIZES[0]}
+LAST=${SIZES[-1]}
+echo "== one UPDATE and a strict read of the view (median ms), against REFRESH"
+header="| view |"
+rule="|---|"
+for n in "${SIZES[@]}"; do
+	header+=" change at $n rows |"
+	rule+="---|"
+done
+header+=" growth ($LAST / $FIRST) | REFRESH at $LAST | REFRESH / change | build / plain CREATE at $LAST | view = query |"
+rule+="---|---|---|---|---|"
+echo "$header"
+echo "$rule"
+for v in "${VIEWS[@]}"; do
+	line="| $v |"
+	for n in "${SIZES[@]}"; do
+		line+=" ${CHANGE[$v,$n]} |"
+	done
+	line+=$(awk -v a="${CHANGE[$v,$FIRST]}" -v b="${CHANGE[$v,$LAST]}" -v r="${REFRESH[$v,$LAST]}" \
+		-v bu="${BUILD[$v,$LAST]}" -v p="${PLAIN[$v,$LAST]}" 'BEGIN {
+		printf " %.1fx | %.1f | %.0fx | %.1fx |", b / a, r, r / b, bu / p }')
+	checks=""
+	for n in "${SIZES[@]}"; do checks+="${CHECK[$v,$n]} "; done
+	echo "$line ${checks% } |"
+done
