@@ -403,7 +403,7 @@ reduce_step(DataflowOp *op, Dataflow *df)
 			ArrangementGroup(rs->arr, RowKeyHash(&rs->key, row), row, true);
 		if (rs->linear != NULL)
 			update_linear(rs, df, g, row, in->rows[i].diff);
-		else if (rs->radius >= 0)
+		else if (rs->radius >= 0 && df->hydrated)
 		{
 			List	   *gone;
 
@@ -474,7 +474,10 @@ reduce_step(DataflowOp *op, Dataflow *df)
 		else if (rs->linear != NULL)
 			evaluate_linear(op, df, g);
 		else if (rs->radius >= 0)
+		{
+			/* a hydration computes every row (it noted none near) */
 			evaluate_near(op, df, g, near, had_error || !df->hydrated);
+		}
 		else
 			evaluate(op, df, g);
 	}
