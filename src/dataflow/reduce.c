@@ -190,7 +190,10 @@ evaluate(DataflowOp *op, Dataflow *df, ArrGroup *g)
 		pfree(rows);
 }
 
-/* Retract outputs (they are freed at the next tick). */
+/*
+ * Retract a local window's outputs (a list in any context of rows in the
+ * arrangement's; the rows are freed at the next tick).
+ */
 static void
 retract(DataflowOp *op, ReduceOpState *rs, List *outputs)
 {
@@ -202,8 +205,9 @@ retract(DataflowOp *op, ReduceOpState *rs, List *outputs)
 	foreach(lc, outputs)
 		ZSetAdd(&op->delta, lfirst(lc), -1);
 	old = MemoryContextSwitchTo(rs->arr->context);
-	rs->retired = lappend(rs->retired, outputs);
+	rs->retired = lappend(rs->retired, list_copy(outputs));
 	MemoryContextSwitchTo(old);
+	list_free(outputs);
 }
 
 /*
@@ -247,11 +251,10 @@ evaluate_run(DataflowOp *op, Dataflow *df, ArrGroup *g, RowNode *start,
 			if (p < n && cur == run[p])
 			{
 				MinimalTuple row;
-				List	  **outputs = RowNodeOutputs(cur);
 
 				MemoryContextSwitchTo(rs->arr->context);
 				row = RowFromSlot(slot);
-				*outputs = lappend(*outputs, row);
+				RowNodeAddOutput(cur, row);
 				MemoryContextSwitchTo(df->estate->es_query_cxt);
 				ZSetAdd(&op->delta, row, 1);
 			}
@@ -325,12 +328,7 @@ evaluate_near(DataflowOp *op, Dataflow *df, ArrGroup *g, List *near, bool whole)
 	list_free_deep(near);
 
 	for (i = 0; i < n; i++)
-	{
-		List	  **outputs = RowNodeOutputs(nodes[i]);
-
-		retract(op, rs, *outputs);
-		*outputs = NIL;
-	}
+		retract(op, rs, RowNodeTakeOutputs(nodes[i]));
 
 	i = 0;
 	while (i < n)

@@ -43,8 +43,9 @@ struct RowNode
 	Datum		first;			/* points into row's tuple if by reference */
 	Datum		abbrev;			/* abbreviated, if the key has that */
 	bool		first_null;
-	List	   *outputs;		/* a window's rows computed from it, one per
-								 * copy (the reduce's, RowOrderUpdateNear) */
+	/* a window's rows computed from it, one per copy (RowOrderUpdateNear) */
+	MinimalTuple output;		/* the first copy's */
+	List	   *more_outputs;	/* the other copies' */
 };
 
 /*
@@ -175,7 +176,8 @@ static void
 set_probe(RowOrder *ro, RowNode *probe, ArrRow *r)
 {
 	probe->row = r;
-	probe->outputs = NIL;
+	probe->output = NULL;
+	probe->more_outputs = NIL;
 	probe->first = (Datum) 0;
 	probe->first_null = true;
 	probe->abbrev = (Datum) 0;
@@ -362,10 +364,30 @@ RowNodeRow(RowNode *node)
 	return node->row;
 }
 
-List	  **
-RowNodeOutputs(RowNode *node)
+/*
+ * The window rows computed from node's row, taken from it: a list in the
+ * current memory context, of the rows (in the arrangement's).
+ */
+List *
+RowNodeTakeOutputs(RowNode *node)
 {
-	return &node->outputs;
+	List	   *outputs = NIL;
+
+	if (node->output != NULL)
+		outputs = lcons(node->output, node->more_outputs);
+	node->output = NULL;
+	node->more_outputs = NIL;
+	return outputs;
+}
+
+/* Keep a window row computed from node's row (lists in the current context). */
+void
+RowNodeAddOutput(RowNode *node, MinimalTuple row)
+{
+	if (node->output == NULL)
+		node->output = row;
+	else
+		node->more_outputs = lappend(node->more_outputs, row);
 }
 
 /* Order two nodes of one group: for qsort_arg, with the RowOrder. */
@@ -395,7 +417,8 @@ note_near(RowNode *node, int radius, List **near)
  * of them only: also adds to *near (in the current memory context) the
  * rows whose window values the change may move -- within radius of the
  * row before a row leaves, after it comes -- and sets *gone to the outputs
- * of a row that left (the caller retracts them).
+ * of a row that left (the caller retracts them; the list is in the
+ * current memory context).
  */
 void
 RowOrderUpdateNear(RowOrder *ro, Arrangement *a, ArrGroup *g, MinimalTuple row,
@@ -416,8 +439,7 @@ RowOrderUpdateNear(RowOrder *ro, Arrangement *a, ArrGroup *g, MinimalTuple row,
 		note_near((RowNode *) node, radius, near);
 		if (r->mult + diff == 0)
 		{
-			*gone = ((RowNode *) node)->outputs;
-			((RowNode *) node)->outputs = NIL;
+			*gone = RowNodeTakeOutputs((RowNode *) node);
 			rbt_delete(tree, node);
 		}
 	}

@@ -438,7 +438,8 @@ extern RowNode *RowOrderFirst(RowOrder *ro, ArrGroup *g);
 extern RowNode *RowOrderLocate(RowOrder *ro, Arrangement *a, ArrGroup *g,
 							   MinimalTuple row);
 extern ArrRow *RowNodeRow(RowNode *node);
-extern List **RowNodeOutputs(RowNode *node);
+extern List *RowNodeTakeOutputs(RowNode *node);
+extern void RowNodeAddOutput(RowNode *node, MinimalTuple row);
 extern int	RowOrderCompare(const void *a, const void *b, void *arg);
 
 /* window.c: window functions that read only the rows near a row */
