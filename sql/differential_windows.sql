@@ -1,7 +1,8 @@
 -- Differential test of window functions that a change recomputes only near
 -- itself (lag, lead, and first_value, last_value, nth_value and aggregates
--- over ROWS frames of constant offsets: src/dataflow/window.c), beside
--- those recomputed by partition: seeded random DML (rows inserted,
+-- over ROWS frames of constant offsets), those it recomputes from itself on
+-- (row_number, rank, dense_rank, running counts and sums, first_value:
+-- src/dataflow/window.c), beside those recomputed by partition: seeded random DML (rows inserted,
 -- deleted, duplicated, moved within and across partitions, NULLs),
 -- committed or rolled back; after every round each view must equal
 -- Postgres's own answer to its query.  Orders are total (ties broken by
@@ -41,11 +42,18 @@ INSERT INTO views VALUES
 -- over an aggregate, and filtered above
 ('w10', $$SELECT g, d, total, lag(total) OVER (PARTITION BY g ORDER BY d) AS prev FROM (SELECT g, id % 7 AS d, sum(v) AS total FROM s GROUP BY g, id % 7) x$$),
 ('w11', $$SELECT * FROM (SELECT id, g, v, lag(v) OVER (PARTITION BY g ORDER BY id, v, n) AS prev FROM s) x WHERE v > prev$$),
--- frames that are not local: by partition
-('w12', $$SELECT id, g, sum(v) OVER (PARTITION BY g ORDER BY id, v, n) AS running, sum(v::float8) OVER (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS f FROM s$$);
+-- values that follow from the rows before: re-run from the first change's
+-- peers on, completed by the row before (ties in rank, dense_rank and
+-- RANGE frames are peers, so those need no total order)
+('w13', $$SELECT id, g, row_number() OVER (PARTITION BY g ORDER BY id, v, n) AS rn FROM s$$),
+('w14', $$SELECT id, g, v, rank() OVER w AS r, dense_rank() OVER w AS dr, count(*) OVER w AS c, sum(v) OVER w AS sv, sum(n) OVER w AS sn FROM s WINDOW w AS (PARTITION BY g ORDER BY v)$$),
+('w15', $$SELECT id, g, row_number() OVER w AS rn, first_value(id) OVER w AS fid, count(v) OVER w AS cv, sum(v::bigint) OVER w AS s8 FROM s WINDOW w AS (PARTITION BY g ORDER BY v NULLS FIRST, id, n ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)$$),
+('w16', $$SELECT id, v, rank() OVER (ORDER BY v DESC) AS r, sum(v) OVER (ORDER BY v DESC) AS running FROM s$$),
+-- by partition: a float's sum, and an average
+('w12', $$SELECT id, g, avg(v) OVER (PARTITION BY g ORDER BY id, v, n) AS running, sum(v::float8) OVER (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS f FROM s$$);
 
 CALL create_views();
-SELECT count(*) >= 12 AS catalogue_of_12 FROM views;
+SELECT count(*) >= 16 AS catalogue_of_16 FROM views;
 
 INSERT INTO failures SELECT 0, * FROM mismatches();
 

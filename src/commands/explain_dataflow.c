@@ -286,6 +286,8 @@ explain_reduce(ExplainDataflow *ed, Plan *plan, List *ancestors, int depth)
 		if (radius >= 0)
 			add_line(ed, depth + 2, "Per change: the rows within %d of it, fed with %d more on each side",
 					 radius, radius);
+		else if (WindowPrefixCreate((WindowAgg *) plan) != NULL)
+			add_line(ed, depth + 2, "Per change: the rows from its peers on, resumed after the row before");
 		else
 			add_line(ed, depth + 2, "Per change: its partition, re-run");
 	}

@@ -48,10 +48,18 @@ typedef struct ReduceOpState
 	AggStates  *linear;			/* aggregates as states: no rows kept */
 	RowOrder   *order;			/* groups' rows in the node's order */
 	int			radius;			/* >= 0: a window whose rows depend on the
-								 * rows within radius only (window.c); its
+								 * rows within radius only (window.c), or
+								 * with prefix on those before them; its
 								 * outputs are kept by row (roworder.c) and
 								 * output.rows lists the rows near this
 								 * tick's changes */
+	WindowPrefix *prefix;		/* a window resumed after the rows before a
+								 * change (window.c) */
+	RowKey		peers;			/* with prefix: its ORDER BY */
+	TupleTableSlot *prev;		/* with prefix: the output before a change */
+	TupleTableSlot *completed;
+	int64		before;			/* with prefix: rows before the change */
+	bool		complete;		/* with prefix: complete the outputs */
 	bool		first_only;		/* a group gives one row (Unique) */
 	ArrGroup   *global;			/* the one group when nkeys == 0 */
 	List	   *retired;		/* outputs retracted in tick retired_tick:
@@ -211,9 +219,10 @@ retract(DataflowOp *op, ReduceOpState *rs, List *outputs)
 }
 
 /*
- * Run the window node over the rows from start to end, and keep and emit
- * the outputs of the rows runs[0..n-1] (in order, between them), whose
- * radius nodes each side are within the range or beyond the group's ends.
+ * Run the window node over the rows from start to end (NULL: the group's
+ * last), and keep and emit the outputs of the rows run[0..n-1] (in order,
+ * between them; run NULL: of every row), completed after the rows before
+ * start if rs->complete.
  */
 static void
 evaluate_run(DataflowOp *op, Dataflow *df, ArrGroup *g, RowNode *start,
@@ -248,10 +257,18 @@ evaluate_run(DataflowOp *op, Dataflow *df, ArrGroup *g, RowNode *start,
 				left = RowNodeRow(cur)->mult;
 			}
 			left--;
-			if (p < n && cur == run[p])
+			if (run == NULL || (p < n && cur == run[p]))
 			{
 				MinimalTuple row;
 
+				if (rs->complete)
+				{
+					ExecClearTuple(rs->completed);
+					WindowPrefixComplete(rs->prefix, slot, rs->prev, rs->before,
+										 rs->completed->tts_values,
+										 rs->completed->tts_isnull);
+					slot = ExecStoreVirtualTuple(rs->completed);
+				}
 				MemoryContextSwitchTo(rs->arr->context);
 				row = RowFromSlot(slot);
 				RowNodeAddOutput(cur, row);
@@ -366,6 +383,78 @@ evaluate_near(DataflowOp *op, Dataflow *df, ArrGroup *g, List *near, bool whole)
 	pfree(nodes);
 }
 
+/* Are two rows of a group peers in the window's order? */
+static bool
+peers(ReduceOpState *rs, RowNode *a, RowNode *b)
+{
+	return RowKeyEqual(&rs->peers, ArrRowTuple(RowNodeRow(a)), ArrRowTuple(RowNodeRow(b)));
+}
+
+/*
+ * A window resumed after the rows before a change (rs->prefix): re-run the
+ * node from the first peer of the first row near this tick's changes (or
+ * over the whole group) to the group's end, completing its values with the
+ * output of the row before.
+ */
+static void
+evaluate_prefix(DataflowOp *op, Dataflow *df, ArrGroup *g, List *near, bool whole)
+{
+	ReduceOpState *rs = op->state;
+	RowNode    *first = NULL;
+	RowNode    *prev;
+	RowNode    *x;
+	ListCell   *lc;
+
+	if (!whole && list_length(near) < g->nrows)
+	{
+		foreach(lc, near)
+		{
+			x = RowOrderLocate(rs->order, rs->arr, g, lfirst(lc));
+			if (x != NULL && (first == NULL || RowOrderCompare(&x, &first, rs->order) < 0))
+				first = x;
+		}
+		if (first != NULL)
+		{
+			while ((prev = RowOrderStep(first, false)) != NULL && peers(rs, prev, first))
+				first = prev;
+		}
+	}
+	else
+		first = RowOrderFirst(rs->order, g);
+	list_free_deep(near);
+	RowKeyDone(&rs->peers);
+	if (first == NULL)
+		return;
+	prev = RowOrderStep(first, false);
+	if (prev != NULL && RowNodeLastOutput(prev) == NULL)
+	{
+		/* the row before has no output (an error): the whole group */
+		first = RowOrderFirst(rs->order, g);
+		prev = NULL;
+	}
+
+	for (x = first; x != NULL; x = RowOrderStep(x, true))
+		retract(op, rs, RowNodeTakeOutputs(x));
+	rs->complete = prev != NULL;
+	rs->before = 0;
+	if (prev != NULL)
+	{
+		ExecStoreMinimalTuple(RowNodeLastOutput(prev), rs->prev, false);
+		if (WindowPrefixNeedsPosition(rs->prefix))
+		{
+			int64		n = 0;
+
+			for (x = prev; x != NULL && peers(rs, x, prev); x = RowOrderStep(x, false))
+				n += RowNodeRow(x)->mult;
+			RowKeyDone(&rs->peers);
+			rs->before = WindowPrefixPosition(rs->prefix, rs->prev, n);
+		}
+	}
+	evaluate_run(op, df, g, first, NULL, NULL, 0);
+	rs->complete = false;
+	ExecClearTuple(rs->prev);
+}
+
 static void
 reduce_step(DataflowOp *op, Dataflow *df)
 {
@@ -471,6 +560,8 @@ reduce_step(DataflowOp *op, Dataflow *df)
 		}
 		else if (rs->linear != NULL)
 			evaluate_linear(op, df, g);
+		else if (rs->prefix != NULL)
+			evaluate_prefix(op, df, g, near, had_error || !df->hydrated);
 		else if (rs->radius >= 0)
 		{
 			/* a hydration computes every row (it noted none near) */
@@ -555,6 +646,15 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 				window->partNumCols = 0;
 				order = FeederOrder(outerPlan(plan));
 				rs->radius = WindowRadius((WindowAgg *) plan);
+				if (rs->radius < 0)
+					rs->prefix = WindowPrefixCreate((WindowAgg *) plan);
+				if (rs->prefix != NULL)
+				{
+					/* the rows next to a change, to find the first of them */
+					rs->radius = 1;
+					RowKeyInit(&rs->peers, desc, window->ordNumCols, window->ordColIdx,
+							   window->ordOperators, window->ordCollations);
+				}
 				window->plan.lefttree = feeder;
 				node = &window->plan;
 				break;
@@ -588,6 +688,11 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 		rs->arr->name = "reduce aggregate states";
 	if (order != NULL)
 		rs->order = RowOrderCreate(order, input->desc, rs->arr->context);
+	if (rs->prefix != NULL)
+	{
+		rs->prev = MakeSingleTupleTableSlot(op->desc, &TTSOpsMinimalTuple);
+		rs->completed = MakeSingleTupleTableSlot(op->desc, &TTSOpsVirtual);
+	}
 	if (key->nkeys == 0)
 		rs->global = ArrangementGroup(rs->arr, 0, NULL, true);
 	op->inputs = list_make1(input);

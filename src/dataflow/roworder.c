@@ -380,6 +380,13 @@ RowNodeTakeOutputs(RowNode *node)
 	return outputs;
 }
 
+/* The window row computed from the last copy of node's row, or NULL. */
+MinimalTuple
+RowNodeLastOutput(RowNode *node)
+{
+	return node->more_outputs != NIL ? llast(node->more_outputs) : node->output;
+}
+
 /* Keep a window row computed from node's row (lists in the current context). */
 void
 RowNodeAddOutput(RowNode *node, MinimalTuple row)

@@ -29,7 +29,10 @@
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
+#include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 
 #include "coordinator/dataflow.h"
@@ -197,4 +200,199 @@ WindowRadius(WindowAgg *plan)
 	if (rc.radius > 1000)
 		return -1;
 	return (int) rc.radius;
+}
+
+/*
+ * Window functions whose value for a row follows from the rows before it:
+ * row_number, rank, dense_rank, and count, sum (of integers and numeric)
+ * and first_value over the frame from the partition's start to the
+ * current row.  A change at a row moves only the values from its peers on
+ * (for a running sum or row_number, legitimately all of them); the values
+ * before it stay.  So the reduce re-runs the node from the first peer of
+ * the first change only, and the node's fresh values there are completed
+ * by the last value before (WindowPrefixComplete): an appended row costs
+ * O(log n), not the partition.
+ */
+typedef enum WindowCombine
+{
+	COMBINE_NONE,				/* not a window function: as computed */
+	COMBINE_ADD_INT8,			/* plus the last value before */
+	COMBINE_ADD_NUMERIC,
+	COMBINE_RANK,				/* plus the number of rows before */
+	COMBINE_FIRST				/* the first value of the partition */
+} WindowCombine;
+
+struct WindowPrefix
+{
+	int			ncolumns;
+	WindowCombine *combine;		/* by output column */
+	int			row_number;		/* a row_number column (0: none) */
+	int			rank;			/* a rank column (0: none) */
+};
+
+/* The frame from the partition's start to the current row (and its peers). */
+static bool
+frame_to_current_row(int options)
+{
+	return (options & FRAMEOPTION_START_UNBOUNDED_PRECEDING) &&
+		(options & FRAMEOPTION_END_CURRENT_ROW) &&
+		(options & (FRAMEOPTION_RANGE | FRAMEOPTION_ROWS)) &&
+		!(options & FRAMEOPTION_EXCLUSION);
+}
+
+/*
+ * How the node's values resume after the rows before a change, or NULL
+ * if one of its window functions does not.
+ */
+WindowPrefix *
+WindowPrefixCreate(WindowAgg *plan)
+{
+	WindowPrefix *wp;
+	ListCell   *lc;
+	bool		frame = frame_to_current_row(plan->frameOptions);
+	bool		any = false;
+
+	if (plan->runCondition != NIL || plan->plan.qual != NIL || plan->ordNumCols == 0)
+		return NULL;
+	wp = palloc0(sizeof(WindowPrefix));
+	wp->ncolumns = list_length(plan->plan.targetlist);
+	wp->combine = palloc0(sizeof(WindowCombine) * Max(wp->ncolumns, 1));
+	foreach(lc, plan->plan.targetlist)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		WindowCombine c = COMBINE_NONE;
+
+		if (IsA(tle->expr, WindowFunc) && ((WindowFunc *) tle->expr)->winref == plan->winref)
+		{
+			WindowFunc *wf = (WindowFunc *) tle->expr;
+
+			switch (wf->winfnoid)
+			{
+				case F_ROW_NUMBER:
+					c = COMBINE_ADD_INT8;
+					wp->row_number = tle->resno;
+					break;
+				case F_DENSE_RANK_:
+					c = COMBINE_ADD_INT8;
+					break;
+				case F_RANK_:
+					c = COMBINE_RANK;
+					wp->rank = tle->resno;
+					break;
+				case F_COUNT_:
+				case F_COUNT_ANY:
+				case F_SUM_INT2:
+				case F_SUM_INT4:
+					if (frame && wf->aggfilter == NULL)
+						c = COMBINE_ADD_INT8;
+					break;
+				case F_SUM_INT8:
+				case F_SUM_NUMERIC:
+					if (frame && wf->aggfilter == NULL)
+						c = COMBINE_ADD_NUMERIC;
+					break;
+				case F_FIRST_VALUE:
+					if (frame)
+						c = COMBINE_FIRST;
+					break;
+				default:
+					break;
+			}
+			if (c == COMBINE_NONE)
+			{
+				pfree(wp->combine);
+				pfree(wp);
+				return NULL;
+			}
+			any = true;
+		}
+		else if (contain_window_function((Node *) tle->expr))
+		{
+			pfree(wp->combine);
+			pfree(wp);
+			return NULL;
+		}
+		wp->combine[tle->resno - 1] = c;
+	}
+	if (!any)
+	{
+		pfree(wp->combine);
+		pfree(wp);
+		return NULL;
+	}
+	return wp;
+}
+
+/* Does the node need the number of rows before a change (a rank)? */
+bool
+WindowPrefixNeedsPosition(WindowPrefix *wp)
+{
+	return wp->rank > 0;
+}
+
+/*
+ * The number of rows before a change, from the output of the last row
+ * before it (prev) and the number of rows of that row's peer group.
+ */
+int64
+WindowPrefixPosition(WindowPrefix *wp, TupleTableSlot *prev, int64 peers)
+{
+	bool		isnull;
+
+	if (wp->row_number > 0)
+		return DatumGetInt64(slot_getattr(prev, wp->row_number, &isnull));
+	return DatumGetInt64(slot_getattr(prev, wp->rank, &isnull)) - 1 + peers;
+}
+
+/*
+ * Complete a fresh output row (out: the node's values over the rows from
+ * a change on) with the output of the last row before them (prev) and
+ * their number (before): into values and nulls.
+ */
+void
+WindowPrefixComplete(WindowPrefix *wp, TupleTableSlot *out, TupleTableSlot *prev,
+					 int64 before, Datum *values, bool *nulls)
+{
+	slot_getallattrs(out);
+	slot_getallattrs(prev);
+	for (int i = 0; i < wp->ncolumns; i++)
+	{
+		Datum		v = out->tts_values[i];
+		bool		n = out->tts_isnull[i];
+		Datum		p = prev->tts_values[i];
+		bool		pn = prev->tts_isnull[i];
+
+		switch (wp->combine[i])
+		{
+			case COMBINE_NONE:
+				break;
+			case COMBINE_ADD_INT8:
+				if (n)
+				{
+					v = p;
+					n = pn;
+				}
+				else if (!pn)
+					v = DirectFunctionCall2(int8pl, v, p);
+				break;
+			case COMBINE_ADD_NUMERIC:
+				if (n)
+				{
+					v = p;
+					n = pn;
+				}
+				else if (!pn)
+					v = DirectFunctionCall2(numeric_add, v, p);
+				break;
+			case COMBINE_RANK:
+				v = Int64GetDatum(DatumGetInt64(v) + before);
+				break;
+			case COMBINE_FIRST:
+				v = p;
+				n = pn;
+				break;
+		}
+		values[i] = v;
+		nulls[i] = n;
+	}
 }

@@ -440,10 +440,18 @@ extern RowNode *RowOrderLocate(RowOrder *ro, Arrangement *a, ArrGroup *g,
 extern ArrRow *RowNodeRow(RowNode *node);
 extern List *RowNodeTakeOutputs(RowNode *node);
 extern void RowNodeAddOutput(RowNode *node, MinimalTuple row);
+extern MinimalTuple RowNodeLastOutput(RowNode *node);
 extern int	RowOrderCompare(const void *a, const void *b, void *arg);
 
 /* window.c: window functions that read only the rows near a row */
 extern int	WindowRadius(WindowAgg *plan);
+typedef struct WindowPrefix WindowPrefix;
+extern WindowPrefix *WindowPrefixCreate(WindowAgg *plan);
+extern bool WindowPrefixNeedsPosition(WindowPrefix *wp);
+extern int64 WindowPrefixPosition(WindowPrefix *wp, TupleTableSlot *prev, int64 peers);
+extern void WindowPrefixComplete(WindowPrefix *wp, TupleTableSlot *out,
+								 TupleTableSlot *prev, int64 before,
+								 Datum *values, bool *nulls);
 
 /* a Z-set of view rows being consolidated within one tick */
 typedef struct RowDelta
