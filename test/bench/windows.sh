@@ -5,16 +5,18 @@
 #   top_10    row_number() <= 10 per partition (by v)
 #   lag       lag(v) over each partition in id order: every row
 #   frame     sum(v) over ROWS BETWEEN 3 PRECEDING AND CURRENT ROW: every row
-#   running   sum(v) over the partition up to each row (the default frame):
-#             a change legitimately changes every later row of its
-#             partition, shown for contrast
+#   running   sum(v) over the partition up to each row (the default frame)
+#   numbered  row_number() over each partition in id order
 #
 # For each size and view, 20 times: UPDATE the v of a random row
 # (autocommit) and a strict read of one row of the view, which waits for
-# the change (psql \timing); the figure is the median.  REFRESH is the
+# the change (psql \timing); the figure is the median.  An UPDATE changes
+# the running sum of every later row of its partition, legitimately; so
+# also, 10 times each: INSERT a row after the last of a partition, and
+# DELETE it ("append"), which changes one row of every view.  REFRESH is the
 # median of 3 REFRESH MATERIALIZED VIEW of a plain materialized view of the
 # same query.  At the end each view is compared with its query.  One run,
-# on a throwaway server; asserts nothing.  About 3 minutes at the default
+# on a throwaway server; asserts nothing.  About 4 minutes at the default
 # sizes, most of it at 1,000,000 rows.
 #
 #   bash test/bench/windows.sh [rows ...]     default 10000 1000000
@@ -36,7 +38,8 @@ QUERY[top_10]="SELECT g, id, v, rn FROM (SELECT g, id, v, row_number() OVER (PAR
 QUERY[lag]="SELECT id, g, v, lag(v) OVER (PARTITION BY g ORDER BY id) AS prev FROM t"
 QUERY[frame]="SELECT id, g, sum(v) OVER (PARTITION BY g ORDER BY id ROWS BETWEEN 3 PRECEDING AND CURRENT ROW) AS s4 FROM t"
 QUERY[running]="SELECT id, g, sum(v) OVER (PARTITION BY g ORDER BY id) AS running FROM t"
-VIEWS=(top_10 lag frame running)
+QUERY[numbered]="SELECT id, g, row_number() OVER (PARTITION BY g ORDER BY id) AS rn FROM t"
+VIEWS=(top_10 lag frame running numbered)
 
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
 timings() { psql_ 2>/dev/null | awk '/^Time:/ { print $2 }'; }
@@ -58,7 +61,7 @@ SQL
 		-c "SELECT count(*) FROM sync_v" -c "DROP MATERIALIZED VIEW sync_v" >/dev/null
 }
 
-declare -A ROWS BUILD PLAIN REFRESH CHANGE CHECK
+declare -A ROWS BUILD PLAIN REFRESH CHANGE APPEND CHECK
 for n in "${SIZES[@]}"; do
 	progress "== $n rows: loading"
 	load "$n"
@@ -77,24 +80,31 @@ for n in "${SIZES[@]}"; do
 		done
 		CHANGE[$v,$n]=$(echo -e "\\\\timing on\n$script" | timings |
 			awk '{ t += $1; if (++k % 2 == 0) { print t; t = 0 } }' | median)
+		script=""
+		for i in $(seq 10); do
+			script+="INSERT INTO t VALUES ($((n + 100 + i * 10)), $((i % 10)), $((RANDOM % 1000)));"$'\n'"SELECT 1 FROM m LIMIT 1;"$'\n'
+			script+="DELETE FROM t WHERE id = $((n + 100 + i * 10));"$'\n'"SELECT 1 FROM m LIMIT 1;"$'\n'
+		done
+		APPEND[$v,$n]=$(echo -e "\\\\timing on\n$script" | timings |
+			awk '{ t += $1; if (++k % 2 == 0) { print t; t = 0 } }' | median)
 		d=$(psql_ -c "SELECT (SELECT count(*) FROM (SELECT * FROM m EXCEPT ALL ($q)) a) + (SELECT count(*) FROM (($q) EXCEPT ALL SELECT * FROM m) b)")
 		CHECK[$v,$n]=$([ "$d" = 0 ] && echo equal || echo "DIFFERS ($d rows)")
 		psql_ -c "DROP MATERIALIZED VIEW m" >/dev/null
-		progress "  $v: ${ROWS[$v,$n]} rows; build ${BUILD[$v,$n]} ms (plain ${PLAIN[$v,$n]}); REFRESH ${REFRESH[$v,$n]} ms; change ${CHANGE[$v,$n]} ms; ${CHECK[$v,$n]}"
+		progress "  $v: ${ROWS[$v,$n]} rows; build ${BUILD[$v,$n]} ms (plain ${PLAIN[$v,$n]}); REFRESH ${REFRESH[$v,$n]} ms; change ${CHANGE[$v,$n]} ms; append ${APPEND[$v,$n]} ms; ${CHECK[$v,$n]}"
 	done
 done
 
 FIRST=${SIZES[0]}
 LAST=${SIZES[-1]}
-echo "== one UPDATE and a strict read of the view (median ms), against REFRESH"
+echo "== one UPDATE (change) or one INSERT or DELETE at a partition's end (append), and a strict read of the view (median ms), against REFRESH"
 header="| view |"
 rule="|---|"
 for n in "${SIZES[@]}"; do
 	header+=" change at $n rows |"
 	rule+="---|"
 done
-header+=" growth ($LAST / $FIRST) | REFRESH at $LAST | REFRESH / change | build / plain CREATE at $LAST | view = query |"
-rule+="---|---|---|---|---|"
+header+=" growth ($LAST / $FIRST) | append at $FIRST | append at $LAST | REFRESH at $LAST | REFRESH / change | build / plain CREATE at $LAST | view = query |"
+rule+="---|---|---|---|---|---|---|"
 echo "$header"
 echo "$rule"
 for v in "${VIEWS[@]}"; do
@@ -103,8 +113,9 @@ for v in "${VIEWS[@]}"; do
 		line+=" ${CHANGE[$v,$n]} |"
 	done
 	line+=$(awk -v a="${CHANGE[$v,$FIRST]}" -v b="${CHANGE[$v,$LAST]}" -v r="${REFRESH[$v,$LAST]}" \
-		-v bu="${BUILD[$v,$LAST]}" -v p="${PLAIN[$v,$LAST]}" 'BEGIN {
-		printf " %.1fx | %.1f | %.0fx | %.1fx |", b / a, r, r / b, bu / p }')
+		-v bu="${BUILD[$v,$LAST]}" -v p="${PLAIN[$v,$LAST]}" \
+		-v a1="${APPEND[$v,$FIRST]}" -v a2="${APPEND[$v,$LAST]}" 'BEGIN {
+		printf " %.1fx | %s | %s | %.1f | %.0fx | %.1fx |", b / a, a1, a2, r, r / b, bu / p }')
 	checks=""
 	for n in "${SIZES[@]}"; do checks+="${CHECK[$v,$n]} "; done
 	echo "$line ${checks% } |"
