@@ -124,6 +124,26 @@ start_bench_server() {
 
 psql_() { as_pg "$PG_BIN/psql" -h "$DIR" -p "$PORT" -d postgres -qAt "$@"; }
 
+# Benchmarks: the median of the numbers on stdin, one per line.
+bench_median() { sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
+
+# Benchmarks: the milliseconds psql's \timing reports for the statements on
+# stdin, one per line.
+bench_timings() { psql_ 2>/dev/null | awk '/^Time:/ { print $2 }'; }
+
+# Benchmarks: the sum of each pair of numbers on stdin (a change and the
+# read that waits for it).
+bench_pairs() { awk '{ t += $1; if (++k % 2 == 0) { print t; t = 0 } }'; }
+
+# Benchmarks: wait until the worker has decoded all that table $1's load
+# wrote (a strict read of a maintained view over it), so that no build
+# measured after it waits for that.
+bench_wait_decoded() {
+	psql_ -c "SET client_min_messages = warning" \
+		-c "CREATE MATERIALIZED VIEW bench_sync_v WITH (incremental) AS SELECT count(*) FROM $1" \
+		-c "SELECT count(*) FROM bench_sync_v" -c "DROP MATERIALIZED VIEW bench_sync_v" >/dev/null
+}
+
 # Benchmarks: no checkpoint in the middle of a measurement (the bench
 # server's max_wal_size and checkpoint_timeout raised, reloaded).
 bench_no_checkpoints() {

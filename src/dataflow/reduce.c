@@ -20,10 +20,10 @@
  * A group without grouping columns (a global aggregate, a LIMIT) always
  * exists, so a global aggregate over no rows gives Postgres's answer.
  *
- * A WindowAgg whose window functions read only the rows within a fixed
- * distance of each row (lag, lead, ROWS frames of constant offsets:
- * window.c) recomputes only the rows near the changes of its partition,
- * fed with their neighbours, and keeps its outputs by row.
+ * A WindowAgg whose window functions read only the rows near each row
+ * (lag, lead, ROWS frames of constant offsets), or only the rows before it
+ * (row_number, rank, running sums), recomputes only the rows a change can
+ * move, and keeps its outputs by row (window.c).
  *
  * An Agg whose aggregates all have states that take rows out as well as
  * in (count, sum, avg, min, max, their DISTINCT forms: aggregate.c) keeps
@@ -47,19 +47,10 @@ typedef struct ReduceOpState
 	Arrangement *arr;
 	AggStates  *linear;			/* aggregates as states: no rows kept */
 	RowOrder   *order;			/* groups' rows in the node's order */
-	int			radius;			/* >= 0: a window whose rows depend on the
-								 * rows within radius only (window.c), or
-								 * with prefix on those before them; its
-								 * outputs are kept by row (roworder.c) and
-								 * output.rows lists the rows near this
-								 * tick's changes */
-	WindowPrefix *prefix;		/* a window resumed after the rows before a
-								 * change (window.c) */
-	RowKey		peers;			/* with prefix: its ORDER BY */
-	TupleTableSlot *prev;		/* with prefix: the output before a change */
-	TupleTableSlot *completed;
-	int64		before;			/* with prefix: rows before the change */
-	bool		complete;		/* with prefix: complete the outputs */
+	WindowRows *window;			/* a window recomputed by row, not by
+								 * partition (window.c): its outputs are
+								 * kept by row, and output.rows lists the
+								 * rows near this tick's changes */
 	bool		first_only;		/* a group gives one row (Unique) */
 	ArrGroup   *global;			/* the one group when nkeys == 0 */
 	List	   *retired;		/* outputs retracted in tick retired_tick:
@@ -198,263 +189,6 @@ evaluate(DataflowOp *op, Dataflow *df, ArrGroup *g)
 		pfree(rows);
 }
 
-/*
- * Retract a local window's outputs (a list in any context of rows in the
- * arrangement's; the rows are freed at the next tick).
- */
-static void
-retract(DataflowOp *op, ReduceOpState *rs, List *outputs)
-{
-	MemoryContext old;
-	ListCell   *lc;
-
-	if (outputs == NIL)
-		return;
-	foreach(lc, outputs)
-		ZSetAdd(&op->delta, lfirst(lc), -1);
-	old = MemoryContextSwitchTo(rs->arr->context);
-	rs->retired = lappend(rs->retired, list_copy(outputs));
-	MemoryContextSwitchTo(old);
-	list_free(outputs);
-}
-
-/*
- * Run the window node over the rows from start to end (NULL: the group's
- * last), and keep and emit the outputs of the rows run[0..n-1] (in order,
- * between them; run NULL: of every row), completed after the rows before
- * start if rs->complete.
- */
-static void
-evaluate_run(DataflowOp *op, Dataflow *df, ArrGroup *g, RowNode *start,
-			 RowNode *end, RowNode **run, int n)
-{
-	ReduceOpState *rs = op->state;
-	MemoryContext context = CurrentMemoryContext;
-	RowNode    *volatile cur = NULL;
-	volatile int64 left = 0;
-	volatile int p = 0;
-
-	MemoryContextSwitchTo(df->estate->es_query_cxt);
-	PG_TRY();
-	{
-		RowOrderFeedRange(rs->order, start, end);
-		FeederSetSource(rs->node, RowOrderNext, rs->order);
-		ExecReScan(rs->node);
-		for (;;)
-		{
-			TupleTableSlot *slot = ExecProcNode(rs->node);
-
-			if (TupIsNull(slot))
-				break;
-			/* the node returns a row for each row fed, in order */
-			while (left == 0)
-			{
-				if (cur != NULL && p < n && cur == run[p])
-					p++;
-				cur = cur == NULL ? start : RowOrderStep(cur, true);
-				if (cur == NULL)
-					elog(ERROR, "coordinator: a window returned more rows than it read");
-				left = RowNodeRow(cur)->mult;
-			}
-			left--;
-			if (run == NULL || (p < n && cur == run[p]))
-			{
-				MinimalTuple row;
-
-				if (rs->complete)
-				{
-					ExecClearTuple(rs->completed);
-					WindowPrefixComplete(rs->prefix, slot, rs->prev, rs->before,
-										 rs->completed->tts_values,
-										 rs->completed->tts_isnull);
-					slot = ExecStoreVirtualTuple(rs->completed);
-				}
-				MemoryContextSwitchTo(rs->arr->context);
-				row = RowFromSlot(slot);
-				RowNodeAddOutput(cur, row);
-				MemoryContextSwitchTo(df->estate->es_query_cxt);
-				ZSetAdd(&op->delta, row, 1);
-			}
-		}
-		ExecReScan(rs->node);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata = DataErrorCatch(df, context, 1);
-
-		if (edata == NULL)
-			PG_RE_THROW();
-		/* the group's next change recomputes it whole */
-		if (g->error == NULL)
-		{
-			g->error = MemoryContextStrdup(rs->arr->context, edata->message);
-			g->error_code = edata->sqlerrcode;
-		}
-		else
-			DataErrorAdd(df, edata->message, edata->sqlerrcode, -1);
-		MemoryContextSwitchTo(df->estate->es_query_cxt);
-		ExecReScan(rs->node);
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(context);
-}
-
-/*
- * A window whose rows depend on the rows within rs->radius only: recompute
- * the rows near this tick's changes (near: images of them), or all of the
- * group's (whole).  Each run of such rows is fed with radius rows more on
- * each side.
- */
-static void
-evaluate_near(DataflowOp *op, Dataflow *df, ArrGroup *g, List *near, bool whole)
-{
-	ReduceOpState *rs = op->state;
-	RowNode   **nodes;
-	int			n = 0;
-	int			i;
-
-	if (list_length(near) >= g->nrows)
-		whole = true;
-	if (whole)
-	{
-		nodes = palloc(sizeof(RowNode *) * Max(g->nrows, 1));
-		for (RowNode *x = RowOrderFirst(rs->order, g); x != NULL; x = RowOrderStep(x, true))
-			nodes[n++] = x;
-	}
-	else
-	{
-		ListCell   *lc;
-		int			m = 0;
-
-		nodes = palloc(sizeof(RowNode *) * Max(list_length(near), 1));
-		foreach(lc, near)
-		{
-			RowNode    *x = RowOrderLocate(rs->order, rs->arr, g, lfirst(lc));
-
-			if (x != NULL)
-				nodes[n++] = x;
-		}
-		qsort_arg(nodes, n, sizeof(RowNode *), RowOrderCompare, rs->order);
-		for (i = 0; i < n; i++)
-		{
-			if (m == 0 || nodes[m - 1] != nodes[i])
-				nodes[m++] = nodes[i];
-		}
-		n = m;
-	}
-	list_free_deep(near);
-
-	for (i = 0; i < n; i++)
-		retract(op, rs, RowNodeTakeOutputs(nodes[i]));
-
-	i = 0;
-	while (i < n)
-	{
-		RowNode    *start = nodes[i];
-		RowNode    *end = nodes[i];
-		RowNode    *x;
-		int			j = i + 1;
-
-		/* a run: the next row to recompute is close enough to share it */
-		while (j < n)
-		{
-			bool		reached = false;
-
-			x = end;
-			for (int step = 0; step <= 2 * rs->radius && (x = RowOrderStep(x, true)) != NULL; step++)
-			{
-				if (x == nodes[j])
-				{
-					reached = true;
-					break;
-				}
-			}
-			if (!reached)
-				break;
-			end = nodes[j++];
-		}
-		for (int k = 0; k < rs->radius && (x = RowOrderStep(start, false)) != NULL; k++)
-			start = x;
-		for (int k = 0; k < rs->radius && (x = RowOrderStep(end, true)) != NULL; k++)
-			end = x;
-		evaluate_run(op, df, g, start, end, nodes + i, j - i);
-		i = j;
-	}
-	pfree(nodes);
-}
-
-/* Are two rows of a group peers in the window's order? */
-static bool
-peers(ReduceOpState *rs, RowNode *a, RowNode *b)
-{
-	return RowKeyEqual(&rs->peers, ArrRowTuple(RowNodeRow(a)), ArrRowTuple(RowNodeRow(b)));
-}
-
-/*
- * A window resumed after the rows before a change (rs->prefix): re-run the
- * node from the first peer of the first row near this tick's changes (or
- * over the whole group) to the group's end, completing its values with the
- * output of the row before.
- */
-static void
-evaluate_prefix(DataflowOp *op, Dataflow *df, ArrGroup *g, List *near, bool whole)
-{
-	ReduceOpState *rs = op->state;
-	RowNode    *first = NULL;
-	RowNode    *prev;
-	RowNode    *x;
-	ListCell   *lc;
-
-	if (!whole && list_length(near) < g->nrows)
-	{
-		foreach(lc, near)
-		{
-			x = RowOrderLocate(rs->order, rs->arr, g, lfirst(lc));
-			if (x != NULL && (first == NULL || RowOrderCompare(&x, &first, rs->order) < 0))
-				first = x;
-		}
-		if (first != NULL)
-		{
-			while ((prev = RowOrderStep(first, false)) != NULL && peers(rs, prev, first))
-				first = prev;
-		}
-	}
-	else
-		first = RowOrderFirst(rs->order, g);
-	list_free_deep(near);
-	RowKeyDone(&rs->peers);
-	if (first == NULL)
-		return;
-	prev = RowOrderStep(first, false);
-	if (prev != NULL && RowNodeLastOutput(prev) == NULL)
-	{
-		/* the row before has no output (an error): the whole group */
-		first = RowOrderFirst(rs->order, g);
-		prev = NULL;
-	}
-
-	for (x = first; x != NULL; x = RowOrderStep(x, true))
-		retract(op, rs, RowNodeTakeOutputs(x));
-	rs->complete = prev != NULL;
-	rs->before = 0;
-	if (prev != NULL)
-	{
-		ExecStoreMinimalTuple(RowNodeLastOutput(prev), rs->prev, false);
-		if (WindowPrefixNeedsPosition(rs->prefix))
-		{
-			int64		n = 0;
-
-			for (x = prev; x != NULL && peers(rs, x, prev); x = RowOrderStep(x, false))
-				n += RowNodeRow(x)->mult;
-			RowKeyDone(&rs->peers);
-			rs->before = WindowPrefixPosition(rs->prefix, rs->prev, n);
-		}
-	}
-	evaluate_run(op, df, g, first, NULL, NULL, 0);
-	rs->complete = false;
-	ExecClearTuple(rs->prev);
-}
-
 static void
 reduce_step(DataflowOp *op, Dataflow *df)
 {
@@ -490,14 +224,8 @@ reduce_step(DataflowOp *op, Dataflow *df)
 			ArrangementGroup(rs->arr, RowKeyHash(&rs->key, row), row, true);
 		if (rs->linear != NULL)
 			update_linear(rs, df, g, row, in->rows[i].diff);
-		else if (rs->radius >= 0 && df->hydrated)
-		{
-			List	   *gone;
-
-			RowOrderUpdateNear(rs->order, rs->arr, g, row, in->rows[i].diff,
-							   rs->radius, &g->output.rows, &gone);
-			retract(op, rs, gone);
-		}
+		else if (rs->window != NULL && df->hydrated)
+			WindowRowsUpdate(rs->window, op, g, row, in->rows[i].diff, &rs->retired);
 		else if (rs->order != NULL)
 			RowOrderUpdate(rs->order, rs->arr, g, row, in->rows[i].diff);
 		else
@@ -523,9 +251,9 @@ reduce_step(DataflowOp *op, Dataflow *df)
 
 		/* retract what the group emitted last (freed at the next tick) */
 		old = MemoryContextSwitchTo(rs->arr->context);
-		if (rs->radius >= 0)
+		if (rs->window != NULL)
 		{
-			/* a local window keeps its outputs by row */
+			/* such a window keeps its outputs by row */
 			near = g->output.rows;
 			g->output.rows = NIL;
 		}
@@ -560,12 +288,11 @@ reduce_step(DataflowOp *op, Dataflow *df)
 		}
 		else if (rs->linear != NULL)
 			evaluate_linear(op, df, g);
-		else if (rs->prefix != NULL)
-			evaluate_prefix(op, df, g, near, had_error || !df->hydrated);
-		else if (rs->radius >= 0)
+		else if (rs->window != NULL)
 		{
 			/* a hydration computes every row (it noted none near) */
-			evaluate_near(op, df, g, near, had_error || !df->hydrated);
+			WindowRowsEvaluate(rs->window, op, df, g, near,
+							   had_error || !df->hydrated, &rs->retired);
 		}
 		else
 			evaluate(op, df, g);
@@ -585,7 +312,6 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 	Sort	   *order = NULL;
 	Plan	   *node;
 
-	rs->radius = -1;
 	switch (nodeTag(plan))
 	{
 		case T_Agg:
@@ -645,16 +371,6 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 				 */
 				window->partNumCols = 0;
 				order = FeederOrder(outerPlan(plan));
-				rs->radius = WindowRadius((WindowAgg *) plan);
-				if (rs->radius < 0)
-					rs->prefix = WindowPrefixCreate((WindowAgg *) plan);
-				if (rs->prefix != NULL)
-				{
-					/* the rows next to a change, to find the first of them */
-					rs->radius = 1;
-					RowKeyInit(&rs->peers, desc, window->ordNumCols, window->ordColIdx,
-							   window->ordOperators, window->ordCollations);
-				}
 				window->plan.lefttree = feeder;
 				node = &window->plan;
 				break;
@@ -688,11 +404,9 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 		rs->arr->name = "reduce aggregate states";
 	if (order != NULL)
 		rs->order = RowOrderCreate(order, input->desc, rs->arr->context);
-	if (rs->prefix != NULL)
-	{
-		rs->prev = MakeSingleTupleTableSlot(op->desc, &TTSOpsMinimalTuple);
-		rs->completed = MakeSingleTupleTableSlot(op->desc, &TTSOpsVirtual);
-	}
+	if (IsA(plan, WindowAgg))
+		rs->window = WindowRowsCreate((WindowAgg *) plan, desc, op->desc,
+									  rs->node, rs->arr, rs->order);
 	if (key->nkeys == 0)
 		rs->global = ArrangementGroup(rs->arr, 0, NULL, true);
 	op->inputs = list_make1(input);

@@ -37,10 +37,6 @@ QUERY[closure]="WITH RECURSIVE c(a, d) AS (SELECT src, dst FROM edges UNION SELE
 QUERY[paths]="WITH RECURSIVE p(n, depth) AS (SELECT 0, 0 UNION ALL SELECT e.dst, p.depth + 1 FROM p JOIN edges e ON e.src = p.n) SELECT n, depth FROM p"
 VIEWS=(closure paths)
 
-median() { sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
-timings() { psql_ 2>/dev/null | awk '/^Time:/ { print $2 }'; }
-# the sum of each pair of timings (a change and its read)
-pairs() { awk '{ t += $1; if (++k % 2 == 0) { print t; t = 0 } }'; }
 
 load() {
 	psql_ >/dev/null <<SQL
@@ -53,11 +49,15 @@ CREATE INDEX ON edges (src, dst);
 VACUUM ANALYZE edges;
 CHECKPOINT;
 SQL
-	# a strict read of a maintained view waits until the worker has decoded
-	# the load, so that no build below waits for it
-	psql_ -c "SET client_min_messages = warning" \
-		-c "CREATE MATERIALIZED VIEW sync_v WITH (incremental) AS SELECT count(*) FROM edges" \
-		-c "SELECT count(*) FROM sync_v" -c "DROP MATERIALIZED VIEW sync_v" >/dev/null
+	bench_wait_decoded edges
+}
+
+# The median cost of the changes of a psql script of change, read, change,
+# read... alternately of two kinds: "first second".
+alternate() {
+	local out
+	out=$(echo -e "\\\\timing on\n$1" | bench_timings | bench_pairs)
+	echo "$(awk 'NR % 2 == 1' <<<"$out" | bench_median) $(awk 'NR % 2 == 0' <<<"$out" | bench_median)"
 }
 
 declare -A ROWS BUILD PLAIN REFRESH ADD REMOVE CUT REJOIN CHECK
@@ -66,11 +66,11 @@ for n in "${SIZES[@]}"; do
 	load "$n"
 	for v in "${VIEWS[@]}"; do
 		q=${QUERY[$v]}
-		PLAIN[$v,$n]=$(echo -e "\\\\timing on\nCREATE MATERIALIZED VIEW plain_m AS $q;" | timings)
-		REFRESH[$v,$n]=$(for _ in 1 2 3; do echo -e "\\\\timing on\nREFRESH MATERIALIZED VIEW plain_m;"; done | timings | median)
+		PLAIN[$v,$n]=$(echo -e "\\\\timing on\nCREATE MATERIALIZED VIEW plain_m AS $q;" | bench_timings)
+		REFRESH[$v,$n]=$(for _ in 1 2 3; do echo -e "\\\\timing on\nREFRESH MATERIALIZED VIEW plain_m;"; done | bench_timings | bench_median)
 		psql_ -c "DROP MATERIALIZED VIEW plain_m" >/dev/null
 		BUILD[$v,$n]=$(echo -e "SET client_min_messages = warning;\n\\\\timing on\nCREATE MATERIALIZED VIEW m WITH (incremental) AS $q;\nSELECT count(*) FROM m;" |
-			timings | awk '{ t += $1 } END { print t }')
+			bench_timings | awk '{ t += $1 } END { print t }')
 		ROWS[$v,$n]=$(psql_ -c "SELECT count(*) FROM m")
 		# an edge added further down, then removed
 		script=""
@@ -81,9 +81,7 @@ for n in "${SIZES[@]}"; do
 			script+="INSERT INTO edges VALUES ($a, $b);"$'\n'"SELECT 1 FROM m LIMIT 1;"$'\n'
 			script+="DELETE FROM edges WHERE src = $a AND dst = $b;"$'\n'"SELECT 1 FROM m LIMIT 1;"$'\n'
 		done
-		out=$(echo -e "\\\\timing on\n$script" | timings | pairs)
-		ADD[$v,$n]=$(awk 'NR % 2 == 1' <<<"$out" | median)
-		REMOVE[$v,$n]=$(awk 'NR % 2 == 0' <<<"$out" | median)
+		read -r ADD[$v,$n] REMOVE[$v,$n] <<<"$(alternate "$script")"
 		# a tree edge cut, then put back
 		script=""
 		for _ in $(seq 10); do
@@ -91,9 +89,7 @@ for n in "${SIZES[@]}"; do
 			script+="DELETE FROM edges WHERE src = $(((b - 1) / 4)) AND dst = $b;"$'\n'"SELECT 1 FROM m LIMIT 1;"$'\n'
 			script+="INSERT INTO edges VALUES ($(((b - 1) / 4)), $b);"$'\n'"SELECT 1 FROM m LIMIT 1;"$'\n'
 		done
-		out=$(echo -e "\\\\timing on\n$script" | timings | pairs)
-		CUT[$v,$n]=$(awk 'NR % 2 == 1' <<<"$out" | median)
-		REJOIN[$v,$n]=$(awk 'NR % 2 == 0' <<<"$out" | median)
+		read -r CUT[$v,$n] REJOIN[$v,$n] <<<"$(alternate "$script")"
 		d=$(psql_ -c "SELECT (SELECT count(*) FROM (SELECT * FROM m EXCEPT ALL ($q)) a) + (SELECT count(*) FROM (($q) EXCEPT ALL SELECT * FROM m) b)")
 		CHECK[$v,$n]=$([ "$d" = 0 ] && echo equal || echo "DIFFERS ($d rows)")
 		psql_ -c "DROP MATERIALIZED VIEW m" >/dev/null

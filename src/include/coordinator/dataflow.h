@@ -443,15 +443,23 @@ extern void RowNodeAddOutput(RowNode *node, MinimalTuple row);
 extern MinimalTuple RowNodeLastOutput(RowNode *node);
 extern int	RowOrderCompare(const void *a, const void *b, void *arg);
 
-/* window.c: window functions that read only the rows near a row */
-extern int	WindowRadius(WindowAgg *plan);
+/*
+ * window.c: windows recomputed by row: functions that read only the rows
+ * near a row, or only those before it
+ */
 typedef struct WindowPrefix WindowPrefix;
+typedef struct WindowRows WindowRows;
+
+extern int	WindowRadius(WindowAgg *plan);
 extern WindowPrefix *WindowPrefixCreate(WindowAgg *plan);
-extern bool WindowPrefixNeedsPosition(WindowPrefix *wp);
-extern int64 WindowPrefixPosition(WindowPrefix *wp, TupleTableSlot *prev, int64 peers);
-extern void WindowPrefixComplete(WindowPrefix *wp, TupleTableSlot *out,
-								 TupleTableSlot *prev, int64 before,
-								 Datum *values, bool *nulls);
+extern WindowRows *WindowRowsCreate(WindowAgg *plan, TupleDesc input,
+									TupleDesc output, PlanState *node,
+									Arrangement *arr, RowOrder *order);
+extern void WindowRowsUpdate(WindowRows *wr, DataflowOp *op, ArrGroup *g,
+							 MinimalTuple row, int64 diff, List **retired);
+extern void WindowRowsEvaluate(WindowRows *wr, DataflowOp *op, Dataflow *df,
+							   ArrGroup *g, List *near, bool whole,
+							   List **retired);
 
 /* a Z-set of view rows being consolidated within one tick */
 typedef struct RowDelta
