@@ -387,6 +387,26 @@ RowNodeLastOutput(RowNode *node)
 	return node->more_outputs != NIL ? llast(node->more_outputs) : node->output;
 }
 
+/* Are the window rows kept for node's row those of rows, in order? */
+bool
+RowNodeOutputsEqual(RowNode *node, List *rows)
+{
+	ListCell   *lc;
+	int			i = 0;
+
+	if (list_length(rows) != (node->output != NULL ? 1 + list_length(node->more_outputs) : 0))
+		return false;
+	foreach(lc, rows)
+	{
+		MinimalTuple mine = i == 0 ? node->output : list_nth(node->more_outputs, i - 1);
+
+		if (!RowImageEqual(mine, lfirst(lc)))
+			return false;
+		i++;
+	}
+	return true;
+}
+
 /* Keep a window row computed from node's row (lists in the current context). */
 void
 RowNodeAddOutput(RowNode *node, MinimalTuple row)

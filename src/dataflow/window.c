@@ -422,6 +422,8 @@ struct WindowRows
 	TupleTableSlot *completed;
 	int64		before;			/* with prefix: the rows before the change */
 	bool		complete;		/* with prefix: complete the outputs */
+	RowNode    *last;			/* with prefix: the last row near a change
+								 * (NULL: recompute to the group's end) */
 	List	  **retired;		/* the reduce's retracted rows, during a call */
 };
 
@@ -478,11 +480,37 @@ retract(WindowRows *wr, DataflowOp *op, List *outputs)
 	list_free(outputs);
 }
 
+/* Are two rows of a group peers in the window's order? */
+static bool
+peers(WindowRows *wr, RowNode *a, RowNode *b)
+{
+	return RowKeyEqual(&wr->peers, ArrRowTuple(RowNodeRow(a)), ArrRowTuple(RowNodeRow(b)));
+}
+
+/*
+ * With prefix: the row node's new outputs are in, its old ones (old) are
+ * retracted.  Is the rest of the group as it was?  Yes once a row past the
+ * last one near a change, and not its peer, has its old outputs: its values
+ * carry all that the rows after it read of the rows before.
+ */
+static bool
+settled(WindowRows *wr, DataflowOp *op, RowNode *node, List *old, bool *past)
+{
+	bool		stop;
+
+	stop = *past && RowNodeOutputsEqual(node, old) && !peers(wr, node, wr->last);
+	retract(wr, op, old);
+	if (node == wr->last)
+		*past = true;
+	return stop;
+}
+
 /*
  * Run the window node over the rows from start to end (NULL: the group's
  * last), and keep and emit the outputs of the rows run[0..n-1] (in order,
- * between them; run NULL: of every row), completed after the rows before
- * start if wr->complete.
+ * between them), completed after the rows before start if wr->complete.
+ * run NULL: of every row, whose old outputs are retracted as it comes,
+ * until the group is settled.
  */
 static void
 evaluate_run(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
@@ -492,6 +520,9 @@ evaluate_run(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 	RowNode    *volatile cur = NULL;
 	volatile int64 left = 0;
 	volatile int p = 0;
+	List	   *volatile old = NIL;	/* run NULL: cur's outputs before */
+	volatile bool past = false;
+	volatile bool stop = false;
 
 	MemoryContextSwitchTo(df->estate->es_query_cxt);
 	PG_TRY();
@@ -508,13 +539,24 @@ evaluate_run(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 			/* the node returns a row for each row fed, in order */
 			while (left == 0)
 			{
-				if (cur != NULL && p < n && cur == run[p])
+				if (cur != NULL && run != NULL && p < n && cur == run[p])
 					p++;
+				if (cur != NULL && run == NULL)
+				{
+					stop = settled(wr, op, cur, old, (bool *) &past);
+					old = NIL;
+					if (stop)
+						break;
+				}
 				cur = cur == NULL ? start : RowOrderStep(cur, true);
 				if (cur == NULL)
 					elog(ERROR, "coordinator: a window returned more rows than it read");
 				left = RowNodeRow(cur)->mult;
+				if (run == NULL)
+					old = RowNodeTakeOutputs(cur);
 			}
+			if (stop)
+				break;
 			left--;
 			if (run == NULL || (p < n && cur == run[p]))
 			{
@@ -535,12 +577,23 @@ evaluate_run(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 				ZSetAdd(&op->delta, row, 1);
 			}
 		}
+		if (run == NULL && !stop)
+			retract(wr, op, old);
 		ExecReScan(wr->node);
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata = DataErrorCatch(df, context, 1);
+		ErrorData  *edata;
 
+		/* the outputs the row had stay in the view: retracted with it */
+		if (run == NULL && old != NIL)
+		{
+			MemoryContext c = MemoryContextSwitchTo(context);
+
+			retract(wr, op, old);
+			MemoryContextSwitchTo(c);
+		}
+		edata = DataErrorCatch(df, context, 1);
 		if (edata == NULL)
 			PG_RE_THROW();
 		/* the group's next change recomputes it whole */
@@ -642,13 +695,6 @@ evaluate_near(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 	pfree(nodes);
 }
 
-/* Are two rows of a group peers in the window's order? */
-static bool
-peers(WindowRows *wr, RowNode *a, RowNode *b)
-{
-	return RowKeyEqual(&wr->peers, ArrRowTuple(RowNodeRow(a)), ArrRowTuple(RowNodeRow(b)));
-}
-
 /*
  * A window resumed after the rows before a change (wr->prefix): re-run the
  * node from the first peer of the first row near this tick's changes (or
@@ -664,6 +710,7 @@ evaluate_prefix(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 	RowNode    *x;
 	ListCell   *lc;
 
+	wr->last = NULL;
 	if (!whole && list_length(near) < g->nrows)
 	{
 		foreach(lc, near)
@@ -671,6 +718,8 @@ evaluate_prefix(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 			x = RowOrderLocate(wr->order, wr->arr, g, lfirst(lc));
 			if (x != NULL && (first == NULL || RowOrderCompare(&x, &first, wr->order) < 0))
 				first = x;
+			if (x != NULL && (wr->last == NULL || RowOrderCompare(&x, &wr->last, wr->order) > 0))
+				wr->last = x;
 		}
 		if (first != NULL)
 		{
@@ -690,10 +739,9 @@ evaluate_prefix(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 		/* the row before has no output (an error): the whole group */
 		first = RowOrderFirst(wr->order, g);
 		prev = NULL;
+		wr->last = NULL;
 	}
 
-	for (x = first; x != NULL; x = RowOrderStep(x, true))
-		retract(wr, op, RowNodeTakeOutputs(x));
 	wr->complete = prev != NULL;
 	wr->before = 0;
 	if (prev != NULL)
@@ -711,7 +759,9 @@ evaluate_prefix(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 	}
 	evaluate_run(wr, op, df, g, first, NULL, NULL, 0);
 	wr->complete = false;
+	wr->last = NULL;
 	ExecClearTuple(wr->prev);
+	RowKeyDone(&wr->peers);
 }
 
 

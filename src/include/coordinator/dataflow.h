@@ -441,6 +441,7 @@ extern ArrRow *RowNodeRow(RowNode *node);
 extern List *RowNodeTakeOutputs(RowNode *node);
 extern void RowNodeAddOutput(RowNode *node, MinimalTuple row);
 extern MinimalTuple RowNodeLastOutput(RowNode *node);
+extern bool RowNodeOutputsEqual(RowNode *node, List *rows);
 extern int	RowOrderCompare(const void *a, const void *b, void *arg);
 
 /*
