@@ -461,7 +461,7 @@ WindowRowsCreate(WindowAgg *plan, TupleDesc input, TupleDesc output,
 }
 
 /*
- * Retract a local window's outputs (a list in any context of rows in the
+ * Retract a window's outputs (a list in any context of rows in the
  * arrangement's; the rows are freed at the next tick).
  */
 static void
