@@ -42,8 +42,6 @@ QUERY[running]="SELECT id, g, sum(v) OVER (PARTITION BY g ORDER BY id) AS runnin
 QUERY[numbered]="SELECT id, g, v, row_number() OVER (PARTITION BY g ORDER BY v, id) AS rn FROM t"
 VIEWS=(top_10 lag frame running numbered)
 
-median() { sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
-timings() { psql_ 2>/dev/null | awk '/^Time:/ { print $2 }'; }
 
 load() {
 	psql_ >/dev/null <<SQL
@@ -55,11 +53,7 @@ INSERT INTO t SELECT i, i % 10, (i::bigint * 7919) % 100000 FROM generate_series
 VACUUM ANALYZE t;
 CHECKPOINT;
 SQL
-	# a strict read of a maintained view waits until the worker has decoded
-	# the load, so that no build below waits for it
-	psql_ -c "SET client_min_messages = warning" \
-		-c "CREATE MATERIALIZED VIEW sync_v WITH (incremental) AS SELECT count(*) FROM t" \
-		-c "SELECT count(*) FROM sync_v" -c "DROP MATERIALIZED VIEW sync_v" >/dev/null
+	bench_wait_decoded t
 }
 
 declare -A ROWS BUILD PLAIN REFRESH CHANGE APPEND CHECK
@@ -68,26 +62,24 @@ for n in "${SIZES[@]}"; do
 	load "$n"
 	for v in "${VIEWS[@]}"; do
 		q=${QUERY[$v]}
-		PLAIN[$v,$n]=$(echo -e "\\\\timing on\nCREATE MATERIALIZED VIEW plain_m AS $q;" | timings)
-		REFRESH[$v,$n]=$(for _ in 1 2 3; do echo -e "\\\\timing on\nREFRESH MATERIALIZED VIEW plain_m;"; done | timings | median)
+		PLAIN[$v,$n]=$(echo -e "\\\\timing on\nCREATE MATERIALIZED VIEW plain_m AS $q;" | bench_timings)
+		REFRESH[$v,$n]=$(for _ in 1 2 3; do echo -e "\\\\timing on\nREFRESH MATERIALIZED VIEW plain_m;"; done | bench_timings | bench_median)
 		psql_ -c "DROP MATERIALIZED VIEW plain_m" >/dev/null
 		BUILD[$v,$n]=$(echo -e "SET client_min_messages = warning;\n\\\\timing on\nCREATE MATERIALIZED VIEW m WITH (incremental) AS $q;\nSELECT count(*) FROM m;" |
-			timings | awk '{ t += $1 } END { print t }')
+			bench_timings | awk '{ t += $1 } END { print t }')
 		ROWS[$v,$n]=$(psql_ -c "SELECT count(*) FROM m")
 		script=""
 		for _ in $(seq 20); do
 			script+="UPDATE t SET v = $((RANDOM * 3 % 100000)) WHERE id = $(((RANDOM * 32768 + RANDOM) % n + 1));"$'\n'
 			script+="SELECT 1 FROM m LIMIT 1;"$'\n'
 		done
-		CHANGE[$v,$n]=$(echo -e "\\\\timing on\n$script" | timings |
-			awk '{ t += $1; if (++k % 2 == 0) { print t; t = 0 } }' | median)
+		CHANGE[$v,$n]=$(echo -e "\\\\timing on\n$script" | bench_timings | bench_pairs | bench_median)
 		script=""
 		for i in $(seq 10); do
 			script+="INSERT INTO t VALUES ($((n + 100 + i * 10)), $((i % 10)), $((RANDOM % 1000)));"$'\n'"SELECT 1 FROM m LIMIT 1;"$'\n'
 			script+="DELETE FROM t WHERE id = $((n + 100 + i * 10));"$'\n'"SELECT 1 FROM m LIMIT 1;"$'\n'
 		done
-		APPEND[$v,$n]=$(echo -e "\\\\timing on\n$script" | timings |
-			awk '{ t += $1; if (++k % 2 == 0) { print t; t = 0 } }' | median)
+		APPEND[$v,$n]=$(echo -e "\\\\timing on\n$script" | bench_timings | bench_pairs | bench_median)
 		d=$(psql_ -c "SELECT (SELECT count(*) FROM (SELECT * FROM m EXCEPT ALL ($q)) a) + (SELECT count(*) FROM (($q) EXCEPT ALL SELECT * FROM m) b)")
 		CHECK[$v,$n]=$([ "$d" = 0 ] && echo equal || echo "DIFFERS ($d rows)")
 		psql_ -c "DROP MATERIALIZED VIEW m" >/dev/null
