@@ -49,13 +49,15 @@ INSERT INTO views VALUES
 ('w14', $$SELECT id, g, v, rank() OVER w AS r, dense_rank() OVER w AS dr, count(*) OVER w AS c, sum(v) OVER w AS sv, sum(n) OVER w AS sn FROM s WINDOW w AS (PARTITION BY g ORDER BY v)$$),
 ('w15', $$SELECT id, g, row_number() OVER w AS rn, first_value(id) OVER w AS fid, count(v) OVER w AS cv, sum(v::bigint) OVER w AS s8 FROM s WINDOW w AS (PARTITION BY g ORDER BY v NULLS FIRST, id, n ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)$$),
 ('w16', $$SELECT id, v, rank() OVER (ORDER BY v DESC) AS r, sum(v) OVER (ORDER BY v DESC) AS running FROM s$$),
+('w18', $$SELECT id, g, v, min(v) OVER w AS lo, max(n) OVER w AS hi, last_value(id) OVER w AS lid, first_value(n) OVER w AS fn FROM s WINDOW w AS (PARTITION BY g ORDER BY v, id, n)$$),
 -- many peers: a change inside a peer group moves the ranks after the group
-('w17', $$SELECT id, g, v, rank() OVER w AS r, dense_rank() OVER w AS dr FROM s WINDOW w AS (PARTITION BY g ORDER BY v % 4)$$),
+('w17', $$SELECT id, g, v, rank() OVER w AS r, dense_rank() OVER w AS dr, max(id) OVER w AS mx, count(*) OVER w AS c FROM s WINDOW w AS (PARTITION BY g ORDER BY v % 4)$$),
+('w19', $$SELECT id, g, v, rank() OVER w AS r FROM s WINDOW w AS (PARTITION BY g ORDER BY v % 4)$$),
 -- by partition: a float's sum, and an average
 ('w12', $$SELECT id, g, avg(v) OVER (PARTITION BY g ORDER BY id, v, n) AS running, sum(v::float8) OVER (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS f FROM s$$);
 
 CALL create_views();
-SELECT count(*) >= 17 AS catalogue_of_17 FROM views;
+SELECT count(*) >= 19 AS catalogue_of_19 FROM views;
 
 INSERT INTO failures SELECT 0, * FROM mismatches();
 

@@ -32,6 +32,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_aggregate.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
@@ -42,6 +43,7 @@
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 
 #include "coordinator/dataflow.h"
 
@@ -212,11 +214,11 @@ WindowRadius(WindowAgg *plan)
 
 /*
  * Window functions whose value for a row follows from the rows before it:
- * row_number, rank, dense_rank, and count, sum (of integers and numeric)
- * and first_value over the frame from the partition's start to the
- * current row.  A change at a row moves only the values from its peers on
- * (for a running sum or row_number, legitimately all of them); the values
- * before it stay.  So the reduce re-runs the node from the first peer of
+ * row_number, rank, dense_rank, and count, sum (of integers and numeric),
+ * min, max, first_value and last_value over the frame from the
+ * partition's start to the current row.  A change at a row moves only the
+ * values from its peers on (for a running sum or row_number, legitimately
+ * all of them); the values before it stay.  So the reduce re-runs the node from the first peer of
  * the first change only, and the node's fresh values there are completed
  * by the last value before (WindowPrefixComplete): an appended row costs
  * O(log n), not the partition.
@@ -227,16 +229,46 @@ typedef enum WindowCombine
 	COMBINE_ADD_INT8,			/* plus the last value before */
 	COMBINE_ADD_NUMERIC,
 	COMBINE_RANK,				/* plus the number of rows before */
-	COMBINE_FIRST				/* the first value of the partition */
+	COMBINE_FIRST,				/* the first value of the partition */
+	COMBINE_EXTREME,			/* the extreme of it and the last before */
+	COMBINE_KEEP				/* as computed (the current row's peers') */
 } WindowCombine;
 
 struct WindowPrefix
 {
 	int			ncolumns;
 	WindowCombine *combine;		/* by output column */
+	FmgrInfo   *better;			/* COMBINE_EXTREME: the aggregate's sort
+								 * operator (min's <, max's >) */
+	Oid		   *collations;
 	int			row_number;		/* a row_number column (0: none) */
 	int			rank;			/* a rank column (0: none) */
 };
+
+/*
+ * The sort operator of min or max (pg_catalog's: an aggregate's sort
+ * operator alone may not make it an extreme), or InvalidOid.
+ */
+static Oid
+extreme_operator(Oid aggfnoid)
+{
+	HeapTuple	tuple;
+	Oid			sortop = InvalidOid;
+	char	   *name;
+
+	if (get_func_namespace(aggfnoid) != PG_CATALOG_NAMESPACE)
+		return InvalidOid;
+	name = get_func_name(aggfnoid);
+	if (name == NULL || (strcmp(name, "min") != 0 && strcmp(name, "max") != 0))
+		return InvalidOid;
+	tuple = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(aggfnoid));
+	if (HeapTupleIsValid(tuple))
+	{
+		sortop = ((Form_pg_aggregate) GETSTRUCT(tuple))->aggsortop;
+		ReleaseSysCache(tuple);
+	}
+	return sortop;
+}
 
 /* The frame from the partition's start to the current row (and its peers). */
 static bool
@@ -265,6 +297,8 @@ WindowPrefixCreate(WindowAgg *plan)
 	wp = palloc0(sizeof(WindowPrefix));
 	wp->ncolumns = list_length(plan->plan.targetlist);
 	wp->combine = palloc0(sizeof(WindowCombine) * Max(wp->ncolumns, 1));
+	wp->better = palloc0(sizeof(FmgrInfo) * Max(wp->ncolumns, 1));
+	wp->collations = palloc0(sizeof(Oid) * Max(wp->ncolumns, 1));
 	foreach(lc, plan->plan.targetlist)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
@@ -303,7 +337,23 @@ WindowPrefixCreate(WindowAgg *plan)
 					if (frame)
 						c = COMBINE_FIRST;
 					break;
+				case F_LAST_VALUE:
+					/* the last of the current row's peers: among them */
+					if (frame)
+						c = COMBINE_KEEP;
+					break;
 				default:
+					if (frame && wf->winagg && wf->aggfilter == NULL)
+					{
+						Oid			sortop = extreme_operator(wf->winfnoid);
+
+						if (OidIsValid(sortop))
+						{
+							c = COMBINE_EXTREME;
+							fmgr_info(get_opcode(sortop), &wp->better[tle->resno - 1]);
+							wp->collations[tle->resno - 1] = wf->inputcollid;
+						}
+					}
 					break;
 			}
 			if (c == COMBINE_NONE)
@@ -398,6 +448,15 @@ WindowPrefixComplete(WindowPrefix *wp, TupleTableSlot *out, TupleTableSlot *prev
 			case COMBINE_FIRST:
 				v = p;
 				n = pn;
+				break;
+			case COMBINE_EXTREME:
+				if (n || (!pn && DatumGetBool(FunctionCall2Coll(&wp->better[i], wp->collations[i], p, v))))
+				{
+					v = p;
+					n = pn;
+				}
+				break;
+			case COMBINE_KEEP:
 				break;
 		}
 		values[i] = v;
