@@ -53,11 +53,14 @@ INSERT INTO views VALUES
 -- many peers: a change inside a peer group moves the ranks after the group
 ('w17', $$SELECT id, g, v, rank() OVER w AS r, dense_rank() OVER w AS dr, max(id) OVER w AS mx, count(*) OVER w AS c FROM s WINDOW w AS (PARTITION BY g ORDER BY v % 4)$$),
 ('w19', $$SELECT id, g, v, rank() OVER w AS r FROM s WINDOW w AS (PARTITION BY g ORDER BY v % 4)$$),
+-- row_number and a ROWS frame over ties: resumed at the change itself (the
+-- numbers, not which row has which, are the query's answer)
+('w20', $$SELECT g, row_number() OVER w AS rn, count(*) OVER w AS c FROM s WINDOW w AS (PARTITION BY g ORDER BY v % 3 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)$$),
 -- by partition: a float's sum, and an average
 ('w12', $$SELECT id, g, avg(v) OVER (PARTITION BY g ORDER BY id, v, n) AS running, sum(v::float8) OVER (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS f FROM s$$);
 
 CALL create_views();
-SELECT count(*) >= 19 AS catalogue_of_19 FROM views;
+SELECT count(*) >= 20 AS catalogue_of_20 FROM views;
 
 INSERT INTO failures SELECT 0, * FROM mismatches();
 

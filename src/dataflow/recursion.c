@@ -84,7 +84,8 @@ typedef struct RecursionState
 	DataflowOp *term;			/* the recursive term's root */
 	List	   *iterated;		/* IteratedOps, each after its inputs */
 	bool		distinct;		/* UNION */
-	bool		failing;		/* a data error counted: rounds left */
+	char	   *failing;		/* the data error counted while rounds are
+								 * left, or NULL */
 	/* UNION ALL: rows not yet fed when the rounds stopped */
 	MemoryContext left_context;
 	ZSet		left;
@@ -303,19 +304,26 @@ run_round(RecursionState *rs, Dataflow *df, ZSet *wt, FixedPart part)
 	return &rs->term->delta;
 }
 
-/* The rounds stopped short: the view has a data error until they finish. */
+/*
+ * The rounds stopped short: the view has a data error until they finish
+ * (retracted with the message it was counted with, whatever the setting
+ * says by then).
+ */
 static void
 set_failing(RecursionState *rs, Dataflow *df, bool failing)
 {
-	char		message[256];
-
-	if (failing == rs->failing)
+	if (failing == (rs->failing != NULL))
 		return;
-	snprintf(message, sizeof(message),
-			 "WITH RECURSIVE did not finish within %d iterations (coordinator.max_recursion_iterations): its recursion may not end",
-			 coordinator_max_recursion_iterations);
-	DataErrorAdd(df, message, ERRCODE_PROGRAM_LIMIT_EXCEEDED, failing ? 1 : -1);
-	rs->failing = failing;
+	if (failing)
+		rs->failing = MemoryContextStrdup(df->context,
+										  psprintf("WITH RECURSIVE did not finish within %d iterations (coordinator.max_recursion_iterations): its recursion may not end",
+												   coordinator_max_recursion_iterations));
+	DataErrorAdd(df, rs->failing, ERRCODE_PROGRAM_LIMIT_EXCEEDED, failing ? 1 : -1);
+	if (!failing)
+	{
+		pfree(rs->failing);
+		rs->failing = NULL;
+	}
 }
 
 /*

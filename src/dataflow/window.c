@@ -243,6 +243,7 @@ struct WindowPrefix
 	Oid		   *collations;
 	int			row_number;		/* a row_number column (0: none) */
 	int			rank;			/* a rank column (0: none) */
+	bool		peers;			/* some value depends on the row's peers */
 };
 
 /*
@@ -316,10 +317,12 @@ WindowPrefixCreate(WindowAgg *plan)
 					break;
 				case F_DENSE_RANK_:
 					c = COMBINE_ADD_INT8;
+					wp->peers = true;
 					break;
 				case F_RANK_:
 					c = COMBINE_RANK;
 					wp->rank = tle->resno;
+					wp->peers = true;
 					break;
 				case F_COUNT_:
 				case F_COUNT_ANY:
@@ -356,6 +359,10 @@ WindowPrefixCreate(WindowAgg *plan)
 					}
 					break;
 			}
+			/* a RANGE frame ends at the current row's last peer */
+			if (c != COMBINE_NONE && wf->winfnoid != F_ROW_NUMBER &&
+				(plan->frameOptions & FRAMEOPTION_RANGE))
+				wp->peers = true;
 			if (c == COMBINE_NONE)
 			{
 				pfree(wp->combine);
@@ -379,6 +386,13 @@ WindowPrefixCreate(WindowAgg *plan)
 		return NULL;
 	}
 	return wp;
+}
+
+/* Does a value depend on the row's peers (ties in the window's order)? */
+static bool
+WindowPrefixNeedsPeers(WindowPrefix *wp)
+{
+	return wp->peers;
 }
 
 /* Does the node need the number of rows before a change (a rank)? */
@@ -557,7 +571,8 @@ settled(WindowRows *wr, DataflowOp *op, RowNode *node, List *old, bool *past)
 {
 	bool		stop;
 
-	stop = *past && RowNodeOutputsEqual(node, old) && !peers(wr, node, wr->last);
+	stop = *past && RowNodeOutputsEqual(node, old) &&
+		!(WindowPrefixNeedsPeers(wr->prefix) && peers(wr, node, wr->last));
 	retract(wr, op, old);
 	if (node == wr->last)
 		*past = true;
@@ -780,7 +795,7 @@ evaluate_prefix(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 			if (x != NULL && (wr->last == NULL || RowOrderCompare(&x, &wr->last, wr->order) > 0))
 				wr->last = x;
 		}
-		if (first != NULL)
+		if (first != NULL && WindowPrefixNeedsPeers(wr->prefix))
 		{
 			while ((prev = RowOrderStep(first, false)) != NULL && peers(wr, prev, first))
 				first = prev;
