@@ -53,6 +53,10 @@ INSERT INTO views VALUES
 -- many peers: a change inside a peer group moves the ranks after the group
 ('w17', $$SELECT id, g, v, rank() OVER w AS r, dense_rank() OVER w AS dr, max(id) OVER w AS mx, count(*) OVER w AS c FROM s WINDOW w AS (PARTITION BY g ORDER BY v % 4)$$),
 ('w19', $$SELECT id, g, v, rank() OVER w AS r FROM s WINDOW w AS (PARTITION BY g ORDER BY v % 4)$$),
+-- lag and lead beside values that follow from the rows before: resumed
+-- with rows around the changes
+('w21', $$SELECT id, g, row_number() OVER w AS rn, lag(v) OVER w AS prev, lead(v, 2) OVER w AS next2, sum(v) OVER w AS running FROM s WINDOW w AS (PARTITION BY g ORDER BY id, v, n)$$),
+('w22', $$SELECT id, v, lag(id, 3) OVER w AS p3, count(*) OVER w AS c, max(n) OVER w AS mx FROM s WINDOW w AS (ORDER BY v NULLS FIRST, id, n, g ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)$$),
 -- row_number and a ROWS frame over ties: resumed at the change itself (the
 -- numbers, not which row has which, are the query's answer)
 ('w20', $$SELECT g, row_number() OVER w AS rn, count(*) OVER w AS c FROM s WINDOW w AS (PARTITION BY g ORDER BY v % 3 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)$$),
@@ -60,7 +64,7 @@ INSERT INTO views VALUES
 ('w12', $$SELECT id, g, avg(v) OVER (PARTITION BY g ORDER BY id, v, n) AS running, sum(v::float8) OVER (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS f FROM s$$);
 
 CALL create_views();
-SELECT count(*) >= 20 AS catalogue_of_20 FROM views;
+SELECT count(*) >= 22 AS catalogue_of_22 FROM views;
 
 INSERT INTO failures SELECT 0, * FROM mismatches();
 

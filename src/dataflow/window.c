@@ -244,6 +244,7 @@ struct WindowPrefix
 	int			row_number;		/* a row_number column (0: none) */
 	int			rank;			/* a rank column (0: none) */
 	bool		peers;			/* some value depends on the row's peers */
+	int64		radius;			/* lag and lead: the rows they read */
 };
 
 /*
@@ -336,6 +337,26 @@ WindowPrefixCreate(WindowAgg *plan)
 					if (frame && wf->aggfilter == NULL)
 						c = COMBINE_ADD_NUMERIC;
 					break;
+				case F_LAG_ANYELEMENT:
+				case F_LEAD_ANYELEMENT:
+					/* the rows near: recomputed with rows around them */
+					c = COMBINE_KEEP;
+					wp->radius = Max(wp->radius, 1);
+					break;
+				case F_LAG_ANYELEMENT_INT4:
+				case F_LEAD_ANYELEMENT_INT4:
+				case F_LAG_ANYCOMPATIBLE_INT4_ANYCOMPATIBLE:
+				case F_LEAD_ANYCOMPATIBLE_INT4_ANYCOMPATIBLE:
+					{
+						int64		d = offset_distance(lsecond(wf->args));
+
+						if (d >= 0 && d <= 1000)
+						{
+							c = COMBINE_KEEP;
+							wp->radius = Max(wp->radius, d);
+						}
+						break;
+					}
 				case F_FIRST_VALUE:
 					if (frame)
 						c = COMBINE_FIRST;
@@ -360,7 +381,8 @@ WindowPrefixCreate(WindowAgg *plan)
 					break;
 			}
 			/* a RANGE frame ends at the current row's last peer */
-			if (c != COMBINE_NONE && wf->winfnoid != F_ROW_NUMBER &&
+			if (c != COMBINE_NONE && (wf->winagg || wf->winfnoid == F_FIRST_VALUE ||
+									  wf->winfnoid == F_LAST_VALUE) &&
 				(plan->frameOptions & FRAMEOPTION_RANGE))
 				wp->peers = true;
 			if (c == COMBINE_NONE)
@@ -497,6 +519,8 @@ struct WindowRows
 	bool		complete;		/* with prefix: complete the outputs */
 	RowNode    *last;			/* with prefix: the last row near a change
 								 * (NULL: recompute to the group's end) */
+	RowNode    *keep_from;		/* with prefix: the first row whose outputs
+								 * are kept (those before are context) */
 	List	  **retired;		/* the reduce's retracted rows, during a call */
 };
 
@@ -597,6 +621,7 @@ evaluate_run(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 	List	   *volatile old = NIL;	/* run NULL: cur's outputs before */
 	volatile bool past = false;
 	volatile bool stop = false;
+	volatile bool keeping = wr->keep_from == NULL;	/* run NULL: cur's kept */
 
 	MemoryContextSwitchTo(df->estate->es_query_cxt);
 	PG_TRY();
@@ -615,7 +640,7 @@ evaluate_run(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 			{
 				if (cur != NULL && run != NULL && p < n && cur == run[p])
 					p++;
-				if (cur != NULL && run == NULL)
+				if (cur != NULL && run == NULL && keeping)
 				{
 					stop = settled(wr, op, cur, old, (bool *) &past);
 					old = NIL;
@@ -626,13 +651,15 @@ evaluate_run(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 				if (cur == NULL)
 					elog(ERROR, "coordinator: a window returned more rows than it read");
 				left = RowNodeRow(cur)->mult;
-				if (run == NULL)
+				if (cur == wr->keep_from)
+					keeping = true;
+				if (run == NULL && keeping)
 					old = RowNodeTakeOutputs(cur);
 			}
 			if (stop)
 				break;
 			left--;
-			if (run == NULL || (p < n && cur == run[p]))
+			if (run == NULL ? keeping : (p < n && cur == run[p]))
 			{
 				MinimalTuple row;
 
@@ -651,7 +678,7 @@ evaluate_run(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 				ZSetAdd(&op->delta, row, 1);
 			}
 		}
-		if (run == NULL && !stop)
+		if (run == NULL && !stop && keeping)
 			retract(wr, op, old);
 		ExecReScan(wr->node);
 	}
@@ -816,6 +843,35 @@ evaluate_prefix(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 		wr->last = NULL;
 	}
 
+	/* lag and lead: the rows near the changes, with rows around them */
+	wr->keep_from = NULL;
+	if (wr->prefix->radius > 0 && prev != NULL)
+	{
+		RowNode    *start = first;
+
+		for (int64 k = 0; k < wr->prefix->radius && (x = RowOrderStep(start, false)) != NULL; k++)
+			start = x;
+		wr->keep_from = start;
+		for (int64 k = 0; k < wr->prefix->radius && (x = RowOrderStep(start, false)) != NULL; k++)
+			start = x;
+		if (WindowPrefixNeedsPeers(wr->prefix))
+		{
+			while ((x = RowOrderStep(start, false)) != NULL && peers(wr, x, start))
+				start = x;
+		}
+		for (int64 k = 0; k < wr->prefix->radius && wr->last != NULL &&
+			 (x = RowOrderStep(wr->last, true)) != NULL; k++)
+			wr->last = x;
+		first = start;
+		prev = RowOrderStep(first, false);
+		if (prev != NULL && RowNodeLastOutput(prev) == NULL)
+		{
+			first = RowOrderFirst(wr->order, g);
+			prev = NULL;
+			wr->last = NULL;
+			wr->keep_from = NULL;
+		}
+	}
 	wr->complete = prev != NULL;
 	wr->before = 0;
 	if (prev != NULL)
@@ -834,6 +890,7 @@ evaluate_prefix(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 	evaluate_run(wr, op, df, g, first, NULL, NULL, 0);
 	wr->complete = false;
 	wr->last = NULL;
+	wr->keep_from = NULL;
 	ExecClearTuple(wr->prev);
 	RowKeyDone(&wr->peers);
 }
