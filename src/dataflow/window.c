@@ -584,6 +584,28 @@ peers(WindowRows *wr, RowNode *a, RowNode *b)
 	return RowKeyEqual(&wr->peers, ArrRowTuple(RowNodeRow(a)), ArrRowTuple(RowNodeRow(b)));
 }
 
+/* The first of node's peers. */
+static RowNode *
+first_peer(WindowRows *wr, RowNode *node)
+{
+	RowNode    *x;
+
+	while ((x = RowOrderStep(node, false)) != NULL && peers(wr, x, node))
+		node = x;
+	return node;
+}
+
+/* The node k rows after (forward) or before node, or the group's end. */
+static RowNode *
+step_many(RowNode *node, int64 k, bool forward)
+{
+	RowNode    *x;
+
+	for (int64 i = 0; i < k && (x = RowOrderStep(node, forward)) != NULL; i++)
+		node = x;
+	return node;
+}
+
 /*
  * With prefix: the row node's new outputs are in, its old ones (old) are
  * retracted.  Is the rest of the group as it was?  Yes once a row past the
@@ -786,10 +808,8 @@ evaluate_near(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 				break;
 			end = nodes[j++];
 		}
-		for (int k = 0; k < wr->radius && (x = RowOrderStep(start, false)) != NULL; k++)
-			start = x;
-		for (int k = 0; k < wr->radius && (x = RowOrderStep(end, true)) != NULL; k++)
-			end = x;
+		start = step_many(start, wr->radius, false);
+		end = step_many(end, wr->radius, true);
 		evaluate_run(wr, op, df, g, start, end, nodes + i, j - i);
 		i = j;
 	}
@@ -823,10 +843,7 @@ evaluate_prefix(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 				wr->last = x;
 		}
 		if (first != NULL && WindowPrefixNeedsPeers(wr->prefix))
-		{
-			while ((prev = RowOrderStep(first, false)) != NULL && peers(wr, prev, first))
-				first = prev;
-		}
+			first = first_peer(wr, first);
 	}
 	else
 		first = RowOrderFirst(wr->order, g);
@@ -834,6 +851,17 @@ evaluate_prefix(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 	RowKeyDone(&wr->peers);
 	if (first == NULL)
 		return;
+	/* lag and lead: the rows near the changes, with rows around them */
+	wr->keep_from = NULL;
+	if (wr->prefix->radius > 0 && RowOrderStep(first, false) != NULL)
+	{
+		wr->keep_from = step_many(first, wr->prefix->radius, false);
+		first = step_many(wr->keep_from, wr->prefix->radius, false);
+		if (WindowPrefixNeedsPeers(wr->prefix))
+			first = first_peer(wr, first);
+		if (wr->last != NULL)
+			wr->last = step_many(wr->last, wr->prefix->radius, true);
+	}
 	prev = RowOrderStep(first, false);
 	if (prev != NULL && RowNodeLastOutput(prev) == NULL)
 	{
@@ -841,37 +869,9 @@ evaluate_prefix(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 		first = RowOrderFirst(wr->order, g);
 		prev = NULL;
 		wr->last = NULL;
+		wr->keep_from = NULL;
 	}
 
-	/* lag and lead: the rows near the changes, with rows around them */
-	wr->keep_from = NULL;
-	if (wr->prefix->radius > 0 && prev != NULL)
-	{
-		RowNode    *start = first;
-
-		for (int64 k = 0; k < wr->prefix->radius && (x = RowOrderStep(start, false)) != NULL; k++)
-			start = x;
-		wr->keep_from = start;
-		for (int64 k = 0; k < wr->prefix->radius && (x = RowOrderStep(start, false)) != NULL; k++)
-			start = x;
-		if (WindowPrefixNeedsPeers(wr->prefix))
-		{
-			while ((x = RowOrderStep(start, false)) != NULL && peers(wr, x, start))
-				start = x;
-		}
-		for (int64 k = 0; k < wr->prefix->radius && wr->last != NULL &&
-			 (x = RowOrderStep(wr->last, true)) != NULL; k++)
-			wr->last = x;
-		first = start;
-		prev = RowOrderStep(first, false);
-		if (prev != NULL && RowNodeLastOutput(prev) == NULL)
-		{
-			first = RowOrderFirst(wr->order, g);
-			prev = NULL;
-			wr->last = NULL;
-			wr->keep_from = NULL;
-		}
-	}
 	wr->complete = prev != NULL;
 	wr->before = 0;
 	if (prev != NULL)
