@@ -53,6 +53,7 @@ OBJS = \
 	src/dataflow/recursion.o \
 	src/dataflow/rowkey.o \
 	src/dataflow/window.o \
+	src/dataflow/windowrows.o \
 	src/dataflow/reduce.o \
 	src/dataflow/aggregate.o \
 	src/dataflow/numericsum.o \

@@ -23,7 +23,7 @@
  * A WindowAgg whose window functions read only the rows near each row
  * (lag, lead, ROWS frames of constant offsets), or only the rows before it
  * (row_number, rank, running sums), recomputes only the rows a change can
- * move, and keeps its outputs by row (window.c).
+ * move, and keeps its outputs by row (window.c, windowrows.c).
  *
  * An Agg whose aggregates all have states that take rows out as well as
  * in (count, sum, avg, min, max, their DISTINCT forms: aggregate.c) keeps
@@ -48,7 +48,7 @@ typedef struct ReduceOpState
 	AggStates  *linear;			/* aggregates as states: no rows kept */
 	RowOrder   *order;			/* groups' rows in the node's order */
 	WindowRows *window;			/* a window recomputed by row, not by
-								 * partition (window.c): its outputs are
+								 * partition (windowrows.c): its outputs are
 								 * kept by row, and output.rows lists the
 								 * rows near this tick's changes */
 	bool		first_only;		/* a group gives one row (Unique) */

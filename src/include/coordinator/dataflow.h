@@ -453,6 +453,15 @@ typedef struct WindowRows WindowRows;
 
 extern int	WindowRadius(WindowAgg *plan);
 extern WindowPrefix *WindowPrefixCreate(WindowAgg *plan);
+extern int64 WindowPrefixRadius(WindowPrefix *wp);
+extern bool WindowPrefixNeedsPeers(WindowPrefix *wp);
+extern bool WindowPrefixNeedsPosition(WindowPrefix *wp);
+extern int64 WindowPrefixPosition(WindowPrefix *wp, TupleTableSlot *prev, int64 peers);
+extern void WindowPrefixComplete(WindowPrefix *wp, TupleTableSlot *out,
+								 TupleTableSlot *prev, int64 before,
+								 Datum *values, bool *nulls);
+
+/* windowrows.c: a window's rows recomputed by row */
 extern WindowRows *WindowRowsCreate(WindowAgg *plan, TupleDesc input,
 									TupleDesc output, PlanState *node,
 									Arrangement *arr, RowOrder *order);

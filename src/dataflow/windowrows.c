@@ -1,0 +1,457 @@
+/*-------------------------------------------------------------------------
+ *
+ * windowrows.c
+ *	  A window's rows recomputed by row: the rows of a partition a change
+ *	  can move, found in the partition's order, fed to the reduce's node
+ *	  with the rows they read, and their outputs kept by row.
+ *
+ * window.c says which windows qualify and how: those whose rows read only
+ * the rows within d of them (WindowRadius), and those whose rows follow
+ * from the rows before them (WindowPrefix).  Here a reduce's WindowAgg of
+ * either kind keeps its outputs on the rows' nodes of roworder.c's tree,
+ * so that recomputing some rows retracts exactly their old outputs:
+ *
+ *	- rows near a change (evaluate_near): the rows within d of the changed
+ *	  rows, in runs, each fed with d more rows on each side;
+ *	- rows from a change on (evaluate_prefix): the node re-run from the
+ *	  first change (its first peer where ties matter, d rows earlier with
+ *	  lag or lead), completed with the output of the row before, until a
+ *	  row past the last change has its old outputs again (settled).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/executor.h"
+#include "utils/memutils.h"
+
+#include "coordinator/dataflow.h"
+
+/*
+ * The rows of a window recomputed by row: its reduce's node, rows and
+ * their order, and how a change's rows are found and completed.
+ */
+struct WindowRows
+{
+	PlanState  *node;			/* the reduce's executor node */
+	Arrangement *arr;			/* the reduce's rows */
+	RowOrder   *order;			/* in the node's order */
+	int			radius;			/* the rows within it of a change are noted */
+	WindowPrefix *prefix;		/* NULL: the rows depend on those within
+								 * radius only; else on those before them */
+	RowKey		peers;			/* with prefix: the window's ORDER BY */
+	TupleTableSlot *prev;		/* with prefix: the output before a change */
+	TupleTableSlot *completed;
+	int64		before;			/* with prefix: the rows before the change */
+	bool		complete;		/* with prefix: complete the outputs */
+	RowNode    *last;			/* with prefix: the last row near a change
+								 * (NULL: recompute to the group's end) */
+	RowNode    *keep_from;		/* with prefix: the first row whose outputs
+								 * are kept (those before are context) */
+	List	  **retired;		/* the reduce's retracted rows, during a call */
+};
+
+/*
+ * A window's rows recomputed by row, if its functions allow (WindowRadius,
+ * WindowPrefixCreate); NULL if its partitions are re-run whole.  input and
+ * output describe the node's rows; node, arr and order are its reduce's.
+ */
+WindowRows *
+WindowRowsCreate(WindowAgg *plan, TupleDesc input, TupleDesc output,
+				 PlanState *node, Arrangement *arr, RowOrder *order)
+{
+	WindowRows *wr;
+	int			radius = WindowRadius(plan);
+	WindowPrefix *prefix = radius < 0 ? WindowPrefixCreate(plan) : NULL;
+
+	if (radius < 0 && prefix == NULL)
+		return NULL;
+	wr = palloc0(sizeof(WindowRows));
+	wr->node = node;
+	wr->arr = arr;
+	wr->order = order;
+	wr->radius = radius;
+	wr->prefix = prefix;
+	if (prefix != NULL)
+	{
+		/* the rows next to a change, to find the first of them */
+		wr->radius = 1;
+		RowKeyInit(&wr->peers, input, plan->ordNumCols, plan->ordColIdx,
+				   plan->ordOperators, plan->ordCollations);
+		wr->prev = MakeSingleTupleTableSlot(output, &TTSOpsMinimalTuple);
+		wr->completed = MakeSingleTupleTableSlot(output, &TTSOpsVirtual);
+	}
+	return wr;
+}
+
+/*
+ * Retract a window's outputs (a list in any context of rows in the
+ * arrangement's; the rows are freed at the next tick).
+ */
+static void
+retract(WindowRows *wr, DataflowOp *op, List *outputs)
+{
+	MemoryContext old;
+	ListCell   *lc;
+
+	if (outputs == NIL)
+		return;
+	foreach(lc, outputs)
+		ZSetAdd(&op->delta, lfirst(lc), -1);
+	old = MemoryContextSwitchTo(wr->arr->context);
+	*wr->retired = lappend(*wr->retired, list_copy(outputs));
+	MemoryContextSwitchTo(old);
+	list_free(outputs);
+}
+
+/* Are two rows of a group peers in the window's order? */
+static bool
+peers(WindowRows *wr, RowNode *a, RowNode *b)
+{
+	return RowKeyEqual(&wr->peers, ArrRowTuple(RowNodeRow(a)), ArrRowTuple(RowNodeRow(b)));
+}
+
+/* The first of node's peers. */
+static RowNode *
+first_peer(WindowRows *wr, RowNode *node)
+{
+	RowNode    *x;
+
+	while ((x = RowOrderStep(node, false)) != NULL && peers(wr, x, node))
+		node = x;
+	return node;
+}
+
+/* The node k rows after (forward) or before node, or the group's end. */
+static RowNode *
+step_many(RowNode *node, int64 k, bool forward)
+{
+	RowNode    *x;
+
+	for (int64 i = 0; i < k && (x = RowOrderStep(node, forward)) != NULL; i++)
+		node = x;
+	return node;
+}
+
+/*
+ * With prefix: the row node's new outputs are in, its old ones (old) are
+ * retracted.  Is the rest of the group as it was?  Yes once a row past the
+ * last one near a change, and not its peer, has its old outputs: its values
+ * carry all that the rows after it read of the rows before.
+ */
+static bool
+settled(WindowRows *wr, DataflowOp *op, RowNode *node, List *old, bool *past)
+{
+	bool		stop;
+
+	stop = *past && RowNodeOutputsEqual(node, old) &&
+		!(WindowPrefixNeedsPeers(wr->prefix) && peers(wr, node, wr->last));
+	retract(wr, op, old);
+	if (node == wr->last)
+		*past = true;
+	return stop;
+}
+
+/*
+ * Run the window node over the rows from start to end (NULL: the group's
+ * last), and keep and emit the outputs of the rows run[0..n-1] (in order,
+ * between them), completed after the rows before start if wr->complete.
+ * run NULL: of every row, whose old outputs are retracted as it comes,
+ * until the group is settled.
+ */
+static void
+evaluate_run(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
+			 RowNode *start, RowNode *end, RowNode **run, int n)
+{
+	MemoryContext context = CurrentMemoryContext;
+	RowNode    *volatile cur = NULL;
+	volatile int64 left = 0;
+	volatile int p = 0;
+	List	   *volatile old = NIL;	/* run NULL: cur's outputs before */
+	volatile bool past = false;
+	volatile bool stop = false;
+	volatile bool keeping = wr->keep_from == NULL;	/* run NULL: cur's kept */
+
+	MemoryContextSwitchTo(df->estate->es_query_cxt);
+	PG_TRY();
+	{
+		RowOrderFeedRange(wr->order, start, end);
+		FeederSetSource(wr->node, RowOrderNext, wr->order);
+		ExecReScan(wr->node);
+		for (;;)
+		{
+			TupleTableSlot *slot = ExecProcNode(wr->node);
+
+			if (TupIsNull(slot))
+				break;
+			/* the node returns a row for each row fed, in order */
+			while (left == 0)
+			{
+				if (cur != NULL && run != NULL && p < n && cur == run[p])
+					p++;
+				if (cur != NULL && run == NULL && keeping)
+				{
+					stop = settled(wr, op, cur, old, (bool *) &past);
+					old = NIL;
+					if (stop)
+						break;
+				}
+				cur = cur == NULL ? start : RowOrderStep(cur, true);
+				if (cur == NULL)
+					elog(ERROR, "coordinator: a window returned more rows than it read");
+				left = RowNodeRow(cur)->mult;
+				if (cur == wr->keep_from)
+					keeping = true;
+				if (run == NULL && keeping)
+					old = RowNodeTakeOutputs(cur);
+			}
+			if (stop)
+				break;
+			left--;
+			if (run == NULL ? keeping : (p < n && cur == run[p]))
+			{
+				MinimalTuple row;
+
+				if (wr->complete)
+				{
+					ExecClearTuple(wr->completed);
+					WindowPrefixComplete(wr->prefix, slot, wr->prev, wr->before,
+										 wr->completed->tts_values,
+										 wr->completed->tts_isnull);
+					slot = ExecStoreVirtualTuple(wr->completed);
+				}
+				MemoryContextSwitchTo(wr->arr->context);
+				row = RowFromSlot(slot);
+				RowNodeAddOutput(cur, row);
+				MemoryContextSwitchTo(df->estate->es_query_cxt);
+				ZSetAdd(&op->delta, row, 1);
+			}
+		}
+		if (run == NULL && !stop && keeping)
+			retract(wr, op, old);
+		ExecReScan(wr->node);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		/* the outputs the row had stay in the view: retracted with it */
+		if (run == NULL && old != NIL)
+		{
+			MemoryContext c = MemoryContextSwitchTo(context);
+
+			retract(wr, op, old);
+			MemoryContextSwitchTo(c);
+		}
+		edata = DataErrorCatch(df, context, 1);
+		if (edata == NULL)
+			PG_RE_THROW();
+		/* the group's next change recomputes it whole */
+		if (g->error == NULL)
+		{
+			g->error = MemoryContextStrdup(wr->arr->context, edata->message);
+			g->error_code = edata->sqlerrcode;
+		}
+		else
+			DataErrorAdd(df, edata->message, edata->sqlerrcode, -1);
+		MemoryContextSwitchTo(df->estate->es_query_cxt);
+		ExecReScan(wr->node);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(context);
+}
+
+/*
+ * A window whose rows depend on the rows within wr->radius only: recompute
+ * the rows near this tick's changes (near: images of them), or all of the
+ * group's (whole).  Each run of such rows is fed with radius rows more on
+ * each side.
+ */
+static void
+evaluate_near(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
+			  List *near, bool whole)
+{
+	RowNode   **nodes;
+	int			n = 0;
+	int			i;
+
+	if (list_length(near) >= g->nrows)
+		whole = true;
+	if (whole)
+	{
+		nodes = palloc(sizeof(RowNode *) * Max(g->nrows, 1));
+		for (RowNode *x = RowOrderFirst(wr->order, g); x != NULL; x = RowOrderStep(x, true))
+			nodes[n++] = x;
+	}
+	else
+	{
+		ListCell   *lc;
+		int			m = 0;
+
+		nodes = palloc(sizeof(RowNode *) * Max(list_length(near), 1));
+		foreach(lc, near)
+		{
+			RowNode    *x = RowOrderLocate(wr->order, wr->arr, g, lfirst(lc));
+
+			if (x != NULL)
+				nodes[n++] = x;
+		}
+		qsort_arg(nodes, n, sizeof(RowNode *), RowOrderCompare, wr->order);
+		for (i = 0; i < n; i++)
+		{
+			if (m == 0 || nodes[m - 1] != nodes[i])
+				nodes[m++] = nodes[i];
+		}
+		n = m;
+	}
+	list_free_deep(near);
+
+	for (i = 0; i < n; i++)
+		retract(wr, op, RowNodeTakeOutputs(nodes[i]));
+
+	i = 0;
+	while (i < n)
+	{
+		RowNode    *start = nodes[i];
+		RowNode    *end = nodes[i];
+		RowNode    *x;
+		int			j = i + 1;
+
+		/* a run: the next row to recompute is close enough to share it */
+		while (j < n)
+		{
+			bool		reached = false;
+
+			x = end;
+			for (int step = 0; step <= 2 * wr->radius && (x = RowOrderStep(x, true)) != NULL; step++)
+			{
+				if (x == nodes[j])
+				{
+					reached = true;
+					break;
+				}
+			}
+			if (!reached)
+				break;
+			end = nodes[j++];
+		}
+		start = step_many(start, wr->radius, false);
+		end = step_many(end, wr->radius, true);
+		evaluate_run(wr, op, df, g, start, end, nodes + i, j - i);
+		i = j;
+	}
+	pfree(nodes);
+}
+
+/*
+ * A window resumed after the rows before a change (wr->prefix): re-run the
+ * node from the first peer of the first row near this tick's changes (or
+ * over the whole group) to the group's end, completing its values with the
+ * output of the row before.
+ */
+static void
+evaluate_prefix(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
+				List *near, bool whole)
+{
+	RowNode    *first = NULL;
+	RowNode    *prev;
+	RowNode    *x;
+	ListCell   *lc;
+
+	wr->last = NULL;
+	if (!whole && list_length(near) < g->nrows)
+	{
+		foreach(lc, near)
+		{
+			x = RowOrderLocate(wr->order, wr->arr, g, lfirst(lc));
+			if (x != NULL && (first == NULL || RowOrderCompare(&x, &first, wr->order) < 0))
+				first = x;
+			if (x != NULL && (wr->last == NULL || RowOrderCompare(&x, &wr->last, wr->order) > 0))
+				wr->last = x;
+		}
+		if (first != NULL && WindowPrefixNeedsPeers(wr->prefix))
+			first = first_peer(wr, first);
+	}
+	else
+		first = RowOrderFirst(wr->order, g);
+	list_free_deep(near);
+	RowKeyDone(&wr->peers);
+	if (first == NULL)
+		return;
+	/* lag and lead: the rows near the changes, with rows around them */
+	wr->keep_from = NULL;
+	if (WindowPrefixRadius(wr->prefix) > 0 && RowOrderStep(first, false) != NULL)
+	{
+		wr->keep_from = step_many(first, WindowPrefixRadius(wr->prefix), false);
+		first = step_many(wr->keep_from, WindowPrefixRadius(wr->prefix), false);
+		if (WindowPrefixNeedsPeers(wr->prefix))
+			first = first_peer(wr, first);
+		if (wr->last != NULL)
+			wr->last = step_many(wr->last, WindowPrefixRadius(wr->prefix), true);
+	}
+	prev = RowOrderStep(first, false);
+	if (prev != NULL && RowNodeLastOutput(prev) == NULL)
+	{
+		/* the row before has no output (an error): the whole group */
+		first = RowOrderFirst(wr->order, g);
+		prev = NULL;
+		wr->last = NULL;
+		wr->keep_from = NULL;
+	}
+
+	wr->complete = prev != NULL;
+	wr->before = 0;
+	if (prev != NULL)
+	{
+		ExecStoreMinimalTuple(RowNodeLastOutput(prev), wr->prev, false);
+		if (WindowPrefixNeedsPosition(wr->prefix))
+		{
+			int64		n = 0;
+
+			for (x = prev; x != NULL && peers(wr, x, prev); x = RowOrderStep(x, false))
+				n += RowNodeRow(x)->mult;
+			RowKeyDone(&wr->peers);
+			wr->before = WindowPrefixPosition(wr->prefix, wr->prev, n);
+		}
+	}
+	evaluate_run(wr, op, df, g, first, NULL, NULL, 0);
+	wr->complete = false;
+	wr->last = NULL;
+	wr->keep_from = NULL;
+	ExecClearTuple(wr->prev);
+	RowKeyDone(&wr->peers);
+}
+
+
+/*
+ * A change of a row of group g: kept in order, the rows it may move noted
+ * in g->output.rows, the outputs of a row that left retracted (into op's
+ * change; retired lists the rows to free at the next tick).
+ */
+void
+WindowRowsUpdate(WindowRows *wr, DataflowOp *op, ArrGroup *g, MinimalTuple row,
+				 int64 diff, List **retired)
+{
+	List	   *gone;
+
+	wr->retired = retired;
+	RowOrderUpdateNear(wr->order, wr->arr, g, row, diff, wr->radius,
+					   &g->output.rows, &gone);
+	retract(wr, op, gone);
+}
+
+/*
+ * Recompute the rows of group g that this tick's changes moved (near: the
+ * rows noted), or all of them (whole): their old outputs retracted, the
+ * new kept and emitted into op's change.
+ */
+void
+WindowRowsEvaluate(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
+				   List *near, bool whole, List **retired)
+{
+	wr->retired = retired;
+	if (wr->prefix != NULL)
+		evaluate_prefix(wr, op, df, g, near, whole);
+	else
+		evaluate_near(wr, op, df, g, near, whole);
+}
