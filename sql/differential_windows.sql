@@ -1,6 +1,7 @@
 -- Differential test of window functions that a change recomputes only near
 -- itself (lag, lead, and first_value, last_value, nth_value and aggregates
--- over ROWS frames of constant offsets), those it recomputes from itself on
+-- over ROWS frames of constant offsets, or over RANGE and GROUPS frames with
+-- offsets: the rows whose frames hold it), those it recomputes from itself on
 -- (row_number, rank, dense_rank, running counts and sums, first_value:
 -- src/dataflow/window.c), beside those recomputed by partition: seeded random DML (rows inserted,
 -- deleted, duplicated, moved within and across partitions, NULLs),
@@ -60,11 +61,21 @@ INSERT INTO views VALUES
 -- row_number and a ROWS frame over ties: resumed at the change itself (the
 -- numbers, not which row has which, are the query's answer)
 ('w20', $$SELECT g, row_number() OVER w AS rn, count(*) OVER w AS c FROM s WINDOW w AS (PARTITION BY g ORDER BY v % 3 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)$$),
+-- RANGE and GROUPS frames with offsets: the rows whose frames hold a change,
+-- fed with the rows their frames hold (ties are peers: aggregates only
+-- where the order is not total)
+('w23', $$SELECT id, g, sum(v) OVER w AS s, count(*) OVER w AS c, max(n) OVER w AS mx FROM s WINDOW w AS (PARTITION BY g ORDER BY id RANGE BETWEEN 3 PRECEDING AND 2 FOLLOWING)$$),
+('w24', $$SELECT id, g, sum(v) OVER w AS s, min(id) OVER w AS lo FROM s WINDOW w AS (PARTITION BY g ORDER BY n DESC RANGE BETWEEN 1.5 PRECEDING AND CURRENT ROW EXCLUDE GROUP)$$),
+('w25', $$SELECT id, v, count(*) OVER w AS c, sum(id) OVER w AS s FROM s WINDOW w AS (ORDER BY v NULLS FIRST RANGE BETWEEN 2 FOLLOWING AND 5 FOLLOWING)$$),
+('w26', $$SELECT id, g, v, count(*) OVER w AS c, sum(v) OVER w AS s, max(id) OVER w AS mx FROM s WINDOW w AS (PARTITION BY g ORDER BY v % 5 GROUPS BETWEEN 2 PRECEDING AND 1 PRECEDING)$$),
+('w27', $$SELECT id, g, first_value(id) OVER w AS f, lag(v) OVER w AS prev, sum(v) OVER w AS s FROM s WINDOW w AS (PARTITION BY g ORDER BY v DESC NULLS LAST, id, n GROUPS BETWEEN 1 PRECEDING AND 2 FOLLOWING EXCLUDE TIES)$$),
+('w28', $$SELECT id, g, d, count(*) OVER w AS c, sum(v) OVER w AS s FROM (SELECT id, g, v, date '2026-01-01' + id AS d FROM s) x WINDOW w AS (PARTITION BY g ORDER BY d RANGE BETWEEN interval '3 days' PRECEDING AND interval '1 day' PRECEDING)$$),
+('w29', $$SELECT id, g, v, count(*) OVER (PARTITION BY g ORDER BY v RANGE BETWEEN CURRENT ROW AND CURRENT ROW) AS peers, sum(id) OVER (PARTITION BY g ORDER BY v::float8 RANGE BETWEEN 2.5 PRECEDING AND 2.5 FOLLOWING) AS near FROM s$$),
 -- by partition: a float's sum, and an average
 ('w12', $$SELECT id, g, avg(v) OVER (PARTITION BY g ORDER BY id, v, n) AS running, sum(v::float8) OVER (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS f FROM s$$);
 
 CALL create_views();
-SELECT count(*) >= 22 AS catalogue_of_22 FROM views;
+SELECT count(*) >= 29 AS catalogue_of_29 FROM views;
 
 INSERT INTO failures SELECT 0, * FROM mismatches();
 

@@ -283,7 +283,11 @@ explain_reduce(ExplainDataflow *ed, Plan *plan, List *ancestors, int depth)
 	{
 		int			radius = WindowRadius((WindowAgg *) plan);
 
-		if (radius >= 0)
+		if (radius >= 0 && WindowSpanFrame((WindowAgg *) plan))
+			add_line(ed, depth + 2, "Per change: the rows whose %s frames hold it%s, fed with the rows theirs hold",
+					 (((WindowAgg *) plan)->frameOptions & FRAMEOPTION_GROUPS) ? "GROUPS" : "RANGE",
+					 radius > 0 ? psprintf(" or within %d of it", radius) : "");
+		else if (radius >= 0)
 			add_line(ed, depth + 2, "Per change: the rows within %d of it, fed with %d more on each side",
 					 radius, radius);
 		else if (WindowPrefixCreate((WindowAgg *) plan) != NULL)

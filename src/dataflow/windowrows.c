@@ -37,9 +37,12 @@ struct WindowRows
 	Arrangement *arr;			/* the reduce's rows */
 	RowOrder   *order;			/* in the node's order */
 	int			radius;			/* the rows within it of a change are noted */
-	WindowPrefix *prefix;		/* NULL: the rows depend on those within
-								 * radius only; else on those before them */
-	RowKey		peers;			/* with prefix: the window's ORDER BY */
+	int			distance;		/* without prefix: a row reads the rows
+								 * within it (lag, lead, ROWS frames) */
+	WindowSpan *span;			/* and those its RANGE or GROUPS frame holds */
+	WindowPrefix *prefix;		/* NULL: the rows depend on those near them
+								 * only; else on those before them */
+	RowKey		peers;			/* with span or prefix: the window's ORDER BY */
 	TupleTableSlot *prev;		/* with prefix: the output before a change */
 	TupleTableSlot *completed;
 	int64		before;			/* with prefix: the rows before the change */
@@ -71,13 +74,19 @@ WindowRowsCreate(WindowAgg *plan, TupleDesc input, TupleDesc output,
 	wr->arr = arr;
 	wr->order = order;
 	wr->radius = radius;
+	wr->distance = radius;
+	wr->span = radius >= 0 ? WindowSpanCreate(plan, input) : NULL;
 	wr->prefix = prefix;
+	if (wr->span != NULL || prefix != NULL)
+		RowKeyInit(&wr->peers, input, plan->ordNumCols, plan->ordColIdx,
+				   plan->ordOperators, plan->ordCollations);
+	/* a span widens the rows next to a change (those of a row that left) */
+	if (wr->span != NULL)
+		wr->radius = Max(radius, 1);
 	if (prefix != NULL)
 	{
 		/* the rows next to a change, to find the first of them */
 		wr->radius = 1;
-		RowKeyInit(&wr->peers, input, plan->ordNumCols, plan->ordColIdx,
-				   plan->ordOperators, plan->ordCollations);
 		wr->prev = MakeSingleTupleTableSlot(output, &TTSOpsMinimalTuple);
 		wr->completed = MakeSingleTupleTableSlot(output, &TTSOpsVirtual);
 	}
@@ -111,13 +120,13 @@ peers(WindowRows *wr, RowNode *a, RowNode *b)
 	return RowKeyEqual(&wr->peers, ArrRowTuple(RowNodeRow(a)), ArrRowTuple(RowNodeRow(b)));
 }
 
-/* The first of node's peers. */
+/* The last of node's peers going forward, or the first going back. */
 static RowNode *
-first_peer(WindowRows *wr, RowNode *node)
+last_peer(WindowRows *wr, RowNode *node, bool forward)
 {
 	RowNode    *x;
 
-	while ((x = RowOrderStep(node, false)) != NULL && peers(wr, x, node))
+	while ((x = RowOrderStep(node, forward)) != NULL && peers(wr, x, node))
 		node = x;
 	return node;
 }
@@ -131,6 +140,82 @@ step_many(RowNode *node, int64 k, bool forward)
 	for (int64 i = 0; i < k && (x = RowOrderStep(node, forward)) != NULL; i++)
 		node = x;
 	return node;
+}
+
+/*
+ * Without prefix: the farthest row from node, forward or back, that
+ * node's values read (reads) or whose values read node's row.
+ */
+static RowNode *
+reach(WindowRows *wr, RowNode *node, bool forward, bool reads)
+{
+	RowNode    *far = step_many(node, wr->distance, forward);
+	RowNode    *x;
+	RowNode    *y;
+	int64		groups;
+
+	if (wr->span == NULL)
+		return far;
+	x = last_peer(wr, node, forward);
+	groups = WindowSpanGroups(wr->span, forward, reads);
+	if (groups >= 0)
+	{
+		for (; groups > 0 && (y = RowOrderStep(x, forward)) != NULL; groups--)
+			x = last_peer(wr, y, forward);
+	}
+	else
+	{
+		while ((y = RowOrderStep(x, forward)) != NULL &&
+			   WindowSpanWithin(wr->span, ArrRowTuple(RowNodeRow(y)),
+								ArrRowTuple(RowNodeRow(node)), forward, reads))
+			x = y;
+	}
+	if (RowOrderCompare(&x, &far, wr->order) * (forward ? 1 : -1) < 0)
+		x = far;
+	return x;
+}
+
+/*
+ * With a span: the rows whose values read the rows of nodes[0..n-1]
+ * (sorted, distinct), in order, each once; the count in *n.
+ */
+static RowNode **
+widen(WindowRows *wr, RowNode **nodes, int *n)
+{
+	int			size = Max(*n * 4, 16);
+	int			m = 0;
+	RowNode   **all = palloc(sizeof(RowNode *) * size);
+
+	for (int i = 0; i < *n; i++)
+	{
+		RowNode    *x = reach(wr, nodes[i], false, false);
+		RowNode    *last = reach(wr, nodes[i], true, false);
+
+		/* the rows up to the last one taken are in already */
+		if (m > 0 && RowOrderCompare(&x, &all[m - 1], wr->order) <= 0)
+		{
+			if (RowOrderCompare(&last, &all[m - 1], wr->order) <= 0)
+				continue;
+			x = RowOrderStep(all[m - 1], true);
+		}
+		for (;;)
+		{
+			if (m == size)
+			{
+				if ((Size) size * 2 * sizeof(RowNode *) > MaxAllocSize)
+					elog(ERROR, "coordinator: a window change moves too many rows");
+				size *= 2;
+				all = repalloc(all, sizeof(RowNode *) * size);
+			}
+			all[m++] = x;
+			if (x == last)
+				break;
+			x = RowOrderStep(x, true);
+		}
+	}
+	pfree(nodes);
+	*n = m;
+	return all;
 }
 
 /*
@@ -150,6 +235,29 @@ settled(WindowRows *wr, DataflowOp *op, RowNode *node, List *old, bool *past)
 	if (node == wr->last)
 		*past = true;
 	return stop;
+}
+
+/*
+ * In PG_CATCH, with the context current at PG_TRY: if the error is a data
+ * error, make it group g's (its next change recomputes it whole) and say
+ * so; else the caller re-throws.
+ */
+static bool
+group_error(WindowRows *wr, Dataflow *df, ArrGroup *g, MemoryContext context)
+{
+	ErrorData  *edata = DataErrorCatch(df, context, 1);
+
+	if (edata == NULL)
+		return false;
+	if (g->error == NULL)
+	{
+		g->error = MemoryContextStrdup(wr->arr->context, edata->message);
+		g->error_code = edata->sqlerrcode;
+	}
+	else
+		DataErrorAdd(df, edata->message, edata->sqlerrcode, -1);
+	FreeErrorData(edata);
+	return true;
 }
 
 /*
@@ -233,8 +341,6 @@ evaluate_run(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
 		/* the outputs the row had stay in the view: retracted with it */
 		if (run == NULL && old != NIL)
 		{
@@ -243,17 +349,8 @@ evaluate_run(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 			retract(wr, op, old);
 			MemoryContextSwitchTo(c);
 		}
-		edata = DataErrorCatch(df, context, 1);
-		if (edata == NULL)
+		if (!group_error(wr, df, g, context))
 			PG_RE_THROW();
-		/* the group's next change recomputes it whole */
-		if (g->error == NULL)
-		{
-			g->error = MemoryContextStrdup(wr->arr->context, edata->message);
-			g->error_code = edata->sqlerrcode;
-		}
-		else
-			DataErrorAdd(df, edata->message, edata->sqlerrcode, -1);
 		MemoryContextSwitchTo(df->estate->es_query_cxt);
 		ExecReScan(wr->node);
 	}
@@ -262,10 +359,10 @@ evaluate_run(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 }
 
 /*
- * A window whose rows depend on the rows within wr->radius only: recompute
- * the rows near this tick's changes (near: images of them), or all of the
- * group's (whole).  Each run of such rows is fed with radius rows more on
- * each side.
+ * A window whose rows depend on the rows near them only: recompute the
+ * rows near this tick's changes (near: images of them; with a span, also
+ * the rows whose frames hold them), or all of the group's (whole).  Each
+ * run of such rows is fed with the rows they read on each side.
  */
 static void
 evaluate_near(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
@@ -303,6 +400,8 @@ evaluate_near(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 				nodes[m++] = nodes[i];
 		}
 		n = m;
+		if (wr->span != NULL)
+			nodes = widen(wr, nodes, &n);
 	}
 	list_free_deep(near);
 
@@ -312,32 +411,26 @@ evaluate_near(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 	i = 0;
 	while (i < n)
 	{
-		RowNode    *start = nodes[i];
-		RowNode    *end = nodes[i];
-		RowNode    *x;
 		int			j = i + 1;
 
-		/* a run: the next row to recompute is close enough to share it */
+		/*
+		 * A run: the next row to recompute is the next row, or the rows it
+		 * reads meet those the run reads.
+		 */
 		while (j < n)
 		{
-			bool		reached = false;
-
-			x = end;
-			for (int step = 0; step <= 2 * wr->radius && (x = RowOrderStep(x, true)) != NULL; step++)
+			if (RowOrderStep(nodes[j - 1], true) != nodes[j])
 			{
-				if (x == nodes[j])
-				{
-					reached = true;
+				RowNode    *next = RowOrderStep(reach(wr, nodes[j - 1], true, true), true);
+				RowNode    *from = reach(wr, nodes[j], false, true);
+
+				if (next != NULL && RowOrderCompare(&from, &next, wr->order) > 0)
 					break;
-				}
 			}
-			if (!reached)
-				break;
-			end = nodes[j++];
+			j++;
 		}
-		start = step_many(start, wr->radius, false);
-		end = step_many(end, wr->radius, true);
-		evaluate_run(wr, op, df, g, start, end, nodes + i, j - i);
+		evaluate_run(wr, op, df, g, reach(wr, nodes[i], false, true),
+					 reach(wr, nodes[j - 1], true, true), nodes + i, j - i);
 		i = j;
 	}
 	pfree(nodes);
@@ -370,7 +463,7 @@ evaluate_prefix(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 				wr->last = x;
 		}
 		if (first != NULL && WindowPrefixNeedsPeers(wr->prefix))
-			first = first_peer(wr, first);
+			first = last_peer(wr, first, false);
 	}
 	else
 		first = RowOrderFirst(wr->order, g);
@@ -385,7 +478,7 @@ evaluate_prefix(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 		wr->keep_from = step_many(first, WindowPrefixRadius(wr->prefix), false);
 		first = step_many(wr->keep_from, WindowPrefixRadius(wr->prefix), false);
 		if (WindowPrefixNeedsPeers(wr->prefix))
-			first = first_peer(wr, first);
+			first = last_peer(wr, first, false);
 		if (wr->last != NULL)
 			wr->last = step_many(wr->last, WindowPrefixRadius(wr->prefix), true);
 	}
@@ -452,6 +545,23 @@ WindowRowsEvaluate(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 	wr->retired = retired;
 	if (wr->prefix != NULL)
 		evaluate_prefix(wr, op, df, g, near, whole);
-	else
+	else if (wr->span == NULL)
 		evaluate_near(wr, op, df, g, near, whole);
+	else
+	{
+		MemoryContext context = CurrentMemoryContext;
+
+		/* an in_range function may fail (an offset out of range) */
+		PG_TRY();
+		{
+			evaluate_near(wr, op, df, g, near, whole);
+		}
+		PG_CATCH();
+		{
+			if (!group_error(wr, df, g, context))
+				PG_RE_THROW();
+		}
+		PG_END_TRY();
+		RowKeyDone(&wr->peers);
+	}
 }

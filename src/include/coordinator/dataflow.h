@@ -450,8 +450,14 @@ extern int	RowOrderCompare(const void *a, const void *b, void *arg);
  */
 typedef struct WindowPrefix WindowPrefix;
 typedef struct WindowRows WindowRows;
+typedef struct WindowSpan WindowSpan;
 
 extern int	WindowRadius(WindowAgg *plan);
+extern bool WindowSpanFrame(WindowAgg *plan);
+extern WindowSpan *WindowSpanCreate(WindowAgg *plan, TupleDesc input);
+extern int64 WindowSpanGroups(WindowSpan *ws, bool forward, bool reads);
+extern bool WindowSpanWithin(WindowSpan *ws, MinimalTuple row, MinimalTuple base,
+							 bool forward, bool reads);
 extern WindowPrefix *WindowPrefixCreate(WindowAgg *plan);
 extern int64 WindowPrefixRadius(WindowPrefix *wp);
 extern bool WindowPrefixNeedsPeers(WindowPrefix *wp);
