@@ -2,7 +2,8 @@
 -- itself (lag, lead, and first_value, last_value, nth_value and aggregates
 -- over ROWS frames of constant offsets, or over RANGE and GROUPS frames with
 -- offsets: the rows whose frames hold it), those it recomputes from itself on
--- (row_number, rank, dense_rank, running counts and sums, first_value:
+-- (row_number, rank, dense_rank, running counts and sums, first_value;
+-- with lag, lead or a bounded ROWS frame beside them:
 -- src/dataflow/window.c), beside those recomputed by partition: seeded random DML (rows inserted,
 -- deleted, duplicated, moved within and across partitions, NULLs),
 -- committed or rolled back; after every round each view must equal
@@ -61,6 +62,11 @@ INSERT INTO views VALUES
 -- row_number and a ROWS frame over ties: resumed at the change itself (the
 -- numbers, not which row has which, are the query's answer)
 ('w20', $$SELECT g, row_number() OVER w AS rn, count(*) OVER w AS c FROM s WINDOW w AS (PARTITION BY g ORDER BY v % 3 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)$$),
+-- row_number, rank and dense_rank beside a bounded ROWS frame: resumed
+-- with rows around the changes, as lag
+('w30', $$SELECT id, g, row_number() OVER w AS rn, rank() OVER w AS r, sum(v) OVER w AS s, first_value(id) OVER w AS f FROM s WINDOW w AS (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 2 PRECEDING AND 1 FOLLOWING)$$),
+('w31', $$SELECT id, v, dense_rank() OVER w AS dr, count(v) OVER w AS c, lead(v) OVER w AS next, max(n) OVER w AS mx FROM s WINDOW w AS (ORDER BY v, id, n ROWS BETWEEN CURRENT ROW AND 3 FOLLOWING EXCLUDE CURRENT ROW)$$),
+('w32', $$SELECT g, v % 4 AS k, rank() OVER w AS r, dense_rank() OVER w AS dr, count(*) OVER w AS c FROM s WINDOW w AS (PARTITION BY g ORDER BY v % 4 ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING)$$),
 -- RANGE and GROUPS frames with offsets: the rows whose frames hold a change,
 -- fed with the rows their frames hold (ties are peers: aggregates only
 -- where the order is not total)
@@ -75,7 +81,7 @@ INSERT INTO views VALUES
 ('w12', $$SELECT id, g, avg(v) OVER (PARTITION BY g ORDER BY id, v, n) AS running, sum(v::float8) OVER (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS f FROM s$$);
 
 CALL create_views();
-SELECT count(*) >= 29 AS catalogue_of_29 FROM views;
+SELECT count(*) >= 32 AS catalogue_of_32 FROM views;
 
 INSERT INTO failures SELECT 0, * FROM mismatches();
 

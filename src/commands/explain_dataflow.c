@@ -282,6 +282,7 @@ explain_reduce(ExplainDataflow *ed, Plan *plan, List *ancestors, int depth)
 	if (IsA(plan, WindowAgg))
 	{
 		int			radius = WindowRadius((WindowAgg *) plan);
+		WindowPrefix *prefix;
 
 		if (radius >= 0 && WindowSpanFrame((WindowAgg *) plan))
 			add_line(ed, depth + 2, "Per change: the rows whose %s frames hold it%s, fed with the rows theirs hold",
@@ -290,8 +291,10 @@ explain_reduce(ExplainDataflow *ed, Plan *plan, List *ancestors, int depth)
 		else if (radius >= 0)
 			add_line(ed, depth + 2, "Per change: the rows within %d of it, fed with %d more on each side",
 					 radius, radius);
-		else if (WindowPrefixCreate((WindowAgg *) plan) != NULL)
-			add_line(ed, depth + 2, "Per change: the rows from its peers on, resumed after the row before");
+		else if ((prefix = WindowPrefixCreate((WindowAgg *) plan)) != NULL)
+			add_line(ed, depth + 2, "Per change: the rows from its peers on, resumed after the row before%s",
+					 WindowPrefixRadius(prefix) > 0 ?
+					 psprintf(", fed with %d rows around the changes", (int) WindowPrefixRadius(prefix)) : "");
 		else
 			add_line(ed, depth + 2, "Per change: its partition, re-run");
 	}

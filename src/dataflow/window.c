@@ -126,6 +126,28 @@ safe_aggregate(WindowFunc *wf)
 }
 
 /*
+ * A ROWS frame bounded on both sides by constant offsets or the current
+ * row: the most rows it holds on either side; -1 if it is not one.
+ */
+static int64
+rows_frame_radius(WindowAgg *plan)
+{
+	int			options = plan->frameOptions;
+	int64		start;
+	int64		end;
+
+	if (!(options & FRAMEOPTION_ROWS) ||
+		(options & (FRAMEOPTION_START_UNBOUNDED_PRECEDING | FRAMEOPTION_END_UNBOUNDED_FOLLOWING |
+					FRAMEOPTION_EXCLUDE_GROUP | FRAMEOPTION_EXCLUDE_TIES)))
+		return -1;
+	start = (options & FRAMEOPTION_START_OFFSET) ? frame_offset(plan->startOffset) : 0;
+	end = (options & FRAMEOPTION_END_OFFSET) ? frame_offset(plan->endOffset) : 0;
+	if (start < 0 || end < 0)
+		return -1;
+	return Max(start, end);
+}
+
+/*
  * A RANGE or GROUPS frame bounded on both sides by constant offsets or the
  * current row: what its rows read is a WindowSpan.
  */
@@ -201,7 +223,6 @@ int
 WindowRadius(WindowAgg *plan)
 {
 	RadiusContext rc;
-	int			options = plan->frameOptions;
 
 	if (plan->runCondition != NIL || plan->plan.qual != NIL)
 		return -1;
@@ -215,20 +236,10 @@ WindowRadius(WindowAgg *plan)
 		rc.frame_local = true;
 		rc.frame_radius = 0;
 	}
-	else if ((options & FRAMEOPTION_ROWS) &&
-		!(options & (FRAMEOPTION_START_UNBOUNDED_PRECEDING | FRAMEOPTION_END_UNBOUNDED_FOLLOWING |
-					 FRAMEOPTION_EXCLUDE_GROUP | FRAMEOPTION_EXCLUDE_TIES)))
+	else if (rows_frame_radius(plan) >= 0)
 	{
-		int64		start = (options & FRAMEOPTION_START_OFFSET) ?
-			frame_offset(plan->startOffset) : 0;
-		int64		end = (options & FRAMEOPTION_END_OFFSET) ?
-			frame_offset(plan->endOffset) : 0;
-
-		if (start >= 0 && end >= 0)
-		{
-			rc.frame_local = true;
-			rc.frame_radius = Max(start, end);
-		}
+		rc.frame_local = true;
+		rc.frame_radius = rows_frame_radius(plan);
 	}
 	(void) radius_walker((Node *) plan->plan.targetlist, &rc);
 	/* a radius beyond this is no cheaper than the partition */
@@ -438,6 +449,7 @@ WindowPrefixCreate(WindowAgg *plan)
 	WindowPrefix *wp;
 	ListCell   *lc;
 	bool		frame = frame_to_current_row(plan->frameOptions);
+	int64		bounded = rows_frame_radius(plan);
 	bool		any = false;
 
 	if (plan->runCondition != NIL || plan->plan.qual != NIL || plan->ordNumCols == 0)
@@ -456,7 +468,16 @@ WindowPrefixCreate(WindowAgg *plan)
 		{
 			WindowFunc *wf = (WindowFunc *) tle->expr;
 
-			switch (wf->winfnoid)
+			/* a bounded ROWS frame: recomputed with rows around, as lag */
+			if (bounded >= 0 && bounded <= 1000 &&
+				(wf->winfnoid == F_FIRST_VALUE || wf->winfnoid == F_LAST_VALUE ||
+				 (wf->winfnoid == F_NTH_VALUE && frame_offset(lsecond(wf->args)) > 0) ||
+				 (wf->winagg && safe_aggregate(wf))))
+			{
+				c = COMBINE_KEEP;
+				wp->radius = Max(wp->radius, bounded);
+			}
+			else switch (wf->winfnoid)
 			{
 				case F_ROW_NUMBER:
 					c = COMBINE_ADD_INT8;

@@ -5,6 +5,8 @@
 #   top_10    row_number() <= 10 per partition (by v)
 #   lag       lag(v) over each partition in id order: every row
 #   frame     sum(v) over ROWS BETWEEN 3 PRECEDING AND CURRENT ROW: every row
+#   range     sum(v) over RANGE BETWEEN 100 PRECEDING AND CURRENT ROW in id
+#             order (ids 10 apart in a partition: 11 rows): every row
 #   running   sum(v) over the partition up to each row (the default frame)
 #   numbered  row_number() over each partition in v order
 #
@@ -14,7 +16,8 @@
 # the running sum of every later row of its partition, and the numbers of
 # the rows between the row's old and new place, legitimately; so also, 10
 # times each: INSERT a row after the last of a partition in id order, and
-# DELETE it ("append"), which changes one row of lag, frame and running.
+# DELETE it ("append"), which changes one row of lag, frame, range and
+# running.
 # REFRESH is the median of 3 REFRESH MATERIALIZED VIEW of a plain
 # materialized view of the same query.  At the end each view is compared
 # with its query.  One run, on a throwaway server; asserts nothing.  About
@@ -22,7 +25,8 @@
 #
 #   bash test/bench/windows.sh [rows ...]     default 10000 1000000
 #
-# COORDINATOR_BENCH_PORT sets the server's port (default 5499).
+# COORDINATOR_BENCH_PORT sets the server's port (default 5499);
+# COORDINATOR_BENCH_VIEWS some of the views (names separated by spaces).
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/common.sh"
 
 SIZES=("$@")
@@ -38,9 +42,11 @@ declare -A QUERY
 QUERY[top_10]="SELECT g, id, v, rn FROM (SELECT g, id, v, row_number() OVER (PARTITION BY g ORDER BY v DESC, id) AS rn FROM t) s WHERE rn <= 10"
 QUERY[lag]="SELECT id, g, v, lag(v) OVER (PARTITION BY g ORDER BY id) AS prev FROM t"
 QUERY[frame]="SELECT id, g, sum(v) OVER (PARTITION BY g ORDER BY id ROWS BETWEEN 3 PRECEDING AND CURRENT ROW) AS s4 FROM t"
+QUERY[range]="SELECT id, g, sum(v) OVER (PARTITION BY g ORDER BY id RANGE BETWEEN 100 PRECEDING AND CURRENT ROW) AS s11 FROM t"
 QUERY[running]="SELECT id, g, sum(v) OVER (PARTITION BY g ORDER BY id) AS running FROM t"
 QUERY[numbered]="SELECT id, g, v, row_number() OVER (PARTITION BY g ORDER BY v, id) AS rn FROM t"
-VIEWS=(top_10 lag frame running numbered)
+VIEWS=(top_10 lag frame range running numbered)
+[ -z "${COORDINATOR_BENCH_VIEWS:-}" ] || read -ra VIEWS <<< "$COORDINATOR_BENCH_VIEWS"
 
 
 load() {
