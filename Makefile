@@ -101,7 +101,7 @@ PG_CPPFLAGS += -DHAVE_SUBPLAN_HASHTABLESTALE
 endif
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
-REGRESS = setup create_view dml types arrangements shared refused dependencies transactions function_form truncate ddl injection errors partitions functions_in_from lateral grouping_sets isolation_guc timestamps temporal subscribe history webhook security least_privilege row_security hostile random_dml window_orderings aggregate_states introspection differential differential_partitions differential_functions differential_stacked differential_recursive differential_windows recursive
+REGRESS = setup create_view dml types arrangements shared refused dependencies transactions function_form truncate ddl injection errors partitions functions_in_from lateral grouping_sets isolation_guc timestamps temporal subscribe history webhook security least_privilege row_security hostile random_dml window_orderings window_frames aggregate_states introspection differential differential_partitions differential_functions differential_stacked differential_recursive differential_windows recursive
 REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=./test/regress.conf --outputdir=./output_regress --load-extension=coordinator
 
 ISOLATION = concurrent_reads create_during_writes linearizable subscribe read_holds concurrent_ddl stale_snapshot lock_waits head_of_line introspect_waits

@@ -77,7 +77,7 @@ INSERT INTO views VALUES
 ('w27', $$SELECT id, g, first_value(id) OVER w AS f, lag(v) OVER w AS prev, sum(v) OVER w AS s FROM s WINDOW w AS (PARTITION BY g ORDER BY v DESC NULLS LAST, id, n GROUPS BETWEEN 1 PRECEDING AND 2 FOLLOWING EXCLUDE TIES)$$),
 ('w28', $$SELECT id, g, d, count(*) OVER w AS c, sum(v) OVER w AS s FROM (SELECT id, g, v, date '2026-01-01' + id AS d FROM s) x WINDOW w AS (PARTITION BY g ORDER BY d RANGE BETWEEN interval '3 days' PRECEDING AND interval '1 day' PRECEDING)$$),
 ('w29', $$SELECT id, g, v, count(*) OVER (PARTITION BY g ORDER BY v RANGE BETWEEN CURRENT ROW AND CURRENT ROW) AS peers, sum(id) OVER (PARTITION BY g ORDER BY v::float8 RANGE BETWEEN 2.5 PRECEDING AND 2.5 FOLLOWING) AS near FROM s$$),
--- by partition: a float's sum, and an average
+-- by partition: a running average; by row: a float sum over a ROWS frame
 ('w12', $$SELECT id, g, avg(v) OVER (PARTITION BY g ORDER BY id, v, n) AS running, sum(v::float8) OVER (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS f FROM s$$);
 
 CALL create_views();

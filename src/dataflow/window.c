@@ -15,13 +15,18 @@
  * (roworder.c), and a change costs O(log n + d) plus the rows it changes,
  * whatever the partition's size.
  *
+ * RANGE and GROUPS frames with offsets read the rows within an offset of
+ * the row's value, or within some peer groups of it (a WindowSpan below):
+ * a change recomputes the rows whose frames hold it, fed with the rows
+ * their frames hold.
+ *
  * Functions whose value follows from the rows before a row (row_number,
  * rank, running sums: WindowPrefixCreate below) are re-run from the first
- * change on.  Others (ntile, percent_rank, cume_dist; RANGE and GROUPS
- * frames with offsets; EXCLUDE GROUP and TIES; frames to the partition's
- * end) keep the whole partition's re-run.  So do aggregates that could
- * raise a data error (a float sum's overflow) over a bounded frame: an
- * error is a property of the whole partition's output, recomputed whole.
+ * change on, with lag, lead or a bounded ROWS frame beside them.  Others
+ * (ntile, percent_rank, cume_dist, a running avg; EXCLUDE GROUP and TIES
+ * in ROWS frames; frames to the partition's end; running float sums,
+ * whose value depends on where a sum starts) keep the whole partition's
+ * re-run.
  *
  * Either way the reduce keeps the node's outputs by row, and recomputes
  * the rows a change moves (windowrows.c).
@@ -101,11 +106,16 @@ frame_offset(Node *node)
 }
 
 /*
- * Aggregates that read only their frame and cannot raise a data error
- * over a bounded frame.
+ * Aggregates that read only their frame, aggregated in the frame's order
+ * from its first row: the same value however many rows before the frame
+ * the node was fed.  With floats: a float sum may overflow over a part of
+ * a frame that the node reads only to compute a row it does not keep;
+ * rows near a change are then recomputed with their partition whole,
+ * whose error is the query's (windowrows.c).  Rows resumed after the row
+ * before are not: no floats there.
  */
 static bool
-safe_aggregate(WindowFunc *wf)
+safe_aggregate(WindowFunc *wf, bool floats)
 {
 	char	   *name = get_func_name(wf->winfnoid);
 	Oid			argtype = wf->args != NIL ? exprType(linitial(wf->args)) : InvalidOid;
@@ -120,7 +130,8 @@ safe_aggregate(WindowFunc *wf)
 		safe = true;
 	else if (strcmp(name, "sum") == 0 || strcmp(name, "avg") == 0)
 		safe = argtype == INT2OID || argtype == INT4OID || argtype == INT8OID ||
-			argtype == NUMERICOID;
+			argtype == NUMERICOID ||
+			(floats && (argtype == FLOAT4OID || argtype == FLOAT8OID));
 	pfree(name);
 	return safe;
 }
@@ -200,7 +211,7 @@ radius_walker(Node *node, RadiusContext *rc)
 					r = rc->frame_radius;
 				break;
 			default:
-				if (wf->winagg && rc->frame_local && safe_aggregate(wf))
+				if (wf->winagg && rc->frame_local && safe_aggregate(wf, true))
 					r = rc->frame_radius;
 				break;
 		}
@@ -472,7 +483,7 @@ WindowPrefixCreate(WindowAgg *plan)
 			if (bounded >= 0 && bounded <= 1000 &&
 				(wf->winfnoid == F_FIRST_VALUE || wf->winfnoid == F_LAST_VALUE ||
 				 (wf->winfnoid == F_NTH_VALUE && frame_offset(lsecond(wf->args)) > 0) ||
-				 (wf->winagg && safe_aggregate(wf))))
+				 (wf->winagg && safe_aggregate(wf, false))))
 			{
 				c = COMBINE_KEEP;
 				wp->radius = Max(wp->radius, bounded);

@@ -52,6 +52,8 @@ struct WindowRows
 	RowNode    *keep_from;		/* with prefix: the first row whose outputs
 								 * are kept (those before are context) */
 	List	  **retired;		/* the reduce's retracted rows, during a call */
+	bool		tentative;		/* a data error is not the group's: */
+	bool		failed;			/* one came, recompute the group whole */
 };
 
 /*
@@ -239,17 +241,19 @@ settled(WindowRows *wr, DataflowOp *op, RowNode *node, List *old, bool *past)
 
 /*
  * In PG_CATCH, with the context current at PG_TRY: if the error is a data
- * error, make it group g's (its next change recomputes it whole) and say
- * so; else the caller re-throws.
+ * error, make it group g's (its next change recomputes it whole), or note
+ * it in wr->failed if tentative, and say so; else the caller re-throws.
  */
 static bool
 group_error(WindowRows *wr, Dataflow *df, ArrGroup *g, MemoryContext context)
 {
-	ErrorData  *edata = DataErrorCatch(df, context, 1);
+	ErrorData  *edata = DataErrorCatch(df, context, wr->tentative ? 0 : 1);
 
 	if (edata == NULL)
 		return false;
-	if (g->error == NULL)
+	if (wr->tentative)
+		wr->failed = true;
+	else if (g->error == NULL)
 	{
 		g->error = MemoryContextStrdup(wr->arr->context, edata->message);
 		g->error_code = edata->sqlerrcode;
@@ -408,8 +412,10 @@ evaluate_near(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 	for (i = 0; i < n; i++)
 		retract(wr, op, RowNodeTakeOutputs(nodes[i]));
 
-	i = 0;
-	while (i < n)
+	if (whole && n > 0)
+		evaluate_run(wr, op, df, g, nodes[0], nodes[n - 1], nodes, n);
+	i = whole ? n : 0;
+	while (i < n && !wr->failed)
 	{
 		int			j = i + 1;
 
@@ -434,6 +440,58 @@ evaluate_near(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 		i = j;
 	}
 	pfree(nodes);
+}
+
+/*
+ * evaluate_near, or the whole group's rows if that fails with a data
+ * error: its rows read as context only may fail where the query's do not
+ * (a float sum of a part of a frame overflows), and so may in_range
+ * functions over rows the query does not compare (a timestamp a day
+ * after a row's, for a frame of the day before).  A whole group's error is
+ * the query's.
+ */
+static void
+evaluate_near_or_whole(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
+					   List *near, bool whole)
+{
+	MemoryContext context = CurrentMemoryContext;
+
+	if (!whole)
+	{
+		wr->tentative = true;
+		wr->failed = false;
+		PG_TRY();
+		{
+			evaluate_near(wr, op, df, g, near, false);
+		}
+		PG_CATCH();
+		{
+			if (!group_error(wr, df, g, context))
+			{
+				wr->tentative = false;
+				PG_RE_THROW();
+			}
+		}
+		PG_END_TRY();
+		wr->tentative = false;
+		whole = wr->failed;
+		near = NIL;
+	}
+	if (whole)
+	{
+		PG_TRY();
+		{
+			evaluate_near(wr, op, df, g, NIL, true);
+		}
+		PG_CATCH();
+		{
+			if (!group_error(wr, df, g, context))
+				PG_RE_THROW();
+		}
+		PG_END_TRY();
+	}
+	if (wr->span != NULL)
+		RowKeyDone(&wr->peers);
 }
 
 /*
@@ -545,23 +603,6 @@ WindowRowsEvaluate(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 	wr->retired = retired;
 	if (wr->prefix != NULL)
 		evaluate_prefix(wr, op, df, g, near, whole);
-	else if (wr->span == NULL)
-		evaluate_near(wr, op, df, g, near, whole);
 	else
-	{
-		MemoryContext context = CurrentMemoryContext;
-
-		/* an in_range function may fail (an offset out of range) */
-		PG_TRY();
-		{
-			evaluate_near(wr, op, df, g, near, whole);
-		}
-		PG_CATCH();
-		{
-			if (!group_error(wr, df, g, context))
-				PG_RE_THROW();
-		}
-		PG_END_TRY();
-		RowKeyDone(&wr->peers);
-	}
+		evaluate_near_or_whole(wr, op, df, g, near, whole);
 }
