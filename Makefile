@@ -54,6 +54,7 @@ OBJS = \
 	src/dataflow/rowkey.o \
 	src/dataflow/window.o \
 	src/dataflow/windowrows.o \
+	src/dataflow/windowspan.o \
 	src/dataflow/reduce.o \
 	src/dataflow/aggregate.o \
 	src/dataflow/numericsum.o \

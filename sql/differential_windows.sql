@@ -2,7 +2,7 @@
 -- itself (lag, lead, and first_value, last_value, nth_value and aggregates
 -- over ROWS frames of constant offsets, or over RANGE and GROUPS frames with
 -- offsets: the rows whose frames hold it), those it recomputes from itself on
--- (row_number, rank, dense_rank, running counts and sums, first_value;
+-- (row_number, rank, dense_rank, running counts, sums and averages, first_value;
 -- with lag, lead or a bounded ROWS frame beside them:
 -- src/dataflow/window.c), beside those recomputed by partition: seeded random DML (rows inserted,
 -- deleted, duplicated, moved within and across partitions, NULLs),
@@ -62,6 +62,12 @@ INSERT INTO views VALUES
 -- row_number and a ROWS frame over ties: resumed at the change itself (the
 -- numbers, not which row has which, are the query's answer)
 ('w20', $$SELECT g, row_number() OVER w AS rn, count(*) OVER w AS c FROM s WINDOW w AS (PARTITION BY g ORDER BY v % 3 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)$$),
+-- running averages (completed from a hidden sum and count), and ranks
+-- resumed within a peer group (a rank by a hidden row_number)
+('w33', $$SELECT id, g, avg(v) OVER w AS av, avg(n) OVER w AS an, avg(v::bigint) OVER w AS a8, avg(v::smallint) OVER w AS a2, lag(v) OVER w AS prev FROM s WINDOW w AS (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)$$),
+('w34', $$SELECT g, v % 4 AS k, avg(v) OVER w AS av, avg(n) OVER w AS an, rank() OVER w AS r, dense_rank() OVER w AS dr FROM s WINDOW w AS (PARTITION BY g ORDER BY v % 4)$$),
+('w35', $$SELECT id, g, v % 3 AS k, dense_rank() OVER w AS dr, rank() OVER w AS r FROM s WINDOW w AS (PARTITION BY g ORDER BY v % 3 NULLS FIRST)$$),
+('w36', $$SELECT g, v % 3 AS k, row_number() OVER w AS rn, dense_rank() OVER w AS dr, rank() OVER w AS r FROM s WINDOW w AS (PARTITION BY g ORDER BY v % 3 NULLS FIRST)$$),
 -- row_number, rank and dense_rank beside a bounded ROWS frame: resumed
 -- with rows around the changes, as lag
 ('w30', $$SELECT id, g, row_number() OVER w AS rn, rank() OVER w AS r, sum(v) OVER w AS s, first_value(id) OVER w AS f FROM s WINDOW w AS (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 2 PRECEDING AND 1 FOLLOWING)$$),
@@ -77,11 +83,11 @@ INSERT INTO views VALUES
 ('w27', $$SELECT id, g, first_value(id) OVER w AS f, lag(v) OVER w AS prev, sum(v) OVER w AS s FROM s WINDOW w AS (PARTITION BY g ORDER BY v DESC NULLS LAST, id, n GROUPS BETWEEN 1 PRECEDING AND 2 FOLLOWING EXCLUDE TIES)$$),
 ('w28', $$SELECT id, g, d, count(*) OVER w AS c, sum(v) OVER w AS s FROM (SELECT id, g, v, date '2026-01-01' + id AS d FROM s) x WINDOW w AS (PARTITION BY g ORDER BY d RANGE BETWEEN interval '3 days' PRECEDING AND interval '1 day' PRECEDING)$$),
 ('w29', $$SELECT id, g, v, count(*) OVER (PARTITION BY g ORDER BY v RANGE BETWEEN CURRENT ROW AND CURRENT ROW) AS peers, sum(id) OVER (PARTITION BY g ORDER BY v::float8 RANGE BETWEEN 2.5 PRECEDING AND 2.5 FOLLOWING) AS near FROM s$$),
--- by partition: a running average; by row: a float sum over a ROWS frame
+-- a running average beside a float sum over a ROWS frame, in two windows
 ('w12', $$SELECT id, g, avg(v) OVER (PARTITION BY g ORDER BY id, v, n) AS running, sum(v::float8) OVER (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS f FROM s$$);
 
 CALL create_views();
-SELECT count(*) >= 32 AS catalogue_of_32 FROM views;
+SELECT count(*) >= 36 AS catalogue_of_36 FROM views;
 
 INSERT INTO failures SELECT 0, * FROM mismatches();
 

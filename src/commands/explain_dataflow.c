@@ -292,9 +292,10 @@ explain_reduce(ExplainDataflow *ed, Plan *plan, List *ancestors, int depth)
 			add_line(ed, depth + 2, "Per change: the rows within %d of it, fed with %d more on each side",
 					 radius, radius);
 		else if ((prefix = WindowPrefixCreate((WindowAgg *) plan)) != NULL)
-			add_line(ed, depth + 2, "Per change: the rows from its peers on, resumed after the row before%s",
+			add_line(ed, depth + 2, "Per change: the rows from %s on, resumed after the row before%s",
+					 WindowPrefixNeedsPeers(prefix) ? "its first peer" : "it",
 					 WindowPrefixRadius(prefix) > 0 ?
-					 psprintf(", fed with %d rows around the changes", (int) WindowPrefixRadius(prefix)) : "");
+					 psprintf(", fed with %d more on each side", (int) WindowPrefixRadius(prefix)) : "");
 		else
 			add_line(ed, depth + 2, "Per change: its partition, re-run");
 	}

@@ -370,6 +370,8 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 				 * (row_number() <= k) then stops reading the group.
 				 */
 				window->partNumCols = 0;
+				/* with the hidden columns a resumed window keeps */
+				window->plan.targetlist = WindowPrefixTargetList((WindowAgg *) plan);
 				order = FeederOrder(outerPlan(plan));
 				window->plan.lefttree = feeder;
 				node = &window->plan;

@@ -39,6 +39,7 @@
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
+#include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/clauses.h"
 #include "utils/builtins.h"
@@ -46,6 +47,7 @@
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/numeric.h"
 #include "utils/syscache.h"
 
 #include "coordinator/dataflow.h"
@@ -158,27 +160,6 @@ rows_frame_radius(WindowAgg *plan)
 	return Max(start, end);
 }
 
-/*
- * A RANGE or GROUPS frame bounded on both sides by constant offsets or the
- * current row: what its rows read is a WindowSpan.
- */
-bool
-WindowSpanFrame(WindowAgg *plan)
-{
-	int			options = plan->frameOptions;
-
-	if (!(options & (FRAMEOPTION_RANGE | FRAMEOPTION_GROUPS)) ||
-		(options & (FRAMEOPTION_START_UNBOUNDED_PRECEDING | FRAMEOPTION_END_UNBOUNDED_FOLLOWING)))
-		return false;
-	if ((options & FRAMEOPTION_START_OFFSET) &&
-		(!IsA(plan->startOffset, Const) || ((Const *) plan->startOffset)->constisnull))
-		return false;
-	if ((options & FRAMEOPTION_END_OFFSET) &&
-		(!IsA(plan->endOffset, Const) || ((Const *) plan->endOffset)->constisnull))
-		return false;
-	return true;
-}
-
 static bool
 radius_walker(Node *node, RadiusContext *rc)
 {
@@ -260,143 +241,33 @@ WindowRadius(WindowAgg *plan)
 }
 
 /*
- * A RANGE or GROUPS frame with offsets: a row's frame holds its peers and
- * the rows within an offset of its value (RANGE, by the in_range support
- * functions its plan names) or within a number of peer groups (GROUPS),
- * before and after it.  Either side may have two bounds (a frame from 5
- * FOLLOWING to 10 FOLLOWING): a row is within that side if within either,
- * which holds the rows between the two too.
- */
-struct WindowSpan
-{
-	bool		groups;
-	int			nbounds[2];		/* [0]: the bounds before the row, [1]: after */
-	Datum		offsets[2][2];
-	FmgrInfo	in_range[2][2];
-	int64		ngroups[2];		/* GROUPS: the most groups each side */
-	Oid			collation;
-	bool		asc;
-	AttrNumber	column;			/* RANGE: the ORDER BY column */
-	TupleTableSlot *row;
-	TupleTableSlot *base;
-};
-
-static void
-span_bound(WindowSpan *ws, bool after, Node *offset, Oid in_range)
-{
-	int			i = ws->nbounds[after]++;
-
-	if (ws->groups)
-		ws->ngroups[after] = Max(ws->ngroups[after],
-								 DatumGetInt64(((Const *) offset)->constvalue));
-	else
-	{
-		ws->offsets[after][i] = ((Const *) offset)->constvalue;
-		fmgr_info(in_range, &ws->in_range[after][i]);
-	}
-}
-
-/*
- * What the rows of a RANGE or GROUPS frame with offsets read, or NULL if
- * the node's frame is not one (input describes its rows).
- */
-WindowSpan *
-WindowSpanCreate(WindowAgg *plan, TupleDesc input)
-{
-	WindowSpan *ws;
-	int			options = plan->frameOptions;
-
-	if (!WindowSpanFrame(plan))
-		return NULL;
-	ws = palloc0(sizeof(WindowSpan));
-	ws->groups = (options & FRAMEOPTION_GROUPS) != 0;
-	ws->collation = plan->inRangeColl;
-	ws->asc = plan->inRangeAsc;
-	if (options & FRAMEOPTION_START_OFFSET)
-		span_bound(ws, (options & FRAMEOPTION_START_OFFSET_FOLLOWING) != 0,
-				   plan->startOffset, plan->startInRangeFunc);
-	if (options & FRAMEOPTION_END_OFFSET)
-		span_bound(ws, (options & FRAMEOPTION_END_OFFSET_FOLLOWING) != 0,
-				   plan->endOffset, plan->endInRangeFunc);
-	if (!ws->groups && (ws->nbounds[0] > 0 || ws->nbounds[1] > 0))
-	{
-		/* an offset in RANGE: one ORDER BY column (the parser says so) */
-		if (plan->ordNumCols != 1)
-			elog(ERROR, "coordinator: a RANGE frame with an offset orders by %d columns",
-				 plan->ordNumCols);
-		ws->column = plan->ordColIdx[0];
-		ws->row = MakeSingleTupleTableSlot(input, &TTSOpsMinimalTuple);
-		ws->base = MakeSingleTupleTableSlot(input, &TTSOpsMinimalTuple);
-	}
-	return ws;
-}
-
-/*
- * The side of a row whose bounds say how far from it a step goes: forward
- * or back, over the rows the row reads (reads) or the rows that read it.
- */
-static int
-span_side(bool forward, bool reads)
-{
-	return reads ? forward : !forward;
-}
-
-/* GROUPS: the peer groups a step goes over besides the row's own. */
-int64
-WindowSpanGroups(WindowSpan *ws, bool forward, bool reads)
-{
-	return ws->groups ? ws->ngroups[span_side(forward, reads)] : -1;
-}
-
-/*
- * RANGE: is row, a step forward or back from base, within an offset of its
- * value (past base's peers)?  Rows whose ORDER BY value is NULL are within
- * no offset (they are peers of each other only).
- */
-bool
-WindowSpanWithin(WindowSpan *ws, MinimalTuple row, MinimalTuple base,
-				 bool forward, bool reads)
-{
-	int			side = span_side(forward, reads);
-	bool		sub = forward != ws->asc;	/* base minus the offset */
-	bool		rnull;
-	bool		bnull;
-	Datum		r;
-	Datum		b;
-	bool		within = false;
-
-	if (ws->groups || ws->nbounds[side] == 0)
-		return false;
-	ExecStoreMinimalTuple(row, ws->row, false);
-	ExecStoreMinimalTuple(base, ws->base, false);
-	r = slot_getattr(ws->row, ws->column, &rnull);
-	b = slot_getattr(ws->base, ws->column, &bnull);
-	for (int i = 0; !rnull && !bnull && !within && i < ws->nbounds[side]; i++)
-		within = DatumGetBool(FunctionCall5Coll(&ws->in_range[side][i], ws->collation,
-												r, b, ws->offsets[side][i],
-												BoolGetDatum(sub), BoolGetDatum(!sub)));
-	ExecClearTuple(ws->row);
-	ExecClearTuple(ws->base);
-	return within;
-}
-
-/*
  * Window functions whose value for a row follows from the rows before it:
- * row_number, rank, dense_rank, and count, sum (of integers and numeric),
- * min, max, first_value and last_value over the frame from the
+ * row_number, rank, dense_rank, and count, sum and avg (of integers and
+ * numeric), min, max, first_value and last_value over the frame from the
  * partition's start to the current row.  A change at a row moves only the
- * values from its peers on (for a running sum or row_number, legitimately
- * all of them); the values before it stay.  So the reduce re-runs the node from the first peer of
- * the first change only, and the node's fresh values there are completed
- * by the last value before (WindowPrefixComplete): an appended row costs
- * O(log n), not the partition.
+ * values from it on (for a running sum or row_number, legitimately all of
+ * them); the values before it stay.  So the reduce re-runs the node from
+ * the first change only (from its first peer where a frame ends at the
+ * current row's last peer), and the node's fresh values there are
+ * completed by the outputs of the row before (WindowPrefixComplete): an
+ * appended row costs O(log n), not the partition.
+ *
+ * Some values need more of the row before than its outputs: a rank, the
+ * number of rows up to it (its row_number); an average, the sum and the
+ * count under it.  Hidden window functions compute those: appended to the
+ * node's target list (WindowPrefixTargetList), kept with the row's
+ * outputs, not emitted.
  */
 typedef enum WindowCombine
 {
 	COMBINE_NONE,				/* not a window function: as computed */
 	COMBINE_ADD_INT8,			/* plus the last value before */
 	COMBINE_ADD_NUMERIC,
-	COMBINE_RANK,				/* plus the number of rows before */
+	COMBINE_RANK,				/* the row before's if its peer, else plus
+								 * the number of rows before */
+	COMBINE_DENSE_RANK,			/* plus the row before's, less one if its
+								 * peer */
+	COMBINE_AVG,				/* the completed sum by the completed count */
 	COMBINE_FIRST,				/* the first value of the partition */
 	COMBINE_EXTREME,			/* the extreme of it and the last before */
 	COMBINE_KEEP				/* as computed (the current row's peers') */
@@ -404,15 +275,18 @@ typedef enum WindowCombine
 
 struct WindowPrefix
 {
-	int			ncolumns;
-	WindowCombine *combine;		/* by output column */
+	int			ncolumns;		/* the node's columns */
+	int			ntotal;			/* and the hidden ones after them */
+	WindowCombine *combine;		/* by column */
 	FmgrInfo   *better;			/* COMBINE_EXTREME: the aggregate's sort
 								 * operator (min's <, max's >) */
 	Oid		   *collations;
+	int		   *sums;			/* COMBINE_AVG: the columns of its sum */
+	int		   *counts;			/* and count */
 	int			row_number;		/* a row_number column (0: none) */
-	int			rank;			/* a rank column (0: none) */
 	bool		peers;			/* some value depends on the row's peers */
 	int64		radius;			/* lag and lead: the rows they read */
+	List	   *hidden;			/* the hidden columns' target entries */
 };
 
 /*
@@ -451,6 +325,41 @@ frame_to_current_row(int options)
 }
 
 /*
+ * A hidden window function of the node's window, computed by combine.
+ * Its column number.
+ */
+static int
+add_hidden(WindowPrefix *wp, WindowAgg *plan, Oid fnoid, Oid type, List *args,
+		   WindowCombine combine)
+{
+	WindowFunc *wf = makeNode(WindowFunc);
+	int			resno = ++wp->ntotal;
+
+	wf->winfnoid = fnoid;
+	wf->wintype = type;
+	wf->args = copyObject(args);
+	wf->winref = plan->winref;
+	wf->winagg = fnoid != F_ROW_NUMBER;
+	wf->location = -1;
+	wp->hidden = lappend(wp->hidden, makeTargetEntry((Expr *) wf, resno, NULL, true));
+	wp->combine[resno - 1] = combine;
+	return resno;
+}
+
+static WindowPrefix *
+prefix_free(WindowPrefix *wp)
+{
+	pfree(wp->combine);
+	pfree(wp->better);
+	pfree(wp->collations);
+	pfree(wp->sums);
+	pfree(wp->counts);
+	list_free_deep(wp->hidden);
+	pfree(wp);
+	return NULL;
+}
+
+/*
  * How the node's values resume after the rows before a change, or NULL
  * if one of its window functions does not.
  */
@@ -462,14 +371,21 @@ WindowPrefixCreate(WindowAgg *plan)
 	bool		frame = frame_to_current_row(plan->frameOptions);
 	int64		bounded = rows_frame_radius(plan);
 	bool		any = false;
+	bool		rank = false;
+	int			most;
 
 	if (plan->runCondition != NIL || plan->plan.qual != NIL || plan->ordNumCols == 0)
 		return NULL;
 	wp = palloc0(sizeof(WindowPrefix));
 	wp->ncolumns = list_length(plan->plan.targetlist);
-	wp->combine = palloc0(sizeof(WindowCombine) * Max(wp->ncolumns, 1));
-	wp->better = palloc0(sizeof(FmgrInfo) * Max(wp->ncolumns, 1));
-	wp->collations = palloc0(sizeof(Oid) * Max(wp->ncolumns, 1));
+	wp->ntotal = wp->ncolumns;
+	/* at most two hidden columns for each average, and a row_number */
+	most = 3 * wp->ncolumns + 1;
+	wp->combine = palloc0(sizeof(WindowCombine) * most);
+	wp->better = palloc0(sizeof(FmgrInfo) * most);
+	wp->collations = palloc0(sizeof(Oid) * most);
+	wp->sums = palloc0(sizeof(int) * most);
+	wp->counts = palloc0(sizeof(int) * most);
 	foreach(lc, plan->plan.targetlist)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
@@ -495,13 +411,11 @@ WindowPrefixCreate(WindowAgg *plan)
 					wp->row_number = tle->resno;
 					break;
 				case F_DENSE_RANK_:
-					c = COMBINE_ADD_INT8;
-					wp->peers = true;
+					c = COMBINE_DENSE_RANK;
 					break;
 				case F_RANK_:
 					c = COMBINE_RANK;
-					wp->rank = tle->resno;
-					wp->peers = true;
+					rank = true;
 					break;
 				case F_COUNT_:
 				case F_COUNT_ANY:
@@ -514,6 +428,27 @@ WindowPrefixCreate(WindowAgg *plan)
 				case F_SUM_NUMERIC:
 					if (frame && wf->aggfilter == NULL)
 						c = COMBINE_ADD_NUMERIC;
+					break;
+				case F_AVG_INT2:
+				case F_AVG_INT4:
+				case F_AVG_INT8:
+				case F_AVG_NUMERIC:
+					if (frame && wf->aggfilter == NULL)
+					{
+						/* sum(int2) and sum(int4) are bigint, the others numeric */
+						bool		small = wf->winfnoid == F_AVG_INT2 || wf->winfnoid == F_AVG_INT4;
+
+						c = COMBINE_AVG;
+						wp->sums[tle->resno - 1] =
+							add_hidden(wp, plan,
+									   wf->winfnoid == F_AVG_INT2 ? F_SUM_INT2 :
+									   wf->winfnoid == F_AVG_INT4 ? F_SUM_INT4 :
+									   wf->winfnoid == F_AVG_INT8 ? F_SUM_INT8 : F_SUM_NUMERIC,
+									   small ? INT8OID : NUMERICOID, wf->args,
+									   small ? COMBINE_ADD_INT8 : COMBINE_ADD_NUMERIC);
+						wp->counts[tle->resno - 1] =
+							add_hidden(wp, plan, F_COUNT_ANY, INT8OID, wf->args, COMBINE_ADD_INT8);
+					}
 					break;
 				case F_LAG_ANYELEMENT:
 				case F_LEAD_ANYELEMENT:
@@ -564,77 +499,77 @@ WindowPrefixCreate(WindowAgg *plan)
 				(plan->frameOptions & FRAMEOPTION_RANGE))
 				wp->peers = true;
 			if (c == COMBINE_NONE)
-			{
-				pfree(wp->combine);
-				pfree(wp);
-				return NULL;
-			}
+				return prefix_free(wp);
 			any = true;
 		}
 		else if (contain_window_function((Node *) tle->expr))
-		{
-			pfree(wp->combine);
-			pfree(wp);
-			return NULL;
-		}
+			return prefix_free(wp);
 		wp->combine[tle->resno - 1] = c;
 	}
 	if (!any)
-	{
-		pfree(wp->combine);
-		pfree(wp);
-		return NULL;
-	}
+		return prefix_free(wp);
+	/* a rank after the row before: the number of rows up to that row */
+	if (rank && wp->row_number == 0)
+		wp->row_number = add_hidden(wp, plan, F_ROW_NUMBER, INT8OID, NIL, COMBINE_ADD_INT8);
 	return wp;
 }
 
-/* Does a value depend on the row's peers (ties in the window's order)? */
+/*
+ * The node's target list for wp: with the hidden window functions after
+ * its own, if wp has any.  (plan's own if its values do not resume.)
+ */
+List *
+WindowPrefixTargetList(WindowAgg *plan)
+{
+	WindowPrefix *wp;
+
+	if (WindowRadius(plan) >= 0 || (wp = WindowPrefixCreate(plan)) == NULL ||
+		wp->hidden == NIL)
+		return plan->plan.targetlist;
+	return list_concat(list_copy(plan->plan.targetlist), wp->hidden);
+}
+
+/* The number of hidden columns after the node's own. */
+int
+WindowPrefixHidden(WindowPrefix *wp)
+{
+	return wp->ntotal - wp->ncolumns;
+}
+
+/*
+ * Does a value depend on the row's later peers (a frame that ends at the
+ * current row's last peer)?  Then a change re-runs its first peer on.
+ */
 bool
 WindowPrefixNeedsPeers(WindowPrefix *wp)
 {
 	return wp->peers;
 }
 
-/* The rows lag and lead read, each side (0: none). */
+/* The rows lag, lead and bounded frames read, each side (0: none). */
 int64
 WindowPrefixRadius(WindowPrefix *wp)
 {
 	return wp->radius;
 }
 
-/* Does the node need the number of rows before a change (a rank)? */
-bool
-WindowPrefixNeedsPosition(WindowPrefix *wp)
-{
-	return wp->rank > 0;
-}
-
-/*
- * The number of rows before a change, from the output of the last row
- * before it (prev) and the number of rows of that row's peer group.
- */
-int64
-WindowPrefixPosition(WindowPrefix *wp, TupleTableSlot *prev, int64 peers)
-{
-	bool		isnull;
-
-	if (wp->row_number > 0)
-		return DatumGetInt64(slot_getattr(prev, wp->row_number, &isnull));
-	return DatumGetInt64(slot_getattr(prev, wp->rank, &isnull)) - 1 + peers;
-}
-
 /*
  * Complete a fresh output row (out: the node's values over the rows from
- * a change on) with the output of the last row before them (prev) and
- * their number (before): into values and nulls.
+ * a change on, hidden columns too) with the output of the last row before
+ * them (prev), of which the first of them is a peer or not (joined): into
+ * values and nulls.
  */
 void
 WindowPrefixComplete(WindowPrefix *wp, TupleTableSlot *out, TupleTableSlot *prev,
-					 int64 before, Datum *values, bool *nulls)
+					 bool joined, Datum *values, bool *nulls)
 {
+	int64		before = 0;
+
 	slot_getallattrs(out);
 	slot_getallattrs(prev);
-	for (int i = 0; i < wp->ncolumns; i++)
+	if (wp->row_number > 0 && !prev->tts_isnull[wp->row_number - 1])
+		before = DatumGetInt64(prev->tts_values[wp->row_number - 1]);
+	for (int i = 0; i < wp->ntotal; i++)
 	{
 		Datum		v = out->tts_values[i];
 		bool		n = out->tts_isnull[i];
@@ -644,6 +579,8 @@ WindowPrefixComplete(WindowPrefix *wp, TupleTableSlot *out, TupleTableSlot *prev
 		switch (wp->combine[i])
 		{
 			case COMBINE_NONE:
+			case COMBINE_KEEP:
+			case COMBINE_AVG:	/* below, from its sum and count */
 				break;
 			case COMBINE_ADD_INT8:
 			case COMBINE_ADD_NUMERIC:
@@ -658,7 +595,14 @@ WindowPrefixComplete(WindowPrefix *wp, TupleTableSlot *out, TupleTableSlot *prev
 											int8pl : numeric_add, v, p);
 				break;
 			case COMBINE_RANK:
-				v = Int64GetDatum(DatumGetInt64(v) + before);
+				/* the first of the fresh ranks is the row before's group's */
+				if (joined && DatumGetInt64(v) == 1)
+					v = p;
+				else
+					v = Int64GetDatum(DatumGetInt64(v) + before);
+				break;
+			case COMBINE_DENSE_RANK:
+				v = Int64GetDatum(DatumGetInt64(v) + DatumGetInt64(p) - (joined ? 1 : 0));
 				break;
 			case COMBINE_FIRST:
 				v = p;
@@ -671,10 +615,25 @@ WindowPrefixComplete(WindowPrefix *wp, TupleTableSlot *out, TupleTableSlot *prev
 					n = pn;
 				}
 				break;
-			case COMBINE_KEEP:
-				break;
 		}
 		values[i] = v;
 		nulls[i] = n;
+	}
+	/* an average: as avg's final functions compute it, sum / count */
+	for (int i = 0; i < wp->ncolumns; i++)
+	{
+		int			s = wp->sums[i] - 1;
+		int			c = wp->counts[i] - 1;
+		Datum		sum;
+
+		if (wp->combine[i] != COMBINE_AVG)
+			continue;
+		nulls[i] = nulls[s] || nulls[c] || DatumGetInt64(values[c]) == 0;
+		if (nulls[i])
+			continue;
+		sum = wp->combine[s] == COMBINE_ADD_INT8 ?
+			NumericGetDatum(int64_to_numeric(DatumGetInt64(values[s]))) : values[s];
+		values[i] = DirectFunctionCall2(numeric_div, sum,
+										NumericGetDatum(int64_to_numeric(DatumGetInt64(values[c]))));
 	}
 }

@@ -45,7 +45,12 @@ struct WindowRows
 	RowKey		peers;			/* with span or prefix: the window's ORDER BY */
 	TupleTableSlot *prev;		/* with prefix: the output before a change */
 	TupleTableSlot *completed;
-	int64		before;			/* with prefix: the rows before the change */
+	bool		joined;			/* with prefix: the first row re-run is a
+								 * peer of the row before */
+	int			hidden;			/* with prefix: hidden columns, kept with a
+								 * row's outputs but not emitted */
+	TupleDesc	emitted;		/* the node's rows without them */
+	TupleTableSlot *kept;		/* the node's rows with them */
 	bool		complete;		/* with prefix: complete the outputs */
 	RowNode    *last;			/* with prefix: the last row near a change
 								 * (NULL: recompute to the group's end) */
@@ -87,12 +92,40 @@ WindowRowsCreate(WindowAgg *plan, TupleDesc input, TupleDesc output,
 		wr->radius = Max(radius, 1);
 	if (prefix != NULL)
 	{
+		TupleDesc	kept = ExecGetResultType(node);
+
 		/* the rows next to a change, to find the first of them */
 		wr->radius = 1;
-		wr->prev = MakeSingleTupleTableSlot(output, &TTSOpsMinimalTuple);
-		wr->completed = MakeSingleTupleTableSlot(output, &TTSOpsVirtual);
+		wr->prev = MakeSingleTupleTableSlot(kept, &TTSOpsMinimalTuple);
+		wr->completed = MakeSingleTupleTableSlot(kept, &TTSOpsVirtual);
+		wr->hidden = WindowPrefixHidden(prefix);
+		wr->emitted = output;
+		wr->kept = MakeSingleTupleTableSlot(kept, &TTSOpsMinimalTuple);
 	}
 	return wr;
+}
+
+/*
+ * The row emitted for a window's output row: the row itself, or without
+ * its hidden columns (in the arrangement's context, freed at the next
+ * tick).
+ */
+static MinimalTuple
+emitted(WindowRows *wr, MinimalTuple row)
+{
+	MemoryContext old;
+	MinimalTuple out;
+
+	if (wr->hidden == 0)
+		return row;
+	ExecStoreMinimalTuple(row, wr->kept, false);
+	slot_getallattrs(wr->kept);
+	old = MemoryContextSwitchTo(wr->arr->context);
+	out = heap_form_minimal_tuple(wr->emitted, wr->kept->tts_values, wr->kept->tts_isnull);
+	*wr->retired = lappend(*wr->retired, list_make1(out));
+	MemoryContextSwitchTo(old);
+	ExecClearTuple(wr->kept);
+	return out;
 }
 
 /*
@@ -108,7 +141,7 @@ retract(WindowRows *wr, DataflowOp *op, List *outputs)
 	if (outputs == NIL)
 		return;
 	foreach(lc, outputs)
-		ZSetAdd(&op->delta, lfirst(lc), -1);
+		ZSetAdd(&op->delta, emitted(wr, lfirst(lc)), -1);
 	old = MemoryContextSwitchTo(wr->arr->context);
 	*wr->retired = lappend(*wr->retired, list_copy(outputs));
 	MemoryContextSwitchTo(old);
@@ -327,7 +360,7 @@ evaluate_run(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 				if (wr->complete)
 				{
 					ExecClearTuple(wr->completed);
-					WindowPrefixComplete(wr->prefix, slot, wr->prev, wr->before,
+					WindowPrefixComplete(wr->prefix, slot, wr->prev, wr->joined,
 										 wr->completed->tts_values,
 										 wr->completed->tts_isnull);
 					slot = ExecStoreVirtualTuple(wr->completed);
@@ -336,7 +369,7 @@ evaluate_run(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 				row = RowFromSlot(slot);
 				RowNodeAddOutput(cur, row);
 				MemoryContextSwitchTo(df->estate->es_query_cxt);
-				ZSetAdd(&op->delta, row, 1);
+				ZSetAdd(&op->delta, emitted(wr, row), 1);
 			}
 		}
 		if (run == NULL && !stop && keeping)
@@ -551,20 +584,9 @@ evaluate_prefix(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 	}
 
 	wr->complete = prev != NULL;
-	wr->before = 0;
+	wr->joined = prev != NULL && peers(wr, first, prev);
 	if (prev != NULL)
-	{
 		ExecStoreMinimalTuple(RowNodeLastOutput(prev), wr->prev, false);
-		if (WindowPrefixNeedsPosition(wr->prefix))
-		{
-			int64		n = 0;
-
-			for (x = prev; x != NULL && peers(wr, x, prev); x = RowOrderStep(x, false))
-				n += RowNodeRow(x)->mult;
-			RowKeyDone(&wr->peers);
-			wr->before = WindowPrefixPosition(wr->prefix, wr->prev, n);
-		}
-	}
 	evaluate_run(wr, op, df, g, first, NULL, NULL, 0);
 	wr->complete = false;
 	wr->last = NULL;

@@ -453,19 +453,21 @@ typedef struct WindowRows WindowRows;
 typedef struct WindowSpan WindowSpan;
 
 extern int	WindowRadius(WindowAgg *plan);
+extern WindowPrefix *WindowPrefixCreate(WindowAgg *plan);
+extern List *WindowPrefixTargetList(WindowAgg *plan);
+extern int	WindowPrefixHidden(WindowPrefix *wp);
+extern int64 WindowPrefixRadius(WindowPrefix *wp);
+extern bool WindowPrefixNeedsPeers(WindowPrefix *wp);
+extern void WindowPrefixComplete(WindowPrefix *wp, TupleTableSlot *out,
+								 TupleTableSlot *prev, bool joined,
+								 Datum *values, bool *nulls);
+
+/* windowspan.c: the rows a RANGE or GROUPS frame with offsets holds */
 extern bool WindowSpanFrame(WindowAgg *plan);
 extern WindowSpan *WindowSpanCreate(WindowAgg *plan, TupleDesc input);
 extern int64 WindowSpanGroups(WindowSpan *ws, bool forward, bool reads);
 extern bool WindowSpanWithin(WindowSpan *ws, MinimalTuple row, MinimalTuple base,
 							 bool forward, bool reads);
-extern WindowPrefix *WindowPrefixCreate(WindowAgg *plan);
-extern int64 WindowPrefixRadius(WindowPrefix *wp);
-extern bool WindowPrefixNeedsPeers(WindowPrefix *wp);
-extern bool WindowPrefixNeedsPosition(WindowPrefix *wp);
-extern int64 WindowPrefixPosition(WindowPrefix *wp, TupleTableSlot *prev, int64 peers);
-extern void WindowPrefixComplete(WindowPrefix *wp, TupleTableSlot *out,
-								 TupleTableSlot *prev, int64 before,
-								 Datum *values, bool *nulls);
 
 /* windowrows.c: a window's rows recomputed by row */
 extern WindowRows *WindowRowsCreate(WindowAgg *plan, TupleDesc input,
