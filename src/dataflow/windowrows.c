@@ -52,8 +52,13 @@ struct WindowRows
 	TupleDesc	emitted;		/* the node's rows without them */
 	TupleTableSlot *kept;		/* the node's rows with them */
 	bool		complete;		/* with prefix: complete the outputs */
-	RowNode    *last;			/* with prefix: the last row near a change
-								 * (NULL: recompute to the group's end) */
+	RowNode   **changes;		/* with prefix: the rows near the changes,
+								 * in order */
+	int			nchanges;
+	int			passed;			/* how many of them a run has passed */
+	RowNode    *last;			/* the last row a passed one can move (NULL:
+								 * none passed) */
+	RowNode    *stopped;		/* where a run found the rest as it was */
 	RowNode    *keep_from;		/* with prefix: the first row whose outputs
 								 * are kept (those before are context) */
 	List	  **retired;		/* the reduce's retracted rows, during a call */
@@ -255,20 +260,30 @@ widen(WindowRows *wr, RowNode **nodes, int *n)
 
 /*
  * With prefix: the row node's new outputs are in, its old ones (old) are
- * retracted.  Is the rest of the group as it was?  Yes once a row past the
- * last one near a change, and not its peer, has its old outputs: its values
- * carry all that the rows after it read of the rows before.
+ * retracted.  Are the rows after it as they were, up to the next change?
+ * Yes once a row past the last one a change before it can move (lag and
+ * lead: d rows after it), and not its peer, has its old outputs: its
+ * values carry all that the rows after it read of the rows before.
  */
 static bool
 settled(WindowRows *wr, DataflowOp *op, RowNode *node, List *old, bool *past)
 {
 	bool		stop;
 
+	/* the changes up to node: the run is past none of their rows yet */
+	while (wr->passed < wr->nchanges &&
+		   RowOrderCompare(&wr->changes[wr->passed], &node, wr->order) <= 0)
+	{
+		wr->last = step_many(wr->changes[wr->passed++], WindowPrefixRadius(wr->prefix), true);
+		*past = false;
+	}
 	stop = *past && RowNodeOutputsEqual(node, old) &&
 		!(WindowPrefixNeedsPeers(wr->prefix) && peers(wr, node, wr->last));
 	retract(wr, op, old);
 	if (node == wr->last)
 		*past = true;
+	if (stop)
+		wr->stopped = node;
 	return stop;
 }
 
@@ -529,70 +544,109 @@ evaluate_near_or_whole(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g
 
 /*
  * A window resumed after the rows before a change (wr->prefix): re-run the
- * node from the first peer of the first row near this tick's changes (or
- * over the whole group) to the group's end, completing its values with the
- * output of the row before.
+ * node from the first row near this tick's first change (from its first
+ * peer where ties matter; with lag or lead, d rows earlier, fed d more)
+ * until the rows are as they were, completing its values with the output
+ * of the row before; then from the next change after that on, and so on.
+ * whole: the group's every row, from its first on.
  */
 static void
 evaluate_prefix(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 				List *near, bool whole)
 {
-	RowNode    *first = NULL;
-	RowNode    *prev;
-	RowNode    *x;
+	int64		radius = WindowPrefixRadius(wr->prefix);
+	int			next = 0;		/* the first change not yet run over */
 	ListCell   *lc;
 
-	wr->last = NULL;
+	wr->nchanges = 0;
 	if (!whole && list_length(near) < g->nrows)
 	{
+		int			n = 0;
+
+		wr->changes = palloc(sizeof(RowNode *) * Max(list_length(near), 1));
 		foreach(lc, near)
 		{
-			x = RowOrderLocate(wr->order, wr->arr, g, lfirst(lc));
-			if (x != NULL && (first == NULL || RowOrderCompare(&x, &first, wr->order) < 0))
-				first = x;
-			if (x != NULL && (wr->last == NULL || RowOrderCompare(&x, &wr->last, wr->order) > 0))
-				wr->last = x;
+			RowNode    *x = RowOrderLocate(wr->order, wr->arr, g, lfirst(lc));
+
+			if (x != NULL)
+				wr->changes[n++] = x;
 		}
-		if (first != NULL && WindowPrefixNeedsPeers(wr->prefix))
-			first = last_peer(wr, first, false);
+		qsort_arg(wr->changes, n, sizeof(RowNode *), RowOrderCompare, wr->order);
+		for (int i = 0; i < n; i++)
+		{
+			if (wr->nchanges == 0 || wr->changes[wr->nchanges - 1] != wr->changes[i])
+				wr->changes[wr->nchanges++] = wr->changes[i];
+		}
+		if (wr->nchanges == 0)
+		{
+			list_free_deep(near);
+			pfree(wr->changes);
+			return;
+		}
 	}
 	else
-		first = RowOrderFirst(wr->order, g);
+	{
+		whole = true;
+		wr->changes = NULL;
+	}
 	list_free_deep(near);
-	RowKeyDone(&wr->peers);
-	if (first == NULL)
-		return;
-	/* lag and lead: the rows near the changes, with rows around them */
-	wr->keep_from = NULL;
-	if (WindowPrefixRadius(wr->prefix) > 0 && RowOrderStep(first, false) != NULL)
-	{
-		wr->keep_from = step_many(first, WindowPrefixRadius(wr->prefix), false);
-		first = step_many(wr->keep_from, WindowPrefixRadius(wr->prefix), false);
-		if (WindowPrefixNeedsPeers(wr->prefix))
-			first = last_peer(wr, first, false);
-		if (wr->last != NULL)
-			wr->last = step_many(wr->last, WindowPrefixRadius(wr->prefix), true);
-	}
-	prev = RowOrderStep(first, false);
-	if (prev != NULL && RowNodeLastOutput(prev) == NULL)
-	{
-		/* the row before has no output (an error): the whole group */
-		first = RowOrderFirst(wr->order, g);
-		prev = NULL;
-		wr->last = NULL;
-		wr->keep_from = NULL;
-	}
 
-	wr->complete = prev != NULL;
-	wr->joined = prev != NULL && peers(wr, first, prev);
-	if (prev != NULL)
-		ExecStoreMinimalTuple(RowNodeLastOutput(prev), wr->prev, false);
-	evaluate_run(wr, op, df, g, first, NULL, NULL, 0);
+	for (;;)
+	{
+		RowNode    *first = whole ? RowOrderFirst(wr->order, g) : wr->changes[next];
+		RowNode    *prev;
+
+		if (first == NULL)
+			break;
+		wr->keep_from = NULL;
+		if (!whole)
+		{
+			if (WindowPrefixNeedsPeers(wr->prefix))
+				first = last_peer(wr, first, false);
+			/* lag and lead: the rows near the change, with rows around them */
+			if (radius > 0 && RowOrderStep(first, false) != NULL)
+			{
+				wr->keep_from = step_many(first, radius, false);
+				first = step_many(wr->keep_from, radius, false);
+				if (WindowPrefixNeedsPeers(wr->prefix))
+					first = last_peer(wr, first, false);
+			}
+		}
+		prev = RowOrderStep(first, false);
+		if (prev != NULL && RowNodeLastOutput(prev) == NULL)
+		{
+			/* the row before has no output (an error): the whole group */
+			whole = true;
+			continue;
+		}
+		wr->complete = prev != NULL;
+		wr->joined = prev != NULL && peers(wr, first, prev);
+		if (prev != NULL)
+			ExecStoreMinimalTuple(RowNodeLastOutput(prev), wr->prev, false);
+		RowKeyDone(&wr->peers);
+		wr->passed = whole ? wr->nchanges : next;
+		wr->last = NULL;
+		wr->stopped = NULL;
+		evaluate_run(wr, op, df, g, first, NULL, NULL, 0);
+		ExecClearTuple(wr->prev);
+		RowKeyDone(&wr->peers);
+		if (whole || wr->stopped == NULL)
+			break;
+		/* the rows up to where it stopped are done: the next change on */
+		for (next = wr->passed; next < wr->nchanges &&
+			 RowOrderCompare(&wr->changes[next], &wr->stopped, wr->order) <= 0; next++)
+			;
+		if (next >= wr->nchanges)
+			break;
+	}
 	wr->complete = false;
-	wr->last = NULL;
 	wr->keep_from = NULL;
-	ExecClearTuple(wr->prev);
-	RowKeyDone(&wr->peers);
+	wr->last = NULL;
+	wr->stopped = NULL;
+	if (wr->changes != NULL)
+		pfree(wr->changes);
+	wr->changes = NULL;
+	wr->nchanges = 0;
 }
 
 

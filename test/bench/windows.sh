@@ -8,16 +8,19 @@
 #   range     sum(v) over RANGE BETWEEN 100 PRECEDING AND CURRENT ROW in id
 #             order (ids 10 apart in a partition: 11 rows): every row
 #   running   sum(v) over the partition up to each row (the default frame)
+#   average   avg(v) over the partition up to each row (the default frame)
 #   numbered  row_number() over each partition in v order
+#   dense     dense_rank() over each partition by v / 10000: 10 peer groups
 #
 # For each size and view, 20 times: UPDATE the v of a random row
 # (autocommit) and a strict read of one row of the view, which waits for
 # the change (psql \timing); the figure is the median.  An UPDATE changes
 # the running sum of every later row of its partition, and the numbers of
-# the rows between the row's old and new place, legitimately; so also, 10
+# the rows between the row's old and new place, legitimately (a dense rank
+# changes only if a peer group empties or comes); so also, 10
 # times each: INSERT a row after the last of a partition in id order, and
-# DELETE it ("append"), which changes one row of lag, frame, range and
-# running.
+# DELETE it ("append"), which changes one row of lag, frame, range,
+# running and average.
 # REFRESH is the median of 3 REFRESH MATERIALIZED VIEW of a plain
 # materialized view of the same query.  At the end each view is compared
 # with its query.  One run, on a throwaway server; asserts nothing.  About
@@ -44,8 +47,10 @@ QUERY[lag]="SELECT id, g, v, lag(v) OVER (PARTITION BY g ORDER BY id) AS prev FR
 QUERY[frame]="SELECT id, g, sum(v) OVER (PARTITION BY g ORDER BY id ROWS BETWEEN 3 PRECEDING AND CURRENT ROW) AS s4 FROM t"
 QUERY[range]="SELECT id, g, sum(v) OVER (PARTITION BY g ORDER BY id RANGE BETWEEN 100 PRECEDING AND CURRENT ROW) AS s11 FROM t"
 QUERY[running]="SELECT id, g, sum(v) OVER (PARTITION BY g ORDER BY id) AS running FROM t"
+QUERY[average]="SELECT id, g, avg(v) OVER (PARTITION BY g ORDER BY id) AS average FROM t"
+QUERY[dense]="SELECT id, g, v, dense_rank() OVER (PARTITION BY g ORDER BY v / 10000) AS dr FROM t"
 QUERY[numbered]="SELECT id, g, v, row_number() OVER (PARTITION BY g ORDER BY v, id) AS rn FROM t"
-VIEWS=(top_10 lag frame range running numbered)
+VIEWS=(top_10 lag frame range running average numbered dense)
 [ -z "${COORDINATOR_BENCH_VIEWS:-}" ] || read -ra VIEWS <<< "$COORDINATOR_BENCH_VIEWS"
 
 
