@@ -372,6 +372,14 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 				window->partNumCols = 0;
 				/* with the hidden columns a resumed window keeps */
 				window->plan.targetlist = WindowPrefixTargetList((WindowAgg *) plan);
+				/* a frame none of its functions reads: one not read ahead */
+				if (WindowFrameless(window))
+				{
+					window->frameOptions = FRAMEOPTION_NONDEFAULT | FRAMEOPTION_ROWS |
+						FRAMEOPTION_BETWEEN | FRAMEOPTION_START_UNBOUNDED_PRECEDING |
+						FRAMEOPTION_END_CURRENT_ROW;
+					window->startOffset = window->endOffset = NULL;
+				}
 				order = FeederOrder(outerPlan(plan));
 				window->plan.lefttree = feeder;
 				node = &window->plan;

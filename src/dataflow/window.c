@@ -240,6 +240,52 @@ WindowRadius(WindowAgg *plan)
 	return (int) rc.radius;
 }
 
+static bool
+frameless_walker(Node *node, Index *winref)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, WindowFunc) && ((WindowFunc *) node)->winref == *winref)
+	{
+		switch (((WindowFunc *) node)->winfnoid)
+		{
+			case F_ROW_NUMBER:
+			case F_RANK_:
+			case F_DENSE_RANK_:
+			case F_PERCENT_RANK_:
+			case F_CUME_DIST_:
+			case F_NTILE:
+			case F_LAG_ANYELEMENT:
+			case F_LEAD_ANYELEMENT:
+			case F_LAG_ANYELEMENT_INT4:
+			case F_LEAD_ANYELEMENT_INT4:
+			case F_LAG_ANYCOMPATIBLE_INT4_ANYCOMPATIBLE:
+			case F_LEAD_ANYCOMPATIBLE_INT4_ANYCOMPATIBLE:
+				break;
+			default:
+				return true;
+		}
+	}
+	return expression_tree_walker(node, frameless_walker, (void *) winref);
+}
+
+/*
+ * Do none of the node's window functions read its frame (row_number, the
+ * ranks, ntile, lag, lead)?  Then the reduce runs the node with the frame
+ * ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW, whose end the executor
+ * need not look for: the default frame's ends at the current row's last
+ * peer, which it reads ahead to find, however many peers there are.
+ */
+bool
+WindowFrameless(WindowAgg *plan)
+{
+	Index		winref = plan->winref;
+
+	return !frameless_walker((Node *) plan->plan.targetlist, &winref) &&
+		!frameless_walker((Node *) plan->runCondition, &winref) &&
+		!frameless_walker((Node *) plan->plan.qual, &winref);
+}
+
 /*
  * Window functions whose value for a row follows from the rows before it:
  * row_number, rank, dense_rank, and count, sum and avg (of integers and

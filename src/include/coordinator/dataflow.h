@@ -453,6 +453,7 @@ typedef struct WindowRows WindowRows;
 typedef struct WindowSpan WindowSpan;
 
 extern int	WindowRadius(WindowAgg *plan);
+extern bool WindowFrameless(WindowAgg *plan);
 extern WindowPrefix *WindowPrefixCreate(WindowAgg *plan);
 extern List *WindowPrefixTargetList(WindowAgg *plan);
 extern int	WindowPrefixHidden(WindowPrefix *wp);
