@@ -53,8 +53,10 @@ OBJS = \
 	src/dataflow/recursion.o \
 	src/dataflow/rowkey.o \
 	src/dataflow/window.o \
+	src/dataflow/windowresume.o \
 	src/dataflow/windowrows.o \
 	src/dataflow/windowspan.o \
+	src/dataflow/windowwide.o \
 	src/dataflow/reduce.o \
 	src/dataflow/aggregate.o \
 	src/dataflow/numericsum.o \

@@ -68,6 +68,12 @@ INSERT INTO views VALUES
 ('w34', $$SELECT g, v % 4 AS k, avg(v) OVER w AS av, avg(n) OVER w AS an, rank() OVER w AS r, dense_rank() OVER w AS dr FROM s WINDOW w AS (PARTITION BY g ORDER BY v % 4)$$),
 ('w35', $$SELECT id, g, v % 3 AS k, dense_rank() OVER w AS dr, rank() OVER w AS r FROM s WINDOW w AS (PARTITION BY g ORDER BY v % 3 NULLS FIRST)$$),
 ('w36', $$SELECT g, v % 3 AS k, row_number() OVER w AS rn, dense_rank() OVER w AS dr, rank() OVER w AS r FROM s WINDOW w AS (PARTITION BY g ORDER BY v % 3 NULLS FIRST)$$),
+-- values of the whole partition (first_value, last_value, nth_value over
+-- frames to UNBOUNDED FOLLOWING): the changed rows, or every row when the
+-- rows the values read changed
+('w37', $$SELECT id, g, first_value(id) OVER w AS f, last_value(v) OVER w AS l, nth_value(n, 3) OVER w AS n3 FROM s WINDOW w AS (PARTITION BY g ORDER BY v, id, n ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)$$),
+('w38', $$SELECT id, v, last_value(id) OVER w AS l, nth_value(v, 2) OVER w AS v2 FROM s WINDOW w AS (ORDER BY v DESC NULLS LAST, id, n, g RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)$$),
+('w39', $$SELECT * FROM (SELECT id, g, v, last_value(v) OVER w AS top FROM s WINDOW w AS (PARTITION BY g ORDER BY v NULLS FIRST, id, n GROUPS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) x WHERE v = top$$),
 -- row_number, rank and dense_rank beside a bounded ROWS frame: resumed
 -- with rows around the changes, as lag
 ('w30', $$SELECT id, g, row_number() OVER w AS rn, rank() OVER w AS r, sum(v) OVER w AS s, first_value(id) OVER w AS f FROM s WINDOW w AS (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 2 PRECEDING AND 1 FOLLOWING)$$),
@@ -87,7 +93,7 @@ INSERT INTO views VALUES
 ('w12', $$SELECT id, g, avg(v) OVER (PARTITION BY g ORDER BY id, v, n) AS running, sum(v::float8) OVER (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS f FROM s$$);
 
 CALL create_views();
-SELECT count(*) >= 36 AS catalogue_of_36 FROM views;
+SELECT count(*) >= 39 AS catalogue_of_39 FROM views;
 
 INSERT INTO failures SELECT 0, * FROM mismatches();
 

@@ -2,7 +2,8 @@
  *
  * window.c
  *	  Which windows are recomputed by row, and how: window functions that
- *	  read only the rows near a row, or only those before it.
+ *	  read only the rows near a row, only those before it, or the same
+ *	  rows for the whole partition.
  *
  * A reduce re-runs a WindowAgg over a partition that changed (reduce.c).
  * When every window function of the node reads only the rows within a
@@ -21,11 +22,14 @@
  * their frames hold.
  *
  * Functions whose value follows from the rows before a row (row_number,
- * rank, running sums: WindowPrefixCreate below) are re-run from the first
- * change on, with lag, lead or a bounded ROWS frame beside them.  Others
- * (ntile, percent_rank, cume_dist, a running avg; EXCLUDE GROUP and TIES
- * in ROWS frames; frames to the partition's end; running float sums,
- * whose value depends on where a sum starts) keep the whole partition's
+ * rank, running sums and averages: WindowPrefixCreate below) are re-run
+ * from each change on, with lag, lead or a bounded ROWS frame beside them
+ * (windowresume.c).  first_value, last_value and nth_value over the whole
+ * partition have one value for all its rows, read from its first rows and
+ * its last (WindowWideHead, windowwide.c).  Others (ntile, percent_rank,
+ * cume_dist; aggregates over frames to the partition's end; EXCLUDE GROUP
+ * and TIES in ROWS frames; running float sums, whose value depends on
+ * where a sum starts; windows mixing kinds) keep the whole partition's
  * re-run.
  *
  * Either way the reduce keeps the node's outputs by row, and recomputes
@@ -238,6 +242,48 @@ WindowRadius(WindowAgg *plan)
 	if (rc.radius > 1000)
 		return -1;
 	return (int) rc.radius;
+}
+
+/*
+ * Window functions whose value is the same for every row of a partition:
+ * first_value, last_value and nth_value (by a constant) over the frame
+ * from the partition's start to its end.  Their values follow from the
+ * partition's first rows and its last: a change that moves none of those
+ * moves no other row's values and costs its own rows; one that does moves
+ * every row's, legitimately.  The number of first rows they read (the
+ * largest nth), or -1 if the node's functions are not all of these.
+ */
+int
+WindowWideHead(WindowAgg *plan)
+{
+	int			options = plan->frameOptions;
+	int			head = -1;
+	ListCell   *lc;
+
+	if (plan->runCondition != NIL || plan->plan.qual != NIL || plan->ordNumCols == 0 ||
+		!(options & FRAMEOPTION_START_UNBOUNDED_PRECEDING) ||
+		!(options & FRAMEOPTION_END_UNBOUNDED_FOLLOWING) ||
+		(options & FRAMEOPTION_EXCLUSION))
+		return -1;
+	foreach(lc, plan->plan.targetlist)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		WindowFunc *wf = (WindowFunc *) tle->expr;
+
+		if (IsA(wf, WindowFunc) && wf->winref == plan->winref)
+		{
+			int64		k = wf->winfnoid == F_FIRST_VALUE ? 1 :
+				wf->winfnoid == F_LAST_VALUE ? 0 :
+				wf->winfnoid == F_NTH_VALUE ? frame_offset(lsecond(wf->args)) : -1;
+
+			if (k < 0 || (wf->winfnoid == F_NTH_VALUE && (k == 0 || k > 1000)))
+				return -1;
+			head = Max(head, (int) k);
+		}
+		else if (contain_window_function((Node *) tle->expr))
+			return -1;
+	}
+	return head;
 }
 
 static bool

@@ -5,18 +5,17 @@
  *	  can move, found in the partition's order, fed to the reduce's node
  *	  with the rows they read, and their outputs kept by row.
  *
- * window.c says which windows qualify and how: those whose rows read only
- * the rows within d of them (WindowRadius), and those whose rows follow
- * from the rows before them (WindowPrefix).  Here a reduce's WindowAgg of
- * either kind keeps its outputs on the rows' nodes of roworder.c's tree,
- * so that recomputing some rows retracts exactly their old outputs:
+ * window.c and windowspan.c say which windows qualify and how.  Here a
+ * reduce's WindowAgg of any such kind keeps its outputs on the rows' nodes
+ * of roworder.c's tree, so that recomputing some rows retracts exactly
+ * their old outputs; which rows it recomputes depends on the kind:
  *
- *	- rows near a change (evaluate_near): the rows within d of the changed
- *	  rows, in runs, each fed with d more rows on each side;
- *	- rows from a change on (evaluate_prefix): the node re-run from the
- *	  first change (its first peer where ties matter, d rows earlier with
- *	  lag or lead), completed with the output of the row before, until a
- *	  row past the last change has its old outputs again (settled).
+ *	- rows near a change (here, evaluate_near): the rows within d of the
+ *	  changed rows, or whose RANGE or GROUPS frames hold them, in runs, each
+ *	  fed with the rows it reads; a data error there (a row read only as
+ *	  context) recomputes the group whole, whose error is the query's;
+ *	- rows from a change on (windowresume.c);
+ *	- values of the whole partition (windowwide.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -26,49 +25,12 @@
 #include "utils/memutils.h"
 
 #include "coordinator/dataflow.h"
-
-/*
- * The rows of a window recomputed by row: its reduce's node, rows and
- * their order, and how a change's rows are found and completed.
- */
-struct WindowRows
-{
-	PlanState  *node;			/* the reduce's executor node */
-	Arrangement *arr;			/* the reduce's rows */
-	RowOrder   *order;			/* in the node's order */
-	int			radius;			/* the rows within it of a change are noted */
-	int			distance;		/* without prefix: a row reads the rows
-								 * within it (lag, lead, ROWS frames) */
-	WindowSpan *span;			/* and those its RANGE or GROUPS frame holds */
-	WindowPrefix *prefix;		/* NULL: the rows depend on those near them
-								 * only; else on those before them */
-	RowKey		peers;			/* with span or prefix: the window's ORDER BY */
-	TupleTableSlot *prev;		/* with prefix: the output before a change */
-	TupleTableSlot *completed;
-	bool		joined;			/* with prefix: the first row re-run is a
-								 * peer of the row before */
-	int			hidden;			/* with prefix: hidden columns, kept with a
-								 * row's outputs but not emitted */
-	TupleDesc	emitted;		/* the node's rows without them */
-	TupleTableSlot *kept;		/* the node's rows with them */
-	bool		complete;		/* with prefix: complete the outputs */
-	RowNode   **changes;		/* with prefix: the rows near the changes,
-								 * in order */
-	int			nchanges;
-	int			passed;			/* how many of them a run has passed */
-	RowNode    *last;			/* the last row a passed one can move (NULL:
-								 * none passed) */
-	RowNode    *stopped;		/* where a run found the rest as it was */
-	RowNode    *keep_from;		/* with prefix: the first row whose outputs
-								 * are kept (those before are context) */
-	List	  **retired;		/* the reduce's retracted rows, during a call */
-	bool		tentative;		/* a data error is not the group's: */
-	bool		failed;			/* one came, recompute the group whole */
-};
+#include "window_internal.h"
 
 /*
  * A window's rows recomputed by row, if its functions allow (WindowRadius,
- * WindowPrefixCreate); NULL if its partitions are re-run whole.  input and
+ * WindowPrefixCreate, WindowWideHead); NULL if its partitions are re-run
+ * whole.  input and
  * output describe the node's rows; node, arr and order are its reduce's.
  */
 WindowRows *
@@ -78,8 +40,9 @@ WindowRowsCreate(WindowAgg *plan, TupleDesc input, TupleDesc output,
 	WindowRows *wr;
 	int			radius = WindowRadius(plan);
 	WindowPrefix *prefix = radius < 0 ? WindowPrefixCreate(plan) : NULL;
+	int			head = radius < 0 && prefix == NULL ? WindowWideHead(plan) : -1;
 
-	if (radius < 0 && prefix == NULL)
+	if (radius < 0 && prefix == NULL && head < 0)
 		return NULL;
 	wr = palloc0(sizeof(WindowRows));
 	wr->node = node;
@@ -89,6 +52,10 @@ WindowRowsCreate(WindowAgg *plan, TupleDesc input, TupleDesc output,
 	wr->distance = radius;
 	wr->span = radius >= 0 ? WindowSpanCreate(plan, input) : NULL;
 	wr->prefix = prefix;
+	wr->head = head;
+	/* partition-wide values: the changed rows alone are noted */
+	if (head >= 0)
+		wr->radius = wr->distance = 0;
 	if (wr->span != NULL || prefix != NULL)
 		RowKeyInit(&wr->peers, input, plan->ordNumCols, plan->ordColIdx,
 				   plan->ordOperators, plan->ordCollations);
@@ -115,8 +82,8 @@ WindowRowsCreate(WindowAgg *plan, TupleDesc input, TupleDesc output,
  * its hidden columns (in the arrangement's context, freed at the next
  * tick).
  */
-static MinimalTuple
-emitted(WindowRows *wr, MinimalTuple row)
+MinimalTuple
+WindowRowsEmitted(WindowRows *wr, MinimalTuple row)
 {
 	MemoryContext old;
 	MinimalTuple out;
@@ -137,8 +104,8 @@ emitted(WindowRows *wr, MinimalTuple row)
  * Retract a window's outputs (a list in any context of rows in the
  * arrangement's; the rows are freed at the next tick).
  */
-static void
-retract(WindowRows *wr, DataflowOp *op, List *outputs)
+void
+WindowRowsRetract(WindowRows *wr, DataflowOp *op, List *outputs)
 {
 	MemoryContext old;
 	ListCell   *lc;
@@ -146,7 +113,7 @@ retract(WindowRows *wr, DataflowOp *op, List *outputs)
 	if (outputs == NIL)
 		return;
 	foreach(lc, outputs)
-		ZSetAdd(&op->delta, emitted(wr, lfirst(lc)), -1);
+		ZSetAdd(&op->delta, WindowRowsEmitted(wr, lfirst(lc)), -1);
 	old = MemoryContextSwitchTo(wr->arr->context);
 	*wr->retired = lappend(*wr->retired, list_copy(outputs));
 	MemoryContextSwitchTo(old);
@@ -154,26 +121,26 @@ retract(WindowRows *wr, DataflowOp *op, List *outputs)
 }
 
 /* Are two rows of a group peers in the window's order? */
-static bool
-peers(WindowRows *wr, RowNode *a, RowNode *b)
+bool
+WindowRowsPeers(WindowRows *wr, RowNode *a, RowNode *b)
 {
 	return RowKeyEqual(&wr->peers, ArrRowTuple(RowNodeRow(a)), ArrRowTuple(RowNodeRow(b)));
 }
 
 /* The last of node's peers going forward, or the first going back. */
-static RowNode *
-last_peer(WindowRows *wr, RowNode *node, bool forward)
+RowNode *
+WindowRowsLastPeer(WindowRows *wr, RowNode *node, bool forward)
 {
 	RowNode    *x;
 
-	while ((x = RowOrderStep(node, forward)) != NULL && peers(wr, x, node))
+	while ((x = RowOrderStep(node, forward)) != NULL && WindowRowsPeers(wr, x, node))
 		node = x;
 	return node;
 }
 
 /* The node k rows after (forward) or before node, or the group's end. */
-static RowNode *
-step_many(RowNode *node, int64 k, bool forward)
+RowNode *
+WindowRowsStepMany(RowNode *node, int64 k, bool forward)
 {
 	RowNode    *x;
 
@@ -183,25 +150,54 @@ step_many(RowNode *node, int64 k, bool forward)
 }
 
 /*
+ * The nodes of the rows of near (images of rows of group g, some gone),
+ * in order, each once: *n of them.
+ */
+RowNode **
+WindowRowsLocate(WindowRows *wr, ArrGroup *g, List *near, int *n)
+{
+	RowNode   **nodes = palloc(sizeof(RowNode *) * Max(list_length(near), 1));
+	ListCell   *lc;
+	int			m = 0;
+
+	*n = 0;
+	foreach(lc, near)
+	{
+		RowNode    *x = RowOrderLocate(wr->order, wr->arr, g, lfirst(lc));
+
+		if (x != NULL)
+			nodes[(*n)++] = x;
+	}
+	qsort_arg(nodes, *n, sizeof(RowNode *), RowOrderCompare, wr->order);
+	for (int i = 0; i < *n; i++)
+	{
+		if (m == 0 || nodes[m - 1] != nodes[i])
+			nodes[m++] = nodes[i];
+	}
+	*n = m;
+	return nodes;
+}
+
+/*
  * Without prefix: the farthest row from node, forward or back, that
  * node's values read (reads) or whose values read node's row.
  */
 static RowNode *
 reach(WindowRows *wr, RowNode *node, bool forward, bool reads)
 {
-	RowNode    *far = step_many(node, wr->distance, forward);
+	RowNode    *far = WindowRowsStepMany(node, wr->distance, forward);
 	RowNode    *x;
 	RowNode    *y;
 	int64		groups;
 
 	if (wr->span == NULL)
 		return far;
-	x = last_peer(wr, node, forward);
+	x = WindowRowsLastPeer(wr, node, forward);
 	groups = WindowSpanGroups(wr->span, forward, reads);
 	if (groups >= 0)
 	{
 		for (; groups > 0 && (y = RowOrderStep(x, forward)) != NULL; groups--)
-			x = last_peer(wr, y, forward);
+			x = WindowRowsLastPeer(wr, y, forward);
 	}
 	else
 	{
@@ -259,41 +255,12 @@ widen(WindowRows *wr, RowNode **nodes, int *n)
 }
 
 /*
- * With prefix: the row node's new outputs are in, its old ones (old) are
- * retracted.  Are the rows after it as they were, up to the next change?
- * Yes once a row past the last one a change before it can move (lag and
- * lead: d rows after it), and not its peer, has its old outputs: its
- * values carry all that the rows after it read of the rows before.
- */
-static bool
-settled(WindowRows *wr, DataflowOp *op, RowNode *node, List *old, bool *past)
-{
-	bool		stop;
-
-	/* the changes up to node: the run is past none of their rows yet */
-	while (wr->passed < wr->nchanges &&
-		   RowOrderCompare(&wr->changes[wr->passed], &node, wr->order) <= 0)
-	{
-		wr->last = step_many(wr->changes[wr->passed++], WindowPrefixRadius(wr->prefix), true);
-		*past = false;
-	}
-	stop = *past && RowNodeOutputsEqual(node, old) &&
-		!(WindowPrefixNeedsPeers(wr->prefix) && peers(wr, node, wr->last));
-	retract(wr, op, old);
-	if (node == wr->last)
-		*past = true;
-	if (stop)
-		wr->stopped = node;
-	return stop;
-}
-
-/*
  * In PG_CATCH, with the context current at PG_TRY: if the error is a data
  * error, make it group g's (its next change recomputes it whole), or note
  * it in wr->failed if tentative, and say so; else the caller re-throws.
  */
-static bool
-group_error(WindowRows *wr, Dataflow *df, ArrGroup *g, MemoryContext context)
+bool
+WindowRowsGroupError(WindowRows *wr, Dataflow *df, ArrGroup *g, MemoryContext context)
 {
 	ErrorData  *edata = DataErrorCatch(df, context, wr->tentative ? 0 : 1);
 
@@ -319,8 +286,8 @@ group_error(WindowRows *wr, Dataflow *df, ArrGroup *g, MemoryContext context)
  * run NULL: of every row, whose old outputs are retracted as it comes,
  * until the group is settled.
  */
-static void
-evaluate_run(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
+void
+WindowRowsRun(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 			 RowNode *start, RowNode *end, RowNode **run, int n)
 {
 	MemoryContext context = CurrentMemoryContext;
@@ -351,7 +318,7 @@ evaluate_run(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 					p++;
 				if (cur != NULL && run == NULL && keeping)
 				{
-					stop = settled(wr, op, cur, old, (bool *) &past);
+					stop = WindowResumeSettled(wr, op, cur, old, (bool *) &past);
 					old = NIL;
 					if (stop)
 						break;
@@ -384,11 +351,11 @@ evaluate_run(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 				row = RowFromSlot(slot);
 				RowNodeAddOutput(cur, row);
 				MemoryContextSwitchTo(df->estate->es_query_cxt);
-				ZSetAdd(&op->delta, emitted(wr, row), 1);
+				ZSetAdd(&op->delta, WindowRowsEmitted(wr, row), 1);
 			}
 		}
 		if (run == NULL && !stop && keeping)
-			retract(wr, op, old);
+			WindowRowsRetract(wr, op, old);
 		ExecReScan(wr->node);
 	}
 	PG_CATCH();
@@ -398,10 +365,10 @@ evaluate_run(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 		{
 			MemoryContext c = MemoryContextSwitchTo(context);
 
-			retract(wr, op, old);
+			WindowRowsRetract(wr, op, old);
 			MemoryContextSwitchTo(c);
 		}
-		if (!group_error(wr, df, g, context))
+		if (!WindowRowsGroupError(wr, df, g, context))
 			PG_RE_THROW();
 		MemoryContextSwitchTo(df->estate->es_query_cxt);
 		ExecReScan(wr->node);
@@ -434,34 +401,17 @@ evaluate_near(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 	}
 	else
 	{
-		ListCell   *lc;
-		int			m = 0;
-
-		nodes = palloc(sizeof(RowNode *) * Max(list_length(near), 1));
-		foreach(lc, near)
-		{
-			RowNode    *x = RowOrderLocate(wr->order, wr->arr, g, lfirst(lc));
-
-			if (x != NULL)
-				nodes[n++] = x;
-		}
-		qsort_arg(nodes, n, sizeof(RowNode *), RowOrderCompare, wr->order);
-		for (i = 0; i < n; i++)
-		{
-			if (m == 0 || nodes[m - 1] != nodes[i])
-				nodes[m++] = nodes[i];
-		}
-		n = m;
+		nodes = WindowRowsLocate(wr, g, near, &n);
 		if (wr->span != NULL)
 			nodes = widen(wr, nodes, &n);
 	}
 	list_free_deep(near);
 
 	for (i = 0; i < n; i++)
-		retract(wr, op, RowNodeTakeOutputs(nodes[i]));
+		WindowRowsRetract(wr, op, RowNodeTakeOutputs(nodes[i]));
 
 	if (whole && n > 0)
-		evaluate_run(wr, op, df, g, nodes[0], nodes[n - 1], nodes, n);
+		WindowRowsRun(wr, op, df, g, nodes[0], nodes[n - 1], nodes, n);
 	i = whole ? n : 0;
 	while (i < n && !wr->failed)
 	{
@@ -483,7 +433,7 @@ evaluate_near(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 			}
 			j++;
 		}
-		evaluate_run(wr, op, df, g, reach(wr, nodes[i], false, true),
+		WindowRowsRun(wr, op, df, g, reach(wr, nodes[i], false, true),
 					 reach(wr, nodes[j - 1], true, true), nodes + i, j - i);
 		i = j;
 	}
@@ -498,8 +448,8 @@ evaluate_near(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
  * after a row's, for a frame of the day before).  A whole group's error is
  * the query's.
  */
-static void
-evaluate_near_or_whole(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
+void
+WindowRowsNearOrWhole(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 					   List *near, bool whole)
 {
 	MemoryContext context = CurrentMemoryContext;
@@ -514,7 +464,7 @@ evaluate_near_or_whole(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g
 		}
 		PG_CATCH();
 		{
-			if (!group_error(wr, df, g, context))
+			if (!WindowRowsGroupError(wr, df, g, context))
 			{
 				wr->tentative = false;
 				PG_RE_THROW();
@@ -533,7 +483,7 @@ evaluate_near_or_whole(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g
 		}
 		PG_CATCH();
 		{
-			if (!group_error(wr, df, g, context))
+			if (!WindowRowsGroupError(wr, df, g, context))
 				PG_RE_THROW();
 		}
 		PG_END_TRY();
@@ -541,114 +491,6 @@ evaluate_near_or_whole(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g
 	if (wr->span != NULL)
 		RowKeyDone(&wr->peers);
 }
-
-/*
- * A window resumed after the rows before a change (wr->prefix): re-run the
- * node from the first row near this tick's first change (from its first
- * peer where ties matter; with lag or lead, d rows earlier, fed d more)
- * until the rows are as they were, completing its values with the output
- * of the row before; then from the next change after that on, and so on.
- * whole: the group's every row, from its first on.
- */
-static void
-evaluate_prefix(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
-				List *near, bool whole)
-{
-	int64		radius = WindowPrefixRadius(wr->prefix);
-	int			next = 0;		/* the first change not yet run over */
-	ListCell   *lc;
-
-	wr->nchanges = 0;
-	if (!whole && list_length(near) < g->nrows)
-	{
-		int			n = 0;
-
-		wr->changes = palloc(sizeof(RowNode *) * Max(list_length(near), 1));
-		foreach(lc, near)
-		{
-			RowNode    *x = RowOrderLocate(wr->order, wr->arr, g, lfirst(lc));
-
-			if (x != NULL)
-				wr->changes[n++] = x;
-		}
-		qsort_arg(wr->changes, n, sizeof(RowNode *), RowOrderCompare, wr->order);
-		for (int i = 0; i < n; i++)
-		{
-			if (wr->nchanges == 0 || wr->changes[wr->nchanges - 1] != wr->changes[i])
-				wr->changes[wr->nchanges++] = wr->changes[i];
-		}
-		if (wr->nchanges == 0)
-		{
-			list_free_deep(near);
-			pfree(wr->changes);
-			return;
-		}
-	}
-	else
-	{
-		whole = true;
-		wr->changes = NULL;
-	}
-	list_free_deep(near);
-
-	for (;;)
-	{
-		RowNode    *first = whole ? RowOrderFirst(wr->order, g) : wr->changes[next];
-		RowNode    *prev;
-
-		if (first == NULL)
-			break;
-		wr->keep_from = NULL;
-		if (!whole)
-		{
-			if (WindowPrefixNeedsPeers(wr->prefix))
-				first = last_peer(wr, first, false);
-			/* lag and lead: the rows near the change, with rows around them */
-			if (radius > 0 && RowOrderStep(first, false) != NULL)
-			{
-				wr->keep_from = step_many(first, radius, false);
-				first = step_many(wr->keep_from, radius, false);
-				if (WindowPrefixNeedsPeers(wr->prefix))
-					first = last_peer(wr, first, false);
-			}
-		}
-		prev = RowOrderStep(first, false);
-		if (prev != NULL && RowNodeLastOutput(prev) == NULL)
-		{
-			/* the row before has no output (an error): the whole group */
-			whole = true;
-			continue;
-		}
-		wr->complete = prev != NULL;
-		wr->joined = prev != NULL && peers(wr, first, prev);
-		if (prev != NULL)
-			ExecStoreMinimalTuple(RowNodeLastOutput(prev), wr->prev, false);
-		RowKeyDone(&wr->peers);
-		wr->passed = whole ? wr->nchanges : next;
-		wr->last = NULL;
-		wr->stopped = NULL;
-		evaluate_run(wr, op, df, g, first, NULL, NULL, 0);
-		ExecClearTuple(wr->prev);
-		RowKeyDone(&wr->peers);
-		if (whole || wr->stopped == NULL)
-			break;
-		/* the rows up to where it stopped are done: the next change on */
-		for (next = wr->passed; next < wr->nchanges &&
-			 RowOrderCompare(&wr->changes[next], &wr->stopped, wr->order) <= 0; next++)
-			;
-		if (next >= wr->nchanges)
-			break;
-	}
-	wr->complete = false;
-	wr->keep_from = NULL;
-	wr->last = NULL;
-	wr->stopped = NULL;
-	if (wr->changes != NULL)
-		pfree(wr->changes);
-	wr->changes = NULL;
-	wr->nchanges = 0;
-}
-
 
 /*
  * A change of a row of group g: kept in order, the rows it may move noted
@@ -664,7 +506,7 @@ WindowRowsUpdate(WindowRows *wr, DataflowOp *op, ArrGroup *g, MinimalTuple row,
 	wr->retired = retired;
 	RowOrderUpdateNear(wr->order, wr->arr, g, row, diff, wr->radius,
 					   &g->output.rows, &gone);
-	retract(wr, op, gone);
+	WindowRowsRetract(wr, op, gone);
 }
 
 /*
@@ -678,7 +520,9 @@ WindowRowsEvaluate(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 {
 	wr->retired = retired;
 	if (wr->prefix != NULL)
-		evaluate_prefix(wr, op, df, g, near, whole);
+		WindowResumeEvaluate(wr, op, df, g, near, whole);
+	else if (wr->head >= 0)
+		WindowWideEvaluate(wr, op, df, g, near, whole);
 	else
-		evaluate_near_or_whole(wr, op, df, g, near, whole);
+		WindowRowsNearOrWhole(wr, op, df, g, near, whole);
 }

@@ -454,6 +454,7 @@ typedef struct WindowSpan WindowSpan;
 
 extern int	WindowRadius(WindowAgg *plan);
 extern bool WindowFrameless(WindowAgg *plan);
+extern int	WindowWideHead(WindowAgg *plan);
 extern WindowPrefix *WindowPrefixCreate(WindowAgg *plan);
 extern List *WindowPrefixTargetList(WindowAgg *plan);
 extern int	WindowPrefixHidden(WindowPrefix *wp);
