@@ -64,5 +64,31 @@ COMMIT;
 SELECT same('mixed', $$SELECT id, g, lag(id, 2) OVER w, count(*) OVER w, max(id) OVER w FROM t WINDOW w AS (PARTITION BY g ORDER BY v, id GROUPS BETWEEN 2 PRECEDING AND 1 FOLLOWING)$$);
 SELECT same('day_back', $$SELECT id, g, count(*) OVER w, sum(v) OVER w FROM t WINDOW w AS (PARTITION BY g ORDER BY ts RANGE BETWEEN interval '1 day' PRECEDING AND CURRENT ROW)$$);
 
+-- RANGE offsets over values at the ends of their types: NaN and infinite
+-- floats and numerics, infinite timestamps, NULLs, and an interval with
+-- months; each view equal to its query after every change
+CREATE TABLE e (id int PRIMARY KEY, f float8, n numeric, ts timestamptz);
+INSERT INTO e VALUES (1, 0, 0, '2026-01-31'), (2, 1.5, 1.5, '2026-02-28'), (3, 'NaN', 'NaN', 'infinity'),
+  (4, 'Infinity', 'Infinity', '-infinity'), (5, '-Infinity', '-Infinity', NULL), (6, NULL, NULL, '2026-03-31'),
+  (7, 2, 2, '2026-04-30'), (8, -1e308, -1e300, '2025-12-31');
+CREATE MATERIALIZED VIEW ends_f WITH (incremental) AS
+  SELECT id, count(*) OVER (ORDER BY f RANGE BETWEEN 1 PRECEDING AND 1.5 FOLLOWING) AS c FROM e;
+CREATE MATERIALIZED VIEW ends_n WITH (incremental) AS
+  SELECT id, sum(id) OVER (ORDER BY n DESC NULLS FIRST RANGE BETWEEN 2 PRECEDING AND CURRENT ROW) AS s FROM e;
+CREATE MATERIALIZED VIEW ends_ts WITH (incremental) AS
+  SELECT id, count(*) OVER (ORDER BY ts RANGE BETWEEN interval '1 month' PRECEDING AND interval '1 month' FOLLOWING) AS c FROM e;
+CREATE TABLE end_queries (name text, query text);
+INSERT INTO end_queries VALUES
+  ('ends_f', $$SELECT id, count(*) OVER (ORDER BY f RANGE BETWEEN 1 PRECEDING AND 1.5 FOLLOWING) FROM e$$),
+  ('ends_n', $$SELECT id, sum(id) OVER (ORDER BY n DESC NULLS FIRST RANGE BETWEEN 2 PRECEDING AND CURRENT ROW) FROM e$$),
+  ('ends_ts', $$SELECT id, count(*) OVER (ORDER BY ts RANGE BETWEEN interval '1 month' PRECEDING AND interval '1 month' FOLLOWING) FROM e$$);
+SELECT name, same(name, query) FROM end_queries ORDER BY name;
+INSERT INTO e VALUES (9, 'NaN', 'NaN', 'infinity'), (10, 'Infinity', 'Infinity', '2026-03-01'), (11, 0.5, 0.5, '2026-02-01');
+UPDATE e SET f = 'NaN', n = 'NaN', ts = '-infinity' WHERE id = 1;
+DELETE FROM e WHERE id = 4;
+UPDATE e SET f = NULL, n = NULL, ts = NULL WHERE id = 7;
+SELECT name, same(name, query) FROM end_queries ORDER BY name;
+SELECT id, c FROM ends_f ORDER BY id;
+
 RESET client_min_messages;
 DROP SCHEMA wf CASCADE;
