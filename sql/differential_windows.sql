@@ -74,6 +74,10 @@ INSERT INTO views VALUES
 ('w37', $$SELECT id, g, first_value(id) OVER w AS f, last_value(v) OVER w AS l, nth_value(n, 3) OVER w AS n3 FROM s WINDOW w AS (PARTITION BY g ORDER BY v, id, n ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)$$),
 ('w38', $$SELECT id, v, last_value(id) OVER w AS l, nth_value(v, 2) OVER w AS v2 FROM s WINDOW w AS (ORDER BY v DESC NULLS LAST, id, n, g RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)$$),
 ('w39', $$SELECT * FROM (SELECT id, g, v, last_value(v) OVER w AS top FROM s WINDOW w AS (PARTITION BY g ORDER BY v NULLS FIRST, id, n GROUPS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) x WHERE v = top$$),
+-- frames from the current row to the partition's end: run over the rows
+-- in reverse, resumed after the row after a change
+('w40', $$SELECT id, g, sum(v) OVER w AS s, count(v) OVER w AS c, max(n) OVER w AS mx, avg(v) OVER w AS a, first_value(id) OVER w AS f, last_value(n) OVER w AS l FROM s WINDOW w AS (PARTITION BY g ORDER BY v DESC NULLS FIRST, id, n ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)$$),
+('w41', $$SELECT g, v % 4 AS k, sum(v) OVER w AS s, count(*) OVER w AS c, min(n) OVER w AS lo, avg(n) OVER w AS a FROM s WINDOW w AS (PARTITION BY g ORDER BY v % 4 RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)$$),
 -- row_number, rank and dense_rank beside a bounded ROWS frame: resumed
 -- with rows around the changes, as lag
 ('w30', $$SELECT id, g, row_number() OVER w AS rn, rank() OVER w AS r, sum(v) OVER w AS s, first_value(id) OVER w AS f FROM s WINDOW w AS (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 2 PRECEDING AND 1 FOLLOWING)$$),
@@ -93,7 +97,7 @@ INSERT INTO views VALUES
 ('w12', $$SELECT id, g, avg(v) OVER (PARTITION BY g ORDER BY id, v, n) AS running, sum(v::float8) OVER (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS f FROM s$$);
 
 CALL create_views();
-SELECT count(*) >= 39 AS catalogue_of_39 FROM views;
+SELECT count(*) >= 41 AS catalogue_of_41 FROM views;
 
 INSERT INTO failures SELECT 0, * FROM mismatches();
 

@@ -311,6 +311,7 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 	Plan	   *feeder = FeederPlan(input->desc);
 	Sort	   *order = NULL;
 	Plan	   *node;
+	Plan	   *analyzed = plan;	/* a window's: as run (mirrored) */
 
 	switch (nodeTag(plan))
 	{
@@ -360,8 +361,16 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 		case T_WindowAgg:
 			{
 				WindowAgg  *window = makeNode(WindowAgg);
+				WindowAgg  *mirror = WindowMirror((WindowAgg *) plan);
 
-				memcpy(window, plan, sizeof(WindowAgg));
+				/* a frame to the partition's end: run over the rows in reverse */
+				order = FeederOrder(outerPlan(plan));
+				if (mirror != NULL && order != NULL &&
+					(order = WindowMirrorOrder(order)) != NULL)
+					analyzed = &mirror->plan;
+				else
+					order = FeederOrder(outerPlan(plan));
+				memcpy(window, analyzed, sizeof(WindowAgg));
 				RowKeyInit(key, desc, window->partNumCols, window->partColIdx,
 							window->partOperators, window->partCollations);
 				/*
@@ -371,7 +380,7 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 				 */
 				window->partNumCols = 0;
 				/* with the hidden columns a resumed window keeps */
-				window->plan.targetlist = WindowPrefixTargetList((WindowAgg *) plan);
+				window->plan.targetlist = WindowPrefixTargetList((WindowAgg *) analyzed);
 				/* a frame none of its functions reads: one not read ahead */
 				if (WindowFrameless(window))
 				{
@@ -380,7 +389,6 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 						FRAMEOPTION_END_CURRENT_ROW;
 					window->startOffset = window->endOffset = NULL;
 				}
-				order = FeederOrder(outerPlan(plan));
 				window->plan.lefttree = feeder;
 				node = &window->plan;
 				break;
@@ -415,7 +423,7 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 	if (order != NULL)
 		rs->order = RowOrderCreate(order, input->desc, rs->arr->context);
 	if (IsA(plan, WindowAgg))
-		rs->window = WindowRowsCreate((WindowAgg *) plan, desc, op->desc,
+		rs->window = WindowRowsCreate((WindowAgg *) analyzed, desc, op->desc,
 									  rs->node, rs->arr, rs->order);
 	if (key->nkeys == 0)
 		rs->global = ArrangementGroup(rs->arr, 0, NULL, true);

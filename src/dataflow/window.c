@@ -729,3 +729,77 @@ WindowPrefixComplete(WindowPrefix *wp, TupleTableSlot *out, TupleTableSlot *prev
 										NumericGetDatum(int64_to_numeric(DatumGetInt64(values[c]))));
 	}
 }
+
+/*
+ * A frame from the current row to the partition's end is one from the
+ * partition's start to the current row over the rows in reverse.  If the
+ * node's functions are the same over both (aggregates, whose value does
+ * not depend on the order of their rows, and first_value and last_value,
+ * swapped), the node mirrored, to be run over the rows in reverse order
+ * (WindowMirrorOrder): its values then follow from the rows after a row,
+ * and resume after the row after a change.  NULL if not.
+ */
+WindowAgg *
+WindowMirror(WindowAgg *plan)
+{
+	int			options = plan->frameOptions;
+	WindowAgg  *mirror;
+	WindowPrefix *wp;
+	ListCell   *lc;
+
+	if (!(options & FRAMEOPTION_START_CURRENT_ROW) ||
+		!(options & FRAMEOPTION_END_UNBOUNDED_FOLLOWING) ||
+		!(options & (FRAMEOPTION_RANGE | FRAMEOPTION_ROWS)) ||
+		(options & FRAMEOPTION_EXCLUSION) || plan->ordNumCols == 0 ||
+		plan->runCondition != NIL || plan->plan.qual != NIL)
+		return NULL;
+	mirror = makeNode(WindowAgg);
+	memcpy(mirror, plan, sizeof(WindowAgg));
+	mirror->frameOptions = (options & (FRAMEOPTION_RANGE | FRAMEOPTION_ROWS)) |
+		FRAMEOPTION_NONDEFAULT | FRAMEOPTION_BETWEEN |
+		FRAMEOPTION_START_UNBOUNDED_PRECEDING | FRAMEOPTION_END_CURRENT_ROW;
+	mirror->plan.targetlist = NIL;
+	foreach(lc, plan->plan.targetlist)
+	{
+		TargetEntry *tle = copyObject(lfirst_node(TargetEntry, lc));
+		WindowFunc *wf = (WindowFunc *) tle->expr;
+
+		if (IsA(wf, WindowFunc) && wf->winref == plan->winref)
+		{
+			if (wf->winfnoid == F_FIRST_VALUE)
+				wf->winfnoid = F_LAST_VALUE;
+			else if (wf->winfnoid == F_LAST_VALUE)
+				wf->winfnoid = F_FIRST_VALUE;
+			else if (!wf->winagg)
+				return NULL;	/* row_number, rank, lag... read the order */
+		}
+		else if (contain_window_function((Node *) tle->expr))
+			return NULL;
+		mirror->plan.targetlist = lappend(mirror->plan.targetlist, tle);
+	}
+	/* the aggregates that resume after the row before */
+	wp = WindowPrefixCreate(mirror);
+	if (wp == NULL)
+		return NULL;
+	prefix_free(wp);
+	return mirror;
+}
+
+/* The rows of order (a Sort's keys) in reverse order; NULL if not known. */
+Sort *
+WindowMirrorOrder(Sort *order)
+{
+	Sort	   *reverse = makeNode(Sort);
+
+	memcpy(reverse, order, sizeof(Sort));
+	reverse->sortOperators = palloc(sizeof(Oid) * Max(order->numCols, 1));
+	reverse->nullsFirst = palloc(sizeof(bool) * Max(order->numCols, 1));
+	for (int i = 0; i < order->numCols; i++)
+	{
+		reverse->sortOperators[i] = get_commutator(order->sortOperators[i]);
+		reverse->nullsFirst[i] = !order->nullsFirst[i];
+		if (!OidIsValid(reverse->sortOperators[i]))
+			return NULL;
+	}
+	return reverse;
+}

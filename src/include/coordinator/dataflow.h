@@ -455,6 +455,8 @@ typedef struct WindowSpan WindowSpan;
 extern int	WindowRadius(WindowAgg *plan);
 extern bool WindowFrameless(WindowAgg *plan);
 extern int	WindowWideHead(WindowAgg *plan);
+extern WindowAgg *WindowMirror(WindowAgg *plan);
+extern Sort *WindowMirrorOrder(Sort *order);
 extern WindowPrefix *WindowPrefixCreate(WindowAgg *plan);
 extern List *WindowPrefixTargetList(WindowAgg *plan);
 extern int	WindowPrefixHidden(WindowPrefix *wp);
