@@ -345,6 +345,21 @@ RowOrderFirst(RowOrder *ro, ArrGroup *g)
 	return (RowNode *) rbt_leftmost(group_tree(ro, g));
 }
 
+/* The last node of group g, or NULL: right from the root, O(log n). */
+RowNode *
+RowOrderLast(RowOrder *ro, ArrGroup *g)
+{
+	RBTNode    *n = rbt_leftmost(group_tree(ro, g));
+
+	if (n == NULL)
+		return NULL;
+	while (n->parent != NULL)
+		n = n->parent;
+	while (!IS_SENTINEL(n->right))
+		n = n->right;
+	return (RowNode *) n;
+}
+
 /* The node of row (an image of a row of group g in arrangement a), or NULL. */
 RowNode *
 RowOrderLocate(RowOrder *ro, Arrangement *a, ArrGroup *g, MinimalTuple row)

@@ -72,9 +72,7 @@ WindowWideEvaluate(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 		feed[nfeed++] = x;
 		copies += RowNodeRow(x)->mult;
 	}
-	for (x = RowOrderFirst(wr->order, g); RowOrderStep(x, true) != NULL;)
-		x = RowOrderStep(x, true);
-	feed[nfeed++] = x;
+	feed[nfeed++] = RowOrderLast(wr->order, g);
 	feed[nfeed++] = ref;
 	memcpy(feed + nfeed, changed, sizeof(RowNode *) * n);
 	nfeed += n;

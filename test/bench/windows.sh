@@ -9,6 +9,9 @@
 #             order (ids 10 apart in a partition: 11 rows): every row
 #   running   sum(v) over the partition up to each row (the default frame)
 #   average   avg(v) over the partition up to each row (the default frame)
+#   suffix    sum(v) over ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING in
+#             id DESC order (a running sum, from the partition's end)
+#   wide      last_value(v) over the whole partition in id order
 #   numbered  row_number() over each partition in v order
 #   dense     dense_rank() over each partition by v / 10000: 10 peer groups
 #
@@ -20,7 +23,8 @@
 # changes only if a peer group empties or comes); so also, 10
 # times each: INSERT a row after the last of a partition in id order, and
 # DELETE it ("append"), which changes one row of lag, frame, range,
-# running and average.
+# running, average and suffix, and every row of its partition in wide (the
+# last row's v is every row's value; an UPDATE elsewhere changes one row).
 # REFRESH is the median of 3 REFRESH MATERIALIZED VIEW of a plain
 # materialized view of the same query.  At the end each view is compared
 # with its query.  One run, on a throwaway server; asserts nothing.  About
@@ -49,8 +53,10 @@ QUERY[range]="SELECT id, g, sum(v) OVER (PARTITION BY g ORDER BY id RANGE BETWEE
 QUERY[running]="SELECT id, g, sum(v) OVER (PARTITION BY g ORDER BY id) AS running FROM t"
 QUERY[average]="SELECT id, g, avg(v) OVER (PARTITION BY g ORDER BY id) AS average FROM t"
 QUERY[dense]="SELECT id, g, v, dense_rank() OVER (PARTITION BY g ORDER BY v / 10000) AS dr FROM t"
+QUERY[suffix]="SELECT id, g, sum(v) OVER (PARTITION BY g ORDER BY id DESC ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS rest FROM t"
+QUERY[wide]="SELECT id, g, last_value(v) OVER (PARTITION BY g ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS latest FROM t"
 QUERY[numbered]="SELECT id, g, v, row_number() OVER (PARTITION BY g ORDER BY v, id) AS rn FROM t"
-VIEWS=(top_10 lag frame range running average numbered dense)
+VIEWS=(top_10 lag frame range running average suffix wide numbered dense)
 [ -z "${COORDINATOR_BENCH_VIEWS:-}" ] || read -ra VIEWS <<< "$COORDINATOR_BENCH_VIEWS"
 
 

@@ -435,6 +435,7 @@ extern void RowOrderUpdateNear(RowOrder *ro, Arrangement *a, ArrGroup *g,
 extern void RowOrderFeedRange(RowOrder *ro, RowNode *first, RowNode *last);
 extern RowNode *RowOrderStep(RowNode *node, bool forward);
 extern RowNode *RowOrderFirst(RowOrder *ro, ArrGroup *g);
+extern RowNode *RowOrderLast(RowOrder *ro, ArrGroup *g);
 extern RowNode *RowOrderLocate(RowOrder *ro, Arrangement *a, ArrGroup *g,
 							   MinimalTuple row);
 extern ArrRow *RowNodeRow(RowNode *node);
