@@ -3,6 +3,12 @@
 -- means the view's own time: rows enter and leave as it passes.
 CREATE SCHEMA temporal;
 SET search_path = temporal, public;
+-- the views read CURRENT_DATE and LOCALTIMESTAMP, and cast dates, in the
+-- server's TimeZone (docs/views.md); so do the queries they are compared
+-- with here, whatever the session's
+SELECT set_config('TimeZone', COALESCE((SELECT setting FROM pg_file_settings
+  WHERE name = 'timezone' AND applied ORDER BY seqno DESC LIMIT 1), 'GMT'), false) IS NOT NULL
+  AS server_time_zone;
 CREATE TABLE ev (id int PRIMARY KEY, ts timestamptz, d date, g int);
 CREATE TABLE grp (g int PRIMARY KEY, name text);
 ALTER TABLE ev REPLICA IDENTITY FULL;
