@@ -90,5 +90,25 @@ UPDATE e SET f = NULL, n = NULL, ts = NULL WHERE id = 7;
 SELECT name, same(name, query) FROM end_queries ORDER BY name;
 SELECT id, c FROM ends_f ORDER BY id;
 
+-- the rows whose frames hold a change are found as the executor finds a
+-- frame, from the frame's own row: a month back from March 31 is February
+-- 28, though a month on from February 28 is March 28; and 7.61 - 1.1 is
+-- 6.51, though 6.51 + 1.1 is less than 7.61
+CREATE TABLE m (id int, ts timestamp, x float8);
+INSERT INTO m VALUES (1, '2026-02-28 01:00', 6.52), (2, '2026-03-31 00:00', 7.61);
+CREATE MATERIALIZED VIEW month_back WITH (incremental) AS
+  SELECT id, count(*) OVER (ORDER BY ts RANGE BETWEEN interval '1 month' PRECEDING AND CURRENT ROW) AS c FROM m;
+CREATE MATERIALIZED VIEW float_back WITH (incremental) AS
+  SELECT id, count(*) OVER (ORDER BY x RANGE BETWEEN 1.1 PRECEDING AND CURRENT ROW) AS c FROM m;
+SELECT m1.id, m1.c, f.c FROM month_back m1 JOIN float_back f USING (id) ORDER BY id;
+INSERT INTO m VALUES (3, '2026-02-28 00:00', 6.51);
+SELECT * FROM month_back ORDER BY id;
+SELECT * FROM float_back ORDER BY id;
+SELECT same('month_back', $$SELECT id, count(*) OVER (ORDER BY ts RANGE BETWEEN interval '1 month' PRECEDING AND CURRENT ROW) FROM m$$),
+       same('float_back', $$SELECT id, count(*) OVER (ORDER BY x RANGE BETWEEN 1.1 PRECEDING AND CURRENT ROW) FROM m$$);
+DELETE FROM m WHERE id = 3;
+SELECT same('month_back', $$SELECT id, count(*) OVER (ORDER BY ts RANGE BETWEEN interval '1 month' PRECEDING AND CURRENT ROW) FROM m$$),
+       same('float_back', $$SELECT id, count(*) OVER (ORDER BY x RANGE BETWEEN 1.1 PRECEDING AND CURRENT ROW) FROM m$$);
+
 RESET client_min_messages;
 DROP SCHEMA wf CASCADE;

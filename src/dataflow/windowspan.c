@@ -135,16 +135,21 @@ WindowSpanGroups(WindowSpan *ws, bool forward, bool reads)
 }
 
 /*
- * RANGE: is row, a step forward or back from base, within an offset of its
- * value (past base's peers)?  Rows whose ORDER BY value is NULL are within
- * no offset (they are peers of each other only).
+ * RANGE: is row, a step forward or back from base, within the frame of
+ * base (reads), or is base within the frame of row (not reads)?  Either
+ * is asked as the executor asks it, from the frame's own row: in_range of
+ * the other value, the own value and the offset, minus or plus it (for
+ * intervals with months, or floats, adding an offset to one side is not
+ * subtracting it from the other).  Rows whose ORDER BY value is NULL are
+ * within no offset (they are peers of each other only).
  */
 bool
 WindowSpanWithin(WindowSpan *ws, MinimalTuple row, MinimalTuple base,
 				 bool forward, bool reads)
 {
 	int			side = span_side(forward, reads);
-	bool		sub = forward != ws->asc;	/* base minus the offset */
+	/* ascending, the offset is subtracted on the side before the frame's row */
+	bool		sub = (reads ? forward : !forward) != ws->asc;
 	bool		rnull;
 	bool		bnull;
 	Datum		r;
@@ -159,7 +164,8 @@ WindowSpanWithin(WindowSpan *ws, MinimalTuple row, MinimalTuple base,
 	b = slot_getattr(ws->base, ws->column, &bnull);
 	for (int i = 0; !rnull && !bnull && !within && i < ws->nbounds[side]; i++)
 		within = DatumGetBool(FunctionCall5Coll(&ws->in_range[side][i], ws->collation,
-												r, b, ws->offsets[side][i],
+												reads ? r : b, reads ? b : r,
+												ws->offsets[side][i],
 												BoolGetDatum(sub), BoolGetDatum(!sub)));
 	ExecClearTuple(ws->row);
 	ExecClearTuple(ws->base);
