@@ -422,6 +422,9 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 		rs->arr->name = "reduce aggregate states";
 	if (order != NULL)
 		rs->order = RowOrderCreate(order, input->desc, rs->arr->context);
+	/* a mirrored window: its rows in the exact reverse of their order */
+	if (analyzed != plan)
+		RowOrderReverseTies(rs->order);
 	if (IsA(plan, WindowAgg))
 		rs->window = WindowRowsCreate((WindowAgg *) analyzed, desc, op->desc,
 									  rs->node, rs->arr, rs->order);

@@ -59,6 +59,8 @@ struct RowOrder
 	int			nkeys;
 	SortSupport keys;
 	bool		abbreviated;	/* the first key has abbreviated keys */
+	bool		reverse_ties;	/* rows equal by the keys in reverse image
+								 * order (RowOrderReverseTies) */
 	TupleTableSlot *slot_a;
 	TupleTableSlot *slot_b;
 	MemoryContext context;		/* the trees */
@@ -123,7 +125,7 @@ node_compare(const RBTNode *a, const RBTNode *b, void *arg)
 		if (c != 0)
 			return c;
 	}
-	return image_compare(ta, tb);
+	return ro->reverse_ties ? image_compare(tb, ta) : image_compare(ta, tb);
 }
 
 static RBTNode *
@@ -169,6 +171,17 @@ RowOrderCreate(Sort *sort, TupleDesc desc, MemoryContext context)
 	ro->context = context;
 	MemoryContextSwitchTo(old);
 	return ro;
+}
+
+/*
+ * Order the rows that the keys find equal in reverse: with the keys
+ * reversed too, the order is the exact reverse of the one without.  Call
+ * before any row is added.
+ */
+void
+RowOrderReverseTies(RowOrder *ro)
+{
+	ro->reverse_ties = true;
 }
 
 /* Point probe at arranged row r, with its first key. */

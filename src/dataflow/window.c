@@ -26,10 +26,12 @@
  * from each change on, with lag, lead or a bounded ROWS frame beside them
  * (windowresume.c).  first_value, last_value and nth_value over the whole
  * partition have one value for all its rows, read from its first rows and
- * its last (WindowWideHead, windowwide.c).  Others (ntile, percent_rank,
- * cume_dist; aggregates over frames to the partition's end; EXCLUDE GROUP
- * and TIES in ROWS frames; running float sums, whose value depends on
- * where a sum starts; windows mixing kinds) keep the whole partition's
+ * its last (WindowWideHead, windowwide.c).  Aggregates over the frame
+ * from the current row to the partition's end are those to the current
+ * row over the rows in reverse (WindowMirror).  Others (ntile,
+ * percent_rank, cume_dist; aggregates over the whole partition; EXCLUDE
+ * GROUP and TIES in ROWS frames; running float sums, whose value depends
+ * on where a sum starts; windows mixing kinds) keep the whole partition's
  * re-run.
  *
  * Either way the reduce keeps the node's outputs by row, and recomputes

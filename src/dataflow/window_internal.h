@@ -55,12 +55,16 @@ struct WindowRows
 	RowNode    *keep_from;		/* with prefix: the first row whose outputs
 								 * are kept (those before are context) */
 	List	  **retired;		/* the reduce's retracted rows, during a call */
+	MemoryContext caller;		/* current at a call: op's change is
+								 * allocated there */
+	MemoryContext scratch;		/* a row's completion and comparisons */
 	bool		tentative;		/* a data error is not the group's: */
 	bool		failed;			/* one came, recompute the group whole */
 };
 
 /* windowrows.c */
 extern MinimalTuple WindowRowsEmitted(WindowRows *wr, MinimalTuple row);
+extern void WindowRowsEmit(WindowRows *wr, DataflowOp *op, MinimalTuple row, int64 diff);
 extern void WindowRowsRetract(WindowRows *wr, DataflowOp *op, List *outputs);
 extern bool WindowRowsPeers(WindowRows *wr, RowNode *a, RowNode *b);
 extern RowNode *WindowRowsLastPeer(WindowRows *wr, RowNode *node, bool forward);

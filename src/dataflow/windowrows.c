@@ -45,6 +45,7 @@ WindowRowsCreate(WindowAgg *plan, TupleDesc input, TupleDesc output,
 	if (radius < 0 && prefix == NULL && head < 0)
 		return NULL;
 	wr = palloc0(sizeof(WindowRows));
+	wr->scratch = AllocSetContextCreate(arr->context, "window rows", ALLOCSET_SMALL_SIZES);
 	wr->node = node;
 	wr->arr = arr;
 	wr->order = order;
@@ -100,6 +101,16 @@ WindowRowsEmitted(WindowRows *wr, MinimalTuple row)
 	return out;
 }
 
+/* Add a window's output row to op's change, with weight diff. */
+void
+WindowRowsEmit(WindowRows *wr, DataflowOp *op, MinimalTuple row, int64 diff)
+{
+	MemoryContext old = MemoryContextSwitchTo(wr->caller);
+
+	ZSetAdd(&op->delta, WindowRowsEmitted(wr, row), diff);
+	MemoryContextSwitchTo(old);
+}
+
 /*
  * Retract a window's outputs (a list in any context of rows in the
  * arrangement's; the rows are freed at the next tick).
@@ -113,7 +124,7 @@ WindowRowsRetract(WindowRows *wr, DataflowOp *op, List *outputs)
 	if (outputs == NIL)
 		return;
 	foreach(lc, outputs)
-		ZSetAdd(&op->delta, WindowRowsEmitted(wr, lfirst(lc)), -1);
+		WindowRowsEmit(wr, op, lfirst(lc), -1);
 	old = MemoryContextSwitchTo(wr->arr->context);
 	*wr->retired = lappend(*wr->retired, list_copy(outputs));
 	MemoryContextSwitchTo(old);
@@ -318,7 +329,11 @@ WindowRowsRun(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 					p++;
 				if (cur != NULL && run == NULL && keeping)
 				{
+					/* comparisons may detoast: in the scratch context */
+					MemoryContextSwitchTo(wr->scratch);
 					stop = WindowResumeSettled(wr, op, cur, old, (bool *) &past);
+					MemoryContextSwitchTo(df->estate->es_query_cxt);
+					MemoryContextReset(wr->scratch);
 					old = NIL;
 					if (stop)
 						break;
@@ -341,6 +356,7 @@ WindowRowsRun(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 
 				if (wr->complete)
 				{
+					MemoryContextSwitchTo(wr->scratch);
 					ExecClearTuple(wr->completed);
 					WindowPrefixComplete(wr->prefix, slot, wr->prev, wr->joined,
 										 wr->completed->tts_values,
@@ -351,7 +367,12 @@ WindowRowsRun(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 				row = RowFromSlot(slot);
 				RowNodeAddOutput(cur, row);
 				MemoryContextSwitchTo(df->estate->es_query_cxt);
-				ZSetAdd(&op->delta, WindowRowsEmitted(wr, row), 1);
+				if (wr->complete)
+				{
+					ExecClearTuple(wr->completed);
+					MemoryContextReset(wr->scratch);
+				}
+				WindowRowsEmit(wr, op, row, 1);
 			}
 		}
 		if (run == NULL && !stop && keeping)
@@ -504,6 +525,7 @@ WindowRowsUpdate(WindowRows *wr, DataflowOp *op, ArrGroup *g, MinimalTuple row,
 	List	   *gone;
 
 	wr->retired = retired;
+	wr->caller = CurrentMemoryContext;
 	RowOrderUpdateNear(wr->order, wr->arr, g, row, diff, wr->radius,
 					   &g->output.rows, &gone);
 	WindowRowsRetract(wr, op, gone);
@@ -519,6 +541,7 @@ WindowRowsEvaluate(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 				   List *near, bool whole, List **retired)
 {
 	wr->retired = retired;
+	wr->caller = CurrentMemoryContext;
 	if (wr->prefix != NULL)
 		WindowResumeEvaluate(wr, op, df, g, near, whole);
 	else if (wr->head >= 0)

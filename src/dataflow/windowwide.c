@@ -130,7 +130,7 @@ WindowWideEvaluate(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
 				MemoryContextSwitchTo(wr->arr->context);
 				row = RowFromSlot(slot);
 				RowNodeAddOutput(feed[f], row);
-				ZSetAdd(&op->delta, WindowRowsEmitted(wr, row), 1);
+				WindowRowsEmit(wr, op, row, 1);
 			}
 			MemoryContextSwitchTo(df->estate->es_query_cxt);
 		}

@@ -434,6 +434,7 @@ extern void RowOrderUpdateNear(RowOrder *ro, Arrangement *a, ArrGroup *g,
 							   List **near, List **gone);
 extern void RowOrderFeedRange(RowOrder *ro, RowNode *first, RowNode *last);
 extern RowNode *RowOrderStep(RowNode *node, bool forward);
+extern void RowOrderReverseTies(RowOrder *ro);
 extern RowNode *RowOrderFirst(RowOrder *ro, ArrGroup *g);
 extern RowNode *RowOrderLast(RowOrder *ro, ArrGroup *g);
 extern RowNode *RowOrderLocate(RowOrder *ro, Arrangement *a, ArrGroup *g,
