@@ -78,6 +78,9 @@ INSERT INTO views VALUES
 -- in reverse, resumed after the row after a change
 ('w40', $$SELECT id, g, sum(v) OVER w AS s, count(v) OVER w AS c, max(n) OVER w AS mx, avg(v) OVER w AS a, first_value(id) OVER w AS f, last_value(n) OVER w AS l FROM s WINDOW w AS (PARTITION BY g ORDER BY v DESC NULLS FIRST, id, n ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)$$),
 ('w41', $$SELECT g, v % 4 AS k, sum(v) OVER w AS s, count(*) OVER w AS c, min(n) OVER w AS lo, avg(n) OVER w AS a FROM s WINDOW w AS (PARTITION BY g ORDER BY v % 4 RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)$$),
+-- aggregates with FILTER: over the frame to the current row, and a bounded one
+('w42', $$SELECT id, g, count(*) FILTER (WHERE v > 10) OVER w AS c, sum(v) FILTER (WHERE id % 3 <> 1) OVER w AS s, avg(n) FILTER (WHERE v % 2 = 0) OVER w AS a, max(id) FILTER (WHERE v < 20) OVER w AS mx FROM s WINDOW w AS (PARTITION BY g ORDER BY id, v, n)$$),
+('w43', $$SELECT id, g, sum(v) FILTER (WHERE v > 0) OVER w AS s, count(n) FILTER (WHERE n > 5) OVER w AS c FROM s WINDOW w AS (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 2 PRECEDING AND 2 FOLLOWING)$$),
 -- row_number, rank and dense_rank beside a bounded ROWS frame: resumed
 -- with rows around the changes, as lag
 ('w30', $$SELECT id, g, row_number() OVER w AS rn, rank() OVER w AS r, sum(v) OVER w AS s, first_value(id) OVER w AS f FROM s WINDOW w AS (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 2 PRECEDING AND 1 FOLLOWING)$$),
@@ -97,7 +100,7 @@ INSERT INTO views VALUES
 ('w12', $$SELECT id, g, avg(v) OVER (PARTITION BY g ORDER BY id, v, n) AS running, sum(v::float8) OVER (PARTITION BY g ORDER BY id, v, n ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS f FROM s$$);
 
 CALL create_views();
-SELECT count(*) >= 41 AS catalogue_of_41 FROM views;
+SELECT count(*) >= 43 AS catalogue_of_43 FROM views;
 
 INSERT INTO failures SELECT 0, * FROM mismatches();
 

@@ -129,9 +129,13 @@ safe_aggregate(WindowFunc *wf, bool floats)
 	Oid			argtype = wf->args != NIL ? exprType(linitial(wf->args)) : InvalidOid;
 	bool		safe = false;
 
-	if (name == NULL || get_func_namespace(wf->winfnoid) != PG_CATALOG_NAMESPACE ||
-		wf->aggfilter != NULL)
+	if (name == NULL)
 		return false;
+	if (get_func_namespace(wf->winfnoid) != PG_CATALOG_NAMESPACE)
+	{
+		pfree(name);
+		return false;
+	}
 	if (strcmp(name, "count") == 0 || strcmp(name, "min") == 0 ||
 		strcmp(name, "max") == 0 || strcmp(name, "bool_and") == 0 ||
 		strcmp(name, "bool_or") == 0 || strcmp(name, "every") == 0)
@@ -424,7 +428,7 @@ frame_to_current_row(int options)
  */
 static int
 add_hidden(WindowPrefix *wp, WindowAgg *plan, Oid fnoid, Oid type, List *args,
-		   WindowCombine combine)
+		   Expr *filter, WindowCombine combine)
 {
 	WindowFunc *wf = makeNode(WindowFunc);
 	int			resno = ++wp->ntotal;
@@ -432,6 +436,7 @@ add_hidden(WindowPrefix *wp, WindowAgg *plan, Oid fnoid, Oid type, List *args,
 	wf->winfnoid = fnoid;
 	wf->wintype = type;
 	wf->args = copyObject(args);
+	wf->aggfilter = copyObject(filter);
 	wf->winref = plan->winref;
 	wf->winagg = fnoid != F_ROW_NUMBER;
 	wf->location = -1;
@@ -515,19 +520,19 @@ WindowPrefixCreate(WindowAgg *plan)
 				case F_COUNT_ANY:
 				case F_SUM_INT2:
 				case F_SUM_INT4:
-					if (frame && wf->aggfilter == NULL)
+					if (frame)
 						c = COMBINE_ADD_INT8;
 					break;
 				case F_SUM_INT8:
 				case F_SUM_NUMERIC:
-					if (frame && wf->aggfilter == NULL)
+					if (frame)
 						c = COMBINE_ADD_NUMERIC;
 					break;
 				case F_AVG_INT2:
 				case F_AVG_INT4:
 				case F_AVG_INT8:
 				case F_AVG_NUMERIC:
-					if (frame && wf->aggfilter == NULL)
+					if (frame)
 					{
 						/* sum(int2) and sum(int4) are bigint, the others numeric */
 						bool		small = wf->winfnoid == F_AVG_INT2 || wf->winfnoid == F_AVG_INT4;
@@ -538,10 +543,11 @@ WindowPrefixCreate(WindowAgg *plan)
 									   wf->winfnoid == F_AVG_INT2 ? F_SUM_INT2 :
 									   wf->winfnoid == F_AVG_INT4 ? F_SUM_INT4 :
 									   wf->winfnoid == F_AVG_INT8 ? F_SUM_INT8 : F_SUM_NUMERIC,
-									   small ? INT8OID : NUMERICOID, wf->args,
+									   small ? INT8OID : NUMERICOID, wf->args, wf->aggfilter,
 									   small ? COMBINE_ADD_INT8 : COMBINE_ADD_NUMERIC);
 						wp->counts[tle->resno - 1] =
-							add_hidden(wp, plan, F_COUNT_ANY, INT8OID, wf->args, COMBINE_ADD_INT8);
+							add_hidden(wp, plan, F_COUNT_ANY, INT8OID, wf->args, wf->aggfilter,
+									   COMBINE_ADD_INT8);
 					}
 					break;
 				case F_LAG_ANYELEMENT:
@@ -574,7 +580,7 @@ WindowPrefixCreate(WindowAgg *plan)
 						c = COMBINE_KEEP;
 					break;
 				default:
-					if (frame && wf->winagg && wf->aggfilter == NULL)
+					if (frame && wf->winagg)
 					{
 						Oid			sortop = extreme_operator(wf->winfnoid);
 
@@ -604,7 +610,7 @@ WindowPrefixCreate(WindowAgg *plan)
 		return prefix_free(wp);
 	/* a rank after the row before: the number of rows up to that row */
 	if (rank && wp->row_number == 0)
-		wp->row_number = add_hidden(wp, plan, F_ROW_NUMBER, INT8OID, NIL, COMBINE_ADD_INT8);
+		wp->row_number = add_hidden(wp, plan, F_ROW_NUMBER, INT8OID, NIL, NULL, COMBINE_ADD_INT8);
 	return wp;
 }
 
