@@ -30,7 +30,8 @@
  * values carry all that the rows after it read of the rows before.
  */
 bool
-WindowResumeSettled(WindowRows *wr, DataflowOp *op, RowNode *node, List *old, bool *past)
+WindowResumeSettled(WindowRows *wr, DataflowOp *op, RowNode *node, List *old,
+					bool *past)
 {
 	bool		stop;
 
@@ -61,7 +62,7 @@ WindowResumeSettled(WindowRows *wr, DataflowOp *op, RowNode *node, List *old, bo
  */
 void
 WindowResumeEvaluate(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
-				List *near, bool whole)
+					 List *near, bool whole)
 {
 	int64		radius = WindowPrefixRadius(wr->prefix);
 	int			next = 0;		/* the first change not yet run over */

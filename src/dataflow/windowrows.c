@@ -271,7 +271,8 @@ widen(WindowRows *wr, RowNode **nodes, int *n)
  * it in wr->failed if tentative, and say so; else the caller re-throws.
  */
 bool
-WindowRowsGroupError(WindowRows *wr, Dataflow *df, ArrGroup *g, MemoryContext context)
+WindowRowsGroupError(WindowRows *wr, Dataflow *df, ArrGroup *g,
+					 MemoryContext context)
 {
 	ErrorData  *edata = DataErrorCatch(df, context, wr->tentative ? 0 : 1);
 
@@ -299,7 +300,7 @@ WindowRowsGroupError(WindowRows *wr, Dataflow *df, ArrGroup *g, MemoryContext co
  */
 void
 WindowRowsRun(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
-			 RowNode *start, RowNode *end, RowNode **run, int n)
+			  RowNode *start, RowNode *end, RowNode **run, int n)
 {
 	MemoryContext context = CurrentMemoryContext;
 	RowNode    *volatile cur = NULL;
@@ -471,7 +472,7 @@ evaluate_near(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
  */
 void
 WindowRowsNearOrWhole(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
-					   List *near, bool whole)
+					  List *near, bool whole)
 {
 	MemoryContext context = CurrentMemoryContext;
 

@@ -24,7 +24,7 @@
  */
 void
 WindowWideEvaluate(WindowRows *wr, DataflowOp *op, Dataflow *df, ArrGroup *g,
-			  List *near, bool whole)
+				   List *near, bool whole)
 {
 	MemoryContext context = CurrentMemoryContext;
 	RowNode   **changed;

@@ -448,7 +448,8 @@ extern int	RowOrderCompare(const void *a, const void *b, void *arg);
 
 /*
  * window.c: windows recomputed by row: functions that read only the rows
- * near a row, or only those before it
+ * near a row, only those before (or, mirrored, after) it, or the same
+ * rows for the whole partition
  */
 typedef struct WindowPrefix WindowPrefix;
 typedef struct WindowRows WindowRows;
