@@ -53,6 +53,7 @@ OBJS = \
 	src/dataflow/recursion.o \
 	src/dataflow/rowkey.o \
 	src/dataflow/window.o \
+	src/dataflow/windowprefix.o \
 	src/dataflow/windowresume.o \
 	src/dataflow/windowrows.o \
 	src/dataflow/windowspan.o \

@@ -283,6 +283,7 @@ explain_reduce(ExplainDataflow *ed, Plan *plan, List *ancestors, int depth)
 	{
 		int			radius = WindowRadius((WindowAgg *) plan);
 		WindowPrefix *prefix;
+		Sort	   *reverse;
 
 		if (radius >= 0 && WindowSpanFrame((WindowAgg *) plan))
 			add_line(ed, depth + 2, "Per change: the rows whose %s frames hold it%s, fed with the rows theirs hold",
@@ -296,9 +297,7 @@ explain_reduce(ExplainDataflow *ed, Plan *plan, List *ancestors, int depth)
 					 WindowPrefixNeedsPeers(prefix) ? "its first peer" : "it",
 					 WindowPrefixRadius(prefix) > 0 ?
 					 psprintf(", fed with %d more on each side", (int) WindowPrefixRadius(prefix)) : "");
-		else if (WindowMirror((WindowAgg *) plan) != NULL &&
-				 FeederOrder(outerPlan(plan)) != NULL &&
-				 WindowMirrorOrder(FeederOrder(outerPlan(plan))) != NULL)
+		else if (WindowMirror((WindowAgg *) plan, &reverse) != NULL)
 			add_line(ed, depth + 2, "Per change: the rows from it back, over the rows in reverse, resumed after the row after");
 		else if (WindowWideHead((WindowAgg *) plan) >= 0)
 			add_line(ed, depth + 2, "Per change: its own rows; the partition's if its first %d rows or its last changed",

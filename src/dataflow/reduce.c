@@ -361,12 +361,10 @@ ReduceCreate(Dataflow *df, Plan *plan, DataflowOp *input)
 		case T_WindowAgg:
 			{
 				WindowAgg  *window = makeNode(WindowAgg);
-				WindowAgg  *mirror = WindowMirror((WindowAgg *) plan);
+				WindowAgg  *mirror = WindowMirror((WindowAgg *) plan, &order);
 
 				/* a frame to the partition's end: run over the rows in reverse */
-				order = FeederOrder(outerPlan(plan));
-				if (mirror != NULL && order != NULL &&
-					(order = WindowMirrorOrder(order)) != NULL)
+				if (mirror != NULL)
 					analyzed = &mirror->plan;
 				else
 					order = FeederOrder(outerPlan(plan));

@@ -17,14 +17,14 @@
  * whatever the partition's size.
  *
  * RANGE and GROUPS frames with offsets read the rows within an offset of
- * the row's value, or within some peer groups of it (a WindowSpan below):
+ * the row's value, or within some peer groups of it (windowspan.c):
  * a change recomputes the rows whose frames hold it, fed with the rows
  * their frames hold.
  *
  * Functions whose value follows from the rows before a row (row_number,
- * rank, running sums and averages: WindowPrefixCreate below) are re-run
- * from each change on, with lag, lead or a bounded ROWS frame beside them
- * (windowresume.c).  first_value, last_value and nth_value over the whole
+ * rank, running sums and averages: WindowPrefixCreate, windowprefix.c)
+ * are re-run from each change on, with lag, lead or a bounded ROWS frame
+ * beside them (windowresume.c).  first_value, last_value and nth_value over the whole
  * partition have one value for all its rows, read from its first rows and
  * its last (WindowWideHead, windowwide.c).  Aggregates over the frame
  * from the current row to the partition's end are those to the current
@@ -41,22 +41,15 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_aggregate.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
-#include "executor/executor.h"
-#include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/clauses.h"
-#include "utils/builtins.h"
 #include "utils/fmgroids.h"
-#include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
-#include "utils/memutils.h"
-#include "utils/numeric.h"
-#include "utils/syscache.h"
 
 #include "coordinator/dataflow.h"
+#include "window_internal.h"
 
 typedef struct RadiusContext
 {
@@ -92,8 +85,8 @@ integer_constant(Node *node, int64 *v)
 }
 
 /* A lag's or lead's offset (either sign) as a distance, or -1. */
-static int64
-offset_distance(Node *node)
+int64
+WindowOffsetDistance(Node *node)
 {
 	int64		v;
 
@@ -103,8 +96,8 @@ offset_distance(Node *node)
 }
 
 /* A frame's offset (never negative), or -1. */
-static int64
-frame_offset(Node *node)
+int64
+WindowFrameOffset(Node *node)
 {
 	int64		v;
 
@@ -122,8 +115,8 @@ frame_offset(Node *node)
  * whose error is the query's (windowrows.c).  Rows resumed after the row
  * before are not: no floats there.
  */
-static bool
-safe_aggregate(WindowFunc *wf, bool floats)
+bool
+WindowSafeAggregate(WindowFunc *wf, bool floats)
 {
 	char	   *name = get_func_name(wf->winfnoid);
 	Oid			argtype = wf->args != NIL ? exprType(linitial(wf->args)) : InvalidOid;
@@ -152,8 +145,8 @@ safe_aggregate(WindowFunc *wf, bool floats)
  * A ROWS frame bounded on both sides by constant offsets or the current
  * row: the most rows it holds on either side; -1 if it is not one.
  */
-static int64
-rows_frame_radius(WindowAgg *plan)
+int64
+WindowRowsFrameRadius(WindowAgg *plan)
 {
 	int			options = plan->frameOptions;
 	int64		start;
@@ -163,8 +156,8 @@ rows_frame_radius(WindowAgg *plan)
 		(options & (FRAMEOPTION_START_UNBOUNDED_PRECEDING | FRAMEOPTION_END_UNBOUNDED_FOLLOWING |
 					FRAMEOPTION_EXCLUDE_GROUP | FRAMEOPTION_EXCLUDE_TIES)))
 		return -1;
-	start = (options & FRAMEOPTION_START_OFFSET) ? frame_offset(plan->startOffset) : 0;
-	end = (options & FRAMEOPTION_END_OFFSET) ? frame_offset(plan->endOffset) : 0;
+	start = (options & FRAMEOPTION_START_OFFSET) ? WindowFrameOffset(plan->startOffset) : 0;
+	end = (options & FRAMEOPTION_END_OFFSET) ? WindowFrameOffset(plan->endOffset) : 0;
 	if (start < 0 || end < 0)
 		return -1;
 	return Max(start, end);
@@ -190,7 +183,7 @@ radius_walker(Node *node, RadiusContext *rc)
 			case F_LEAD_ANYELEMENT_INT4:
 			case F_LAG_ANYCOMPATIBLE_INT4_ANYCOMPATIBLE:
 			case F_LEAD_ANYCOMPATIBLE_INT4_ANYCOMPATIBLE:
-				r = offset_distance(lsecond(wf->args));
+				r = WindowOffsetDistance(lsecond(wf->args));
 				break;
 			case F_FIRST_VALUE:
 			case F_LAST_VALUE:
@@ -198,11 +191,11 @@ radius_walker(Node *node, RadiusContext *rc)
 					r = rc->frame_radius;
 				break;
 			case F_NTH_VALUE:
-				if (rc->frame_local && frame_offset(lsecond(wf->args)) > 0)
+				if (rc->frame_local && WindowFrameOffset(lsecond(wf->args)) > 0)
 					r = rc->frame_radius;
 				break;
 			default:
-				if (wf->winagg && rc->frame_local && safe_aggregate(wf, true))
+				if (wf->winagg && rc->frame_local && WindowSafeAggregate(wf, true))
 					r = rc->frame_radius;
 				break;
 		}
@@ -238,10 +231,10 @@ WindowRadius(WindowAgg *plan)
 		rc.frame_local = true;
 		rc.frame_radius = 0;
 	}
-	else if (rows_frame_radius(plan) >= 0)
+	else if (WindowRowsFrameRadius(plan) >= 0)
 	{
 		rc.frame_local = true;
-		rc.frame_radius = rows_frame_radius(plan);
+		rc.frame_radius = WindowRowsFrameRadius(plan);
 	}
 	(void) radius_walker((Node *) plan->plan.targetlist, &rc);
 	/* a radius beyond this is no cheaper than the partition */
@@ -280,7 +273,7 @@ WindowWideHead(WindowAgg *plan)
 		{
 			int64		k = wf->winfnoid == F_FIRST_VALUE ? 1 :
 				wf->winfnoid == F_LAST_VALUE ? 0 :
-				wf->winfnoid == F_NTH_VALUE ? frame_offset(lsecond(wf->args)) : -1;
+				wf->winfnoid == F_NTH_VALUE ? WindowFrameOffset(lsecond(wf->args)) : -1;
 
 			if (k < 0 || (wf->winfnoid == F_NTH_VALUE && (k == 0 || k > 1000)))
 				return -1;
@@ -336,478 +329,4 @@ WindowFrameless(WindowAgg *plan)
 	return !frameless_walker((Node *) plan->plan.targetlist, &winref) &&
 		!frameless_walker((Node *) plan->runCondition, &winref) &&
 		!frameless_walker((Node *) plan->plan.qual, &winref);
-}
-
-/*
- * Window functions whose value for a row follows from the rows before it:
- * row_number, rank, dense_rank, and count, sum and avg (of integers and
- * numeric), min, max, first_value and last_value over the frame from the
- * partition's start to the current row.  A change at a row moves only the
- * values from it on (for a running sum or row_number, legitimately all of
- * them); the values before it stay.  So the reduce re-runs the node from
- * the first change only (from its first peer where a frame ends at the
- * current row's last peer), and the node's fresh values there are
- * completed by the outputs of the row before (WindowPrefixComplete): an
- * appended row costs O(log n), not the partition.
- *
- * Some values need more of the row before than its outputs: a rank, the
- * number of rows up to it (its row_number); an average, the sum and the
- * count under it.  Hidden window functions compute those: appended to the
- * node's target list (WindowPrefixTargetList), kept with the row's
- * outputs, not emitted.
- */
-typedef enum WindowCombine
-{
-	COMBINE_NONE,				/* not a window function: as computed */
-	COMBINE_ADD_INT8,			/* plus the last value before */
-	COMBINE_ADD_NUMERIC,
-	COMBINE_RANK,				/* the row before's if its peer, else plus
-								 * the number of rows before */
-	COMBINE_DENSE_RANK,			/* plus the row before's, less one if its
-								 * peer */
-	COMBINE_AVG,				/* the completed sum by the completed count */
-	COMBINE_FIRST,				/* the first value of the partition */
-	COMBINE_EXTREME,			/* the extreme of it and the last before */
-	COMBINE_KEEP				/* as computed (the current row's peers') */
-} WindowCombine;
-
-struct WindowPrefix
-{
-	int			ncolumns;		/* the node's columns */
-	int			ntotal;			/* and the hidden ones after them */
-	WindowCombine *combine;		/* by column */
-	FmgrInfo   *better;			/* COMBINE_EXTREME: the aggregate's sort
-								 * operator (min's <, max's >) */
-	Oid		   *collations;
-	int		   *sums;			/* COMBINE_AVG: the columns of its sum */
-	int		   *counts;			/* and count */
-	int			row_number;		/* a row_number column (0: none) */
-	bool		peers;			/* some value depends on the row's peers */
-	int64		radius;			/* lag and lead: the rows they read */
-	List	   *hidden;			/* the hidden columns' target entries */
-};
-
-/*
- * The sort operator of min or max (pg_catalog's: an aggregate's sort
- * operator alone may not make it an extreme), or InvalidOid.
- */
-static Oid
-extreme_operator(Oid aggfnoid)
-{
-	HeapTuple	tuple;
-	Oid			sortop = InvalidOid;
-	char	   *name;
-
-	if (get_func_namespace(aggfnoid) != PG_CATALOG_NAMESPACE)
-		return InvalidOid;
-	name = get_func_name(aggfnoid);
-	if (name == NULL || (strcmp(name, "min") != 0 && strcmp(name, "max") != 0))
-		return InvalidOid;
-	tuple = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(aggfnoid));
-	if (HeapTupleIsValid(tuple))
-	{
-		sortop = ((Form_pg_aggregate) GETSTRUCT(tuple))->aggsortop;
-		ReleaseSysCache(tuple);
-	}
-	return sortop;
-}
-
-/* The frame from the partition's start to the current row (and its peers). */
-static bool
-frame_to_current_row(int options)
-{
-	return (options & FRAMEOPTION_START_UNBOUNDED_PRECEDING) &&
-		(options & FRAMEOPTION_END_CURRENT_ROW) &&
-		(options & (FRAMEOPTION_RANGE | FRAMEOPTION_ROWS)) &&
-		!(options & FRAMEOPTION_EXCLUSION);
-}
-
-/*
- * A hidden window function of the node's window, computed by combine.
- * Its column number.
- */
-static int
-add_hidden(WindowPrefix *wp, WindowAgg *plan, Oid fnoid, Oid type, List *args,
-		   Expr *filter, WindowCombine combine)
-{
-	WindowFunc *wf = makeNode(WindowFunc);
-	int			resno = ++wp->ntotal;
-
-	wf->winfnoid = fnoid;
-	wf->wintype = type;
-	wf->args = copyObject(args);
-	wf->aggfilter = copyObject(filter);
-	wf->winref = plan->winref;
-	wf->winagg = fnoid != F_ROW_NUMBER;
-	wf->location = -1;
-	wp->hidden = lappend(wp->hidden, makeTargetEntry((Expr *) wf, resno, NULL, true));
-	wp->combine[resno - 1] = combine;
-	return resno;
-}
-
-static WindowPrefix *
-prefix_free(WindowPrefix *wp)
-{
-	pfree(wp->combine);
-	pfree(wp->better);
-	pfree(wp->collations);
-	pfree(wp->sums);
-	pfree(wp->counts);
-	list_free_deep(wp->hidden);
-	pfree(wp);
-	return NULL;
-}
-
-/*
- * How the node's values resume after the rows before a change, or NULL
- * if one of its window functions does not.
- */
-WindowPrefix *
-WindowPrefixCreate(WindowAgg *plan)
-{
-	WindowPrefix *wp;
-	ListCell   *lc;
-	bool		frame = frame_to_current_row(plan->frameOptions);
-	int64		bounded = rows_frame_radius(plan);
-	bool		any = false;
-	bool		rank = false;
-	int			most;
-
-	if (plan->runCondition != NIL || plan->plan.qual != NIL || plan->ordNumCols == 0)
-		return NULL;
-	wp = palloc0(sizeof(WindowPrefix));
-	wp->ncolumns = list_length(plan->plan.targetlist);
-	wp->ntotal = wp->ncolumns;
-	/* at most two hidden columns for each average, and a row_number */
-	most = 3 * wp->ncolumns + 1;
-	wp->combine = palloc0(sizeof(WindowCombine) * most);
-	wp->better = palloc0(sizeof(FmgrInfo) * most);
-	wp->collations = palloc0(sizeof(Oid) * most);
-	wp->sums = palloc0(sizeof(int) * most);
-	wp->counts = palloc0(sizeof(int) * most);
-	foreach(lc, plan->plan.targetlist)
-	{
-		TargetEntry *tle = lfirst_node(TargetEntry, lc);
-		WindowCombine c = COMBINE_NONE;
-
-		if (IsA(tle->expr, WindowFunc) && ((WindowFunc *) tle->expr)->winref == plan->winref)
-		{
-			WindowFunc *wf = (WindowFunc *) tle->expr;
-
-			/* a bounded ROWS frame: recomputed with rows around, as lag */
-			if (bounded >= 0 && bounded <= 1000 &&
-				(wf->winfnoid == F_FIRST_VALUE || wf->winfnoid == F_LAST_VALUE ||
-				 (wf->winfnoid == F_NTH_VALUE && frame_offset(lsecond(wf->args)) > 0) ||
-				 (wf->winagg && safe_aggregate(wf, false))))
-			{
-				c = COMBINE_KEEP;
-				wp->radius = Max(wp->radius, bounded);
-			}
-			else switch (wf->winfnoid)
-			{
-				case F_ROW_NUMBER:
-					c = COMBINE_ADD_INT8;
-					wp->row_number = tle->resno;
-					break;
-				case F_DENSE_RANK_:
-					c = COMBINE_DENSE_RANK;
-					break;
-				case F_RANK_:
-					c = COMBINE_RANK;
-					rank = true;
-					break;
-				case F_COUNT_:
-				case F_COUNT_ANY:
-				case F_SUM_INT2:
-				case F_SUM_INT4:
-					if (frame)
-						c = COMBINE_ADD_INT8;
-					break;
-				case F_SUM_INT8:
-				case F_SUM_NUMERIC:
-					if (frame)
-						c = COMBINE_ADD_NUMERIC;
-					break;
-				case F_AVG_INT2:
-				case F_AVG_INT4:
-				case F_AVG_INT8:
-				case F_AVG_NUMERIC:
-					if (frame)
-					{
-						/* sum(int2) and sum(int4) are bigint, the others numeric */
-						bool		small = wf->winfnoid == F_AVG_INT2 || wf->winfnoid == F_AVG_INT4;
-
-						c = COMBINE_AVG;
-						wp->sums[tle->resno - 1] =
-							add_hidden(wp, plan,
-									   wf->winfnoid == F_AVG_INT2 ? F_SUM_INT2 :
-									   wf->winfnoid == F_AVG_INT4 ? F_SUM_INT4 :
-									   wf->winfnoid == F_AVG_INT8 ? F_SUM_INT8 : F_SUM_NUMERIC,
-									   small ? INT8OID : NUMERICOID, wf->args, wf->aggfilter,
-									   small ? COMBINE_ADD_INT8 : COMBINE_ADD_NUMERIC);
-						wp->counts[tle->resno - 1] =
-							add_hidden(wp, plan, F_COUNT_ANY, INT8OID, wf->args, wf->aggfilter,
-									   COMBINE_ADD_INT8);
-					}
-					break;
-				case F_LAG_ANYELEMENT:
-				case F_LEAD_ANYELEMENT:
-					/* the rows near: recomputed with rows around them */
-					c = COMBINE_KEEP;
-					wp->radius = Max(wp->radius, 1);
-					break;
-				case F_LAG_ANYELEMENT_INT4:
-				case F_LEAD_ANYELEMENT_INT4:
-				case F_LAG_ANYCOMPATIBLE_INT4_ANYCOMPATIBLE:
-				case F_LEAD_ANYCOMPATIBLE_INT4_ANYCOMPATIBLE:
-					{
-						int64		d = offset_distance(lsecond(wf->args));
-
-						if (d >= 0 && d <= 1000)
-						{
-							c = COMBINE_KEEP;
-							wp->radius = Max(wp->radius, d);
-						}
-						break;
-					}
-				case F_FIRST_VALUE:
-					if (frame)
-						c = COMBINE_FIRST;
-					break;
-				case F_LAST_VALUE:
-					/* the last of the current row's peers: among them */
-					if (frame)
-						c = COMBINE_KEEP;
-					break;
-				default:
-					if (frame && wf->winagg)
-					{
-						Oid			sortop = extreme_operator(wf->winfnoid);
-
-						if (OidIsValid(sortop))
-						{
-							c = COMBINE_EXTREME;
-							fmgr_info(get_opcode(sortop), &wp->better[tle->resno - 1]);
-							wp->collations[tle->resno - 1] = wf->inputcollid;
-						}
-					}
-					break;
-			}
-			/* a RANGE frame ends at the current row's last peer */
-			if (c != COMBINE_NONE && (wf->winagg || wf->winfnoid == F_FIRST_VALUE ||
-									  wf->winfnoid == F_LAST_VALUE) &&
-				(plan->frameOptions & FRAMEOPTION_RANGE))
-				wp->peers = true;
-			if (c == COMBINE_NONE)
-				return prefix_free(wp);
-			any = true;
-		}
-		else if (contain_window_function((Node *) tle->expr))
-			return prefix_free(wp);
-		wp->combine[tle->resno - 1] = c;
-	}
-	if (!any)
-		return prefix_free(wp);
-	/* a rank after the row before: the number of rows up to that row */
-	if (rank && wp->row_number == 0)
-		wp->row_number = add_hidden(wp, plan, F_ROW_NUMBER, INT8OID, NIL, NULL, COMBINE_ADD_INT8);
-	return wp;
-}
-
-/*
- * The node's target list for wp: with the hidden window functions after
- * its own, if wp has any.  (plan's own if its values do not resume.)
- */
-List *
-WindowPrefixTargetList(WindowAgg *plan)
-{
-	WindowPrefix *wp;
-
-	if (WindowRadius(plan) >= 0 || (wp = WindowPrefixCreate(plan)) == NULL ||
-		wp->hidden == NIL)
-		return plan->plan.targetlist;
-	return list_concat(list_copy(plan->plan.targetlist), wp->hidden);
-}
-
-/* The number of hidden columns after the node's own. */
-int
-WindowPrefixHidden(WindowPrefix *wp)
-{
-	return wp->ntotal - wp->ncolumns;
-}
-
-/*
- * Does a value depend on the row's later peers (a frame that ends at the
- * current row's last peer)?  Then a change re-runs its first peer on.
- */
-bool
-WindowPrefixNeedsPeers(WindowPrefix *wp)
-{
-	return wp->peers;
-}
-
-/* The rows lag, lead and bounded frames read, each side (0: none). */
-int64
-WindowPrefixRadius(WindowPrefix *wp)
-{
-	return wp->radius;
-}
-
-/*
- * Complete a fresh output row (out: the node's values over the rows from
- * a change on, hidden columns too) with the output of the last row before
- * them (prev), of which the first of them is a peer or not (joined): into
- * values and nulls.
- */
-void
-WindowPrefixComplete(WindowPrefix *wp, TupleTableSlot *out, TupleTableSlot *prev,
-					 bool joined, Datum *values, bool *nulls)
-{
-	int64		before = 0;
-
-	slot_getallattrs(out);
-	slot_getallattrs(prev);
-	if (wp->row_number > 0 && !prev->tts_isnull[wp->row_number - 1])
-		before = DatumGetInt64(prev->tts_values[wp->row_number - 1]);
-	for (int i = 0; i < wp->ntotal; i++)
-	{
-		Datum		v = out->tts_values[i];
-		bool		n = out->tts_isnull[i];
-		Datum		p = prev->tts_values[i];
-		bool		pn = prev->tts_isnull[i];
-
-		switch (wp->combine[i])
-		{
-			case COMBINE_NONE:
-			case COMBINE_KEEP:
-			case COMBINE_AVG:	/* below, from its sum and count */
-				break;
-			case COMBINE_ADD_INT8:
-			case COMBINE_ADD_NUMERIC:
-				/* NULL (a sum of no values) adds nothing */
-				if (n)
-				{
-					v = p;
-					n = pn;
-				}
-				else if (!pn)
-					v = DirectFunctionCall2(wp->combine[i] == COMBINE_ADD_INT8 ?
-											int8pl : numeric_add, v, p);
-				break;
-			case COMBINE_RANK:
-				/* the first of the fresh ranks is the row before's group's */
-				if (joined && DatumGetInt64(v) == 1)
-					v = p;
-				else
-					v = Int64GetDatum(DatumGetInt64(v) + before);
-				break;
-			case COMBINE_DENSE_RANK:
-				v = Int64GetDatum(DatumGetInt64(v) + DatumGetInt64(p) - (joined ? 1 : 0));
-				break;
-			case COMBINE_FIRST:
-				v = p;
-				n = pn;
-				break;
-			case COMBINE_EXTREME:
-				if (n || (!pn && DatumGetBool(FunctionCall2Coll(&wp->better[i], wp->collations[i], p, v))))
-				{
-					v = p;
-					n = pn;
-				}
-				break;
-		}
-		values[i] = v;
-		nulls[i] = n;
-	}
-	/* an average: as avg's final functions compute it, sum / count */
-	for (int i = 0; i < wp->ncolumns; i++)
-	{
-		int			s = wp->sums[i] - 1;
-		int			c = wp->counts[i] - 1;
-		Datum		sum;
-
-		if (wp->combine[i] != COMBINE_AVG)
-			continue;
-		nulls[i] = nulls[s] || nulls[c] || DatumGetInt64(values[c]) == 0;
-		if (nulls[i])
-			continue;
-		sum = wp->combine[s] == COMBINE_ADD_INT8 ?
-			NumericGetDatum(int64_to_numeric(DatumGetInt64(values[s]))) : values[s];
-		values[i] = DirectFunctionCall2(numeric_div, sum,
-										NumericGetDatum(int64_to_numeric(DatumGetInt64(values[c]))));
-	}
-}
-
-/*
- * A frame from the current row to the partition's end is one from the
- * partition's start to the current row over the rows in reverse.  If the
- * node's functions are the same over both (aggregates, whose value does
- * not depend on the order of their rows, and first_value and last_value,
- * swapped), the node mirrored, to be run over the rows in reverse order
- * (WindowMirrorOrder): its values then follow from the rows after a row,
- * and resume after the row after a change.  NULL if not.
- */
-WindowAgg *
-WindowMirror(WindowAgg *plan)
-{
-	int			options = plan->frameOptions;
-	WindowAgg  *mirror;
-	WindowPrefix *wp;
-	ListCell   *lc;
-
-	if (!(options & FRAMEOPTION_START_CURRENT_ROW) ||
-		!(options & FRAMEOPTION_END_UNBOUNDED_FOLLOWING) ||
-		!(options & (FRAMEOPTION_RANGE | FRAMEOPTION_ROWS)) ||
-		(options & FRAMEOPTION_EXCLUSION) || plan->ordNumCols == 0 ||
-		plan->runCondition != NIL || plan->plan.qual != NIL)
-		return NULL;
-	mirror = makeNode(WindowAgg);
-	memcpy(mirror, plan, sizeof(WindowAgg));
-	mirror->frameOptions = (options & (FRAMEOPTION_RANGE | FRAMEOPTION_ROWS)) |
-		FRAMEOPTION_NONDEFAULT | FRAMEOPTION_BETWEEN |
-		FRAMEOPTION_START_UNBOUNDED_PRECEDING | FRAMEOPTION_END_CURRENT_ROW;
-	mirror->plan.targetlist = NIL;
-	foreach(lc, plan->plan.targetlist)
-	{
-		TargetEntry *tle = copyObject(lfirst_node(TargetEntry, lc));
-		WindowFunc *wf = (WindowFunc *) tle->expr;
-
-		if (IsA(wf, WindowFunc) && wf->winref == plan->winref)
-		{
-			if (wf->winfnoid == F_FIRST_VALUE)
-				wf->winfnoid = F_LAST_VALUE;
-			else if (wf->winfnoid == F_LAST_VALUE)
-				wf->winfnoid = F_FIRST_VALUE;
-			else if (!wf->winagg)
-				return NULL;	/* row_number, rank, lag... read the order */
-		}
-		else if (contain_window_function((Node *) tle->expr))
-			return NULL;
-		mirror->plan.targetlist = lappend(mirror->plan.targetlist, tle);
-	}
-	/* the aggregates that resume after the row before */
-	wp = WindowPrefixCreate(mirror);
-	if (wp == NULL)
-		return NULL;
-	prefix_free(wp);
-	return mirror;
-}
-
-/* The rows of order (a Sort's keys) in reverse order; NULL if not known. */
-Sort *
-WindowMirrorOrder(Sort *order)
-{
-	Sort	   *reverse = makeNode(Sort);
-
-	memcpy(reverse, order, sizeof(Sort));
-	reverse->sortOperators = palloc(sizeof(Oid) * Max(order->numCols, 1));
-	reverse->nullsFirst = palloc(sizeof(bool) * Max(order->numCols, 1));
-	for (int i = 0; i < order->numCols; i++)
-	{
-		reverse->sortOperators[i] = get_commutator(order->sortOperators[i]);
-		reverse->nullsFirst[i] = !order->nullsFirst[i];
-		if (!OidIsValid(reverse->sortOperators[i]))
-			return NULL;
-	}
-	return reverse;
 }

@@ -7,7 +7,8 @@
  * windowrows.c keeps a window's outputs by row and recomputes the rows
  * near a change; windowresume.c resumes the rows from a change on after
  * the row before; windowwide.c recomputes the values of a whole
- * partition.  window.c and windowspan.c say which windows are which.
+ * partition.  window.c, windowspan.c and windowprefix.c say which windows
+ * are which.
  * Nothing outside src/dataflow includes this header.
  *
  *-------------------------------------------------------------------------
@@ -61,6 +62,12 @@ struct WindowRows
 	bool		tentative;		/* a data error is not the group's: */
 	bool		failed;			/* one came, recompute the group whole */
 };
+
+/* window.c: what the plan of a window says, shared with windowprefix.c */
+extern int64 WindowOffsetDistance(Node *node);
+extern int64 WindowFrameOffset(Node *node);
+extern bool WindowSafeAggregate(WindowFunc *wf, bool floats);
+extern int64 WindowRowsFrameRadius(WindowAgg *plan);
 
 /* windowrows.c */
 extern MinimalTuple WindowRowsEmitted(WindowRows *wr, MinimalTuple row);

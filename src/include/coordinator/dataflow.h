@@ -458,13 +458,12 @@ typedef struct WindowSpan WindowSpan;
 extern int	WindowRadius(WindowAgg *plan);
 extern bool WindowFrameless(WindowAgg *plan);
 extern int	WindowWideHead(WindowAgg *plan);
-extern WindowAgg *WindowMirror(WindowAgg *plan);
-extern Sort *WindowMirrorOrder(Sort *order);
 extern WindowPrefix *WindowPrefixCreate(WindowAgg *plan);
 extern List *WindowPrefixTargetList(WindowAgg *plan);
 extern int	WindowPrefixHidden(WindowPrefix *wp);
 extern int64 WindowPrefixRadius(WindowPrefix *wp);
 extern bool WindowPrefixNeedsPeers(WindowPrefix *wp);
+extern WindowAgg *WindowMirror(WindowAgg *plan, Sort **reverse);
 extern void WindowPrefixComplete(WindowPrefix *wp, TupleTableSlot *out,
 								 TupleTableSlot *prev, bool joined,
 								 Datum *values, bool *nulls);
